@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+export const roles = ['admin', 'operator', 'technician', 'planner', 'viewer'] as const;
+export const roleSchema = z.enum(roles);
+export type Role = z.infer<typeof roleSchema>;
+
+/** Everything a route may do is one of these; a role grants a fixed set of them (see `grants`). */
+export const permissions = [
+  'region:read',
+  'region:write',
+  'camera:read',
+  'camera:write',
+  'camera:import',
+  'camera:export',
+  'audit:read',
+  'status:read',
+  'status:check',
+  'alert:read',
+  'alert:ack',
+  'report:read',
+  'user:manage',
+  'settings:manage',
+] as const;
+export type Permission = (typeof permissions)[number];
+
+export const grants: Record<Role, ReadonlySet<Permission>> = {
+  admin: new Set(permissions),
+  operator: new Set<Permission>([
+    'region:read', 'camera:read', 'camera:write', 'camera:import', 'camera:export', 'audit:read',
+    'status:read', 'status:check', 'alert:read', 'alert:ack', 'report:read',
+  ]),
+  technician: new Set<Permission>(['region:read', 'camera:read', 'status:read', 'status:check', 'alert:read', 'alert:ack']),
+  planner: new Set<Permission>(['region:read', 'camera:read', 'camera:export', 'status:read', 'report:read']),
+  viewer: new Set<Permission>(['region:read', 'camera:read', 'status:read']),
+};
+
+/** Who is calling. Resolved once per request / socket connection by the auth layer. */
+export interface Principal {
+  kind: 'user' | 'token' | 'dev';
+  userId: string;
+  username: string;
+  role: Role;
+  /** Root of the region subtree the caller is bound to; null = global (admins only). */
+  scopeRegionId: string | null;
+  /** Technicians: the maintainer organisation whose points they handle. */
+  maintainerOrg?: string;
+  tokenId?: string;
+  sessionId?: string;
+}
+
+export function can(principal: Principal, permission: Permission): boolean {
+  return grants[principal.role].has(permission);
+}
+
+/** The principal used when AUTH_MODE=open (development only): a global admin. */
+export const devPrincipal: Principal = {
+  kind: 'dev',
+  userId: '000000000000000000000000',
+  username: 'dev',
+  role: 'admin',
+  scopeRegionId: null,
+};

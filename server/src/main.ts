@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './lib/logger';
+import { startServer } from './server';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vigil: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const server = await startServer({ config, logger });
+  process.stdout.write(`\nVigil is running. Console: ${server.url}\n\n`);
+
+  let signalled = false;
+  const shutdown = (signal: string): void => {
+    if (signalled) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info('shutting down', { signal });
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`vigil: failed to start: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express from 'express';
+import { Server as SocketServer } from 'socket.io';
+import { authenticate } from './auth/middleware';
+import type { Config } from './config';
+import type { AppContext } from './context';
+import { AppError, errorHandler, notFoundHandler } from './lib/errors';
+import { createLogger, type Logger } from './lib/logger';
+import { OpenApiRegistry } from './lib/openapi';
+import { rejectOperatorKeys } from './lib/sanitize';
+import { openStore, type Store } from './store/connection';
+
+export interface StartOptions {
+  config: Config;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: AppContext;
+  httpServer: http.Server;
+  io: SocketServer;
+  stop(): Promise<void>;
+}
+
+const repoRoot = path.resolve(__dirname, fs.existsSync(path.resolve(__dirname, '../../package.json')) ? '../..' : '../../..');
+
+/** Composition root: config → store → services → http + socket.io. `config.PORT` 0 picks a free port. */
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const store: Store = await openStore(config, logger);
+
+  const stoppers: Array<() => Promise<void> | void> = [];
+  const readiness = new Map<string, () => Promise<boolean> | boolean>();
+  readiness.set('store', () => store.ping());
+  const ctx: AppContext = {
+    config,
+    logger,
+    store,
+    openapi: new OpenApiRegistry(),
+    onStop: (fn) => void stoppers.push(fn),
+    addReadinessCheck: (name, check) => void readiness.set(name, check),
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, boolean> = {};
+    for (const [name, check] of readiness) {
+      try {
+        checks[name] = await check();
+      } catch {
+        checks[name] = false;
+      }
+    }
+    const ok = Object.values(checks).every(Boolean);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: config.BODY_LIMIT_BYTES }));
+  api.use(rejectOperatorKeys);
+  api.use(authenticate(ctx));
+  // capability routers are mounted here (see each capability's routes.ts)
+  api.get('/openapi.json', (_req, res) => {
+    res.json(ctx.openapi.document({ title: 'Vigil API', version: '1' }));
+  });
+  api.use(notFoundHandler);
+  app.use('/api/v1', api);
+
+  const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  app.get('/api/docs', (_req, res) => {
+    res.type('html').send(swaggerPage);
+  });
+  app.get('/api/docs/init.js', (_req, res) => {
+    res.type('js').send("window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger-ui' });");
+  });
+  app.use('/api/docs/assets', express.static(swaggerDir, { index: false }));
+
+  const clientDist = path.join(repoRoot, 'client', 'dist');
+  if (fs.existsSync(path.join(clientDist, 'index.html'))) {
+    app.use(express.static(clientDist, { index: 'index.html' }));
+    app.get(/^\/(?!api\/|socket\.io\/).*/, (_req, res) => {
+      res.sendFile(path.join(clientDist, 'index.html'));
+    });
+  }
+  app.use((_req, _res, next) => next(new AppError('not_found', 'not found')));
+  app.use(errorHandler(logger));
+
+  const httpServer = http.createServer(app);
+  const io = new SocketServer(httpServer, { serveClient: false, cors: { origin: config.CORS_ORIGINS } });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const displayHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  const url = config.PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}/`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const fn of stoppers.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          logger.warn('stop hook failed', { err });
+        }
+      }
+      await io.close().catch(() => undefined);
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      const timer = setTimeout(() => httpServer.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(timer);
+      await store.close();
+    })();
+    return stopping;
+  };
+
+  return { url, port, ctx, httpServer, io, stop };
+}
+
+const swaggerPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Vigil API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/init.js"></script>
+</body></html>`;

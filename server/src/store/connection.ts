@@ -1,0 +1,63 @@
+import path from 'node:path';
+import mongoose from 'mongoose';
+import type { Config } from '../config';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../embedded-mongo';
+import type { Logger } from '../lib/logger';
+
+export interface Store {
+  /** A dedicated mongoose connection (no global singleton: tests boot several apps in one process). */
+  conn: mongoose.Connection;
+  /** True when this process runs the embedded store. */
+  embedded: boolean;
+  /** URI without credentials, for logs. */
+  displayUri: string;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+function redact(uri: string): string {
+  return uri.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** MONGODB_URI when set; otherwise starts the embedded store under DATA_DIR/db on a free loopback port. */
+export async function openStore(config: Config, logger: Logger): Promise<Store> {
+  let embedded: EmbeddedMongo | undefined;
+  let uri = config.MONGODB_URI;
+  if (!uri) {
+    const log = logger.child({ component: 'embedded-mongo' });
+    embedded = await startEmbeddedMongo({
+      dbPath: path.join(config.DATA_DIR, 'db'),
+      host: '127.0.0.1',
+      port: 0,
+      log: (level, msg, fields) => log[level](msg, fields),
+    });
+    uri = embedded.uri(config.EMBEDDED_DB_NAME);
+  }
+  const conn = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000, autoIndex: true });
+  try {
+    await conn.asPromise();
+  } catch (err) {
+    await embedded?.close();
+    throw err;
+  }
+  logger.info('store connected', { uri: redact(uri), embedded: Boolean(embedded) });
+  return {
+    conn,
+    embedded: Boolean(embedded),
+    displayUri: redact(uri),
+    async ping() {
+      try {
+        const db = conn.db;
+        if (!db) return false;
+        await db.command({ ping: 1 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await conn.close();
+      await embedded?.close();
+    },
+  };
+}

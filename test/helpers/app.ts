@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../server/src/config';
+import { createLogger } from '../../server/src/lib/logger';
+import { startServer, type RunningServer } from '../../server/src/server';
+
+export interface TestApp extends RunningServer {
+  baseUrl: string;
+  dataDir: string;
+  /** Stops the server and removes its temporary data directory (unless keepData). */
+  close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+/**
+ * Boots the real app in-process on port 0 with the real store: the embedded one in a fresh temp
+ * directory, or MONGODB_URI (with a unique database name) when that is set.
+ */
+export async function bootApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
+  const base: Record<string, string> = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DATA_DIR: dataDir };
+  if (process.env.MONGODB_URI) {
+    const u = new URL(process.env.MONGODB_URI);
+    u.pathname = `/vigil_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+    base.MONGODB_URI = u.toString();
+  }
+  const config: Config = loadConfig({ ...base, ...env });
+  const server = await startServer({ config, logger: createLogger(config.LOG_LEVEL) });
+  const baseUrl = server.url.replace(/\/$/, '');
+  return {
+    ...server,
+    baseUrl,
+    dataDir,
+    async close(opts) {
+      if (process.env.MONGODB_URI && !opts?.keepData) await server.ctx.store.conn.dropDatabase().catch(() => undefined);
+      await server.stop();
+      if (!opts?.keepData && !env.DATA_DIR) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../server/src/config';
+
+describe('config', () => {
+  it('when nothing is set, then defaults apply and DATA_DIR is absolute', () => {
+    const cfg = loadConfig({});
+    expect(cfg.PORT).to.equal(3000);
+    expect(cfg.MONGODB_URI).to.equal(undefined);
+    expect(cfg.DATA_DIR.startsWith('/')).to.equal(true);
+  });
+
+  it('when a value is bad, then the error names the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).to.throw(ConfigError, /PORT/);
+    expect(() => loadConfig({ MONGODB_URI: 'postgres://x' })).to.throw(ConfigError, /MONGODB_URI/);
+    expect(() => loadConfig({ PROBE_DEFAULT_RETRIES: '99' })).to.throw(ConfigError, /PROBE_DEFAULT_RETRIES/);
+  });
+
+  it('when only one of ADMIN_USERNAME/ADMIN_PASSWORD is set, then start-up is refused', () => {
+    expect(() => loadConfig({ ADMIN_USERNAME: 'root' })).to.throw(ConfigError, /ADMIN_USERNAME/);
+  });
+
+  it('when AUTH_MODE=open in production, then start-up is refused', () => {
+    expect(() => loadConfig({ AUTH_MODE: 'open', NODE_ENV: 'production' })).to.throw(ConfigError, /AUTH_MODE/);
+  });
+
+  it('when CORS_ORIGINS lists origins, then they are split and trimmed', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).CORS_ORIGINS).to.deep.equal([
+      'https://a.example',
+      'https://b.example',
+    ]);
+  });
+});
