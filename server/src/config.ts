@@ -30,6 +30,21 @@ export const configSchema = z.object({
   PROBE_DEFAULT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(60),
   PROBE_DEFAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   PROBE_DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  MONITOR_ENABLED: bool.default(true),
+  MONITOR_CONCURRENCY: z.coerce.number().int().min(1).max(60_000).default(4096),
+  MONITOR_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
+  MONITOR_INTERVAL_OVERRIDE_MS: z.coerce.number().int().min(50).max(86_400_000).optional(),
+  MONITOR_SUCCESSES_TO_UP: z.coerce.number().int().min(1).max(10).default(1),
+  MONITOR_FLAP_HIGH_PERCENT: z.coerce.number().min(1).max(100).default(20),
+  MONITOR_FLAP_LOW_PERCENT: z.coerce.number().min(0).max(100).default(5),
+  MONITOR_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  MONITOR_STATUS_REFRESH_SEC: z.coerce.number().int().min(1).max(86_400).default(300),
+  MONITOR_RESYNC_SEC: z.coerce.number().int().min(1).max(86_400).default(300),
+  MONITOR_ROLLUP_FLUSH_SEC: z.coerce.number().int().min(1).max(3600).default(300),
+  MONITOR_TRANSITION_BUFFER_MAX: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
+  TRANSITIONS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
+  ROLLUPS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(800),
+  METRICS_TOKEN: z.string().min(16).optional(),
   AUTH_MODE: z.enum(['required', 'open']).default('required'),
   ADMIN_USERNAME: z.string().min(3).max(64).optional(),
   ADMIN_PASSWORD: z.string().min(12).max(256).optional(),
@@ -40,6 +55,15 @@ export const configSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
   TRUST_PROXY: bool.default(false),
+  LIVE_BATCH_MS: z.coerce.number().int().min(250).max(10_000).default(250),
+  LIVE_REPLAY_BATCHES: z.coerce.number().int().min(1).max(100_000).default(240),
+  LIVE_REPLAY_POINTS: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
+  LIVE_ROOM_IDLE_SEC: z.coerce.number().int().min(0).max(86_400).default(120),
+  LIVE_RECONCILE_SEC: z.coerce.number().int().min(0).max(86_400).default(30),
+  MAP_TILE_URL: z
+    .string()
+    .regex(/^(https?:\/\/|\/)[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}[^\s]*$/, 'must be an http(s) or /path URL template with {z}, {x} and {y}')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -16,6 +16,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const server = await startServer({ config, logger });
   process.stdout.write(`\nVigil is running. Console: ${server.url}\n\n`);
+  if (server.setupUrl) {
+    process.stdout.write(`No user exists yet. Create the first administrator (one-time link):\n  ${server.setupUrl}\n\n`);
+  }
 
   let signalled = false;
   const shutdown = (signal: string): void => {

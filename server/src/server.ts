@@ -4,10 +4,15 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
+import { setupAuth } from './auth/instance';
 import { authenticate } from './auth/middleware';
+import { assertCanSubscribe, socketAuth } from './auth/socket';
+import { authRouter } from './auth/routes';
+import { corsAllowList, securityHeaders } from './auth/security';
 import type { Config } from './config';
 import type { AppContext } from './context';
 import { AppError, errorHandler, notFoundHandler } from './lib/errors';
+import { createLive } from './live';
 import { createLogger, type Logger } from './lib/logger';
 import { OpenApiRegistry } from './lib/openapi';
 import { rejectOperatorKeys } from './lib/sanitize';
@@ -24,6 +29,8 @@ export interface RunningServer {
   ctx: AppContext;
   httpServer: http.Server;
   io: SocketServer;
+  /** First run without ADMIN_USERNAME: the one-time link that creates the first admin (printed by main). */
+  setupUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -46,11 +53,17 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     onStop: (fn) => void stoppers.push(fn),
     addReadinessCheck: (name, check) => void readiness.set(name, check),
   };
+  const { setupToken } = await setupAuth(ctx).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('query parser', 'simple');
+  app.use(securityHeaders(config));
+  app.use(corsAllowList(config));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -73,6 +86,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   api.use(rejectOperatorKeys);
   api.use(authenticate(ctx));
   // capability routers are mounted here (see each capability's routes.ts)
+  const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe });
+  api.use(live.router);
+  api.use(authRouter(ctx));
   api.get('/openapi.json', (_req, res) => {
     res.json(ctx.openapi.document({ title: 'Vigil API', version: '1' }));
   });
@@ -100,6 +116,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   const httpServer = http.createServer(app);
   const io = new SocketServer(httpServer, { serveClient: false, cors: { origin: config.CORS_ORIGINS } });
+  live.attach(io);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -133,7 +150,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     return stopping;
   };
 
-  return { url, port, ctx, httpServer, io, stop };
+  const setupUrl = setupToken ? `${url.replace(/\/?$/, '/')}setup?token=${setupToken}` : undefined;
+  return { url, port, ctx, httpServer, io, stop, ...(setupUrl ? { setupUrl } : {}) };
 }
 
 const swaggerPage = `<!doctype html>

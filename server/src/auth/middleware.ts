@@ -1,14 +1,65 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { AppContext } from '../context';
+import { AppError } from '../lib/errors';
+import { parseCookies, SESSION_COOKIE, CSRF_HEADER } from './cookies';
+import { safeEqualHex, sha256 } from './crypto';
+import { authOf } from './instance';
 import { devPrincipal } from './principal';
+import { assertNotCrossSite, SAFE_METHODS } from './security';
+import type { RequestMeta } from './service';
+
+export function requestMeta(req: Request): RequestMeta {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: typeof ua === 'string' ? ua : null };
+}
+
+/** `Authorization: Bearer <token>` → the token, else undefined. */
+export function bearerOf(header: string | undefined): string | undefined {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m ? m[1] : undefined;
+}
 
 /**
- * Resolves the caller once per request and sets req.principal. PLACEHOLDER until the auth capability
- * lands: in AUTH_MODE=open every request is the development admin; otherwise nobody is authenticated.
+ * Resolves the caller once per request and sets req.principal: a bearer API token when the request
+ * carries `Authorization`, else the `vigil_session` cookie. Unknown, expired or revoked credentials leave
+ * the request anonymous (routes then answer 401).
+ *
+ * CSRF (cookie-authenticated writes only; bearer requests cannot be forged by a browser): the session
+ * holds the hash of a CSRF token issued at login in the readable `vigil_csrf` cookie; every unsafe
+ * request must echo it in `X-CSRF-Token` (a session-bound double submit, so a planted cookie from a
+ * sibling subdomain does not help an attacker). Independently, any unsafe request whose Origin /
+ * Sec-Fetch-Site says "another site" (not in CORS_ORIGINS) is refused, which also covers login CSRF.
  */
 export function authenticate(ctx: AppContext): RequestHandler {
-  return (req, _res, next) => {
-    if (ctx.config.AUTH_MODE === 'open') req.principal = devPrincipal;
+  return async (req, _res, next) => {
+    if (ctx.config.AUTH_MODE === 'open') {
+      req.principal = devPrincipal;
+      next();
+      return;
+    }
+    const auth = authOf(ctx);
+    const bearer = bearerOf(req.headers.authorization);
+    if (bearer !== undefined) {
+      const p = await auth.resolveBearer(bearer, requestMeta(req));
+      if (p) req.principal = p;
+      next();
+      return;
+    }
+    assertNotCrossSite(req, ctx.config);
+    const cookie = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+    if (cookie) {
+      const s = await auth.resolveSession(cookie);
+      if (s) {
+        if (!SAFE_METHODS.has(req.method)) {
+          const header = req.headers[CSRF_HEADER];
+          const value = typeof header === 'string' ? header : '';
+          if (!value || value.length > 200 || !safeEqualHex(sha256(value), s.csrfHash)) {
+            throw new AppError('forbidden', 'CSRF token missing or invalid (send the vigil_csrf cookie value in X-CSRF-Token)');
+          }
+        }
+        req.principal = s.principal;
+      }
+    }
     next();
   };
 }

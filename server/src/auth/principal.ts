@@ -20,6 +20,10 @@ export const permissions = [
   'report:read',
   'user:manage',
   'settings:manage',
+  // every signed-in caller: read /auth/me, log out, change the own password
+  'account:self',
+  // create, list and revoke API tokens (a token never exceeds its creator's role or scope)
+  'token:manage',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -27,11 +31,11 @@ export const grants: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(permissions),
   operator: new Set<Permission>([
     'region:read', 'camera:read', 'camera:write', 'camera:import', 'camera:export', 'audit:read',
-    'status:read', 'status:check', 'alert:read', 'alert:ack', 'report:read',
+    'status:read', 'status:check', 'alert:read', 'alert:ack', 'report:read', 'account:self', 'token:manage',
   ]),
-  technician: new Set<Permission>(['region:read', 'camera:read', 'status:read', 'status:check', 'alert:read', 'alert:ack']),
-  planner: new Set<Permission>(['region:read', 'camera:read', 'camera:export', 'status:read', 'report:read']),
-  viewer: new Set<Permission>(['region:read', 'camera:read', 'status:read']),
+  technician: new Set<Permission>(['region:read', 'camera:read', 'status:read', 'status:check', 'alert:read', 'alert:ack', 'account:self']),
+  planner: new Set<Permission>(['region:read', 'camera:read', 'camera:export', 'status:read', 'report:read', 'account:self', 'token:manage']),
+  viewer: new Set<Permission>(['region:read', 'camera:read', 'status:read', 'account:self']),
 };
 
 /** Who is calling. Resolved once per request / socket connection by the auth layer. */
@@ -60,3 +64,9 @@ export const devPrincipal: Principal = {
   role: 'admin',
   scopeRegionId: null,
 };
+
+/** True when every permission of `inner` is also granted to `outer` (a token may not exceed its creator). */
+export function roleWithin(inner: Role, outer: Role): boolean {
+  for (const p of grants[inner]) if (!grants[outer].has(p)) return false;
+  return true;
+}

@@ -1,0 +1,68 @@
+/** Thin fetch wrapper: JSON in/out, the CSRF double-submit header on writes, errors as ApiError. */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+function cookie(name: string): string | null {
+  for (const part of document.cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return null;
+}
+
+/** Called when any request answers 401, so the shell can show the login page. */
+let onUnauthenticated: () => void = () => undefined;
+export function setUnauthenticatedHandler(fn: () => void): void {
+  onUnauthenticated = fn;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  headers.set('Accept', 'application/json');
+  if (method !== 'GET' && method !== 'HEAD') {
+    const csrf = cookie('vigil_csrf');
+    if (csrf) headers.set('X-CSRF-Token', csrf);
+  }
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    headers.set('Content-Type', 'application/json');
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(`/api/v1${path}`, { ...init, method, headers, body: payload, credentials: 'same-origin' });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    if (res.status === 401 && !path.startsWith('/auth/login')) onUnauthenticated();
+    throw new ApiError(res.status, err?.code ?? 'http_' + String(res.status), err?.message ?? res.statusText, err?.details);
+  }
+  return json as T;
+}
+
+export const get = <T>(path: string): Promise<T> => api<T>('GET', path);
+export const post = <T>(path: string, body?: unknown): Promise<T> => api<T>('POST', path, body);
+export const patch = <T>(path: string, body?: unknown): Promise<T> => api<T>('PATCH', path, body);
+
+export function qs(params: Record<string, string | number | boolean | undefined | null>): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,68 @@
+/**
+ * Camera simulator CLI (`npm run sim -- [options]`).
+ *
+ *   --count N            N synthetic cameras on 127.16.1.1 … (default 100), spread over --regions R
+ *   --from FILE          cameras from a registry export (JSON or CSV); non-loopback hosts are remapped
+ *   --rtsp-port P        wildcard RTSP listener (default 8554; 554 needs root)
+ *   --http-port P        wildcard HTTP listener for ONVIF + /ISAPI (default 8080)
+ *   --control-port P     control API on 127.0.0.1 (default 9554)
+ *   --scenario FILE      run a scenario (JSON, see faults.ts scenarioSchema) after start
+ *   --credentials U:P    every camera wants Digest credentials for DESCRIBE and /ISAPI
+ *
+ * Control API: GET /health, GET /stats, GET /cameras, GET|PUT /cameras/:addr/fault,
+ * PUT /regions/:id/fault, POST /faults {select, fault}, POST /scenario {name, steps}.
+ */
+import fs from 'node:fs';
+import { scenarioSchema } from './faults';
+import { camerasFromExport, syntheticCameras } from './mapping';
+import { startSimulator, type SimCameraSpec } from './simulator';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  let cameras: SimCameraSpec[];
+  const from = arg('from');
+  if (from) {
+    const r = camerasFromExport(from);
+    cameras = r.cameras;
+    if (r.remapped.length) {
+      const out = `${from}.sim-map.json`;
+      fs.writeFileSync(out, JSON.stringify(r.remapped, null, 1));
+      process.stderr.write(`sim: ${r.remapped.length} points had non-loopback hosts; their simulator addresses are in ${out}\n`);
+    }
+  } else {
+    cameras = syntheticCameras(Number(arg('count') ?? 100), Number(arg('regions') ?? 10));
+  }
+  const creds = arg('credentials');
+  if (creds) {
+    const [username = '', password = ''] = creds.split(':');
+    for (const c of cameras) c.credentials = { username, password };
+  }
+  const sim = await startSimulator({
+    cameras,
+    rtspPort: Number(arg('rtsp-port') ?? 8554),
+    httpPort: Number(arg('http-port') ?? 8080),
+    controlPort: Number(arg('control-port') ?? 9554),
+  });
+  process.stdout.write(
+    JSON.stringify({ cameras: cameras.length, first: cameras[0]?.addr, rtspPort: sim.rtspPort, httpPort: sim.httpPort, control: sim.controlUrl }) + '\n',
+  );
+  const scenario = arg('scenario');
+  if (scenario) {
+    const { affected } = sim.runScenario(scenarioSchema.parse(JSON.parse(fs.readFileSync(scenario, 'utf8'))));
+    process.stderr.write(`sim: scenario steps affect ${affected.map((a) => a.length).join(', ')} cameras\n`);
+  }
+  const stop = (): void => {
+    sim.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sim: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,76 @@
+export interface BackoffOptions {
+  /** Failures allowed before any delay is imposed. */
+  freeFailures: number;
+  /** Delay after the first failure beyond the free ones; doubles with each further failure. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A key with no failure for this long is forgotten (its count starts over). */
+  forgetAfterMs: number;
+  /** Upper bound on tracked keys, so a spray of usernames cannot exhaust memory. */
+  maxKeys: number;
+}
+
+interface Entry {
+  failures: number;
+  lockedUntil: number;
+  lastFailure: number;
+}
+
+/**
+ * Login throttle with exponential backoff, kept in memory (one instance per app; a restart forgets it,
+ * which is acceptable for a throttle). Each key (a username, an IP) is tracked separately: after
+ * `freeFailures` failures, each further failure locks the key for base·2^(n−1), capped at maxDelayMs.
+ */
+export class BackoffLimiter {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly opts: BackoffOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Milliseconds the caller must still wait for this key (0 = may try now). */
+  retryAfterMs(key: string): number {
+    const e = this.live(key);
+    return e ? Math.max(0, e.lockedUntil - this.now()) : 0;
+  }
+
+  recordFailure(key: string): void {
+    const now = this.now();
+    const e = this.live(key) ?? { failures: 0, lockedUntil: 0, lastFailure: now };
+    e.failures += 1;
+    e.lastFailure = now;
+    const over = e.failures - this.opts.freeFailures;
+    if (over > 0) e.lockedUntil = now + Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** Math.min(over - 1, 30));
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    if (this.entries.size > this.opts.maxKeys) this.evict();
+  }
+
+  reset(key: string): void {
+    this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private live(key: string): Entry | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    const now = this.now();
+    if (now - e.lastFailure > this.opts.forgetAfterMs && e.lockedUntil <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  private evict(): void {
+    // Map iterates in insertion order and recordFailure re-inserts, so the first keys are the stalest.
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= this.opts.maxKeys) break;
+      this.entries.delete(key);
+    }
+  }
+}

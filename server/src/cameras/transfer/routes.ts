@@ -1,0 +1,158 @@
+import type { Request, Response } from 'express';
+import { Router } from 'express';
+import busboy from 'busboy';
+import type { AuditService } from '../../audit/service';
+import type { AppContext } from '../../context';
+import { AppError } from '../../lib/errors';
+import { defineRoute, RESPONDED } from '../../lib/http';
+import type { RegionService } from '../../regions/service';
+import type { CameraService } from '../service';
+import { canonicalEncoding } from './decode';
+import { exportRecords, writeCatalog, writeCsv, writeXlsxExport } from './export';
+import { exportQuerySchema, importBodyDoc, importQuerySchema, importReportSchema } from './schema';
+import { TransferService } from './service';
+
+interface Upload {
+  buf: Buffer;
+  filename: string;
+}
+
+/** Reads the multipart field `file` into memory, refusing more than `limit` bytes (413). */
+function readUpload(req: Request, limit: number): Promise<Upload> {
+  if (!req.is('multipart/form-data')) {
+    return Promise.reject(new AppError('unsupported_media_type', 'Content-Type must be multipart/form-data with the file in the field "file"'));
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  // a body far beyond the limit is refused before reading it; one just above is read and cut by busboy
+  if (declared > limit * 2 + 1_048_576) {
+    return Promise.reject(new AppError('payload_too_large', `the file exceeds the import limit of ${limit} bytes (IMPORT_LIMIT_BYTES)`));
+  }
+  return new Promise<Upload>((resolve, reject) => {
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: limit, fields: 20, fieldSize: 4096, parts: 40 } });
+    } catch {
+      reject(new AppError('bad_request', 'malformed multipart/form-data header (missing boundary?)'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let filename = '';
+    let found = false;
+    let tooLarge = false;
+    bb.on('file', (name, stream, info) => {
+      if (name !== 'file' || found) {
+        stream.resume();
+        return;
+      }
+      found = true;
+      filename = info.filename ?? '';
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('limit', () => {
+        tooLarge = true;
+        chunks.length = 0;
+      });
+    });
+    bb.on('error', () => reject(new AppError('bad_request', 'malformed multipart/form-data body')));
+    bb.on('close', () => {
+      if (tooLarge) reject(new AppError('payload_too_large', `the file exceeds the import limit of ${limit} bytes (IMPORT_LIMIT_BYTES)`));
+      else if (!found) reject(new AppError('bad_request', 'the multipart field "file" is missing', [{ field: 'file', message: 'required' }]));
+      else resolve({ buf: Buffer.concat(chunks), filename });
+    });
+    req.pipe(bb);
+  });
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
+}
+
+const contentTypes = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  gb28181: 'application/xml; charset=utf-8',
+} as const;
+const extensions = { csv: 'csv', xlsx: 'xlsx', gb28181: 'xml' } as const;
+
+export interface TransferRouteDeps {
+  cameras: CameraService;
+  regions: RegionService;
+  audit: AuditService;
+}
+
+/**
+ * Creates the transfer service, finishes any import interrupted by a crash (before the server takes
+ * requests), and mounts `POST /cameras/import` and `GET /cameras/export`. Mount it before any
+ * `/cameras/:id` route, or `import`/`export` would be taken for ids.
+ */
+export async function mountTransfer(api: Router, ctx: AppContext, deps: TransferRouteDeps): Promise<TransferService> {
+  const service = new TransferService(ctx.store.conn, { ...deps, probeDefaults: ctx.config, logger: ctx.logger.child({ component: 'transfer' }) });
+  await service.init();
+  const recovered = await service.recover();
+  if (recovered.rolledForward || recovered.aborted) ctx.logger.warn('interrupted imports recovered', recovered);
+
+  const router = Router();
+  defineRoute(router, ctx.openapi, {
+    method: 'post',
+    path: '/cameras/import',
+    summary:
+      'Import camera points from CSV (UTF-8 or GBK/GB18030), XLSX or GB/T 28181 Catalog XML; upsert by gbCode. ' +
+      'mode=dry-run (default) writes nothing; all-or-nothing writes only when every row is valid (else 422 with the report in details); ' +
+      'valid-only writes the valid rows.',
+    tags: ['cameras'],
+    permission: 'camera:import',
+    query: importQuerySchema,
+    body: importBodyDoc,
+    bodyContentType: 'multipart/form-data',
+    responses: {
+      200: { description: 'import report', schema: importReportSchema },
+      413: { description: 'file larger than IMPORT_LIMIT_BYTES' },
+      415: { description: 'not multipart/form-data' },
+      422: { description: 'all-or-nothing: some rows are invalid; nothing was written (report in error.details)' },
+    },
+    handler: async ({ req, query, principal }) => {
+      const upload = await readUpload(req, ctx.config.IMPORT_LIMIT_BYTES);
+      return service.import(principal, upload.buf, {
+        mode: query.mode,
+        ...(query.format ? { format: query.format } : {}),
+        ...(query.encoding ? { encoding: canonicalEncoding(query.encoding) } : {}),
+        filename: upload.filename,
+      });
+    },
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/cameras/export',
+    summary:
+      'Export the points the caller may see, with the same filters as GET /cameras: csv (UTF-8 with BOM, Chinese headers; lang=en for English), xlsx, ' +
+      'or gb28181 (Catalog XML). The file imports back unchanged.',
+    tags: ['cameras'],
+    permission: 'camera:export',
+    query: exportQuerySchema,
+    responses: {
+      200: { description: 'the file (streamed)', contentType: 'application/octet-stream' },
+    },
+    handler: async ({ query, principal, res }: { query: ReturnType<typeof exportQuerySchema.parse>; principal: Parameters<CameraService['list']>[0]; res: Response }) => {
+      const { format: _f, lang: _l, ...filters } = query;
+      // validates the filters (404 for a region the caller cannot see) before anything is sent
+      const filter = deps.cameras.listFilter(principal, filters);
+      const total = query.format === 'gb28181' ? await deps.cameras.model.collection.countDocuments(filter) : 0;
+      res.status(200);
+      res.setHeader('Content-Type', contentTypes[query.format]);
+      res.setHeader('Content-Disposition', `attachment; filename="cameras-${stamp()}.${extensions[query.format]}"`);
+      res.setHeader('Cache-Control', 'no-store');
+      const pages = exportRecords(deps.cameras, deps.regions, principal, query);
+      try {
+        if (query.format === 'csv') await writeCsv(res, query.lang, pages);
+        else if (query.format === 'xlsx') await writeXlsxExport(res, query.lang, pages);
+        else await writeCatalog(res, total, deps.regions, pages);
+      } catch (err) {
+        ctx.logger.error('export failed mid-stream', { err });
+        res.destroy(err instanceof Error ? err : undefined);
+      }
+      return RESPONDED;
+    },
+  });
+  api.use(router);
+  return service;
+}

@@ -1,0 +1,176 @@
+/**
+ * One collection: the documents in memory (Map by canonical _id key, loaded at start) plus its indexes.
+ * Every mutation goes through a WriteTx that records the storage operation and how to undo the in-memory
+ * change, so a failed SQLite commit leaves memory as it was.
+ */
+import { BSON } from 'bson';
+import { compareValues, TypeBound, type Doc } from './compare';
+import { duplicateKeyError } from './errors';
+import { Index, type IndexSpec } from './indexes';
+import type { StorageOp } from './storage';
+
+export class WriteTx {
+  readonly ops: StorageOp[] = [];
+  readonly undo: (() => void)[] = [];
+}
+
+/** Canonical key of an _id value: equal _ids (by MongoDB equality) give equal keys. */
+export function idKey(id: unknown): string {
+  switch (typeof id) {
+    case 'string':
+      return 's' + id;
+    case 'number':
+      return 'n' + (Object.is(id, -0) ? 0 : id);
+    case 'boolean':
+      return 'b' + id;
+    case 'object':
+      break;
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      return 'x' + String(id);
+  }
+  if (id === null) return 'z';
+  if (id instanceof Date) return 'd' + id.getTime();
+  const t = (id as { _bsontype?: string })._bsontype;
+  if (t === 'ObjectId') return 'o' + (id as { toHexString(): string }).toHexString();
+  if (t === 'Long' || t === 'Int32' || t === 'Double') return 'n' + Number((id as { toString(): string }).toString());
+  return 'x' + Buffer.from(BSON.serialize({ v: id })).toString('hex');
+}
+
+export interface CollectionStats {
+  collscans: number;
+  ixscans: number;
+  idlookups: number;
+  docsExamined: number;
+}
+
+export class Collection {
+  readonly docs = new Map<string, Doc>();
+  readonly indexes = new Map<string, Index>();
+  readonly stats: CollectionStats = { collscans: 0, ixscans: 0, idlookups: 0, docsExamined: 0 };
+
+  constructor(
+    readonly db: string,
+    readonly name: string,
+    public options: Doc,
+    specs: IndexSpec[],
+  ) {
+    const hasId = specs.some((s) => s.name === '_id_');
+    if (!hasId) this.indexes.set('_id_', new Index({ v: 2, key: { _id: 1 }, name: '_id_' }));
+    for (const s of specs) this.indexes.set(s.name, new Index(s));
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  meta(): Doc {
+    return { options: this.options, indexes: [...this.indexes.values()].map((i) => i.spec) };
+  }
+
+  /** Loads a stored document without writing (start-up). */
+  load(id: string, doc: Doc): void {
+    this.docs.set(id, doc);
+    for (const ix of this.indexes.values()) ix.add(doc, id);
+  }
+
+  private checkUnique(doc: Doc, id: string): void {
+    for (const ix of this.indexes.values()) {
+      if (ix.name === '_id_') continue;
+      const key = ix.conflict(doc, id);
+      if (key) throw this.dupError(ix, key);
+    }
+  }
+
+  dupError(ix: Index, key: unknown[]): Error {
+    const keyValue: Doc = {};
+    ix.fields.forEach(([f], i) => (keyValue[f] = key[i]));
+    return duplicateKeyError(this.ns, ix.name, ix.spec.key, keyValue);
+  }
+
+  insert(doc: Doc, tx: WriteTx): void {
+    const id = idKey(doc._id);
+    if (this.docs.has(id)) throw this.dupError(this.indexes.get('_id_')!, [doc._id]);
+    this.checkUnique(doc, id);
+    this.docs.set(id, doc);
+    for (const ix of this.indexes.values()) ix.add(doc, id);
+    tx.ops.push({ t: 'put', ns: this.ns, id, doc });
+    tx.undo.push(() => {
+      this.docs.delete(id);
+      for (const ix of this.indexes.values()) ix.remove(doc, id);
+    });
+  }
+
+  replace(oldDoc: Doc, newDoc: Doc, tx: WriteTx): void {
+    const id = idKey(oldDoc._id);
+    for (const ix of this.indexes.values()) ix.remove(oldDoc, id);
+    try {
+      this.checkUnique(newDoc, id);
+    } catch (err) {
+      for (const ix of this.indexes.values()) ix.add(oldDoc, id);
+      throw err;
+    }
+    this.docs.set(id, newDoc);
+    for (const ix of this.indexes.values()) ix.add(newDoc, id);
+    tx.ops.push({ t: 'put', ns: this.ns, id, doc: newDoc });
+    tx.undo.push(() => {
+      for (const ix of this.indexes.values()) ix.remove(newDoc, id);
+      this.docs.set(id, oldDoc);
+      for (const ix of this.indexes.values()) ix.add(oldDoc, id);
+    });
+  }
+
+  remove(doc: Doc, tx: WriteTx): void {
+    const id = idKey(doc._id);
+    if (!this.docs.delete(id)) return;
+    for (const ix of this.indexes.values()) ix.remove(doc, id);
+    tx.ops.push({ t: 'del', ns: this.ns, id });
+    tx.undo.push(() => {
+      this.docs.set(id, doc);
+      for (const ix of this.indexes.values()) ix.add(doc, id);
+    });
+  }
+
+  /** Builds a new index over the existing documents; a unique violation aborts the build. */
+  addIndex(spec: IndexSpec): void {
+    const ix = new Index(spec);
+    for (const [id, doc] of this.docs) {
+      if (ix.unique) {
+        const key = ix.conflict(doc, id);
+        if (key) throw this.dupError(ix, key);
+      }
+      ix.add(doc, id);
+    }
+    this.indexes.set(spec.name, ix);
+  }
+
+  dropIndex(name: string): void {
+    this.indexes.delete(name);
+  }
+
+  findIndexByKey(key: Doc): Index | undefined {
+    for (const ix of this.indexes.values()) {
+      if (compareValues(ix.spec.key, key) === 0) return ix;
+    }
+    return undefined;
+  }
+
+  getById(id: unknown): Doc | undefined {
+    return this.docs.get(idKey(id));
+  }
+
+  /** Documents whose TTL-indexed date lies before `cutoff`, found through the index's date range. */
+  expired(ix: Index, cutoff: Date): Doc[] {
+    const seen = new Set<string>();
+    const out: Doc[] = [];
+    for (const id of ix.scan([{ lo: new TypeBound(9, -1), loInc: true, hi: cutoff, hiInc: false }])) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const doc = this.docs.get(id);
+      if (doc) out.push(doc);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,182 @@
+import { Aggregator, ProcessingMode } from 'mingo';
+import { WriteTx } from '../collection';
+import { compareValues, parseSort, pathValues, toNumber, type Doc } from '../compare';
+import { CommandError } from '../errors';
+import { compileProjection } from '../projection';
+import { explainPlan, plan, runQuery } from '../query';
+import { cloneDoc, withId } from '../update';
+import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
+
+const find: Handler = (ctx) => {
+  const name = collectionName(ctx, 'find');
+  const { cmd } = ctx;
+  const filter = optionalDoc(cmd.filter, 'filter') ?? {};
+  let limit = optionalNumber(cmd.limit, 'limit') ?? 0;
+  let singleBatch = Boolean(cmd.singleBatch);
+  if (limit < 0) {
+    limit = -limit;
+    singleBatch = true;
+  }
+  const skip = optionalNumber(cmd.skip, 'skip') ?? 0;
+  if (skip < 0) throw new CommandError(51024, 'Location51024', "BSON field 'skip' value must be >= 0, actual value '" + skip + "'");
+  const r = runQuery(ctx.engine.get(ctx.db, name), filter, { sort: parseSort(cmd.sort), skip, limit });
+  const project = compileProjection(cmd.projection, filter);
+  const cursor = ctx.engine.cursors.first(`${ctx.db}.${name}`, r.docs, {
+    batchSize: optionalNumber(cmd.batchSize, 'batchSize'),
+    singleBatch,
+    project,
+  });
+  return { cursor, ok: 1 };
+};
+
+const getMore: Handler = (ctx) => {
+  const id = toNumber(ctx.cmd.getMore);
+  const coll = collectionName(ctx, 'collection');
+  return { cursor: ctx.engine.cursors.getMore(id, `${ctx.db}.${coll}`, optionalNumber(ctx.cmd.batchSize, 'batchSize')), ok: 1 };
+};
+
+const killCursors: Handler = (ctx) => {
+  const ids = ((ctx.cmd.cursors as unknown[]) ?? []).map(toNumber);
+  const { killed, notFound } = ctx.engine.cursors.kill(ids);
+  return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+};
+
+const count: Handler = (ctx) => {
+  const name = collectionName(ctx, 'count');
+  const coll = ctx.engine.get(ctx.db, name);
+  const query = optionalDoc(ctx.cmd.query, 'query') ?? {};
+  const skip = optionalNumber(ctx.cmd.skip, 'skip') ?? 0;
+  const limit = Math.abs(optionalNumber(ctx.cmd.limit, 'limit') ?? 0);
+  let n: number;
+  if (!coll) n = 0;
+  else if (Object.keys(query).length === 0) n = coll.docs.size;
+  else n = runQuery(coll, query).docs.length;
+  n = Math.max(0, n - skip);
+  if (limit > 0) n = Math.min(n, limit);
+  return { n, ok: 1 };
+};
+
+const distinct: Handler = (ctx) => {
+  const name = collectionName(ctx, 'distinct');
+  const key = ctx.cmd.key;
+  if (typeof key !== 'string') throw new CommandError(14, 'TypeMismatch', "BSON field 'distinct.key' is the wrong type, expected type 'string'");
+  const docs = runQuery(ctx.engine.get(ctx.db, name), optionalDoc(ctx.cmd.query, 'query') ?? {}).docs;
+  const values: unknown[] = [];
+  for (const d of docs) for (const v of pathValues(d, key)) if (v !== undefined) values.push(v);
+  values.sort(compareValues);
+  const out = values.filter((v, i) => i === 0 || compareValues(v, values[i - 1]) !== 0);
+  return { values: out, ok: 1 };
+};
+
+/** Stages that never modify their input documents, so stored documents can be fed to mingo uncloned. */
+const NON_MUTATING = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$bucket', '$bucketAuto']);
+
+const aggregate: Handler = (ctx) => {
+  const { cmd } = ctx;
+  const pipeline = cmd.pipeline;
+  if (!Array.isArray(pipeline)) throw new CommandError(14, 'TypeMismatch', "'pipeline' option must be specified as an array");
+  const stages = pipeline as Doc[];
+  if (stages.some((s) => s && '$changeStream' in s)) {
+    throw new CommandError(40573, 'Location40573', 'The $changeStream stage is only supported on replica sets');
+  }
+  if (cmd.cursor === undefined && !cmd.explain) {
+    throw new CommandError(9, 'FailedToParse', "The 'cursor' option is required, except for aggregate with the explain argument");
+  }
+  if (typeof cmd.aggregate !== 'string') throw new CommandError(73, 'InvalidNamespace', 'aggregate with a database-level source is not supported by the embedded store');
+  const name = cmd.aggregate;
+  const coll = ctx.engine.get(ctx.db, name);
+  let rest = stages;
+  let out: Doc | string | undefined;
+  const last = rest[rest.length - 1];
+  if (last && ('$out' in last || '$merge' in last)) {
+    if ('$merge' in last) throw new CommandError(238, 'NotImplemented', '$merge is not supported by the embedded store');
+    out = last.$out as Doc | string;
+    rest = rest.slice(0, -1);
+  }
+  // Leading $match/$sort/$skip/$limit run through the planner so they can use indexes.
+  const filters: Doc[] = [];
+  while (rest[0] && '$match' in rest[0]) {
+    filters.push(rest[0].$match as Doc);
+    rest = rest.slice(1);
+  }
+  let sort: Doc | undefined;
+  let skip = 0;
+  let limit = 0;
+  if (rest[0] && '$sort' in rest[0]) {
+    sort = rest[0].$sort as Doc;
+    rest = rest.slice(1);
+    if (rest[0] && '$skip' in rest[0]) {
+      skip = toNumber(rest[0].$skip);
+      rest = rest.slice(1);
+    }
+    if (rest[0] && '$limit' in rest[0]) {
+      limit = toNumber(rest[0].$limit);
+      rest = rest.slice(1);
+    }
+  }
+  const filter = filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters };
+  if (cmd.explain) {
+    return { ...explainPlan(coll ? plan(coll, filter, parseSort(sort)) : { stage: 'COLLSCAN', scans: [], sorted: true, reverse: false }), ok: 1 };
+  }
+  const base = runQuery(coll, filter, { sort: parseSort(sort), skip, limit }).docs;
+  let result: Doc[] = base;
+  if (rest.length) {
+    const safe = rest.every((s) => NON_MUTATING.has(Object.keys(s)[0]));
+    const agg = new Aggregator(rest, {
+      processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
+      collectionResolver: (other: string) => [...(ctx.engine.get(ctx.db, other)?.docs.values() ?? [])].map(cloneDoc),
+    });
+    try {
+      result = agg.run<Doc>(base);
+    } catch (err) {
+      if (err instanceof CommandError) throw err;
+      throw new CommandError(2, 'BadValue', (err as Error).message);
+    }
+  }
+  if (out !== undefined) {
+    writeOut(ctx, out, result);
+    result = [];
+  }
+  const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
+  return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, result, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+};
+
+function writeOut(ctx: CommandContext, target: Doc | string, docs: Doc[]): void {
+  const db = typeof target === 'string' ? ctx.db : typeof target.db === 'string' ? target.db : ctx.db;
+  const name = typeof target === 'string' ? target : typeof target.coll === 'string' ? target.coll : '';
+  const existing = ctx.engine.get(db, name);
+  const specs = existing ? [...existing.indexes.values()].map((i) => i.spec) : [];
+  ctx.engine.drop(db, name);
+  const tx = new WriteTx();
+  const coll = ctx.engine.ensure(db, name, tx);
+  for (const spec of specs) if (spec.name !== '_id_') coll.addIndex(spec);
+  for (const d of docs) coll.insert(withId(cloneDoc(d)), tx);
+  tx.ops.unshift({ t: 'meta', ns: coll.ns, meta: coll.meta() });
+  ctx.engine.commit(tx);
+}
+
+const explain: Handler = (ctx) => {
+  const inner = optionalDoc(ctx.cmd.explain, 'explain');
+  if (!inner) throw new CommandError(9, 'FailedToParse', 'explain requires a command');
+  const verb = Object.keys(inner)[0];
+  const name = String(inner[verb]);
+  const coll = ctx.engine.get(ctx.db, name);
+  const filter = (verb === 'find' ? inner.filter : verb === 'count' ? inner.query : verb === 'aggregate' ? ((inner.pipeline as Doc[])?.[0]?.$match) : (inner.q ?? inner.query)) as Doc | undefined;
+  const sort = parseSort(inner.sort);
+  if (!coll) return { queryPlanner: { namespace: `${ctx.db}.${name}`, winningPlan: { stage: 'EOF' }, rejectedPlans: [] }, ok: 1 };
+  const p = plan(coll, filter ?? {}, sort);
+  const executed = ctx.cmd.verbosity === 'queryPlanner' ? undefined : runQuery(coll, filter ?? {}, { sort, limit: optionalNumber(inner.limit, 'limit') ?? 0 });
+  const doc = explainPlan(p, executed);
+  (doc.queryPlanner as Doc).namespace = `${ctx.db}.${name}`;
+  return { ...doc, ok: 1 };
+};
+
+export const readCommands: Record<string, Handler> = {
+  find,
+  getMore,
+  killCursors,
+  count,
+  distinct,
+  aggregate,
+  explain,
+};

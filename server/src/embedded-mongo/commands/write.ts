@@ -1,0 +1,174 @@
+import { WriteTx, type Collection } from '../collection';
+import { parseSort, valuesEqual, type Doc } from '../compare';
+import { CommandError } from '../errors';
+import { compileProjection } from '../projection';
+import { runQuery } from '../query';
+import { applyUpdate, isOperatorUpdate, upsertSeed, withId } from '../update';
+import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
+
+function statements(ctx: CommandContext, field: string): Doc[] {
+  const v = ctx.cmd[field];
+  if (!Array.isArray(v)) throw new CommandError(14, 'TypeMismatch', `BSON field '${field}' is the wrong type, expected type 'array'`);
+  return v as Doc[];
+}
+
+function writeError(index: number, err: unknown): Doc {
+  if (err instanceof CommandError) return { index, code: err.code, errmsg: err.message, ...err.extra };
+  return { index, code: 1, errmsg: (err as Error).message ?? String(err) };
+}
+
+function prepareInsert(doc: unknown): Doc {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new CommandError(14, 'TypeMismatch', 'document to insert must be an object');
+  const d = withId(doc as Doc);
+  if (Array.isArray(d._id)) throw new CommandError(53, 'InvalidIdField', "The '_id' value cannot be of type array");
+  if (d._id instanceof RegExp) throw new CommandError(53, 'InvalidIdField', "The '_id' value cannot be of type regex");
+  return d;
+}
+
+/** Runs statements one by one like mongod: ordered stops at the first error, unordered goes on. */
+function runStatements(ctx: CommandContext, field: string, each: (stmt: Doc, i: number, coll: Collection, tx: WriteTx) => void): { errors: Doc[] } {
+  const name = collectionName(ctx, Object.keys(ctx.cmd)[0]);
+  const list = statements(ctx, field);
+  const ordered = ctx.cmd.ordered !== false;
+  const tx = new WriteTx();
+  const coll = ctx.engine.ensure(ctx.db, name, tx);
+  const errors: Doc[] = [];
+  for (let i = 0; i < list.length; i++) {
+    try {
+      each(list[i], i, coll, tx);
+    } catch (err) {
+      errors.push(writeError(i, err));
+      if (ordered) break;
+    }
+  }
+  ctx.engine.commit(tx);
+  return { errors };
+}
+
+function withErrors(reply: Doc, errors: Doc[]): Doc {
+  if (errors.length) reply.writeErrors = errors;
+  reply.ok = 1;
+  return reply;
+}
+
+const insert: Handler = (ctx) => {
+  let n = 0;
+  const { errors } = runStatements(ctx, 'documents', (doc, _i, coll, tx) => {
+    coll.insert(prepareInsert(doc), tx);
+    n++;
+  });
+  return withErrors({ n }, errors);
+};
+
+/** Applies one update statement; returns matched/modified counts and the upserted _id if any. */
+function updateOne(
+  coll: Collection,
+  tx: WriteTx,
+  q: Doc,
+  u: unknown,
+  opts: { multi: boolean; upsert: boolean; arrayFilters?: Doc[]; sort?: Doc },
+): { n: number; nModified: number; upserted?: unknown; before?: Doc; after?: Doc } {
+  if (opts.multi && u && !Array.isArray(u) && !isOperatorUpdate(u)) {
+    throw new CommandError(9, 'FailedToParse', 'multi update is not supported for replacement-style update');
+  }
+  const matched = runQuery(coll, q, { limit: opts.multi ? 0 : 1, sort: parseSort(opts.sort) }).docs;
+  let nModified = 0;
+  let last: { before: Doc; after: Doc } | undefined;
+  for (const doc of matched) {
+    const next = applyUpdate(doc, u, { filter: q, arrayFilters: opts.arrayFilters, inserting: false });
+    if (!valuesEqual(doc, next) || Object.keys(doc).length !== Object.keys(next).length) {
+      coll.replace(doc, next, tx);
+      nModified++;
+    }
+    last = { before: doc, after: next };
+  }
+  if (matched.length === 0 && opts.upsert) {
+    const seed = upsertSeed(q);
+    const created = withId(applyUpdate(seed, u, { filter: q, arrayFilters: opts.arrayFilters, inserting: true }));
+    coll.insert(created, tx);
+    return { n: 1, nModified: 0, upserted: created._id, after: created };
+  }
+  return { n: matched.length, nModified, ...last };
+}
+
+const update: Handler = (ctx) => {
+  let n = 0;
+  let nModified = 0;
+  const upserted: Doc[] = [];
+  const { errors } = runStatements(ctx, 'updates', (stmt, i, coll, tx) => {
+    const r = updateOne(coll, tx, optionalDoc(stmt.q, 'q') ?? {}, stmt.u, {
+      multi: Boolean(stmt.multi),
+      upsert: Boolean(stmt.upsert),
+      arrayFilters: stmt.arrayFilters as Doc[] | undefined,
+      sort: optionalDoc(stmt.sort, 'sort'),
+    });
+    n += r.n;
+    nModified += r.nModified;
+    if (r.upserted !== undefined) upserted.push({ index: i, _id: r.upserted });
+  });
+  const reply: Doc = { n, nModified };
+  if (upserted.length) reply.upserted = upserted;
+  return withErrors(reply, errors);
+};
+
+const del: Handler = (ctx) => {
+  let n = 0;
+  const { errors } = runStatements(ctx, 'deletes', (stmt, _i, coll, tx) => {
+    const limit = optionalNumber(stmt.limit, 'limit') ?? 0;
+    if (limit !== 0 && limit !== 1) throw new CommandError(9, 'FailedToParse', 'The limit field in delete objects must be 0 or 1. Got ' + limit);
+    const docs = runQuery(coll, optionalDoc(stmt.q, 'q') ?? {}, { limit }).docs;
+    for (const d of docs) coll.remove(d, tx);
+    n += docs.length;
+  });
+  return withErrors({ n }, errors);
+};
+
+const findAndModify: Handler = (ctx) => {
+  const name = collectionName(ctx, Object.keys(ctx.cmd)[0]);
+  const { cmd } = ctx;
+  const q = optionalDoc(cmd.query, 'query') ?? {};
+  const remove = Boolean(cmd.remove);
+  const hasUpdate = cmd.update !== undefined;
+  if (remove && hasUpdate) throw new CommandError(9, 'FailedToParse', 'Cannot specify both an update and remove=true');
+  if (!remove && !hasUpdate) throw new CommandError(9, 'FailedToParse', 'Either an update or remove=true must be specified');
+  if (remove && cmd.upsert) throw new CommandError(9, 'FailedToParse', 'Cannot specify both upsert=true and remove=true');
+  const project = compileProjection(cmd.fields, q);
+  const shape = (d: Doc | undefined): Doc | null => (d ? (project ? project(d) : d) : null);
+  const tx = new WriteTx();
+  const coll = ctx.engine.ensure(ctx.db, name, tx);
+  const sort = optionalDoc(cmd.sort, 'sort');
+  let reply: Doc;
+  try {
+    reply = remove ? removeOne() : updateAndReturn();
+  } finally {
+    ctx.engine.commit(tx);
+  }
+  return reply;
+
+  function removeOne(): Doc {
+    const doc = runQuery(coll, q, { limit: 1, sort: parseSort(sort) }).docs[0];
+    if (doc) coll.remove(doc, tx);
+    return { lastErrorObject: { n: doc ? 1 : 0 }, value: shape(doc), ok: 1 };
+  }
+
+  function updateAndReturn(): Doc {
+    const r = updateOne(coll, tx, q, cmd.update, {
+      multi: false,
+      upsert: Boolean(cmd.upsert),
+      arrayFilters: cmd.arrayFilters as Doc[] | undefined,
+      sort,
+    });
+    const lastErrorObject: Doc = { n: r.n, updatedExisting: r.upserted === undefined && r.n > 0 };
+    if (r.upserted !== undefined) lastErrorObject.upserted = r.upserted;
+    const value = cmd.new ? r.after : r.upserted !== undefined ? undefined : r.before;
+    return { lastErrorObject, value: shape(value), ok: 1 };
+  }
+};
+
+export const writeCommands: Record<string, Handler> = {
+  insert,
+  update,
+  delete: del,
+  findAndModify,
+  findandmodify: findAndModify,
+};

@@ -1,0 +1,232 @@
+/**
+ * Query planning and execution. Matching semantics come from mingo; this module only narrows the candidate
+ * documents through an index (equality, $in and range on indexed fields, the _id map for _id lookups) and
+ * walks an index in order to answer a sort without sorting. The full filter is always applied afterwards, so
+ * an index only ever restricts candidates to a superset of the answer.
+ */
+import { Query } from 'mingo';
+import type { Collection } from './collection';
+import { idKey } from './collection';
+import { docComparator, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
+import { CommandError } from './errors';
+import { isPoint, type Index, type Interval } from './indexes';
+
+export type Matcher = (doc: Doc) => boolean;
+
+export function compileFilter(filter: unknown): Matcher {
+  if (filter === undefined || filter === null) return () => true;
+  if (typeof filter !== 'object' || Array.isArray(filter)) throw new CommandError(14, 'TypeMismatch', 'filter must be an object');
+  if (Object.keys(filter).length === 0) return () => true;
+  try {
+    const q = new Query(filter, {});
+    return (d) => q.test(d);
+  } catch (err) {
+    throw new CommandError(2, 'BadValue', (err as Error).message);
+  }
+}
+
+function isPlainObject(v: unknown): v is Doc {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof RegExp) && (v as { _bsontype?: string })._bsontype === undefined;
+}
+
+function point(v: unknown): Interval {
+  return { lo: v, loInc: true, hi: v, hiInc: true };
+}
+
+function usableScalar(v: unknown): boolean {
+  return !Array.isArray(v) && !(v instanceof RegExp) && (v as { _bsontype?: string } | null)?._bsontype !== 'BSONRegExp';
+}
+
+/** Intervals a field condition restricts its values to, or null when the condition can't use an index. */
+export function conditionIntervals(cond: unknown): Interval[] | null {
+  if (cond === undefined) return null;
+  if (!isPlainObject(cond)) return usableScalar(cond) ? [point(cond ?? null)] : null;
+  const keys = Object.keys(cond);
+  if (keys.length === 0 || !keys[0].startsWith('$')) return [point(cond)];
+  if ('$eq' in cond) return usableScalar(cond.$eq) && !isPlainObjectWithOps(cond.$eq) ? [point(cond.$eq ?? null)] : null;
+  if ('$in' in cond) {
+    const list = cond.$in;
+    if (!Array.isArray(list) || list.length === 0 || list.length > 1000 || !list.every(usableScalar)) return null;
+    return list.map((v) => point(v ?? null));
+  }
+  let range: Interval | null = null;
+  const bound = (op: string, v: unknown): void => {
+    if (v === null || v === undefined || !usableScalar(v) || isPlainObject(v)) return;
+    const rank = typeRank(v);
+    const r = range ?? { lo: new TypeBound(rank, -1), loInc: true, hi: new TypeBound(rank, 1), hiInc: true };
+    if (typeRank(r.lo) !== rank && !(r.lo instanceof TypeBound && r.lo.rank === rank)) return;
+    if (op === '$gt' || op === '$gte') Object.assign(r, { lo: v, loInc: op === '$gte' });
+    else Object.assign(r, { hi: v, hiInc: op === '$lte' });
+    range = r;
+  };
+  for (const op of ['$gt', '$gte', '$lt', '$lte']) if (op in cond) bound(op, cond[op]);
+  return range ? [range] : null;
+}
+
+function isPlainObjectWithOps(v: unknown): boolean {
+  return isPlainObject(v) && Object.keys(v).some((k) => k.startsWith('$'));
+}
+
+/** Top-level field conditions, including those inside a top-level $and. */
+function fieldConditions(filter: Doc, out = new Map<string, Interval[]>()): Map<string, Interval[]> {
+  for (const [k, v] of Object.entries(filter)) {
+    if (k === '$and' && Array.isArray(v)) {
+      for (const sub of v) if (isPlainObject(sub)) fieldConditions(sub, out);
+      continue;
+    }
+    if (k.startsWith('$') || out.has(k)) continue;
+    const ivs = conditionIntervals(v);
+    if (ivs) out.set(k, ivs);
+  }
+  return out;
+}
+
+export interface Plan {
+  stage: 'COLLSCAN' | 'IXSCAN' | 'IDHACK';
+  index?: Index;
+  /** Each entry is one scan: intervals for a prefix of the index fields. */
+  scans: Interval[][];
+  ids?: unknown[];
+  sorted: boolean;
+  reverse: boolean;
+}
+
+const MAX_SCANS = 200;
+
+function sortFromIndex(ix: Index, eqPrefix: number, sort: SortSpec): { sorted: boolean; reverse: boolean } {
+  if (sort.length === 0) return { sorted: true, reverse: false };
+  const rest = ix.fields.slice(eqPrefix);
+  if (sort.length > rest.length) return { sorted: false, reverse: false };
+  let same = true;
+  let opposite = true;
+  for (let i = 0; i < sort.length; i++) {
+    if (sort[i][0] !== rest[i][0]) return { sorted: false, reverse: false };
+    if (sort[i][1] === rest[i][1]) opposite = false;
+    else same = false;
+  }
+  if (same) return { sorted: true, reverse: false };
+  if (opposite) return { sorted: true, reverse: true };
+  return { sorted: false, reverse: false };
+}
+
+export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
+  const conds = fieldConditions(filter);
+  const idIvs = conds.get('_id');
+  if (idIvs && idIvs.every(isPoint)) {
+    return { stage: 'IDHACK', scans: [], ids: idIvs.map((iv) => iv.lo), sorted: idIvs.length === 1, reverse: false };
+  }
+  let best: { plan: Plan; score: number } | undefined;
+  for (const ix of coll.indexes.values()) {
+    if (ix.special || ix.isPartial) continue;
+    let scans: Interval[][] = [[]];
+    let points = 0;
+    let ranged = false;
+    let eqPrefix = 0;
+    for (const [field] of ix.fields) {
+      const ivs = conds.get(field);
+      if (!ivs) break;
+      if (ix.sparse && ivs.some((iv) => iv.lo === null || iv.hi === null)) break;
+      const allPoints = ivs.every(isPoint);
+      if (scans.length * ivs.length > MAX_SCANS) break;
+      scans = scans.flatMap((s) => ivs.map((iv) => [...s, iv]));
+      if (!allPoints) {
+        ranged = true;
+        break;
+      }
+      points++;
+      if (ivs.length === 1 && eqPrefix === points - 1) eqPrefix = points;
+    }
+    if (points === 0 && !ranged) continue;
+    const order = scans.length === 1 ? sortFromIndex(ix, eqPrefix, sort) : { sorted: false, reverse: false };
+    const uniqueHit = ix.unique && points === ix.fields.length;
+    const score = (uniqueHit ? 1000 : 0) + points * 10 + (ranged ? 5 : 0) + (order.sorted && sort.length ? 3 : 0);
+    if (!best || score > best.score) {
+      best = { plan: { stage: 'IXSCAN', index: ix, scans, sorted: order.sorted, reverse: order.reverse }, score };
+    }
+  }
+  if (best && (best.score >= 10 || best.plan.sorted || sort.length === 0)) return best.plan;
+  if (sort.length) {
+    for (const ix of coll.indexes.values()) {
+      if (!ix.complete) continue;
+      const order = sortFromIndex(ix, 0, sort);
+      if (order.sorted) return { stage: 'IXSCAN', index: ix, scans: [[]], sorted: true, reverse: order.reverse };
+    }
+  }
+  if (best) return best.plan;
+  return { stage: 'COLLSCAN', scans: [], sorted: sort.length === 0, reverse: false };
+}
+
+function* candidates(coll: Collection, p: Plan): Generator<Doc> {
+  if (p.stage === 'IDHACK') {
+    for (const id of p.ids ?? []) {
+      const d = coll.docs.get(idKey(id));
+      if (d) yield d;
+    }
+    return;
+  }
+  if (p.stage === 'COLLSCAN' || !p.index) {
+    yield* coll.docs.values();
+    return;
+  }
+  const seen = new Set<string>();
+  for (const scan of p.scans) {
+    for (const id of p.index.scan(scan, p.reverse)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const d = coll.docs.get(id);
+      if (d) yield d;
+    }
+  }
+}
+
+export interface QueryOptions {
+  sort?: SortSpec;
+  skip?: number;
+  /** 0 = no limit. */
+  limit?: number;
+}
+
+export interface QueryResult {
+  docs: Doc[];
+  plan: Plan;
+  docsExamined: number;
+}
+
+export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryOptions = {}): QueryResult {
+  const sort = opts.sort ?? [];
+  const skip = opts.skip ?? 0;
+  const limit = opts.limit ?? 0;
+  if (!coll) return { docs: [], plan: { stage: 'COLLSCAN', scans: [], sorted: true, reverse: false }, docsExamined: 0 };
+  const test = compileFilter(filter);
+  const p = plan(coll, filter, sort);
+  if (p.stage === 'IDHACK') coll.stats.idlookups++;
+  else if (p.stage === 'IXSCAN') coll.stats.ixscans++;
+  else coll.stats.collscans++;
+  const out: Doc[] = [];
+  let examined = 0;
+  const stopAt = p.sorted && limit > 0 ? skip + limit : Infinity;
+  for (const d of candidates(coll, p)) {
+    examined++;
+    if (!test(d)) continue;
+    out.push(d);
+    if (out.length >= stopAt) break;
+  }
+  coll.stats.docsExamined += examined;
+  if (!p.sorted && sort.length) out.sort(docComparator(sort));
+  const end = limit > 0 ? skip + limit : undefined;
+  const docs = skip || end !== undefined ? out.slice(skip, end) : out;
+  return { docs, plan: p, docsExamined: examined };
+}
+
+export function explainPlan(p: Plan, r?: QueryResult): Doc {
+  const input: Doc =
+    p.stage === 'COLLSCAN'
+      ? { stage: 'COLLSCAN', direction: 'forward' }
+      : p.stage === 'IDHACK'
+        ? { stage: 'IDHACK' }
+        : { stage: 'IXSCAN', keyPattern: p.index?.spec.key, indexName: p.index?.name, direction: p.reverse ? 'backward' : 'forward', isMultiKey: false };
+  const winningPlan = p.stage === 'COLLSCAN' ? input : { stage: 'FETCH', inputStage: input };
+  const doc: Doc = { queryPlanner: { winningPlan, rejectedPlans: [] } };
+  if (r) doc.executionStats = { nReturned: r.docs.length, totalDocsExamined: r.docsExamined, executionSuccess: true };
+  return doc;
+}

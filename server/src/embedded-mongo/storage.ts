@@ -1,0 +1,95 @@
+/**
+ * Durable storage on better-sqlite3. Durability model: WAL journal with synchronous=NORMAL. A command's
+ * writes go into one SQLite transaction and are acknowledged only after COMMIT returned, at which point the
+ * WAL holds them; a process crash (kill -9) cannot lose them. An OS crash or power loss may lose the last
+ * transactions since the previous WAL checkpoint fsync — the same trade-off as mongod's default journal
+ * commit interval. Documents are stored as BSON, keyed by (namespace, canonical _id key).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { BSON } from 'bson';
+import type { Doc } from './compare';
+import { decodeBson, rawBson } from './wire';
+
+function takeRaw(doc: Doc): Buffer | undefined {
+  const raw = rawBson.get(doc);
+  if (raw) rawBson.delete(doc);
+  return raw;
+}
+
+export type StorageOp =
+  | { t: 'put'; ns: string; id: string; doc: Doc }
+  | { t: 'del'; ns: string; id: string }
+  | { t: 'meta'; ns: string; meta: Doc }
+  | { t: 'drop'; ns: string };
+
+export class Storage {
+  private readonly db: Database.Database;
+  private readonly putStmt: Database.Statement;
+  private readonly delStmt: Database.Statement;
+  private readonly metaStmt: Database.Statement;
+  private readonly dropDocsStmt: Database.Statement;
+  private readonly dropMetaStmt: Database.Statement;
+  private readonly applyTx: (ops: StorageOp[]) => void;
+
+  constructor(dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.db = new Database(path.join(dir, 'store.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS collections (ns TEXT PRIMARY KEY, meta BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS docs (ns TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
+    `);
+    this.putStmt = this.db.prepare('INSERT OR REPLACE INTO docs (ns, id, doc) VALUES (?, ?, ?)');
+    this.delStmt = this.db.prepare('DELETE FROM docs WHERE ns = ? AND id = ?');
+    this.metaStmt = this.db.prepare('INSERT OR REPLACE INTO collections (ns, meta) VALUES (?, ?)');
+    this.dropDocsStmt = this.db.prepare('DELETE FROM docs WHERE ns = ?');
+    this.dropMetaStmt = this.db.prepare('DELETE FROM collections WHERE ns = ?');
+    this.applyTx = this.db.transaction((ops: StorageOp[]) => {
+      for (const op of ops) {
+        switch (op.t) {
+          case 'put':
+            this.putStmt.run(op.ns, op.id, takeRaw(op.doc) ?? BSON.serialize(op.doc));
+            break;
+          case 'del':
+            this.delStmt.run(op.ns, op.id);
+            break;
+          case 'meta':
+            this.metaStmt.run(op.ns, BSON.serialize(op.meta));
+            break;
+          case 'drop':
+            this.dropDocsStmt.run(op.ns);
+            this.dropMetaStmt.run(op.ns);
+            break;
+        }
+      }
+    });
+  }
+
+  /** Applies the operations in one transaction; returns only after COMMIT. */
+  apply(ops: StorageOp[]): void {
+    if (ops.length) this.applyTx(ops);
+  }
+
+  loadCollections(): { ns: string; meta: Doc }[] {
+    const rows = this.db.prepare('SELECT ns, meta FROM collections').all() as { ns: string; meta: Buffer }[];
+    return rows.map((r) => ({ ns: r.ns, meta: decodeBson(r.meta) }));
+  }
+
+  *loadDocs(ns: string): Generator<[string, Doc]> {
+    const stmt = this.db.prepare('SELECT id, doc FROM docs WHERE ns = ?').raw(true);
+    for (const row of stmt.iterate(ns) as Iterable<[string, Buffer]>) yield [row[0], decodeBson(row[1])];
+  }
+
+  sizeOnDisk(): number {
+    const pages = this.db.pragma('page_count', { simple: true });
+    const size = this.db.pragma('page_size', { simple: true });
+    return typeof pages === 'number' && typeof size === 'number' ? pages * size : 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

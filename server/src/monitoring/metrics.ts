@@ -1,0 +1,112 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { probeKinds, probeOutcomes } from '../probes/types';
+import { states } from './state-machine';
+
+export interface MonitoringGauges {
+  inFlight(): number;
+  lagMs(): number;
+  pointsByState(): Record<string, number>;
+  flapping(): number;
+  bufferedTransitions(): number;
+  bufferedStatus(): number;
+}
+
+/**
+ * Prometheus metrics on a per-app Registry (not prom-client's global one: tests boot several apps in one
+ * process). Gauges are computed at scrape time from the engine, so the hot path only counts and observes.
+ */
+export function createMonitoringMetrics(gauges: MonitoringGauges): {
+  registry: Registry;
+  probes: Counter<'kind' | 'outcome'>;
+  probeDuration: Histogram<'kind'>;
+  dispatchLag: Histogram;
+  transitions: Counter<'to'>;
+  transitionsWritten: Counter;
+  transitionsDropped: Counter;
+  flushFailures: Counter<'what'>;
+} {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
+  const probes = new Counter({
+    name: 'vigil_probes_total',
+    help: 'Probes completed, by kind and outcome (rate() = probes/s)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  // pre-create every series so rate() works from the first scrape
+  for (const k of probeKinds) for (const o of probeOutcomes) probes.labels(k, o);
+  const probeDuration = new Histogram({
+    name: 'vigil_probe_duration_seconds',
+    help: 'Time from probe start to the deciding answer or timeout',
+    labelNames: ['kind'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const dispatchLag = new Histogram({
+    name: 'vigil_schedule_lag_seconds',
+    help: 'How late each check was dispatched after its due time',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'vigil_schedule_lag_current_seconds',
+    help: 'How overdue the oldest waiting check is right now (cycle lag)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.lagMs() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'vigil_probes_in_flight',
+    help: 'Checks running now',
+    registers: [registry],
+    collect() {
+      this.set(gauges.inFlight());
+    },
+  });
+  new Gauge({
+    name: 'vigil_points',
+    help: 'Monitored points per state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const by = gauges.pointsByState();
+      for (const s of states) this.labels(s).set(by[s] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_points_flapping',
+    help: 'Points carrying the FLAPPING mark',
+    registers: [registry],
+    collect() {
+      this.set(gauges.flapping());
+    },
+  });
+  new Gauge({
+    name: 'vigil_transitions_buffered',
+    help: 'Transitions waiting to be written to the store (grows while the store is unreachable)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.bufferedTransitions());
+    },
+  });
+  new Gauge({
+    name: 'vigil_status_updates_buffered',
+    help: 'Point status updates waiting to be written to the store',
+    registers: [registry],
+    collect() {
+      this.set(gauges.bufferedStatus());
+    },
+  });
+  const transitions = new Counter({ name: 'vigil_transitions_total', help: 'Transitions emitted on the change feed', labelNames: ['to'] as const, registers: [registry] });
+  const transitionsWritten = new Counter({ name: 'vigil_transitions_written_total', help: 'Transitions acknowledged by the store', registers: [registry] });
+  const transitionsDropped = new Counter({
+    name: 'vigil_transitions_dropped_total',
+    help: 'Transitions dropped because the buffer was full during a store outage (should stay 0)',
+    registers: [registry],
+  });
+  const flushFailures = new Counter({ name: 'vigil_store_flush_failures_total', help: 'Failed batched writes (retried)', labelNames: ['what'] as const, registers: [registry] });
+  return { registry, probes, probeDuration, dispatchLag, transitions, transitionsWritten, transitionsDropped, flushFailures };
+}
+
+export type MonitoringMetrics = ReturnType<typeof createMonitoringMetrics>;

@@ -1,0 +1,301 @@
+import { mongo, type Connection } from 'mongoose';
+import type { Logger } from '../lib/logger';
+import type { Transition } from './events';
+import type { MonitoringMetrics } from './metrics';
+import type { PointState } from './state-machine';
+
+/** What is stored under `cameras.status`: the public fields plus the machine's own (restored on restart). */
+export interface StoredStatus {
+  state: PointState['state'];
+  since: Date | null;
+  lastCheckAt: Date | null;
+  rttMs: number | null;
+  flapping: boolean;
+  reason: string | null;
+  confirmed?: PointState['confirmed'];
+  seq?: number;
+  failures?: number;
+  successes?: number;
+  hist?: number;
+  histLen?: number;
+  flapFrom?: PointState['flapFrom'];
+  maintenance?: boolean;
+  failingSince?: Date | null;
+}
+
+export function toStoredStatus(m: PointState): StoredStatus {
+  return {
+    state: m.state,
+    since: new Date(m.since),
+    lastCheckAt: m.lastCheckAt === null ? null : new Date(m.lastCheckAt),
+    rttMs: m.rttMs,
+    flapping: m.flapping,
+    reason: m.reason,
+    confirmed: m.confirmed,
+    seq: m.seq,
+    failures: m.failures,
+    successes: m.successes,
+    hist: m.hist,
+    histLen: m.histLen,
+    flapFrom: m.flapFrom,
+    maintenance: m.maintenance,
+    failingSince: m.failingSince === null ? null : new Date(m.failingSince),
+  };
+}
+
+export interface RollupDelta {
+  cameraId: string;
+  regionId: string;
+  hour: number;
+  upSec: number;
+  downSec: number;
+  maintenanceSec: number;
+  unknownSec: number;
+  checks: number;
+  failures: number;
+}
+
+interface TransitionDoc {
+  _id: string;
+  cameraId: mongo.ObjectId | string;
+  regionId: mongo.ObjectId | string;
+  seq: number;
+  from: string;
+  to: string;
+  at: Date;
+  reason: string | null;
+  rttMs: number | null;
+  flapping: boolean;
+  failingSince: Date | null;
+}
+
+interface RollupDoc {
+  _id: string;
+  cameraId: mongo.ObjectId | string;
+  regionId: mongo.ObjectId | string;
+  hour: Date;
+  upSec: number;
+  downSec: number;
+  maintenanceSec: number;
+  unknownSec: number;
+  checks: number;
+  failures: number;
+}
+
+const HEX24 = /^[0-9a-f]{24}$/;
+/** Registry ids are ObjectIds in the store; anything else (synthetic ids in benchmarks) stays a string. */
+export function storeId(id: string): mongo.ObjectId | string {
+  return HEX24.test(id) ? new mongo.ObjectId(id) : id;
+}
+
+export function transitionDoc(t: Transition): TransitionDoc {
+  return {
+    _id: t.id,
+    cameraId: storeId(t.cameraId),
+    regionId: storeId(t.regionId),
+    seq: t.seq,
+    from: t.from,
+    to: t.to,
+    at: t.at,
+    reason: t.reason,
+    rttMs: t.rttMs,
+    flapping: t.flapping,
+    failingSince: t.failingSince,
+  };
+}
+
+export function transitionFromDoc(d: TransitionDoc): Transition {
+  return {
+    id: d._id,
+    cameraId: String(d.cameraId),
+    regionId: String(d.regionId),
+    seq: d.seq,
+    from: d.from as Transition['from'],
+    to: d.to as Transition['to'],
+    at: d.at,
+    reason: d.reason,
+    rttMs: d.rttMs,
+    flapping: d.flapping,
+    failingSince: d.failingSince,
+  };
+}
+
+function isDuplicateKey(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: number }).code === 11000;
+}
+
+/**
+ * Batched writes of the hot path through the native driver (never mongoose documents, never one write
+ * per probe): point statuses (one bulkWrite of updateOne per flush), transitions (insertMany, ordered:
+ * false, `_id` = cameraId:seq so a retry after an unknown outcome cannot duplicate) and hourly rollups
+ * ($inc upserts). Everything not acknowledged stays buffered and is retried on the next flush, so a
+ * store outage loses nothing as long as the transition buffer does not overflow (bounded; the oldest are
+ * dropped and counted in vigil_transitions_dropped_total).
+ */
+export class MonitoringStore {
+  private pendingTransitions: Transition[] = [];
+  private dirtyStatus = new Map<string, StoredStatus>();
+  private rollups = new Map<string, RollupDelta>();
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly opts: { transitionBufferMax: number; transitionsRetentionDays: number; rollupsRetentionDays: number },
+    private readonly metrics: MonitoringMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  private col<T extends mongo.Document>(name: string): mongo.Collection<T> {
+    const db = this.conn.db;
+    if (!db) throw new Error('store not connected');
+    return db.collection<T>(name);
+  }
+
+  get cameras(): mongo.Collection {
+    return this.col('cameras');
+  }
+
+  get transitions(): mongo.Collection<TransitionDoc> {
+    return this.col<TransitionDoc>('transitions');
+  }
+
+  get rollupCol(): mongo.Collection<RollupDoc> {
+    return this.col<RollupDoc>('rollups');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    const day = 86_400;
+    await this.transitions.createIndex({ cameraId: 1, at: -1 });
+    await this.transitions.createIndex({ at: 1 }, { expireAfterSeconds: this.opts.transitionsRetentionDays * day, name: 'ttl_at' });
+    await this.rollupCol.createIndex({ cameraId: 1, hour: -1 });
+    await this.rollupCol.createIndex({ regionId: 1, hour: -1 });
+    await this.rollupCol.createIndex({ hour: 1 }, { expireAfterSeconds: this.opts.rollupsRetentionDays * day, name: 'ttl_hour' });
+  }
+
+  get bufferedTransitions(): number {
+    return this.pendingTransitions.length;
+  }
+
+  get bufferedStatus(): number {
+    return this.dirtyStatus.size;
+  }
+
+  addTransition(t: Transition): void {
+    this.pendingTransitions.push(t);
+    const over = this.pendingTransitions.length - this.opts.transitionBufferMax;
+    if (over > 0) {
+      this.pendingTransitions.splice(0, over);
+      this.metrics.transitionsDropped.inc(over);
+      this.logger.error('transition buffer full: oldest dropped', { dropped: over });
+    }
+  }
+
+  setStatus(cameraId: string, s: StoredStatus): void {
+    this.dirtyStatus.set(cameraId, s);
+  }
+
+  addRollup(d: RollupDelta): void {
+    const key = `${d.cameraId}:${d.hour}`;
+    const cur = this.rollups.get(key);
+    if (!cur) {
+      this.rollups.set(key, { ...d });
+      return;
+    }
+    cur.upSec += d.upSec;
+    cur.downSec += d.downSec;
+    cur.maintenanceSec += d.maintenanceSec;
+    cur.unknownSec += d.unknownSec;
+    cur.checks += d.checks;
+    cur.failures += d.failures;
+  }
+
+  /** Unflushed rollup deltas of one point (for answers that must include the last minutes). */
+  pendingRollups(cameraId: string): RollupDelta[] {
+    const out: RollupDelta[] = [];
+    for (const d of this.rollups.values()) if (d.cameraId === cameraId) out.push(d);
+    return out;
+  }
+
+  /** One flush at a time; a caller arriving during a flush waits for it and then flushes again. */
+  async flush(what: { rollups: boolean } = { rollups: false }): Promise<void> {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.doFlush(what.rollups).finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(withRollups: boolean): Promise<void> {
+    // Transitions before statuses: a crash in between leaves a status one step behind, and the
+    // transition re-derived after restart has the same _id, so it is not written twice.
+    if (this.pendingTransitions.length) {
+      const batch = this.pendingTransitions.splice(0, 5000);
+      try {
+        await this.transitions.insertMany(batch.map(transitionDoc), { ordered: false });
+        this.metrics.transitionsWritten.inc(batch.length);
+      } catch (err) {
+        const writeErrors = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
+        if (Array.isArray(writeErrors) && writeErrors.every((w) => w.code === 11000)) {
+          this.metrics.transitionsWritten.inc(batch.length - writeErrors.length);
+        } else if (isDuplicateKey(err) && batch.length === 1) {
+          // already there: an earlier attempt succeeded without our knowing
+        } else {
+          this.pendingTransitions.unshift(...batch);
+          this.metrics.flushFailures.labels('transitions').inc();
+          throw err;
+        }
+      }
+    }
+    if (this.dirtyStatus.size) {
+      const batch = this.dirtyStatus;
+      this.dirtyStatus = new Map();
+      const ops: Array<mongo.AnyBulkWriteOperation> = [];
+      for (const [id, status] of batch) ops.push({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } });
+      try {
+        await this.cameras.bulkWrite(ops, { ordered: false });
+      } catch (err) {
+        // newer statuses written meanwhile win over the failed ones
+        for (const [id, s] of batch) if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);
+        this.metrics.flushFailures.labels('status').inc();
+        throw err;
+      }
+    }
+    if (withRollups && this.rollups.size) {
+      const batch = this.rollups;
+      this.rollups = new Map();
+      const ops: Array<mongo.AnyBulkWriteOperation<RollupDoc>> = [];
+      for (const [key, d] of batch) {
+        ops.push({
+          updateOne: {
+            filter: { _id: key },
+            update: {
+              $setOnInsert: { cameraId: storeId(d.cameraId), regionId: storeId(d.regionId), hour: new Date(d.hour) },
+              $inc: { upSec: d.upSec, downSec: d.downSec, maintenanceSec: d.maintenanceSec, unknownSec: d.unknownSec, checks: d.checks, failures: d.failures },
+            },
+            upsert: true,
+          },
+        });
+      }
+      try {
+        await this.rollupCol.bulkWrite(ops, { ordered: false });
+      } catch (err) {
+        // An $inc whose outcome is unknown may be applied twice on retry: rollups tolerate that small
+        // error (they are aggregates), transitions do not and are idempotent instead.
+        for (const d of batch.values()) this.addRollup(d);
+        this.metrics.flushFailures.labels('rollups').inc();
+        throw err;
+      }
+    }
+  }
+
+  /** Latest seq and state per camera among stored transitions (restart reconciliation). */
+  async latestTransitions(): Promise<Map<string, Transition>> {
+    const out = new Map<string, Transition>();
+    const cursor = this.transitions.aggregate<{ _id: unknown; doc: TransitionDoc }>([
+      { $sort: { cameraId: 1, seq: -1 } },
+      { $group: { _id: '$cameraId', doc: { $first: '$$ROOT' } } },
+    ]);
+    for await (const row of cursor) out.set(String(row._id), transitionFromDoc(row.doc));
+    return out;
+  }
+}

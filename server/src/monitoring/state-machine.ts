@@ -1,0 +1,243 @@
+/**
+ * The availability state machine of one camera point: a pure function
+ * `step(point, event, rules) → { point, transition? }`. Time comes in with each event (`at`, epoch ms),
+ * so the clock is whatever the caller injects. Nothing else decides whether a camera is up.
+ *
+ * Two layers:
+ * - `state` is what the point shows now (UNKNOWN, UP, PENDING, DOWN, MAINTENANCE, DISABLED);
+ * - `confirmed` is the last state announced as a transition (never PENDING). A transition is emitted
+ *   only when `confirmed` changes or the FLAPPING mark changes — the "important beat" idea of Uptime
+ *   Kuma (`isImportantBeat`): UP→PENDING→UP is no event, PENDING→DOWN is the event (from UP).
+ *
+ * N = max(1, retries) consecutive failures confirm DOWN; M consecutive successes confirm UP.
+ *
+ * | state now          | event                     | next state / confirmed                | transition emitted            |
+ * |--------------------|---------------------------|---------------------------------------|-------------------------------|
+ * | UNKNOWN            | success (×M)              | UP                                    | UNKNOWN → UP                  |
+ * | UNKNOWN            | failure, < N in a row     | PENDING (confirmed stays UNKNOWN)     | none                          |
+ * | UNKNOWN / PENDING  | failure, N-th in a row    | DOWN                                  | UNKNOWN|UP → DOWN             |
+ * | UP                 | success                   | UP                                    | none                          |
+ * | UP                 | failure, < N in a row     | PENDING                               | none                          |
+ * | PENDING            | success (×M)              | back to confirmed (UP), or UP         | none if confirmed was UP      |
+ * | DOWN               | failure                   | DOWN                                  | none                          |
+ * | DOWN               | success, < M in a row     | DOWN                                  | none                          |
+ * | DOWN               | success, M-th in a row    | UP                                    | DOWN → UP                     |
+ * | any but DISABLED   | maintenance on            | MAINTENANCE                           | X → MAINTENANCE               |
+ * | MAINTENANCE        | check (any)               | MAINTENANCE (counters/history kept)   | none                          |
+ * | MAINTENANCE        | maintenance off           | UP if last M ok, DOWN if last N failed, else PENDING | MAINTENANCE → UP|DOWN, or MAINTENANCE → UNKNOWN when undecided |
+ * | any                | disabled                  | DISABLED (counters reset)             | X → DISABLED                  |
+ * | DISABLED           | enabled                   | UNKNOWN                               | DISABLED → UNKNOWN            |
+ * | DISABLED           | check                     | ignored (a late result)               | none                          |
+ * | any checked state  | flap % ≥ high (was below) | unchanged, flapping = true            | X → X, flapping: true         |
+ * | flapping           | flap % < low              | unchanged, flapping = false           | from state at flap start → now, flapping: false (one record) |
+ *
+ * While FLAPPING, changes of `confirmed` are applied to the point but not announced: a flapping camera
+ * yields one episode (start, end), not a stream of DOWN/UP. The end record carries the net change.
+ *
+ * Flap detection follows Nagios: the last 21 check results give 20 possible changes; the k-th oldest
+ * change (k = 0..19) weighs 0.75 + 0.5·k/19 (recent changes count more, as in Nagios' flapping.c);
+ * percent = Σ weights / 20 · 100, so 20 changes in 21 checks is 100 %.
+ */
+
+export const states = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
+export type State = (typeof states)[number];
+
+export interface MachineRules {
+  /** Consecutive failures that confirm DOWN (the point's probe.retries; at least 1). */
+  failuresToDown: number;
+  /** Consecutive successes that confirm UP. */
+  successesToUp: number;
+  /** Percent state change at or above which a point starts flapping. */
+  flapHigh: number;
+  /** Percent below which a flapping point stops flapping. */
+  flapLow: number;
+}
+
+/** Flap thresholds are Nagios' sample nagios.cfg values (high 20 %, low 5 %). */
+export const defaultRules: MachineRules = { failuresToDown: 3, successesToUp: 1, flapHigh: 20, flapLow: 5 };
+
+export interface PointState {
+  state: State;
+  confirmed: Exclude<State, 'PENDING'>;
+  /** When `state` last changed (epoch ms). */
+  since: number;
+  failures: number;
+  successes: number;
+  /** Last ≤ 21 check results, newest in bit 0 (1 = up). */
+  hist: number;
+  histLen: number;
+  flapping: boolean;
+  /** `confirmed` when the current flapping episode began (its end record reports the net change). */
+  flapFrom: Exclude<State, 'PENDING'> | null;
+  maintenance: boolean;
+  /** Transitions emitted so far: transition ids are (point, seq), so a replay cannot duplicate one. */
+  seq: number;
+  lastCheckAt: number | null;
+  rttMs: number | null;
+  reason: string | null;
+  /** First failure of the current failing run (epoch ms), for the DOWN record. */
+  failingSince: number | null;
+}
+
+export type MachineEvent =
+  | { kind: 'check'; at: number; up: boolean; rttMs: number | null; reason: string | null }
+  | { kind: 'maintenance'; at: number; on: boolean }
+  | { kind: 'enabled'; at: number; on: boolean };
+
+export interface MachineTransition {
+  seq: number;
+  from: Exclude<State, 'PENDING'>;
+  to: Exclude<State, 'PENDING'>;
+  at: number;
+  reason: string | null;
+  rttMs: number | null;
+  flapping: boolean;
+  /** For DOWN: when the failing run began (the outage start as far as we know). */
+  failingSince: number | null;
+}
+
+export function initialState(at: number, enabled = true): PointState {
+  return {
+    state: enabled ? 'UNKNOWN' : 'DISABLED',
+    confirmed: enabled ? 'UNKNOWN' : 'DISABLED',
+    since: at,
+    failures: 0,
+    successes: 0,
+    hist: 0,
+    histLen: 0,
+    flapping: false,
+    flapFrom: null,
+    maintenance: false,
+    seq: 0,
+    lastCheckAt: null,
+    rttMs: null,
+    reason: null,
+    failingSince: null,
+  };
+}
+
+const HIST = 21;
+const HIST_MASK = (1 << HIST) - 1;
+
+/** Nagios-style weighted percent state change over the last 21 results (0..100). */
+export function flapPercent(hist: number, histLen: number): number {
+  const n = Math.min(histLen, HIST);
+  let sum = 0;
+  // bit i is the i-th newest result; change between i and i+1 is the (19 - i)-th oldest of 20 slots
+  for (let i = 0; i < n - 1; i++) {
+    if (((hist >> i) & 1) !== ((hist >> (i + 1)) & 1)) sum += 0.75 + (0.5 * (19 - i)) / 19;
+  }
+  return (sum / 20) * 100;
+}
+
+type Result = { point: PointState; transition?: MachineTransition };
+
+export function step(prev: PointState, ev: MachineEvent, rules: MachineRules = defaultRules): Result {
+  const p: PointState = { ...prev };
+  const N = Math.max(1, rules.failuresToDown);
+  const M = Math.max(1, rules.successesToUp);
+  const setState = (s: State): void => {
+    if (p.state !== s) {
+      p.state = s;
+      p.since = ev.at;
+    }
+  };
+  const announce = (to: Exclude<State, 'PENDING'>, reason: string | null, flapChange = false): MachineTransition | undefined => {
+    const from = p.confirmed;
+    p.confirmed = to;
+    if (!flapChange && (from === to || p.flapping)) return undefined;
+    p.seq += 1;
+    return {
+      seq: p.seq,
+      from,
+      to,
+      at: ev.at,
+      reason,
+      rttMs: p.rttMs,
+      flapping: p.flapping,
+      failingSince: to === 'DOWN' ? p.failingSince : null,
+    };
+  };
+
+  switch (ev.kind) {
+    case 'enabled': {
+      if (!ev.on) {
+        if (p.state === 'DISABLED') return { point: prev };
+        const wasFlapping = p.flapping;
+        Object.assign(p, { failures: 0, successes: 0, hist: 0, histLen: 0, flapping: false, flapFrom: null, failingSince: null, maintenance: false });
+        setState('DISABLED');
+        const t = announce('DISABLED', 'disabled', wasFlapping);
+        return { point: p, transition: t };
+      }
+      if (p.state !== 'DISABLED') return { point: prev };
+      setState('UNKNOWN');
+      return { point: p, transition: announce('UNKNOWN', 'enabled') };
+    }
+    case 'maintenance': {
+      if (p.state === 'DISABLED' || p.maintenance === ev.on) {
+        return { point: p.maintenance === ev.on ? prev : { ...p, maintenance: ev.on } };
+      }
+      p.maintenance = ev.on;
+      if (ev.on) {
+        setState('MAINTENANCE');
+        return { point: p, transition: announce('MAINTENANCE', 'maintenance started') };
+      }
+      let to: Exclude<State, 'PENDING'> = 'UNKNOWN';
+      if (p.histLen > 0 && p.successes >= M) to = 'UP';
+      else if (p.histLen > 0 && p.failures >= N) to = 'DOWN';
+      setState(to === 'UNKNOWN' && p.histLen > 0 ? 'PENDING' : to);
+      return { point: p, transition: announce(to, 'maintenance ended') };
+    }
+    case 'check': {
+      if (p.state === 'DISABLED') return { point: prev };
+      p.lastCheckAt = ev.at;
+      p.rttMs = ev.rttMs;
+      p.reason = ev.reason;
+      p.hist = ((p.hist << 1) | (ev.up ? 1 : 0)) & HIST_MASK;
+      p.histLen = Math.min(HIST, p.histLen + 1);
+      if (ev.up) {
+        p.successes += 1;
+        p.failures = 0;
+        p.failingSince = null;
+      } else {
+        p.failures += 1;
+        p.successes = 0;
+        p.failingSince ??= ev.at;
+      }
+      if (p.maintenance) return { point: p };
+
+      let transition: MachineTransition | undefined;
+      if (ev.up) {
+        if (p.successes >= M) {
+          setState('UP');
+          transition = announce('UP', ev.reason);
+        } else if (p.state === 'PENDING' || p.state === 'UNKNOWN') {
+          // Not yet M successes: stay where we are (a DOWN point stays DOWN).
+        }
+      } else if (p.failures >= N) {
+        setState('DOWN');
+        transition = announce('DOWN', ev.reason);
+      } else if (p.state !== 'DOWN') {
+        setState('PENDING');
+      }
+
+      const pct = flapPercent(p.hist, p.histLen);
+      if (!p.flapping && pct >= rules.flapHigh) {
+        // The change that tipped the balance is part of the episode, not announced on its own.
+        p.flapping = true;
+        p.flapFrom = transition ? transition.from : p.confirmed;
+        if (transition) p.seq -= 1;
+        const from = p.flapFrom;
+        p.seq += 1;
+        transition = { seq: p.seq, from, to: p.confirmed, at: ev.at, reason: `flapping (${pct.toFixed(0)}% state change)`, rttMs: p.rttMs, flapping: true, failingSince: null };
+      } else if (p.flapping && pct < rules.flapLow) {
+        p.flapping = false;
+        const from = p.flapFrom ?? p.confirmed;
+        p.flapFrom = null;
+        p.seq += 1;
+        transition = { seq: p.seq, from, to: p.confirmed, at: ev.at, reason: `stopped flapping (${pct.toFixed(0)}% state change)`, rttMs: p.rttMs, flapping: false, failingSince: p.confirmed === 'DOWN' ? p.failingSince : null };
+      }
+      return { point: p, transition };
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The one interface every probe kind implements: `check(target, signal) → ProbeResult`. Probes hold no
+ * state between checks; all socket/HTTP detail of a kind lives in its own file (tcp.ts, rtsp.ts, onvif.ts,
+ * http.ts). A probe never throws for a network outcome: every failure is a classified result.
+ */
+
+export const probeKinds = ['tcp', 'rtsp', 'onvif', 'http'] as const;
+export type ProbeKind = (typeof probeKinds)[number];
+
+/**
+ * - ok: the service answered as expected
+ * - auth_required: the device answered but wants credentials (401) — it is alive, so it counts as up
+ * - refused: nothing listens (RST on SYN)
+ * - timeout: no (complete) answer within the timeout
+ * - reset: the peer reset the connection
+ * - unreachable: no route / host unknown
+ * - protocol_error: the peer answered, but not with what the protocol expects (`detail` says what)
+ */
+export const probeOutcomes = ['ok', 'auth_required', 'refused', 'timeout', 'reset', 'unreachable', 'protocol_error'] as const;
+export type ProbeOutcome = (typeof probeOutcomes)[number];
+
+export interface ProbeTarget {
+  host: string;
+  port: number;
+  timeoutMs: number;
+  /** rtsp: stream path (e.g. /Streaming/Channels/101); http: request path; onvif: service path. */
+  path?: string;
+  /** rtsp: also send DESCRIBE after OPTIONS (a 200 with SDP means a stream exists). */
+  describe?: boolean;
+  /** http: accepted status codes (default [200]). */
+  expectStatus?: readonly number[];
+}
+
+export interface ProbeResult {
+  outcome: ProbeOutcome;
+  /** True when the device is alive (ok or auth_required). */
+  up: boolean;
+  /** Time to the answer that decided the outcome (connect for tcp, first response for the others), ms. */
+  rttMs: number;
+  /** Protocol status code when one was read (RTSP / HTTP). */
+  status?: number;
+  detail?: string;
+}
+
+export interface Probe {
+  readonly kind: ProbeKind;
+  check(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult>;
+}
+
+/** Most a probe reads from a peer; a camera has no reason to send more in answer to a status request. */
+export const MAX_READ_BYTES = 64 * 1024;
+
+export function isUp(outcome: ProbeOutcome): boolean {
+  return outcome === 'ok' || outcome === 'auth_required';
+}
+
+export function result(outcome: ProbeOutcome, startedAt: number, extra?: { status?: number; detail?: string }): ProbeResult {
+  const r: ProbeResult = { outcome, up: isUp(outcome), rttMs: Math.round((performance.now() - startedAt) * 1000) / 1000 };
+  if (extra?.status !== undefined) r.status = extra.status;
+  if (extra?.detail !== undefined) r.detail = extra.detail;
+  return r;
+}
+
+/** Maps a Node socket error to an outcome. */
+export function classifyNetError(err: NodeJS.ErrnoException): { outcome: ProbeOutcome; detail: string } {
+  const code = err.code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { outcome: 'refused', detail: code };
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return { outcome: 'reset', detail: code };
+    case 'ETIMEDOUT':
+      return { outcome: 'timeout', detail: code };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EADDRNOTAVAIL':
+      return { outcome: 'unreachable', detail: code };
+    default:
+      return { outcome: 'protocol_error', detail: code || err.message };
+  }
+}
+
+/**
+ * Runs `onExpire` once when the timeout elapses or the signal aborts, whichever is first. Returns the
+ * disarm function. A plain timer (not socket idle timeouts) so the whole check is bounded, not each read.
+ */
+export function armDeadline(timeoutMs: number, signal: AbortSignal | undefined, onExpire: (why: 'timeout' | 'aborted') => void): () => void {
+  let done = false;
+  const fire = (why: 'timeout' | 'aborted'): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    onExpire(why);
+  };
+  const onAbort = (): void => fire('aborted');
+  const timer = setTimeout(fire, timeoutMs, 'timeout');
+  if (signal) {
+    if (signal.aborted) queueMicrotask(onAbort);
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+  return () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  };
+}

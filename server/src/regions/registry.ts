@@ -1,0 +1,38 @@
+import type { AppContext } from '../context';
+import { AuditService } from '../audit/service';
+import { CameraService } from '../cameras/service';
+import { RegionService } from './service';
+
+/** The registry capability of one app: the region tree, the camera points and the audit log. */
+export interface Registry {
+  regions: RegionService;
+  cameras: CameraService;
+  audit: AuditService;
+}
+
+const registries = new WeakMap<AppContext, Registry>();
+
+/**
+ * Creates the registry services on the app's connection. Regions, cameras and audit reference each
+ * other (scope checks need the tree, counts need the points, both write audit entries), so they are
+ * built in one place and linked after construction.
+ */
+export async function setupRegistry(ctx: AppContext): Promise<Registry> {
+  const logger = ctx.logger.child({ component: 'registry' });
+  const regions = await RegionService.open(ctx.store.conn, { logger });
+  const audit = new AuditService(ctx.store.conn, regions);
+  regions.attachAudit(audit);
+  const cameras = new CameraService(ctx.store.conn, regions, audit, ctx.config, logger);
+  await cameras.init();
+  regions.attachPoints(cameras);
+  const registry = { regions, cameras, audit };
+  registries.set(ctx, registry);
+  return registry;
+}
+
+/** The registry of this app (keyed by context, not a process global). */
+export function registryOf(ctx: AppContext): Registry {
+  const r = registries.get(ctx);
+  if (!r) throw new Error('registry is not set up for this app (call setupRegistry(ctx) first)');
+  return r;
+}

@@ -1,0 +1,112 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { parseIfMatch } from '../cameras/routes';
+import type { AppContext } from '../context';
+import { defineRoute } from '../lib/http';
+import {
+  regionDeleteQuerySchema,
+  regionInputSchema,
+  regionListQuerySchema,
+  regionPatchSchema,
+  regionSchema,
+  regionTreeQuerySchema,
+  regionTreeSchema,
+  tierCountsSchema,
+} from './schema';
+import type { RegionService } from './service';
+
+const idParams = z.object({ id: z.string().max(64) });
+
+export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
+  const router = Router();
+
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/regions',
+    summary: 'List regions visible to the caller (flat; filter by tier, parent, subtree, name/code)',
+    tags: ['regions'],
+    permission: 'region:read',
+    query: regionListQuerySchema,
+    responses: { 200: { description: 'regions', schema: z.object({ items: z.array(regionSchema) }) } },
+    handler: async ({ principal, query }) => ({ items: regions.list(principal, query) }),
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/regions/tree',
+    summary: 'The region tree with counts of visible points per node and per tier',
+    tags: ['regions'],
+    permission: 'region:read',
+    query: regionTreeQuerySchema,
+    responses: { 200: { description: 'tree and counts', schema: regionTreeSchema } },
+    handler: ({ principal, query }) => regions.tree(principal, query),
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/regions/counts',
+    summary: 'Counts of visible points per tier (optionally within one region), grids with and without points',
+    tags: ['regions'],
+    permission: 'region:read',
+    query: z.strictObject({ regionId: z.string().max(64).optional() }),
+    responses: { 200: { description: 'counts', schema: tierCountsSchema } },
+    handler: async ({ principal, query }) => (await regions.tree(principal, { rootId: query.regionId, depth: 0 })).counts,
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/regions/:id',
+    summary: 'Read one region',
+    tags: ['regions'],
+    permission: 'region:read',
+    params: idParams,
+    responses: { 200: { description: 'the region', schema: regionSchema }, 404: { description: 'unknown region (or outside your scope)' } },
+    handler: async ({ principal, params, res }) => {
+      const r = regions.getOne(principal, params.id);
+      res.setHeader('ETag', `"v${r.version}"`);
+      return r;
+    },
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'post',
+    path: '/regions',
+    summary: 'Create a region (district root; street under district; community under street; grid under community)',
+    tags: ['regions'],
+    permission: 'region:write',
+    body: regionInputSchema,
+    status: 201,
+    responses: { 201: { description: 'the created region', schema: regionSchema }, 409: { description: 'duplicate code or sibling name' }, 422: { description: 'invalid fields' } },
+    handler: async ({ principal, body, res }) => {
+      const r = await regions.create(principal, body);
+      res.setHeader('Location', `/api/v1/regions/${r.id}`);
+      return r;
+    },
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'patch',
+    path: '/regions/:id',
+    summary: 'Rename, re-code or move a region. Moving a node that holds points needs withPoints=true or movePointsTo',
+    tags: ['regions'],
+    permission: 'region:write',
+    params: idParams,
+    body: regionPatchSchema,
+    responses: { 200: { description: 'the region after the change', schema: regionSchema }, 409: { description: 'holds points / stale version / duplicate' }, 422: { description: 'invalid fields' } },
+    handler: ({ principal, params, body, req }) => regions.update(principal, params.id, body, parseIfMatch(req.get('If-Match'))),
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'delete',
+    path: '/regions/:id',
+    summary: 'Delete a region; refused while it holds points unless movePointsTo is given, and while it has children unless cascade=true',
+    tags: ['regions'],
+    permission: 'region:write',
+    params: idParams,
+    query: regionDeleteQuerySchema,
+    responses: { 200: { description: 'what was deleted', schema: z.object({ deleted: z.number().int(), pointsMoved: z.number().int() }) }, 409: { description: 'holds points or children' } },
+    handler: ({ principal, params, query, req }) => regions.remove(principal, params.id, { ...query, ifMatch: parseIfMatch(req.get('If-Match')) }),
+  });
+
+  return router;
+}

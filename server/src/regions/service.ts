@@ -1,0 +1,592 @@
+import { Types, type Connection, type Model } from 'mongoose';
+import type { AuditService } from '../audit/service';
+import type { AuditActor } from '../audit/schema';
+import type { Principal } from '../auth/principal';
+import { canSeeRegion, regionInScope, type RegionIndex } from '../auth/scope';
+import type { RegionLookup } from '../cameras/schema';
+import { AppError, type FieldIssue } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { ChangeFeed, type RegionChange } from './events';
+import { regionModel, type RegionDoc } from './model';
+import {
+  codePatterns,
+  parentTierOf,
+  regionTiers,
+  type Region,
+  type RegionInput,
+  type RegionListQuery,
+  type RegionPatch,
+  type RegionTier,
+  type RegionTreeNode,
+  type TierCounts,
+} from './schema';
+
+/** Point counts per (regionId, gridId) bucket, already restricted to what a caller may see. */
+export interface PointBucket {
+  regionId: string;
+  gridId: string | null;
+  total: number;
+  enabled: number;
+}
+
+/** What the region service needs from the camera registry (implemented by CameraService; set after construction). */
+export interface RegionPoints {
+  /** Points registered at, or in a grid of, any of these regions. */
+  countIn(regionIds: string[]): Promise<number>;
+  /** Of those, how many have a gbCode whose center digits do not start with `prefix`. */
+  countCodeMismatch(regionIds: string[], prefix: string): Promise<number>;
+  /** Moves every point of these regions to `target` (bumps versions, emits, audits). Returns how many. */
+  rehome(regionIds: string[], target: { regionId: string; gridId: string | null }, actor: AuditActor): Promise<number>;
+  /** Re-announces the points of these regions (their place in the tree changed; their documents did not). */
+  announce(regionIds: string[]): Promise<void>;
+  buckets(principal: Principal): Promise<PointBucket[]>;
+}
+
+/** A node as the in-memory tree holds it. */
+export interface RegionNode {
+  id: string;
+  name: string;
+  tier: RegionTier;
+  parentId: string | null;
+  code: string | null;
+  households: number | null;
+}
+
+function toRegion(d: RegionDoc, path: string[]): Region {
+  return {
+    id: d._id.toHexString(),
+    name: d.name,
+    tier: d.tier,
+    parentId: d.parentId ? d.parentId.toHexString() : null,
+    code: d.code ?? null,
+    households: d.households ?? null,
+    boundary: d.boundary ?? null,
+    note: d.note ?? '',
+    path,
+    version: d.version,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+  };
+}
+
+function isDuplicateKey(err: unknown): err is { code: number; keyPattern?: Record<string, unknown> } {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+/**
+ * The district → street → community → grid tree. The whole tree is cached in memory (a district has
+ * ~600 nodes, a province some 10^5) and rebuilt after every change, so scope checks (`ancestorsOrSelf`,
+ * `subtree`) are synchronous map lookups. Several app instances on one database would each need to
+ * reload on change; that is the planned change-stream/poll hook (`reload()`), not built yet.
+ */
+export class RegionService implements RegionIndex, RegionLookup {
+  private readonly model: Model<RegionDoc>;
+  private docs = new Map<string, RegionDoc>();
+  private children = new Map<string | null, string[]>();
+  private ancestorsMemo = new Map<string, string[]>();
+  private subtreeMemo = new Map<string, string[]>();
+  private points: RegionPoints | undefined;
+  private readonly feed: ChangeFeed<RegionChange>;
+  private audit: AuditService | undefined;
+
+  private constructor(
+    conn: Connection,
+    private readonly logger: Logger,
+  ) {
+    this.model = regionModel(conn);
+    this.feed = new ChangeFeed((err) => this.logger.error('region change listener failed', { err }));
+  }
+
+  static async open(conn: Connection, deps: { logger: Logger }): Promise<RegionService> {
+    const s = new RegionService(conn, deps.logger);
+    await s.model.init();
+    await s.reload();
+    return s;
+  }
+
+  /** Breaks the regions ↔ cameras cycle: the camera service registers itself once it exists. */
+  attachPoints(points: RegionPoints): void {
+    this.points = points;
+  }
+
+  /** Auditing is wired after construction because the audit service scopes entries with this tree. */
+  attachAudit(audit: AuditService): void {
+    this.audit = audit;
+  }
+
+  onChange(listener: (e: RegionChange) => void): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  async reload(): Promise<void> {
+    const all = await this.model.collection.find<RegionDoc>({}).toArray();
+    const docs = new Map<string, RegionDoc>();
+    const children = new Map<string | null, string[]>();
+    for (const d of all) docs.set(d._id.toHexString(), d);
+    for (const d of all) {
+      const parent = d.parentId ? d.parentId.toHexString() : null;
+      const list = children.get(parent) ?? [];
+      list.push(d._id.toHexString());
+      children.set(parent, list);
+    }
+    const byName = (a: string, b: string): number => {
+      const da = docs.get(a);
+      const db = docs.get(b);
+      return (da?.code ?? '').localeCompare(db?.code ?? '') || (da?.name ?? '').localeCompare(db?.name ?? '', 'zh');
+    };
+    for (const list of children.values()) list.sort(byName);
+    this.docs = docs;
+    this.children = children;
+    this.ancestorsMemo = new Map();
+    this.subtreeMemo = new Map();
+  }
+
+  // ---- RegionIndex / RegionLookup (synchronous, from the cache) ----
+
+  get(id: string): RegionNode | undefined {
+    const d = this.docs.get(id);
+    if (!d) return undefined;
+    return { id, name: d.name, tier: d.tier, parentId: d.parentId ? d.parentId.toHexString() : null, code: d.code ?? null, households: d.households ?? null };
+  }
+
+  ancestorsOrSelf(regionId: string): string[] {
+    const memo = this.ancestorsMemo.get(regionId);
+    if (memo) return memo;
+    const out: string[] = [];
+    let cur = this.docs.get(regionId);
+    while (cur && out.length < 16) {
+      out.push(cur._id.toHexString());
+      cur = cur.parentId ? this.docs.get(cur.parentId.toHexString()) : undefined;
+    }
+    this.ancestorsMemo.set(regionId, out);
+    return out;
+  }
+
+  subtree(regionId: string): string[] {
+    const memo = this.subtreeMemo.get(regionId);
+    if (memo) return memo;
+    if (!this.docs.has(regionId)) return [];
+    const out: string[] = [];
+    const stack = [regionId];
+    while (stack.length) {
+      const id = stack.pop() as string;
+      out.push(id);
+      for (const c of this.children.get(id) ?? []) stack.push(c);
+    }
+    this.subtreeMemo.set(regionId, out);
+    return out;
+  }
+
+  childIds(regionId: string | null): string[] {
+    return this.children.get(regionId) ?? [];
+  }
+
+  /** Every node (no boundary), for importers and the live index. Cheap: served from memory. */
+  listAll(): RegionNode[] {
+    return [...this.docs.keys()].map((id) => this.get(id) as RegionNode);
+  }
+
+  size(): number {
+    return this.docs.size;
+  }
+
+  /** The nearest division code on the node's path up (a node without a code inherits its parent's). */
+  effectiveCode(regionId: string): string | null {
+    for (const id of this.ancestorsOrSelf(regionId)) {
+      const code = this.docs.get(id)?.code;
+      if (code) return code;
+    }
+    return null;
+  }
+
+  // ---- reads, scoped ----
+
+  private pathOf(id: string): string[] {
+    return this.ancestorsOrSelf(id).slice(1).reverse();
+  }
+
+  private visibleDoc(principal: Principal, id: string): RegionDoc {
+    const d = Types.ObjectId.isValid(id) ? this.docs.get(id) : undefined;
+    if (!d || !canSeeRegion(principal, this, id)) throw AppError.notFound('region');
+    return d;
+  }
+
+  getOne(principal: Principal, id: string): Region {
+    return toRegion(this.visibleDoc(principal, id), this.pathOf(id));
+  }
+
+  /** Regions the caller may see: their path up to the root plus their whole subtree. */
+  visibleIds(principal: Principal): string[] {
+    if (principal.scopeRegionId === null) return [...this.docs.keys()];
+    const scope = principal.scopeRegionId;
+    return [...new Set([...this.ancestorsOrSelf(scope), ...this.subtree(scope)])];
+  }
+
+  list(principal: Principal, q: RegionListQuery): Region[] {
+    let ids = this.visibleIds(principal);
+    if (q.within) {
+      const within = new Set(this.subtree(q.within));
+      ids = ids.filter((id) => within.has(id));
+    }
+    const needle = q.q?.toLowerCase();
+    const out: Region[] = [];
+    for (const id of ids) {
+      const d = this.docs.get(id) as RegionDoc;
+      if (q.tier && d.tier !== q.tier) continue;
+      if (q.parentId && d.parentId?.toHexString() !== q.parentId) continue;
+      if (needle && !d.name.toLowerCase().includes(needle) && !(d.code ?? '').startsWith(needle)) continue;
+      const r = toRegion(d, this.pathOf(id));
+      if (!q.boundary) r.boundary = null;
+      out.push(r);
+    }
+    const tierRank = (t: RegionTier): number => regionTiers.indexOf(t);
+    return out.sort((a, b) => tierRank(a.tier) - tierRank(b.tier) || (a.code ?? '').localeCompare(b.code ?? '') || a.name.localeCompare(b.name, 'zh'));
+  }
+
+  /**
+   * The visible tree with point counts per node and per tier. Counts include only points the caller may
+   * see; a grid's count is the points whose gridId is that grid (they are also counted at their community).
+   */
+  async tree(principal: Principal, opts: { rootId?: string; depth: number }): Promise<{ roots: RegionTreeNode[]; counts: TierCounts }> {
+    const buckets = this.points ? await this.points.buckets(principal) : [];
+    const direct = new Map<string, { total: number; enabled: number }>();
+    const byGrid = new Map<string, { total: number; enabled: number }>();
+    const add = (m: Map<string, { total: number; enabled: number }>, k: string, b: PointBucket): void => {
+      const cur = m.get(k) ?? { total: 0, enabled: 0 };
+      cur.total += b.total;
+      cur.enabled += b.enabled;
+      m.set(k, cur);
+    };
+    const counts: TierCounts = {
+      byTier: { district: 0, street: 0, community: 0 },
+      total: 0,
+      enabled: 0,
+      regions: { district: 0, street: 0, community: 0, grid: 0 },
+      grids: { total: 0, withPoints: 0, withoutPoints: 0 },
+    };
+    const visible = new Set(this.visibleIds(principal));
+    const scopeSubtree = opts.rootId ? new Set(this.subtree(opts.rootId)) : null;
+    for (const b of buckets) {
+      if (scopeSubtree && !scopeSubtree.has(b.regionId)) continue;
+      add(direct, b.regionId, b);
+      if (b.gridId) add(byGrid, b.gridId, b);
+      const tier = this.docs.get(b.regionId)?.tier;
+      if (tier && tier !== 'grid') counts.byTier[tier] += b.total;
+      counts.total += b.total;
+      counts.enabled += b.enabled;
+    }
+
+    const build = (id: string, depthLeft: number): RegionTreeNode => {
+      const d = this.docs.get(id) as RegionDoc;
+      const kids = depthLeft > 0 ? this.childIds(id).filter((c) => visible.has(c)).map((c) => build(c, depthLeft - 1)) : [];
+      let own: { total: number; enabled: number };
+      let total: number;
+      let enabled: number;
+      if (d.tier === 'grid') {
+        own = byGrid.get(id) ?? { total: 0, enabled: 0 };
+        total = own.total;
+        enabled = own.enabled;
+      } else {
+        own = direct.get(id) ?? { total: 0, enabled: 0 };
+        total = own.total;
+        enabled = own.enabled;
+        // children beyond the depth limit are still counted: totals never depend on how deep the tree is drawn
+        for (const c of this.childIds(id)) {
+          if (this.docs.get(c)?.tier === 'grid') continue;
+          const sub = this.subtreeTotals(c, direct);
+          total += sub.total;
+          enabled += sub.enabled;
+        }
+      }
+      return { id, name: d.name, tier: d.tier, code: d.code ?? null, households: d.households ?? null, points: { direct: own.total, total, enabled }, children: kids };
+    };
+
+    let rootIds: string[];
+    if (opts.rootId) {
+      this.visibleDoc(principal, opts.rootId);
+      rootIds = [opts.rootId];
+    } else {
+      rootIds = this.childIds(null).filter((id) => visible.has(id));
+    }
+    for (const id of scopeSubtree ?? visible) {
+      if (!visible.has(id)) continue;
+      const tier = this.docs.get(id)?.tier;
+      if (!tier) continue;
+      counts.regions[tier] += 1;
+      if (tier === 'grid') {
+        counts.grids.total += 1;
+        if ((byGrid.get(id)?.total ?? 0) > 0) counts.grids.withPoints += 1;
+        else counts.grids.withoutPoints += 1;
+      }
+    }
+    return { roots: rootIds.map((id) => build(id, opts.depth)), counts };
+  }
+
+  private subtreeTotals(id: string, direct: Map<string, { total: number; enabled: number }>): { total: number; enabled: number } {
+    let total = 0;
+    let enabled = 0;
+    for (const n of this.subtree(id)) {
+      const c = direct.get(n);
+      if (c) {
+        total += c.total;
+        enabled += c.enabled;
+      }
+    }
+    return { total, enabled };
+  }
+
+  // ---- writes ----
+
+  private checkCode(tier: RegionTier, code: string | null, parentId: string | null, field = 'code'): FieldIssue[] {
+    if (code === null) return [];
+    const pattern = codePatterns[tier];
+    if (!pattern.re.test(code)) return [{ field, message: pattern.message }];
+    const parentCode = parentId ? this.effectiveCode(parentId) : null;
+    if (parentCode) {
+      const prefix = parentCode.length === 8 ? parentCode.slice(0, 6) : parentCode;
+      if (!code.startsWith(prefix)) return [{ field, message: `must start with the parent's division code ${prefix}` }];
+    }
+    return [];
+  }
+
+  private requireParent(principal: Principal, tier: RegionTier, parentId: string | null): void {
+    const wanted = parentTierOf[tier];
+    if (wanted === null) {
+      if (parentId !== null) throw new AppError('validation_failed', 'a district is a root: parentId must be null', [{ field: 'parentId', message: 'must be null for a district' }]);
+      if (principal.scopeRegionId !== null) throw new AppError('forbidden', 'only a global administrator may create a district');
+      return;
+    }
+    if (parentId === null) throw new AppError('validation_failed', `a ${tier} needs a parent ${wanted}`, [{ field: 'parentId', message: `required: the ${wanted} this ${tier} belongs to` }]);
+    const parent = this.docs.get(parentId);
+    if (!parent || !canSeeRegion(principal, this, parentId)) {
+      throw new AppError('validation_failed', `unknown parent region ${parentId}`, [{ field: 'parentId', message: 'unknown region' }]);
+    }
+    if (parent.tier !== wanted) {
+      throw new AppError('validation_failed', `a ${tier} must sit under a ${wanted}, not a ${parent.tier}`, [{ field: 'parentId', message: `must be a ${wanted} (is a ${parent.tier})` }]);
+    }
+    if (!regionInScope(principal, this, parentId)) throw new AppError('forbidden', 'the parent region lies outside your scope');
+  }
+
+  private conflictFrom(err: unknown, input: { code: string | null; name: string }): AppError | null {
+    if (!isDuplicateKey(err)) return null;
+    if (err.keyPattern && 'code' in err.keyPattern) {
+      return new AppError('conflict', `a region with code ${input.code} already exists`, [{ field: 'code', message: `code ${input.code} is already used` }]);
+    }
+    return new AppError('conflict', `the parent already has a region named ${input.name}`, [{ field: 'name', message: `name ${input.name} is already used under this parent` }]);
+  }
+
+  async create(principal: Principal, input: RegionInput): Promise<Region> {
+    this.requireParent(principal, input.tier, input.parentId);
+    const issues = this.checkCode(input.tier, input.code, input.parentId);
+    if (input.households !== null && (input.tier === 'district' || input.tier === 'street')) {
+      issues.push({ field: 'households', message: 'households are kept for communities and grids' });
+    }
+    if (issues.length) throw new AppError('validation_failed', `invalid region: ${issues[0].field}: ${issues[0].message}`, issues);
+    const now = new Date();
+    const doc: RegionDoc = {
+      _id: new Types.ObjectId(),
+      name: input.name,
+      tier: input.tier,
+      parentId: input.parentId ? new Types.ObjectId(input.parentId) : null,
+      code: input.code,
+      households: input.households,
+      boundary: input.boundary,
+      note: input.note,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.model.collection.insertOne(doc);
+    } catch (err) {
+      throw this.conflictFrom(err, input) ?? err;
+    }
+    await this.reload();
+    const region = toRegion(doc, this.pathOf(doc._id.toHexString()));
+    await this.audit?.record({ actor: actorOf(principal), action: 'create', entity: 'region', entityId: region.id, before: null, after: region, regionIds: [region.id] });
+    this.feed.emit({ kind: 'upsert', id: region.id });
+    return region;
+  }
+
+  /** Bulk insert for the demo loader: no per-node audit, one reload. Nodes must be in parent-first order. */
+  async insertManyTrusted(nodes: Array<RegionInput & { id: string }>): Promise<void> {
+    const now = new Date();
+    const docs: RegionDoc[] = nodes.map((n) => ({
+      _id: new Types.ObjectId(n.id),
+      name: n.name,
+      tier: n.tier,
+      parentId: n.parentId ? new Types.ObjectId(n.parentId) : null,
+      code: n.code,
+      households: n.households,
+      boundary: n.boundary,
+      note: n.note,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    for (let i = 0; i < docs.length; i += 1000) await this.model.collection.insertMany(docs.slice(i, i + 1000), { ordered: true });
+    await this.reload();
+    for (const d of docs) this.feed.emit({ kind: 'upsert', id: d._id.toHexString() });
+  }
+
+  private requireWritable(principal: Principal, id: string): RegionDoc {
+    const d = this.visibleDoc(principal, id);
+    if (!regionInScope(principal, this, id)) throw new AppError('forbidden', 'this region lies outside your write scope');
+    return d;
+  }
+
+  private resolveTarget(principal: Principal, targetId: string, excluded: Set<string>): { regionId: string; gridId: string | null } {
+    const t = this.docs.get(targetId);
+    if (!t || !canSeeRegion(principal, this, targetId)) {
+      throw new AppError('validation_failed', `unknown region ${targetId}`, [{ field: 'movePointsTo', message: 'unknown region' }]);
+    }
+    if (excluded.has(targetId)) {
+      throw new AppError('validation_failed', 'movePointsTo lies inside the subtree being changed', [{ field: 'movePointsTo', message: 'must lie outside the moved/deleted subtree' }]);
+    }
+    if (!regionInScope(principal, this, targetId)) throw new AppError('forbidden', 'movePointsTo lies outside your write scope');
+    if (t.tier === 'grid') return { regionId: (t.parentId as Types.ObjectId).toHexString(), gridId: targetId };
+    return { regionId: targetId, gridId: null };
+  }
+
+  private async rehomeChecked(principal: Principal, regionIds: string[], targetId: string): Promise<number> {
+    const points = this.requirePoints();
+    const target = this.resolveTarget(principal, targetId, new Set(regionIds));
+    const code = this.effectiveCode(target.regionId);
+    if (code) {
+      const prefix = code.length === 6 || code.length === 8 ? code : code.slice(0, 6);
+      const bad = await points.countCodeMismatch(regionIds, prefix);
+      if (bad > 0) {
+        throw new AppError('validation_failed', `${bad} points have GB codes that do not match the target's division code ${code}`, [
+          { field: 'movePointsTo', message: `${bad} points' center codes do not start with ${prefix}` },
+        ]);
+      }
+    }
+    return points.rehome(regionIds, target, actorOf(principal));
+  }
+
+  private requirePoints(): RegionPoints {
+    if (!this.points) throw new Error('region service used before the camera registry was attached');
+    return this.points;
+  }
+
+  async update(principal: Principal, id: string, patch: RegionPatch, ifMatch?: number): Promise<Region> {
+    const cur = this.requireWritable(principal, id);
+    const expected = ifMatch ?? patch.version;
+    if (expected !== undefined && expected !== cur.version) {
+      throw new AppError('conflict', `region was changed by someone else (current version ${cur.version})`, [{ field: 'version', message: `stale: current version is ${cur.version}` }]);
+    }
+    const before = toRegion(cur, this.pathOf(id));
+    const curParent = cur.parentId ? cur.parentId.toHexString() : null;
+    const moving = patch.parentId !== undefined && patch.parentId !== curParent;
+    const newParent = moving ? (patch.parentId as string | null) : curParent;
+    const newCode = patch.code !== undefined ? patch.code : (cur.code ?? null);
+    const sub = this.subtree(id);
+
+    if (moving) {
+      if (newParent !== null && sub.includes(newParent)) {
+        throw new AppError('validation_failed', 'a region cannot move under its own subtree', [{ field: 'parentId', message: 'lies inside this region' }]);
+      }
+      this.requireParent(principal, cur.tier, newParent);
+    }
+    const issues = this.checkCode(cur.tier, newCode, newParent);
+    if (patch.households != null && (cur.tier === 'district' || cur.tier === 'street')) {
+      issues.push({ field: 'households', message: 'households are kept for communities and grids' });
+    }
+    if (issues.length) throw new AppError('validation_failed', `invalid region: ${issues[0].field}: ${issues[0].message}`, issues);
+
+    const points = this.requirePoints();
+    let moved = 0;
+    if (moving) {
+      const held = await points.countIn(sub);
+      if (held > 0 && !patch.withPoints && !patch.movePointsTo) {
+        throw new AppError('conflict', `region ${cur.name} holds ${held} points: pass withPoints=true to move them along or movePointsTo=<regionId> to re-home them first`, [
+          { field: 'parentId', message: `region holds ${held} points` },
+        ]);
+      }
+      if (held > 0 && patch.movePointsTo) moved = await this.rehomeChecked(principal, sub, patch.movePointsTo);
+    }
+    // the codes the points will live under must still fit their GB codes
+    const oldEffective = this.effectiveCode(id);
+    const newEffective = newCode ?? (newParent ? this.effectiveCode(newParent) : null);
+    if (newEffective && newEffective !== oldEffective) {
+      const prefix = newEffective.length === 6 || newEffective.length === 8 ? newEffective : newEffective.slice(0, 6);
+      const bad = await points.countCodeMismatch(sub, prefix);
+      if (bad > 0) {
+        throw new AppError('validation_failed', `${bad} points in this region have GB codes that do not start with ${prefix}`, [
+          { field: patch.code !== undefined ? 'code' : 'parentId', message: `${bad} points' center codes would not match ${newEffective}` },
+        ]);
+      }
+    }
+
+    const set: Partial<RegionDoc> = { updatedAt: new Date() };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (moving) set.parentId = newParent ? new Types.ObjectId(newParent) : null;
+    if (patch.code !== undefined) set.code = patch.code;
+    if (patch.households !== undefined) set.households = patch.households;
+    if (patch.boundary !== undefined) set.boundary = patch.boundary;
+    if (patch.note !== undefined) set.note = patch.note;
+    let res;
+    try {
+      res = await this.model.collection.findOneAndUpdate({ _id: cur._id, version: cur.version }, { $set: set, $inc: { version: 1 } }, { returnDocument: 'after' });
+    } catch (err) {
+      throw this.conflictFrom(err, { code: newCode, name: patch.name ?? cur.name }) ?? err;
+    }
+    if (!res) throw new AppError('conflict', 'region was changed by someone else; reload and retry', [{ field: 'version', message: 'stale' }]);
+    await this.reload();
+    const after = toRegion(res as RegionDoc, this.pathOf(id));
+    await this.audit?.record({
+      actor: actorOf(principal),
+      action: moving ? 'move' : 'update',
+      entity: 'region',
+      entityId: id,
+      before,
+      after,
+      meta: moved ? { pointsMovedTo: patch.movePointsTo, pointsMoved: moved } : undefined,
+      regionIds: [...new Set([id, ...before.path, ...after.path])],
+    });
+    this.feed.emit({ kind: 'upsert', id });
+    if (moving && !moved) await points.announce(sub);
+    return after;
+  }
+
+  async remove(principal: Principal, id: string, opts: { movePointsTo?: string; cascade: boolean; ifMatch?: number }): Promise<{ deleted: number; pointsMoved: number }> {
+    const cur = this.requireWritable(principal, id);
+    if (opts.ifMatch !== undefined && opts.ifMatch !== cur.version) {
+      throw new AppError('conflict', `region was changed by someone else (current version ${cur.version})`, [{ field: 'version', message: `stale: current version is ${cur.version}` }]);
+    }
+    const sub = this.subtree(id);
+    if (sub.length > 1 && !opts.cascade) {
+      throw new AppError('conflict', `region ${cur.name} has ${sub.length - 1} descendant regions: delete them first or pass cascade=true`, [{ field: 'cascade', message: 'region has children' }]);
+    }
+    const points = this.requirePoints();
+    const held = await points.countIn(sub);
+    let moved = 0;
+    if (held > 0) {
+      if (!opts.movePointsTo) {
+        throw new AppError('conflict', `region ${cur.name} holds ${held} points: pass movePointsTo=<regionId> to re-home them first`, [{ field: 'movePointsTo', message: `region holds ${held} points` }]);
+      }
+      moved = await this.rehomeChecked(principal, sub, opts.movePointsTo);
+    }
+    const befores = sub.map((rid) => toRegion(this.docs.get(rid) as RegionDoc, this.pathOf(rid)));
+    await this.model.collection.deleteMany({ _id: { $in: sub.map((s) => new Types.ObjectId(s)) } });
+    await this.reload();
+    await this.audit?.recordMany(
+      befores.map((b) => ({
+        actor: actorOf(principal),
+        action: 'delete',
+        entity: 'region' as const,
+        entityId: b.id,
+        before: b,
+        after: null,
+        meta: b.id === id && moved ? { pointsMovedTo: opts.movePointsTo, pointsMoved: moved } : undefined,
+        regionIds: [b.id, ...b.path],
+      })),
+    );
+    for (const rid of sub) this.feed.emit({ kind: 'delete', id: rid });
+    return { deleted: sub.length, pointsMoved: moved };
+  }
+}
+
+function actorOf(p: Principal): AuditActor {
+  return { userId: p.userId, username: p.username };
+}

@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import type { StatusBatch } from '../../server/src/contracts/live';
+import { LiveHub, type PointEntry } from '../../server/src/live/hub';
+import { RegionTree } from '../../server/src/live/region-tree';
+
+const regions = [
+  { id: 'd', parentId: null, name: '区', tier: 'district' },
+  { id: 's1', parentId: 'd', name: '街道一', tier: 'street' },
+  { id: 's2', parentId: 'd', name: '街道二', tier: 'street' },
+  { id: 'c1', parentId: 's1', name: '社区一', tier: 'community' },
+];
+
+function pt(id: string, regionId: string, sharing: 0 | 1 | 2 = 0, st: 0 | 1 | 3 = 1): PointEntry {
+  return { id, regionId, sharing, st, since: 1000, flap: false };
+}
+
+function makeHub(points: PointEntry[], batchMs = 250) {
+  const batches: Array<{ room: string; batch: StatusBatch }> = [];
+  const resyncs: string[] = [];
+  const hub = new LiveHub(new RegionTree(regions), points, {
+    batchMs,
+    ringBatches: 3,
+    ringPoints: 1000,
+    roomIdleMs: 50,
+    emitBatch: (room, batch) => batches.push({ room, batch }),
+    emitResync: (room) => resyncs.push(room),
+  });
+  return { hub, batches, resyncs };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('live hub', () => {
+  it('when a street-scoped viewer joins a street room, then the snapshot holds only points visible to it', () => {
+    const { hub } = makeHub([pt('a', 'c1'), pt('b', 's2'), pt('c', 's2', 2), pt('d', 's1')]);
+    const room = hub.join('d', { scopeRegionId: 's1' });
+    const snap = hub.stateFor(room);
+    expect(snap.kind).to.equal('snapshot');
+    if (snap.kind !== 'snapshot') return;
+    // 'b' is s2's unshared point: never visible to an s1 operator; 'c' is shared with all
+    expect(snap.points.ids).to.not.include('b');
+    expect(snap.points.ids).to.include('c');
+    hub.close();
+  });
+
+  it('when a global viewer joins the district, then counts per child and per state match the points', () => {
+    const { hub } = makeHub([pt('a', 'c1'), pt('b', 's2', 0, 3), pt('c', 'd')]);
+    const snap = hub.stateFor(hub.join('d', { scopeRegionId: null }));
+    expect(snap.counts.total).to.deep.equal([0, 2, 0, 1, 0, 0]);
+    expect(snap.counts.children.s1).to.deep.equal([0, 1, 0, 0, 0, 0]);
+    expect(snap.counts.children.s2).to.deep.equal([0, 0, 0, 1, 0, 0]);
+    expect(snap.counts.self).to.deep.equal([0, 1, 0, 0, 0, 0]);
+    hub.close();
+  });
+
+  it('when one point changes several times within a batch window, then batches carry only its latest state', async () => {
+    const { hub, batches } = makeHub([pt('a', 'c1'), pt('b', 'c1')]);
+    hub.join('s1', { scopeRegionId: null });
+    hub.applyTransition({ cameraId: 'a', to: 'PENDING', at: 2000_000 });
+    hub.applyTransition({ cameraId: 'a', to: 'DOWN', at: 2001_000 });
+    hub.applyTransition({ cameraId: 'b', to: 'DOWN', at: 2001_000 });
+    await sleep(30);
+    hub.applyTransition({ cameraId: 'a', to: 'PENDING', at: 2002_000 });
+    hub.applyTransition({ cameraId: 'a', to: 'UP', at: 2003_000 });
+    await sleep(300);
+    expect(batches).to.have.length(2);
+    const [first, second] = batches.map((x) => x.batch);
+    expect(first.seq).to.equal(1);
+    expect(first.changes.ids).to.deep.equal(['a', 'b']);
+    expect(first.changes.st).to.deep.equal([3, 3]);
+    expect(second.seq).to.equal(2);
+    expect(second.changes.ids).to.deep.equal(['a']);
+    expect(second.changes.st).to.deep.equal([1]);
+    expect(second.serverTime - first.serverTime).to.be.at.least(245);
+    expect(second.counts.total).to.deep.equal([0, 1, 0, 1, 0, 0]);
+    expect(second.counts.children.c1).to.deep.equal([0, 1, 0, 1, 0, 0]);
+    hub.close();
+  });
+
+  it('when changes keep arriving, then batches are at least batchMs apart and seq increases by one', async () => {
+    const { hub, batches } = makeHub([pt('a', 'c1')], 250);
+    hub.join('d', { scopeRegionId: null });
+    const started = Date.now();
+    let flip = false;
+    while (Date.now() - started < 1100) {
+      flip = !flip;
+      hub.applyTransition({ cameraId: 'a', to: flip ? 'DOWN' : 'UP', at: Date.now() });
+      await sleep(20);
+    }
+    await sleep(300);
+    expect(batches.length).to.be.within(4, 6);
+    for (let i = 1; i < batches.length; i++) {
+      expect(batches[i].batch.seq).to.equal(batches[i - 1].batch.seq + 1);
+      expect(batches[i].batch.serverTime - batches[i - 1].batch.serverTime).to.be.at.least(245);
+    }
+    hub.close();
+  });
+
+  it('when a client resubscribes with a seq still in the ring, then it gets a delta; when too old, a snapshot', async () => {
+    const { hub } = makeHub([pt('a', 'c1'), pt('b', 'c1'), pt('c', 'c1')], 250);
+    const room = hub.join('d', { scopeRegionId: null });
+    const epoch = room.epoch;
+    for (const id of ['a', 'b', 'c', 'a', 'b']) {
+      hub.applyTransition({ cameraId: id, to: 'DOWN', at: Date.now() + Math.random() * 1e6 });
+      hub.flushAll();
+    }
+    expect(room.seq).to.equal(5);
+    const delta = hub.stateFor(room, 3, epoch);
+    expect(delta.kind).to.equal('delta');
+    if (delta.kind === 'delta') expect(delta.changes.ids.sort()).to.deep.equal(['a', 'b']);
+    // ring holds 3 batches (3..5): seq 1 needs batch 2, which is gone
+    expect(hub.stateFor(room, 1, epoch).kind).to.equal('snapshot');
+    expect(hub.stateFor(room, 3, 'other-epoch').kind).to.equal('snapshot');
+    hub.close();
+  });
+
+  it('when a transition targets a point in another street, then the s1 room gets no batch', async () => {
+    const { hub, batches } = makeHub([pt('a', 'c1'), pt('b', 's2')]);
+    hub.join('s1', { scopeRegionId: 's1' });
+    hub.applyTransition({ cameraId: 'b', to: 'DOWN', at: Date.now() });
+    await sleep(300);
+    expect(batches).to.have.length(0);
+    hub.close();
+  });
+
+  it('when the registry adds a point, then rooms get a new epoch and a resync notice', () => {
+    const { hub, resyncs } = makeHub([pt('a', 'c1')]);
+    const room = hub.join('d', { scopeRegionId: null });
+    const before = room.epoch;
+    hub.replaceData(new RegionTree(regions), [pt('a', 'c1'), pt('n', 's2')]);
+    expect(resyncs).to.have.length(1);
+    expect(room.epoch).to.not.equal(before);
+    expect(hub.stateFor(room).counts.total[1]).to.equal(2);
+    hub.close();
+  });
+
+  it('when the store returns an older state than the feed delivered, then the index keeps the newer one', () => {
+    const { hub } = makeHub([pt('a', 'c1')]);
+    hub.applyTransition({ cameraId: 'a', to: 'DOWN', at: 5000_000 });
+    hub.replaceData(new RegionTree(regions), [pt('a', 'c1')]);
+    expect(hub.getPoint('a')?.st).to.equal(3);
+    hub.close();
+  });
+});

@@ -1,0 +1,138 @@
+import net from 'node:net';
+import { expect } from 'chai';
+import { probes, type ProbeKind, type ProbeOutcome, type ProbeTarget } from '../../server/src/probes';
+import { parseRtspResponse } from '../../server/src/probes/rtsp';
+import type { FaultInput } from '../../scripts/sim/faults';
+import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+
+describe('probes against the camera simulator (real loopback sockets)', function () {
+  this.timeout(15_000);
+  let sim: RunningSimulator;
+  const addr = (i: number): string => simAddress(5000 + i);
+
+  before(async () => {
+    sim = await startSimulator({
+      cameras: [
+        ...Array.from({ length: 40 }, (_, i) => ({ addr: addr(i) })),
+        { addr: addr(40), credentials: { username: 'admin', password: 'secret-pass' } },
+      ],
+    });
+  });
+  after(() => sim.stop());
+
+  const target = (kind: ProbeKind, i: number, extra: Partial<ProbeTarget> = {}): ProbeTarget => ({
+    host: addr(i),
+    port: kind === 'tcp' || kind === 'rtsp' ? sim.rtspPort : sim.httpPort,
+    timeoutMs: 400,
+    ...(kind === 'rtsp' ? { describe: true, path: '/Streaming/Channels/101' } : {}),
+    ...extra,
+  });
+
+  /** Expected outcome per fault mode and probe kind. tcp only tells connect-and-close apart. */
+  const table: Array<[FaultInput, Record<ProbeKind, ProbeOutcome>]> = [
+    [{ mode: 'up' }, { tcp: 'ok', rtsp: 'ok', onvif: 'ok', http: 'ok' }],
+    [{ mode: 'down' }, { tcp: 'reset', rtsp: 'reset', onvif: 'reset', http: 'reset' }],
+    [{ mode: 'reset' }, { tcp: 'reset', rtsp: 'reset', onvif: 'reset', http: 'reset' }],
+    [{ mode: 'blackhole' }, { tcp: 'ok', rtsp: 'timeout', onvif: 'timeout', http: 'timeout' }],
+    [{ mode: 'slow', latencyMs: 1000 }, { tcp: 'ok', rtsp: 'timeout', onvif: 'timeout', http: 'timeout' }],
+    [{ mode: 'slow', latencyMs: 50 }, { tcp: 'ok', rtsp: 'ok', onvif: 'ok', http: 'ok' }],
+    [{ mode: 'garbage' }, { tcp: 'ok', rtsp: 'protocol_error', onvif: 'protocol_error', http: 'protocol_error' }],
+    [{ mode: 'http401' }, { tcp: 'ok', rtsp: 'auth_required', onvif: 'auth_required', http: 'auth_required' }],
+    [{ mode: 'http500' }, { tcp: 'ok', rtsp: 'protocol_error', onvif: 'protocol_error', http: 'protocol_error' }],
+  ];
+  const kinds: ProbeKind[] = ['tcp', 'rtsp', 'onvif', 'http'];
+
+  table.forEach(([fault, expected], row) => {
+    for (const kind of kinds) {
+      it(`when a camera is in fault mode ${fault.mode}${fault.latencyMs ? ` ${fault.latencyMs} ms` : ''}, then the ${kind} probe says ${expected[kind]}`, async () => {
+        const i = row * 4 + kinds.indexOf(kind);
+        sim.setCameraFault(addr(i), fault);
+        const r = await probes[kind].check(target(kind, i));
+        expect(r.outcome, JSON.stringify(r)).to.equal(expected[kind]);
+        expect(r.up).to.equal(expected[kind] === 'ok' || expected[kind] === 'auth_required');
+        expect(r.rttMs).to.be.a('number').and.at.least(0);
+      });
+    }
+  });
+
+  it('when the camera answers slowly past the timeout, then the probe gives up within 100 ms of it', async () => {
+    sim.setCameraFault(addr(39), { mode: 'blackhole' });
+    for (const kind of ['rtsp', 'onvif', 'http'] as const) {
+      const t0 = performance.now();
+      const r = await probes[kind].check(target(kind, 39, { timeoutMs: 250 }));
+      const took = performance.now() - t0;
+      expect(r.outcome).to.equal('timeout');
+      expect(took, kind).to.be.at.least(245).and.below(350);
+    }
+  });
+
+  it('when the signal aborts, then the probe returns at once as timeout/aborted', async () => {
+    sim.setCameraFault(addr(38), { mode: 'blackhole' });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    const t0 = performance.now();
+    const r = await probes.rtsp.check(target('rtsp', 38, { timeoutMs: 5000 }), ac.signal);
+    expect(r.outcome).to.equal('timeout');
+    expect(r.detail).to.equal('aborted');
+    expect(performance.now() - t0).to.be.below(130);
+  });
+
+  it('when a point has credentials, then OPTIONS passes, DESCRIBE is auth_required, and ONVIF clock needs none', async () => {
+    const opts = await probes.rtsp.check(target('rtsp', 40, { describe: false }));
+    expect(opts.outcome).to.equal('ok');
+    const desc = await probes.rtsp.check(target('rtsp', 40));
+    expect(desc.outcome).to.equal('auth_required');
+    expect(desc.detail).to.match(/Digest/);
+    expect((await probes.onvif.check(target('onvif', 40))).outcome).to.equal('ok');
+    expect((await probes.http.check(target('http', 40))).outcome).to.equal('auth_required');
+  });
+
+  it('when nothing listens on the port, then tcp and rtsp say refused', async () => {
+    const free = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    for (const kind of ['tcp', 'rtsp', 'http'] as const) {
+      const r = await probes[kind].check({ host: '127.0.0.1', port: free, timeoutMs: 500 });
+      expect(r.outcome, kind).to.equal('refused');
+    }
+  });
+
+  it('when a peer streams more than 64 KB, then the probe stops reading and says protocol_error', async () => {
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.write('RTSP/1.0 200 OK\r\nCSeq: 1\r\nX-Pad: ');
+      const chunk = Buffer.alloc(16_384, 0x61);
+      for (let i = 0; i < 8; i++) s.write(chunk);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await probes.rtsp.check({ host: '127.0.0.1', port, timeoutMs: 1000 });
+    server.close();
+    expect(r.outcome).to.equal('protocol_error');
+    expect(r.detail).to.match(/65536/);
+  });
+
+  it('when the CSeq is not echoed, then rtsp says protocol_error', async () => {
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.write('RTSP/1.0 200 OK\r\nCSeq: 7\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await probes.rtsp.check({ host: '127.0.0.1', port, timeoutMs: 1000 });
+    server.close();
+    expect(r.outcome).to.equal('protocol_error');
+    expect(r.detail).to.match(/CSeq 7/);
+  });
+
+  it('when an RTSP answer is split or has a body, then the parser waits for all of it', () => {
+    expect(parseRtspResponse(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0'))).to.equal(null);
+    const done = parseRtspResponse(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0\r\n'));
+    expect(done && 'response' in done ? done.response.body : null).to.equal('v=0\r\n');
+    const bad = parseRtspResponse(Buffer.from('HTTP/1.1 200 OK\r\n\r\n'));
+    expect(bad && 'error' in bad ? bad.error : '').to.match(/not RTSP|bad status/);
+  });
+});

@@ -1,0 +1,203 @@
+import { expect } from 'chai';
+import {
+  defaultRules,
+  flapPercent,
+  initialState,
+  step,
+  type MachineEvent,
+  type MachineRules,
+  type MachineTransition,
+  type PointState,
+} from '../../server/src/monitoring/state-machine';
+
+let clock = 1_000_000;
+const ok = (): MachineEvent => ({ kind: 'check', at: (clock += 1000), up: true, rttMs: 1, reason: 'ok' });
+const fail = (): MachineEvent => ({ kind: 'check', at: (clock += 1000), up: false, rttMs: null, reason: 'timeout' });
+const maint = (on: boolean): MachineEvent => ({ kind: 'maintenance', at: (clock += 1000), on });
+const enabled = (on: boolean): MachineEvent => ({ kind: 'enabled', at: (clock += 1000), on });
+
+function run(events: MachineEvent[], rules: MachineRules = defaultRules, start: PointState = initialState(clock)): { point: PointState; transitions: MachineTransition[] } {
+  let point = start;
+  const transitions: MachineTransition[] = [];
+  for (const e of events) {
+    const r = step(point, e, rules);
+    point = r.point;
+    if (r.transition) transitions.push(r.transition);
+  }
+  return { point, transitions };
+}
+const arrows = (ts: MachineTransition[]): string[] => ts.map((t) => `${t.from}>${t.to}${t.flapping ? '~' : ''}`);
+const up = (): PointState => run([ok()]).point;
+const down = (): PointState => run([fail(), fail(), fail()]).point;
+
+describe('state machine (truth table of state-machine.ts)', () => {
+  it('when UNKNOWN sees a success, then UP with one UNKNOWN>UP transition', () => {
+    const r = run([ok()]);
+    expect(r.point.state).to.equal('UP');
+    expect(arrows(r.transitions)).to.deep.equal(['UNKNOWN>UP']);
+  });
+
+  it('when UNKNOWN sees fewer than N failures, then PENDING and no transition', () => {
+    const r = run([fail(), fail()]);
+    expect(r.point.state).to.equal('PENDING');
+    expect(r.point.confirmed).to.equal('UNKNOWN');
+    expect(r.transitions).to.have.length(0);
+  });
+
+  it('when UNKNOWN sees N failures, then DOWN with UNKNOWN>DOWN', () => {
+    const r = run([fail(), fail(), fail()]);
+    expect(r.point.state).to.equal('DOWN');
+    expect(arrows(r.transitions)).to.deep.equal(['UNKNOWN>DOWN']);
+  });
+
+  it('when UP sees a success, then nothing is emitted', () => {
+    const r = run([ok()], defaultRules, up());
+    expect(r.point.state).to.equal('UP');
+    expect(r.transitions).to.have.length(0);
+  });
+
+  it('when UP goes PENDING and back UP, then no event at all', () => {
+    const r = run([fail(), fail(), ok()], defaultRules, up());
+    expect(r.point.state).to.equal('UP');
+    expect(r.transitions).to.have.length(0);
+  });
+
+  it('when UP sees N failures, then one UP>DOWN carrying when the failing began', () => {
+    const first = fail();
+    const r = run([first, fail(), fail()], defaultRules, up());
+    expect(r.point.state).to.equal('DOWN');
+    expect(arrows(r.transitions)).to.deep.equal(['UP>DOWN']);
+    expect(r.transitions[0].failingSince).to.equal(first.at);
+  });
+
+  it('when DOWN keeps failing, then nothing more is emitted', () => {
+    const r = run([fail(), fail(), fail(), fail()], defaultRules, down());
+    expect(r.point.state).to.equal('DOWN');
+    expect(r.transitions).to.have.length(0);
+  });
+
+  it('when DOWN sees a success and M=1, then DOWN>UP', () => {
+    const r = run([ok()], defaultRules, down());
+    expect(arrows(r.transitions)).to.deep.equal(['DOWN>UP']);
+  });
+
+  it('when DOWN sees fewer than M successes, then it stays DOWN', () => {
+    const rules = { ...defaultRules, successesToUp: 2 };
+    const r = run([ok()], rules, down());
+    expect(r.point.state).to.equal('DOWN');
+    expect(r.transitions).to.have.length(0);
+    expect(arrows(run([ok(), ok()], rules, down()).transitions)).to.deep.equal(['DOWN>UP']);
+  });
+
+  it('when retries is 0 or 1, then the first failure confirms DOWN', () => {
+    for (const n of [0, 1]) {
+      const r = run([fail()], { ...defaultRules, failuresToDown: n }, up());
+      expect(arrows(r.transitions)).to.deep.equal(['UP>DOWN']);
+    }
+  });
+
+  it('when maintenance starts, then X>MAINTENANCE and checks change nothing during it', () => {
+    const r = run([maint(true), fail(), fail(), fail(), fail()], defaultRules, up());
+    expect(r.point.state).to.equal('MAINTENANCE');
+    expect(arrows(r.transitions)).to.deep.equal(['UP>MAINTENANCE']);
+  });
+
+  it('when maintenance ends after failures, then MAINTENANCE>DOWN at once', () => {
+    const r = run([maint(true), fail(), fail(), fail(), maint(false)], defaultRules, up());
+    expect(r.point.state).to.equal('DOWN');
+    expect(arrows(r.transitions)).to.deep.equal(['UP>MAINTENANCE', 'MAINTENANCE>DOWN']);
+  });
+
+  it('when maintenance ends after a success, then MAINTENANCE>UP', () => {
+    const r = run([maint(true), ok(), maint(false)], defaultRules, down());
+    expect(arrows(r.transitions)).to.deep.equal(['DOWN>MAINTENANCE', 'MAINTENANCE>UP']);
+  });
+
+  it('when maintenance ends undecided, then MAINTENANCE>UNKNOWN and the next checks decide', () => {
+    const r = run([maint(true), maint(false), ok()], defaultRules, initialState(clock));
+    expect(arrows(r.transitions)).to.deep.equal(['UNKNOWN>MAINTENANCE', 'MAINTENANCE>UNKNOWN', 'UNKNOWN>UP']);
+  });
+
+  it('when maintenance is switched on twice, then the second is no event', () => {
+    const r = run([maint(true), maint(true)], defaultRules, up());
+    expect(r.transitions).to.have.length(1);
+  });
+
+  it('when disabled, then X>DISABLED, later checks are ignored, enabling gives DISABLED>UNKNOWN', () => {
+    const r = run([enabled(false), fail(), ok(), enabled(true)], defaultRules, up());
+    expect(arrows(r.transitions)).to.deep.equal(['UP>DISABLED', 'DISABLED>UNKNOWN']);
+    expect(r.point.state).to.equal('UNKNOWN');
+    expect(r.point.histLen).to.equal(0);
+  });
+
+  it('when disabled twice or enabled while enabled, then no event', () => {
+    expect(run([enabled(true)], defaultRules, up()).transitions).to.have.length(0);
+    expect(run([enabled(false), enabled(false)], defaultRules, up()).transitions).to.have.length(1);
+  });
+
+  it('when transitions are emitted, then seq increases by one each time (idempotent ids)', () => {
+    const r = run([ok(), fail(), fail(), fail(), ok(), maint(true)]);
+    expect(r.transitions.map((t) => t.seq)).to.deep.equal([1, 2, 3, 4]);
+    expect(r.point.seq).to.equal(4);
+  });
+
+  it('when nothing changes, then step returns the same point object for config events', () => {
+    const p = up();
+    expect(step(p, enabled(true)).point).to.equal(p);
+  });
+
+  describe('flapping', () => {
+    it('when results never change, then the flap percent is 0; when they alternate 21 times, then it is 100', () => {
+      expect(flapPercent(0b111111111111111111111, 21)).to.equal(0);
+      expect(flapPercent(0b101010101010101010101, 21)).to.be.closeTo(100, 1e-9);
+    });
+
+    it('when recent changes happen, then they weigh more than old ones', () => {
+      const recent = flapPercent(0b000000000000000000001, 21);
+      const old = flapPercent(0b100000000000000000000, 21);
+      expect(recent).to.be.greaterThan(old);
+      expect(recent).to.be.closeTo((1.25 / 20) * 100, 1e-9);
+      expect(old).to.be.closeTo((0.75 / 20) * 100, 1e-9);
+    });
+
+    it('when a camera flaps DOWN/UP for 60 checks, then one flapping episode and no stream of DOWN/UP', () => {
+      const rules = { ...defaultRules, failuresToDown: 1 };
+      const events: MachineEvent[] = [];
+      for (let i = 0; i < 60; i++) events.push(i % 2 ? fail() : ok());
+      for (let i = 0; i < 30; i++) events.push(ok());
+      const r = run(events, rules);
+      const starts = r.transitions.filter((t) => t.flapping);
+      expect(starts, arrows(r.transitions).join(' ')).to.have.length(1);
+      const startIdx = r.transitions.indexOf(starts[0]);
+      const after = r.transitions.slice(startIdx + 1);
+      expect(after).to.have.length(1);
+      expect(after[0].to).to.equal('UP');
+      expect(after[0].flapping).to.equal(false);
+      expect(after[0].reason).to.match(/stopped flapping/);
+      // before detection only a handful of plain changes slipped through
+      expect(startIdx).to.be.at.most(4);
+      expect(r.point.flapping).to.equal(false);
+    });
+
+    it('when flapping ends with the camera down, then the end record carries the net change', () => {
+      const rules = { ...defaultRules, failuresToDown: 1 };
+      const events: MachineEvent[] = [];
+      for (let i = 0; i < 30; i++) events.push(i % 2 ? fail() : ok());
+      for (let i = 0; i < 30; i++) events.push(fail());
+      const r = run(events, rules, up());
+      const last = r.transitions[r.transitions.length - 1];
+      expect(last.flapping).to.equal(false);
+      expect(last.to).to.equal('DOWN');
+      expect(r.point.state).to.equal('DOWN');
+    });
+
+    it('when the thresholds are raised, then the same pattern does not flap', () => {
+      const rules = { ...defaultRules, failuresToDown: 1, flapHigh: 101, flapLow: 100 };
+      const events: MachineEvent[] = [];
+      for (let i = 0; i < 20; i++) events.push(i % 2 ? fail() : ok());
+      const r = run(events, rules);
+      expect(r.transitions.some((t) => t.flapping)).to.equal(false);
+      expect(r.transitions).to.have.length(20);
+    });
+  });
+});
