@@ -25,6 +25,9 @@ let onUnauthenticated: () => void = () => undefined;
 export function setUnauthenticatedHandler(fn: () => void): void {
   onUnauthenticated = fn;
 }
+export function notifyUnauthenticated(): void {
+  onUnauthenticated();
+}
 
 export async function api<T>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);

@@ -1,12 +1,13 @@
 import { computed, reactive, ref, type ComputedRef, type Ref } from 'vue';
 import { board } from './live';
 
+/** Each field holds a state code / dictionary index; -1 means "any". */
 export interface PointFilter {
-  state: number | -1;
-  vendor: number | -1;
-  maintainer: number | -1;
-  tag: number | -1;
-  sharing: number | -1;
+  state: number;
+  vendor: number;
+  maintainer: number;
+  tag: number;
+  sharing: number;
   q: string;
 }
 

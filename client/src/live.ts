@@ -11,7 +11,7 @@ import {
   type StatusBatch,
   type SubscribeResult,
 } from '@contracts/live';
-import { get } from './api';
+import { get, notifyUnauthenticated } from './api';
 
 export interface RegionNode {
   id: string;
@@ -197,12 +197,16 @@ class Board {
     socket.on('connect', () => {
       this.subscribe(this.epoch !== null);
     });
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
       this.connection.value = 'offline';
+      // socket.io does not reconnect by itself after a server-side disconnect (restart, drain)
+      if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000 + Math.random() * 2000);
     });
     socket.on('connect_error', (err) => {
       this.connection.value = 'offline';
       this.lastError.value = err.message;
+      // refused by the server's auth middleware: socket.io will not retry, the session is gone
+      if (!socket.active) notifyUnauthenticated();
     });
     socket.on('status:changed', (batch) => this.onBatch(batch));
     socket.on('status:resync', () => {

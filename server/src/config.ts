@@ -1,4 +1,5 @@
 import path from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 const bool = z
@@ -6,6 +7,9 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** A node-cron expression (5 fields, or 6 with seconds first). */
+const cronExpr = z.string().refine((v) => cron.validate(v), 'must be a cron expression, e.g. "*/5 * * * *"');
 
 /**
  * Every setting Vigil reads. The environment is the only source; each variable is documented in
@@ -30,7 +34,8 @@ export const configSchema = z.object({
   PROBE_DEFAULT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(60),
   PROBE_DEFAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   PROBE_DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
-  MONITOR_ENABLED: bool.default(true),
+  /** Unset: on, except under NODE_ENV=test (other capabilities' tests must not be probed behind their back). */
+  MONITOR_ENABLED: bool.optional(),
   MONITOR_CONCURRENCY: z.coerce.number().int().min(1).max(60_000).default(4096),
   MONITOR_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
   MONITOR_INTERVAL_OVERRIDE_MS: z.coerce.number().int().min(50).max(86_400_000).optional(),
@@ -39,8 +44,8 @@ export const configSchema = z.object({
   MONITOR_FLAP_LOW_PERCENT: z.coerce.number().min(0).max(100).default(5),
   MONITOR_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   MONITOR_STATUS_REFRESH_SEC: z.coerce.number().int().min(1).max(86_400).default(300),
-  MONITOR_RESYNC_SEC: z.coerce.number().int().min(1).max(86_400).default(300),
-  MONITOR_ROLLUP_FLUSH_SEC: z.coerce.number().int().min(1).max(3600).default(300),
+  MONITOR_RESYNC_CRON: cronExpr.default('*/5 * * * *'),
+  MONITOR_ROLLUP_CRON: cronExpr.default('*/5 * * * *'),
   MONITOR_TRANSITION_BUFFER_MAX: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   TRANSITIONS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   ROLLUPS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(800),

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/logger';
+import { loadDemoIfEmpty } from '../../scripts/demo-district';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
@@ -16,6 +17,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const server = await startServer({ config, logger });
   process.stdout.write(`\nVigil is running. Console: ${server.url}\n\n`);
+  if (process.argv.includes('--demo')) {
+    const demo = await loadDemoIfEmpty(server.registry);
+    process.stdout.write(demo ? `Demo district loaded: ${demo.regions} regions, ${demo.points} points (synthetic) in ${demo.tookMs} ms.\n\n` : 'Demo district not loaded: the registry is not empty.\n\n');
+  }
   if (server.setupUrl) {
     process.stdout.write(`No user exists yet. Create the first administrator (one-time link):\n  ${server.setupUrl}\n\n`);
   }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
+import { toAuditRecord } from './auth/audit';
 import { setupAuth } from './auth/instance';
 import { authenticate } from './auth/middleware';
 import { assertCanSubscribe, socketAuth } from './auth/socket';
@@ -13,9 +14,12 @@ import type { Config } from './config';
 import type { AppContext } from './context';
 import { AppError, errorHandler, notFoundHandler } from './lib/errors';
 import { createLive } from './live';
+import { createMonitoring } from './monitoring';
 import { createLogger, type Logger } from './lib/logger';
 import { OpenApiRegistry } from './lib/openapi';
 import { rejectOperatorKeys } from './lib/sanitize';
+import { mountTransfer } from './cameras/transfer/routes';
+import { mountRegistry, setupRegistry, type Registry } from './regions/registry';
 import { openStore, type Store } from './store/connection';
 
 export interface StartOptions {
@@ -31,6 +35,8 @@ export interface RunningServer {
   io: SocketServer;
   /** First run without ADMIN_USERNAME: the one-time link that creates the first admin (printed by main). */
   setupUrl?: string;
+  /** Regions, camera points and audit of this app (also reachable as registryOf(ctx)). */
+  registry: Registry;
   stop(): Promise<void>;
 }
 
@@ -53,10 +59,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     onStop: (fn) => void stoppers.push(fn),
     addReadinessCheck: (name, check) => void readiness.set(name, check),
   };
-  const { setupToken } = await setupAuth(ctx).catch(async (err: unknown) => {
+  const registry = await setupRegistry(ctx).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
+  const { auth, setupToken } = await setupAuth(ctx).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  auth.attach({ regions: registry.regions, audit: (entry) => registry.audit.record(toAuditRecord(entry)) });
 
   const app = express();
   app.disable('x-powered-by');
@@ -86,7 +97,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   api.use(rejectOperatorKeys);
   api.use(authenticate(ctx));
   // capability routers are mounted here (see each capability's routes.ts)
-  const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe });
+  await mountTransfer(api, ctx, registry).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  mountRegistry(api, ctx, registry);
+  const monitoring = createMonitoring(ctx, { cameras: registry.cameras });
+  api.use(monitoring.router);
+  app.get('/metrics', monitoring.metricsHandler);
+  const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed });
   api.use(live.router);
   api.use(authRouter(ctx));
   api.get('/openapi.json', (_req, res) => {
@@ -94,6 +113,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   api.use(notFoundHandler);
   app.use('/api/v1', api);
+  // polling starts once every router is mounted (live push subscribes to the feed above)
+  await monitoring.start().catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
 
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get('/api/docs', (_req, res) => {
@@ -151,7 +175,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   };
 
   const setupUrl = setupToken ? `${url.replace(/\/?$/, '/')}setup?token=${setupToken}` : undefined;
-  return { url, port, ctx, httpServer, io, stop, ...(setupUrl ? { setupUrl } : {}) };
+  return { url, port, ctx, httpServer, io, stop, registry, ...(setupUrl ? { setupUrl } : {}) };
 }
 
 const swaggerPage = `<!doctype html>

@@ -30,7 +30,7 @@ export interface ApiClient {
   put(path: string, body?: unknown): Promise<ApiResponse>;
   patch(path: string, body?: unknown): Promise<ApiResponse>;
   delete(path: string): Promise<ApiResponse>;
-  /** Any method; `init.headers` are added to the client's own. A string/Buffer body is sent as is. */
+  /** Any method; `init.headers` are added to the client's own. A string/Buffer/FormData body is sent as is. */
   request(method: string, path: string, body?: unknown, init?: { headers?: Record<string, string> }): Promise<ApiResponse>;
   /** socket.io-client options that authenticate like this client (cookie header or auth.token). */
   socketOptions(): { extraHeaders?: Record<string, string>; auth?: Record<string, string> };
@@ -98,8 +98,9 @@ function makeClient(app: TestApp, auth: { cookie?: string; csrfToken?: string; b
     if (auth.cookie) headers.cookie = auth.cookie;
     if (auth.csrfToken && !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase())) headers['x-csrf-token'] = auth.csrfToken;
     if (auth.bearer) headers.authorization = `Bearer ${auth.bearer}`;
-    let payload: string | Buffer | undefined;
-    if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body;
+    let payload: string | Buffer | FormData | undefined;
+    // FormData: fetch sets the multipart Content-Type with its boundary itself.
+    if (typeof body === 'string' || Buffer.isBuffer(body) || body instanceof FormData) payload = body;
     else if (body !== undefined) {
       payload = JSON.stringify(body);
       headers['content-type'] = 'application/json';

@@ -32,7 +32,7 @@ function open(app: TestApp, opts: Record<string, unknown>): ClientSocket {
   return connect(`${app.baseUrl}${NS}`, { transports: ['websocket'], reconnection: false, forceNew: true, ...opts });
 }
 
-function outcome(socket: ClientSocket): Promise<'connected' | string> {
+function outcome(socket: ClientSocket): Promise<string> {
   return new Promise((resolve) => {
     socket.once('connect', () => resolve('connected'));
     socket.once('connect_error', (err) => resolve(err.message));

@@ -74,6 +74,21 @@ describe('auth: sessions, tokens, users (integration)', function () {
       expect((await c.get('/auth/me')).status).to.equal(401);
     });
 
+    it('when a session past half its lifetime is used, then its expiry slides forward and the cookies are re-sent', async () => {
+      const c = await loginAs(app, bootAdmin);
+      const { Session } = authOf(app.ctx).models;
+      const newest = await Session.findOne({}).sort({ createdAt: -1 }).lean().exec();
+      await Session.updateOne({ _id: newest?._id }, { $set: { expiresAt: new Date(Date.now() + 60_000) } }).exec();
+      const res = await c.get('/auth/me');
+      expect(res.status).to.equal(200);
+      const cookies = res.headers.getSetCookie();
+      expect(cookies.some((x) => x.startsWith('vigil_session='))).to.equal(true);
+      expect(cookies.find((x) => x.startsWith('vigil_csrf='))).to.contain(c.csrfToken);
+      const after = await Session.findById(newest?._id).lean().exec();
+      expect(after?.expiresAt.getTime()).to.be.greaterThan(Date.now() + 11 * 3600_000);
+      expect((await c.get('/auth/me')).headers.getSetCookie()).to.deep.equal([]);
+    });
+
     it('when the user is unknown or the password wrong, then the answer is the same generic 401', async () => {
       const a = await anonymous(app).post('/auth/login', { username: 'nobody-here', password: 'Whatever-123456' });
       const b = await anonymous(app).post('/auth/login', { username: 'admin', password: 'Wrong-password-123' });
@@ -97,6 +112,16 @@ describe('auth: sessions, tokens, users (integration)', function () {
       expect(u.body.failedLogins).to.equal(6);
     });
 
+    it('when wrong passwords arrive as a parallel burst, then the burst is throttled too', async () => {
+      const victim = await createUser(app, { role: 'viewer', scopeRegionId: 'S1' });
+      const burst = await Promise.all(
+        Array.from({ length: 10 }, () => anonymous(app).post('/auth/login', { username: victim.username, password: 'Wrong-password-123' })),
+      );
+      const statuses = burst.map((r) => r.status);
+      expect(statuses.filter((s) => s === 429).length).to.be.greaterThan(2);
+      expect(statuses.every((s) => s === 401 || s === 429)).to.equal(true);
+    });
+
     it('when a disabled user logs in, then the generic 401 is returned and his sessions are gone', async () => {
       const u = await createUser(app, { role: 'viewer', scopeRegionId: 'S1' });
       const c = await loginAs(app, u);
@@ -113,6 +138,11 @@ describe('auth: sessions, tokens, users (integration)', function () {
       const res = await admin.request('POST', '/tokens', { name: 'x', expiresAt: inAYear() }, { headers: { 'x-csrf-token': '' } });
       expect(res.status).to.equal(403);
       expect(res.body.error.message).to.match(/CSRF/);
+    });
+
+    it('when a browser holding a session logs in again without the CSRF header, then the login works', async () => {
+      const res = await anonymous(app).request('POST', '/auth/login', bootAdmin, { headers: { cookie: admin.cookie ?? '' } });
+      expect(res.status).to.equal(200);
     });
 
     it('when the CSRF header carries another session\'s token, then it is refused', async () => {
@@ -269,6 +299,39 @@ describe('auth: sessions, tokens, users (integration)', function () {
     });
   });
 
+  describe('audit trail', () => {
+    type Entry = { action: string; entity: string; entityId: string | null; actor: { username: string }; after: unknown; meta: Record<string, unknown> };
+    const entries = async (q: string): Promise<Entry[]> => (await admin.get(`/audit?limit=500&${q}`)).body.items as Entry[];
+
+    it('when logins succeed and fail, then both are audited (the failure under the attempted name)', async () => {
+      await anonymous(app).post('/auth/login', { username: 'ghost-user', password: 'Wrong-password-123' });
+      await loginAs(app, bootAdmin);
+      const auth = await entries('entity=auth');
+      expect(auth.some((e) => e.action === 'login.failed' && e.actor.username === 'ghost-user')).to.equal(true);
+      expect(auth.some((e) => e.action === 'login' && e.actor.username === 'admin')).to.equal(true);
+      expect(JSON.stringify(auth)).not.to.contain('Wrong-password-123');
+    });
+
+    it('when a token is created, used twice and revoked, then create, one use and revoke are audited', async () => {
+      const created = await admin.post('/tokens', { name: 'audited', expiresAt: inAYear() });
+      const client = bearerClient(app, String(created.body.secret));
+      await client.get('/auth/me');
+      await client.get('/auth/me');
+      await admin.delete(`/tokens/${created.body.id}`);
+      const mine = (await entries('entity=token')).filter((e) => e.entityId === created.body.id);
+      expect(mine.map((e) => e.action).sort()).to.deep.equal(['token.create', 'token.revoke', 'token.use']);
+      expect(JSON.stringify(mine)).not.to.contain(String(created.body.secret));
+    });
+
+    it('when a user is created and his role changed, then both are audited with the change', async () => {
+      const created = await admin.post('/users', { username: 'audited.user', role: 'viewer', scopeRegionId: 'S1', password: TEST_PASSWORD });
+      await admin.patch(`/users/${created.body.id}`, { role: 'operator' });
+      const mine = (await entries('entity=user')).filter((e) => e.entityId === created.body.id);
+      expect(mine.map((e) => e.action).sort()).to.deep.equal(['create', 'role.change']);
+      expect(mine.find((e) => e.action === 'role.change')?.after).to.deep.equal({ role: { from: 'viewer', to: 'operator' } });
+    });
+  });
+
   describe('security headers and CORS', () => {
     it('when any page is served, then helmet headers with the console CSP are present', async () => {
       const res = await fetch(`${app.baseUrl}/healthz`);
@@ -324,6 +387,22 @@ describe('auth: first run and CORS allow-list (integration)', function () {
     }
   });
 
+  it('when one address sprays many usernames, then that address is throttled for every name', async () => {
+    const app = await bootAuthApp();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++) {
+        statuses.push((await anonymous(app).post('/auth/login', { username: `spray-${i}`, password: 'Wrong-password-123' })).status);
+      }
+      expect(statuses.filter((s) => s === 401).length).to.equal(31);
+      const next = await anonymous(app).post('/auth/login', { username: 'fresh-name', password: 'Wrong-password-123' });
+      expect(next.status).to.equal(429);
+      expect(Number(next.headers.get('retry-after'))).to.be.greaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('when ADMIN_PASSWORD breaks the policy, then start-up fails naming it', async () => {
     let err: unknown;
     try {
@@ -335,9 +414,11 @@ describe('auth: first run and CORS allow-list (integration)', function () {
     expect(String(err)).to.match(/ADMIN_PASSWORD/);
   });
 
-  it('when an origin is in CORS_ORIGINS, then it gets credentials CORS and preflight answers', async () => {
-    const app = await bootAuthApp({ CORS_ORIGINS: 'http://wall.example' });
+  it('when an origin is in CORS_ORIGINS (and COOKIE_SECURE), then it gets credentials CORS, preflight answers and cookies are Secure', async () => {
+    const app = await bootAuthApp({ CORS_ORIGINS: 'http://wall.example', COOKIE_SECURE: 'true' });
     try {
+      const login = await fetch(`${app.baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bootAdmin) });
+      expect(login.headers.getSetCookie().every((c) => /;\s*Secure/i.test(c))).to.equal(true);
       const pre = await fetch(`${app.baseUrl}/api/v1/auth/me`, {
         method: 'OPTIONS',
         headers: { origin: 'http://wall.example', 'access-control-request-method': 'GET' },

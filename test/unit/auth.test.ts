@@ -101,6 +101,14 @@ describe('auth: backoff limiter', () => {
     expect(l.retryAfterMs('b')).to.equal(0);
   });
 
+  it('when a failure recorded in advance is forgiven, then the count and any lock go back', () => {
+    const l = new BackoffLimiter(opts, () => 0);
+    for (let i = 0; i < 4; i++) l.recordFailure('ip');
+    expect(l.retryAfterMs('ip')).to.equal(1000);
+    l.forgive('ip');
+    expect(l.retryAfterMs('ip')).to.equal(0);
+  });
+
   it('when more keys than maxKeys fail, then the stalest are evicted', () => {
     const l = new BackoffLimiter(opts, () => 0);
     for (const k of ['a', 'b', 'c', 'd', 'e']) l.recordFailure(k);

@@ -96,7 +96,7 @@ describe('live hub', () => {
     hub.close();
   });
 
-  it('when a client resubscribes with a seq still in the ring, then it gets a delta; when too old, a snapshot', async () => {
+  it('when a client resubscribes with a seq still in the ring, then it gets a delta; when too old, a snapshot', () => {
     const { hub } = makeHub([pt('a', 'c1'), pt('b', 'c1'), pt('c', 'c1')], 250);
     const room = hub.join('d', { scopeRegionId: null });
     const epoch = room.epoch;

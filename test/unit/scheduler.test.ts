@@ -71,9 +71,9 @@ describe('scheduler', function () {
     const period = 20;
     const s = new Scheduler<TestJob>({
       concurrency: 100,
-      run: async (j) => {
+      run: (j) => {
         j.runs.push(Date.now());
-        return nextDue(j.dueAt, period, Date.now());
+        return Promise.resolve(nextDue(j.dueAt, period, Date.now()));
       },
     });
     const jobs = Array.from({ length: 10 }, (_, i) => job(`j${i}`));

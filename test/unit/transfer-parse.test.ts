@@ -181,7 +181,8 @@ describe('transfer: GB/T 28181 Catalog reader', () => {
     expect(t.encoding).to.equal('gb18030');
     expect(t.skipped).to.equal(1);
     expect(t.rows).to.have.length(2);
-    expect(t.rows[0]).to.deep.equal({
+    expect(t.rows[0].present).to.include.members(['gbCode', 'upstream', 'lat']);
+    expect({ line: t.rows[0].line, values: t.rows[0].values }).to.deep.equal({
       line: 8,
       values: {
         gbCode: code1, name: '人民路&站前街 口', vendor: 'Hikvision', model: 'DS-2CD', ownerUnit: '铁东公安分局', regionCode: '210302',
@@ -190,6 +191,7 @@ describe('transfer: GB/T 28181 Catalog reader', () => {
     });
     // a ParentID naming the platform is not an upstream device
     expect(t.rows[1].values).to.deep.equal({ gbCode: code2, name: 'A<B>' });
+    expect(t.rows[1].present).to.not.include('upstream');
     expect(t.rows[1].line).to.equal(26);
   });
 

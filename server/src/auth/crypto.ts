@@ -32,3 +32,17 @@ export function safeEqualHex(a: string, b: string): boolean {
 }
 
 export const API_TOKEN_PREFIX = 'vgl_';
+
+/**
+ * The CSRF token of a session, derived from the (httpOnly, secret) session cookie value: page script can
+ * only learn it from the readable vigil_csrf cookie, and the server recomputes it instead of storing it.
+ */
+export function csrfTokenFor(sessionToken: string): string {
+  return crypto.createHmac('sha256', sessionToken).update('vigil-csrf-v1').digest('base64url');
+}
+
+export function safeEqualText(a: string, b: string): boolean {
+  const ba = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ba.length === bb.length && ba.length > 0 && crypto.timingSafeEqual(ba, bb);
+}

@@ -1,12 +1,15 @@
 import type { Request, RequestHandler } from 'express';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
-import { parseCookies, SESSION_COOKIE, CSRF_HEADER } from './cookies';
-import { safeEqualHex, sha256 } from './crypto';
+import { CSRF_HEADER, parseCookies, SESSION_COOKIE, setSessionCookies } from './cookies';
+import { safeEqualText } from './crypto';
 import { authOf } from './instance';
 import { devPrincipal } from './principal';
 import { assertNotCrossSite, SAFE_METHODS } from './security';
 import type { RequestMeta } from './service';
+
+/** Public writes that never use the session (paths relative to /api/v1). */
+const ANONYMOUS_WRITES = new Set(['/auth/login', '/auth/setup']);
 
 export function requestMeta(req: Request): RequestMeta {
   const ua = req.headers['user-agent'];
@@ -24,14 +27,15 @@ export function bearerOf(header: string | undefined): string | undefined {
  * carries `Authorization`, else the `vigil_session` cookie. Unknown, expired or revoked credentials leave
  * the request anonymous (routes then answer 401).
  *
- * CSRF (cookie-authenticated writes only; bearer requests cannot be forged by a browser): the session
- * holds the hash of a CSRF token issued at login in the readable `vigil_csrf` cookie; every unsafe
- * request must echo it in `X-CSRF-Token` (a session-bound double submit, so a planted cookie from a
- * sibling subdomain does not help an attacker). Independently, any unsafe request whose Origin /
- * Sec-Fetch-Site says "another site" (not in CORS_ORIGINS) is refused, which also covers login CSRF.
+ * CSRF (cookie-authenticated writes only; bearer requests cannot be forged by a browser): a session-bound
+ * double submit. The CSRF token is an HMAC of the secret session cookie value, handed to the console in
+ * the readable `vigil_csrf` cookie (and the login response); every unsafe request must echo it in
+ * `X-CSRF-Token`. A cookie planted by a sibling subdomain does not help an attacker, since the token must
+ * match the session. Independently, any unsafe request whose Origin / Sec-Fetch-Site says "another site"
+ * (not in CORS_ORIGINS) is refused, which also covers login CSRF.
  */
 export function authenticate(ctx: AppContext): RequestHandler {
-  return async (req, _res, next) => {
+  return async (req, res, next) => {
     if (ctx.config.AUTH_MODE === 'open') {
       req.principal = devPrincipal;
       next();
@@ -53,11 +57,17 @@ export function authenticate(ctx: AppContext): RequestHandler {
         if (!SAFE_METHODS.has(req.method)) {
           const header = req.headers[CSRF_HEADER];
           const value = typeof header === 'string' ? header : '';
-          if (!value || value.length > 200 || !safeEqualHex(sha256(value), s.csrfHash)) {
+          if (!value || value.length > 200 || !safeEqualText(value, s.csrfToken)) {
+            // Logging in (again) from a browser that still holds a session needs no CSRF token: it acts anonymously.
+            if (ANONYMOUS_WRITES.has(req.path)) {
+              next();
+              return;
+            }
             throw new AppError('forbidden', 'CSRF token missing or invalid (send the vigil_csrf cookie value in X-CSRF-Token)');
           }
         }
         req.principal = s.principal;
+        if (s.renewedUntil) setSessionCookies(res, ctx.config, { sessionToken: cookie, csrfToken: s.csrfToken, expiresAt: s.renewedUntil });
       }
     }
     next();

@@ -19,8 +19,6 @@ export interface SessionDoc {
   _id: Types.ObjectId;
   /** SHA-256 of the cookie value; the cookie itself is never stored. */
   tokenHash: string;
-  /** SHA-256 of the CSRF token issued with this session (the token is bound to the session). */
-  csrfHash: string;
   userId: Types.ObjectId;
   expiresAt: Date;
   createdAt: Date;
@@ -63,7 +61,6 @@ const userSchema = new mongoose.Schema<UserDoc>(
 const sessionSchema = new mongoose.Schema<SessionDoc>(
   {
     tokenHash: { type: String, required: true, unique: true },
-    csrfHash: { type: String, required: true },
     userId: { type: mongoose.Schema.Types.ObjectId, required: true, index: true },
     // TTL index: the store drops expired sessions; lookups also check expiresAt so a slow sweeper never extends one.
     expiresAt: { type: Date, required: true, index: { expires: 0 } },

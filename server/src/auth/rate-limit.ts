@@ -47,6 +47,15 @@ export class BackoffLimiter {
     if (this.entries.size > this.opts.maxKeys) this.evict();
   }
 
+  /** Takes back one failure recorded in advance (see AuthService.login). */
+  forgive(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.failures = Math.max(0, e.failures - 1);
+    if (e.failures <= this.opts.freeFailures) e.lockedUntil = 0;
+    if (e.failures === 0) this.entries.delete(key);
+  }
+
   reset(key: string): void {
     this.entries.delete(key);
   }

@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import type { AuditSink, AuthAuditEntry } from './audit';
-import { API_TOKEN_PREFIX, hashPassword, randomSecret, safeEqualHex, sha256, verifyPassword } from './crypto';
+import { API_TOKEN_PREFIX, csrfTokenFor, hashPassword, randomSecret, safeEqualHex, sha256, verifyPassword } from './crypto';
 import { authModels, type ApiTokenDoc, type AuthModels, type UserDoc } from './model';
 import { can, grants, roleWithin, type Principal } from './principal';
 import { BackoffLimiter } from './rate-limit';
@@ -33,7 +33,10 @@ export interface IssuedSession {
 
 export interface ResolvedSession {
   principal: Principal;
-  csrfHash: string;
+  /** What X-CSRF-Token must carry on writes with this session. */
+  csrfToken: string;
+  /** Set when this request slid the session's expiry forward: the cookies are re-sent with it. */
+  renewedUntil?: Date;
 }
 
 export const GENERIC_LOGIN_ERROR = 'invalid username or password';
@@ -106,7 +109,8 @@ export class AuthService {
   private setupBusy = false;
   private readonly tokenUseAudited = new Map<string, number>();
   readonly byUsername = new BackoffLimiter({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 50_000 });
-  readonly byIp = new BackoffLimiter({ freeFailures: 20, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 50_000 });
+  // Generous per IP: a whole office may sit behind one NAT address; this limit is against spraying many names.
+  readonly byIp = new BackoffLimiter({ freeFailures: 30, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, maxKeys: 50_000 });
 
   constructor(
     private readonly ctx: AppContext,
@@ -192,12 +196,14 @@ export class AuthService {
   async login(username: string, password: string, meta: RequestMeta): Promise<IssuedSession> {
     const wait = this.loginRetryAfterSeconds(username, meta.ip);
     if (wait > 0) throw new AppError('rate_limited', `too many failed logins; retry in ${wait} s`, { retryAfterSeconds: wait });
+    // Counted as a failure before the (slow) verification, so a burst of parallel guesses is throttled too;
+    // a success takes it back.
+    this.byUsername.recordFailure(username);
+    if (meta.ip) this.byIp.recordFailure(meta.ip);
     const user = await this.models.User.findOne({ username }).lean<UserDoc>().exec();
     // Unknown users cost one hash verification too, so timing does not reveal which usernames exist.
     const ok = await verifyPassword(user?.passwordHash ?? this.dummyHash, password);
     if (!user || !ok || user.disabled) {
-      this.byUsername.recordFailure(username);
-      if (meta.ip) this.byIp.recordFailure(meta.ip);
       if (user) await this.models.User.updateOne({ _id: user._id }, { $inc: { failedLogins: 1 } }).exec();
       await this.record({
         action: 'auth:login_failed',
@@ -209,6 +215,7 @@ export class AuthService {
       throw new AppError('unauthenticated', GENERIC_LOGIN_ERROR);
     }
     this.byUsername.reset(username);
+    if (meta.ip) this.byIp.forgive(meta.ip);
     const at = this.now();
     await this.models.User.updateOne({ _id: user._id }, { $set: { failedLogins: 0, lastLoginAt: at } }).exec();
     const issued = await this.issueSession(user, meta);
@@ -218,11 +225,10 @@ export class AuthService {
 
   private async issueSession(user: UserDoc, meta: RequestMeta): Promise<IssuedSession> {
     const sessionToken = randomSecret(32);
-    const csrfToken = randomSecret(32);
+    const csrfToken = csrfTokenFor(sessionToken);
     const expiresAt = new Date(this.now().getTime() + this.ctx.config.SESSION_TTL_HOURS * 3600_000);
     const s = await this.models.Session.create({
       tokenHash: sha256(sessionToken),
-      csrfHash: sha256(csrfToken),
       userId: user._id,
       expiresAt,
       ip: meta.ip,
@@ -245,7 +251,17 @@ export class AuthService {
     if (!s) return null;
     const user = await this.models.User.findById(s.userId).lean<UserDoc>().exec();
     if (!user || user.disabled) return null;
-    return { principal: userPrincipal(user, s._id.toHexString()), csrfHash: s.csrfHash };
+    const resolved: ResolvedSession = { principal: userPrincipal(user, s._id.toHexString()), csrfToken: csrfTokenFor(cookieValue) };
+    // Sliding expiry (a wall display stays signed in while in use): past half its lifetime, a used session
+    // is extended by a full TTL — at most one write per half TTL per session.
+    const ttlMs = this.ctx.config.SESSION_TTL_HOURS * 3600_000;
+    const now = this.now().getTime();
+    if (s.expiresAt.getTime() - now < ttlMs / 2) {
+      const renewedUntil = new Date(now + ttlMs);
+      await this.models.Session.updateOne({ _id: s._id }, { $set: { expiresAt: renewedUntil } }).exec();
+      resolved.renewedUntil = renewedUntil;
+    }
+    return resolved;
   }
 
   async resolveBearer(secret: string, meta: RequestMeta): Promise<Principal | null> {

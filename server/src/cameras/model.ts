@@ -7,10 +7,12 @@ import { cameraStates, probeKinds, sharingValues } from './schema';
  * directly (`status.state`, `status.since`, …); registry writes never touch it after the insert.
  *
  * Text search (`q`): `searchText` is the NFKC-lowercased name, address and gbCode joined by newlines;
- * `searchTokens` holds its character bigrams (plus single CJK characters), indexed multikey. A query
- * matches `searchTokens: { $all: bigrams(q) }` (index-narrowed, works for Chinese without a word
- * segmenter) and is then confirmed by a substring regex on `searchText`. A 20-digit query is an exact
- * gbCode lookup on the unique index.
+ * `searchTokens` holds the character bigrams of name and address (plus the name's single CJK
+ * characters), indexed multikey. A query containing Chinese matches one selective bigram by equality
+ * (index-narrowed), all its bigrams with `$all`, and is confirmed by a substring regex on `searchText`:
+ * substring search for Chinese without a word segmenter or a text index (which MongoDB does not offer
+ * for Chinese either). A 20-digit query is an exact gbCode lookup on the unique index; other ASCII/digit
+ * fragments (a serial) are a substring scan.
  */
 export interface CameraDoc {
   _id: Types.ObjectId;
@@ -109,7 +111,6 @@ cameraSchema.index({ 'status.state': 1 });
 cameraSchema.index({ upstreamId: 1 });
 cameraSchema.index({ searchTokens: 1 });
 cameraSchema.index({ name: 1, _id: 1 });
-cameraSchema.index({ updatedAt: 1, _id: 1 });
 
 export function cameraModel(conn: Connection): Model<CameraDoc> {
   return (conn.models.Camera as Model<CameraDoc> | undefined) ?? conn.model<CameraDoc>('Camera', cameraSchema);
@@ -121,39 +122,51 @@ export function normaliseSearch(s: string): string {
   return s.normalize('NFKC').toLowerCase().replace(/\s+/g, '');
 }
 
-function addTokens(out: Set<string>, s: string): void {
+function bigrams(s: string): string[] {
   const chars = [...s];
-  for (let i = 0; i < chars.length; i++) {
-    if (CJK.test(chars[i])) out.add(chars[i]);
-    if (i + 1 < chars.length) out.add(chars[i] + chars[i + 1]);
-  }
+  const out: string[] = [];
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i] + chars[i + 1]);
+  return out;
 }
 
+/**
+ * Tokens are the bigrams of name and address plus the single CJK characters of the name (one-character
+ * searches like 园 are common in Chinese). The gbCode gets none: a full code is an exact lookup on the
+ * unique index and a fragment is matched by the substring scan alone; every token is an index entry
+ * paid on each write.
+ */
 export function searchFieldsOf(p: { name: string; address: string; gbCode: string }): { searchText: string; searchTokens: string[] } {
-  const parts = [normaliseSearch(p.name), normaliseSearch(p.address), p.gbCode];
-  const tokens = new Set<string>();
-  for (const part of parts) addTokens(tokens, part);
-  return { searchText: parts.join('\n'), searchTokens: [...tokens] };
+  const name = normaliseSearch(p.name);
+  const address = normaliseSearch(p.address);
+  const tokens = new Set<string>([...bigrams(name), ...bigrams(address)]);
+  for (const ch of name) if (CJK.test(ch)) tokens.add(ch);
+  return { searchText: [name, address, p.gbCode].join('\n'), searchTokens: [...tokens] };
 }
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The store filter for a free-text query (see the model comment). Null when the query is empty. */
+/** Bigrams made only of ASCII letters/digits are the least selective; prefer ones with CJK characters. */
+function selectivity(token: string): number {
+  return [...token].filter((c) => CJK.test(c)).length;
+}
+
+/**
+ * The store filter for a free-text query (see the model comment). Null when the query is empty. One
+ * token is an equality condition so that a store which only indexes equality/$in (the embedded one)
+ * still narrows through the multikey index; `$all` and the regex then decide exactly.
+ */
 export function searchFilter(q: string): Record<string, unknown> | null {
   const n = normaliseSearch(q);
   if (!n) return null;
   if (/^\d{20}$/.test(n)) return { gbCode: n };
+  const text = { searchText: { $regex: escapeRegex(n) } };
   const chars = [...n];
-  const tokens = new Set<string>();
-  if (chars.length === 1) {
-    if (CJK.test(chars[0])) tokens.add(chars[0]);
-  } else {
-    for (let i = 0; i + 1 < chars.length; i++) tokens.add(chars[i] + chars[i + 1]);
-  }
-  const filter: Record<string, unknown> = { searchText: { $regex: escapeRegex(n) } };
-  // a handful of bigrams narrows enough; the regex decides
-  if (tokens.size) filter.searchTokens = { $all: [...tokens].slice(0, 6) };
-  return filter;
+  // digits/ASCII-only fragments (gbCode parts, model numbers) have no tokens: substring scan
+  if (!chars.some((c) => CJK.test(c))) return text;
+  const tokens = chars.length === 1 ? [n] : [...new Set(bigrams(n))];
+  const best = [...tokens].sort((a, b) => selectivity(b) - selectivity(a))[0];
+  // a query spanning name and address may have no bigram in common with either: then scan
+  return { $and: [{ searchTokens: best }, { searchTokens: { $all: tokens.slice(0, 8) } }, text] };
 }

@@ -2,7 +2,7 @@ import { Types, type AnyBulkWriteOperation, type Connection, type Model } from '
 import type { AuditService } from '../audit/service';
 import type { AuditActor, AuditRecordInput } from '../audit/schema';
 import type { Principal } from '../auth/principal';
-import { cameraVisibility, canSeeCamera, canSeeRegion, regionInScope } from '../auth/scope';
+import { cameraVisibility, canSeeCamera, canSeeRegion, regionInScope, type RegionIndex } from '../auth/scope';
 import { AppError, type FieldIssue } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed } from '../regions/events';
@@ -24,6 +24,8 @@ import {
 } from './schema';
 
 type Filter = Record<string, unknown>;
+
+const SEP = '\u0001';
 
 /** The fields a registry write owns (everything but _id, status, version and timestamps). */
 type RegistryFields = Omit<CameraDoc, '_id' | 'status' | 'version' | 'createdAt' | 'updatedAt'>;
@@ -108,6 +110,29 @@ function nextPrefix(prefix: string): string | null {
   return n.length > prefix.length ? null : n;
 }
 
+/**
+ * Store filter for what a caller may see: `cameraVisibility` (sharing × region tree, see auth/scope.ts)
+ * plus, for technicians, only the points their maintainer organisation maintains. Null = no restriction.
+ * Must agree with `canSeePoint` (a unit test evaluates both over the same points).
+ */
+export function pointVisibilityFilter(principal: Principal, regions: RegionIndex): Filter | null {
+  const and: Filter[] = [];
+  const v = cameraVisibility(principal, regions);
+  if (v) {
+    and.push({
+      $or: [{ sharing: 'all' }, { regionId: { $in: v.ownRegionIds.map(oid) } }, { sharing: 'up', regionId: { $in: v.upRegionIds.map(oid) } }],
+    });
+  }
+  if (principal.role === 'technician') and.push({ 'maintainer.org': principal.maintainerOrg ?? SEP });
+  if (and.length === 0) return null;
+  return and.length === 1 ? and[0] : { $and: and };
+}
+
+export function canSeePoint(principal: Principal, regions: RegionIndex, c: { regionId: string; sharing: Camera['sharing']; maintainer: { org: string } }): boolean {
+  if (principal.role === 'technician' && c.maintainer.org !== principal.maintainerOrg) return false;
+  return canSeeCamera(principal, regions, c);
+}
+
 interface SortSpec {
   key: string;
   field: string;
@@ -168,7 +193,6 @@ interface BucketState {
   map: Map<string, { total: number; enabled: number }>;
 }
 
-const SEP = '\u0001';
 
 /**
  * The camera point registry: validation beyond the schema, tier scoping, optimistic concurrency,
@@ -196,6 +220,8 @@ export class CameraService implements RegionPoints {
 
   async init(): Promise<void> {
     await this.model.init();
+    // warm the counts in the background: on a large registry the first scan takes seconds
+    this.countState().catch((err: unknown) => this.logger.warn('initial point count failed', { err }));
   }
 
   onChange(listener: (e: CameraChange) => void): () => void {
@@ -210,21 +236,11 @@ export class CameraService implements RegionPoints {
 
   /** The store filter restricting points to what the caller may see (null = everything). */
   visibilityFilter(principal: Principal): Filter | null {
-    const and: Filter[] = [];
-    const v = cameraVisibility(principal, this.regions);
-    if (v) {
-      and.push({
-        $or: [{ sharing: 'all' }, { regionId: { $in: v.ownRegionIds.map(oid) } }, { sharing: 'up', regionId: { $in: v.upRegionIds.map(oid) } }],
-      });
-    }
-    if (principal.role === 'technician') and.push({ 'maintainer.org': principal.maintainerOrg ?? SEP });
-    if (and.length === 0) return null;
-    return and.length === 1 ? and[0] : { $and: and };
+    return pointVisibilityFilter(principal, this.regions);
   }
 
   canSee(principal: Principal, c: { regionId: string; sharing: Camera['sharing']; maintainer: { org: string } }): boolean {
-    if (principal.role === 'technician' && c.maintainer.org !== principal.maintainerOrg) return false;
-    return canSeeCamera(principal, this.regions, c);
+    return canSeePoint(principal, this.regions, c);
   }
 
   private async findDoc(id: string): Promise<CameraDoc | null> {
@@ -322,8 +338,40 @@ export class CameraService implements RegionPoints {
     const more = docs.length > q.limit;
     const page = more ? docs.slice(0, q.limit) : docs;
     const last = page[page.length - 1];
-    const total = q.count ? await this.coll.countDocuments(filter) : null;
+    const total = q.count ? ((await this.totalFromCounts(principal, q)) ?? (await this.coll.countDocuments(filter))) : null;
     return { items: page.map(toCamera), nextCursor: more && last ? encodeCursor(s, readPath(last, s.field), last._id) : null, total };
+  }
+
+  /**
+   * The total of a list from the in-memory counts when every filter is one of their dimensions (region,
+   * tier, sharing, maintainer, enabled): a count over a large collection is a scan in the embedded store.
+   * Null when another filter is present.
+   */
+  private async totalFromCounts(principal: Principal, q: CameraListQuery): Promise<number | null> {
+    if (q.vendor?.length || q.tag?.length || q.state?.length || q.type?.length || q.upstreamId || q.q) return null;
+    const state = await this.countState();
+    let regionSet: Set<string> | null = null;
+    let gridOnly: string | null = null;
+    if (q.regionId) {
+      const r = this.regions.get(q.regionId);
+      if (!r) return null;
+      if (r.tier === 'grid') gridOnly = r.id;
+      else regionSet = new Set(q.subtree ? this.regions.subtree(r.id) : [r.id]);
+    }
+    const maintainers = q.maintainer?.length ? new Set(q.maintainer) : null;
+    const sharings = q.sharing?.length ? new Set<string>(q.sharing) : null;
+    let total = 0;
+    for (const [k, v] of state.map) {
+      const [regionId, gridId, sharing, org] = k.split(SEP);
+      if (regionSet && !regionSet.has(regionId)) continue;
+      if (gridOnly && gridId !== gridOnly) continue;
+      if (q.tier === 'grid' ? !gridId : q.tier && this.regions.get(regionId)?.tier !== q.tier) continue;
+      if (maintainers && !maintainers.has(org)) continue;
+      if (sharings && !sharings.has(sharing)) continue;
+      if (!this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } })) continue;
+      total += q.enabled === undefined ? v.total : q.enabled ? v.enabled : v.total - v.enabled;
+    }
+    return total;
   }
 
   // ---- validation shared by create/update ----
@@ -394,13 +442,14 @@ export class CameraService implements RegionPoints {
   async create(principal: Principal, input: CameraInput): Promise<Camera> {
     await this.checkWrite(principal, input);
     const doc = this.newDoc(this.fieldsOf(input), new Date());
+    const snap = this.counts;
     try {
       await this.coll.insertOne(doc);
     } catch (err) {
       if (isDuplicateKey(err)) throw duplicateGb(input.gbCode);
       throw err;
     }
-    this.countDelta(null, doc);
+    this.afterWrite(snap, [[null, doc]]);
     const cam = toCamera(doc);
     await this.audit.record({ actor: actorOf(principal), action: 'create', entity: 'camera', entityId: cam.id, before: null, after: auditView(cam), regionIds: [cam.regionId] });
     this.feed.emit({ kind: 'upsert', id: cam.id, regionId: cam.regionId, camera: cam });
@@ -472,6 +521,7 @@ export class CameraService implements RegionPoints {
     const fields = this.fieldsOf(input);
     if (canonical(fields) === canonical(this.registryFieldsOfDoc(curDoc))) return cur;
     const now = new Date();
+    const snap = this.counts;
     let res: CameraDoc | null;
     try {
       res = (await this.coll.findOneAndUpdate(
@@ -488,7 +538,7 @@ export class CameraService implements RegionPoints {
       if (!now2) throw AppError.notFound('camera point');
       throw staleError(now2.version);
     }
-    this.countDelta(curDoc, res);
+    this.afterWrite(snap, [[curDoc, res]]);
     const after = toCamera(res);
     await this.audit.record({
       actor: actorOf(principal),
@@ -508,13 +558,14 @@ export class CameraService implements RegionPoints {
     const cur = toCamera(curDoc);
     if (!regionInScope(principal, this.regions, cur.regionId)) throw new AppError('forbidden', 'this point lies outside your write scope');
     if (expectedVersion !== undefined && expectedVersion !== cur.version) throw staleError(cur.version);
+    const snap = this.counts;
     const res = await this.coll.deleteOne({ _id: curDoc._id, version: cur.version });
     if (res.deletedCount === 0) {
       const again = await this.findDoc(id);
       if (!again) throw AppError.notFound('camera point');
       throw staleError(again.version);
     }
-    this.countDelta(curDoc, null);
+    this.afterWrite(snap, [[curDoc, null]]);
     // points behind a removed NVR/switch lose the link rather than point at nothing
     const dependents = await this.coll.find<CameraDoc>({ upstreamId: curDoc._id }).toArray();
     if (dependents.length) {
@@ -575,16 +626,18 @@ export class CameraService implements RegionPoints {
       return result;
     }
     const failed = new Set<number>();
+    const snap = this.counts;
     if (ops.length) {
-      this.writeSeq += 1;
-      this.counts = null;
       try {
         const res = await this.coll.bulkWrite(ops as Parameters<typeof this.coll.bulkWrite>[0], { ordered: false });
         void res;
       } catch (err) {
         const writeErrors = (err as { writeErrors?: Array<{ index: number }> | { index: number } }).writeErrors;
         const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : null;
-        if (!list) throw err;
+        if (!list) {
+          this.afterWrite(null, []);
+          throw err;
+        }
         for (const w of list) failed.add(w.index);
       }
     }
@@ -596,6 +649,7 @@ export class CameraService implements RegionPoints {
       for (const d of docs) versions.set(d._id.toHexString(), d.updatedAt.getTime() === now.getTime() ? d.version : -1);
     }
     const auditEntries: AuditRecordInput[] = [];
+    const written: Array<[CameraDoc | null, CameraDoc]> = [];
     pending.forEach((p, i) => {
       const id = p.after._id.toHexString();
       const ok = !failed.has(i) && (p.kind === 'created' || versions.get(id) === p.after.version);
@@ -605,6 +659,7 @@ export class CameraService implements RegionPoints {
       }
       result[p.kind] += 1;
       result.outcomes.push({ gbCode: p.after.gbCode, id, outcome: p.kind });
+      written.push([p.before, p.after]);
       const after = toCamera(p.after);
       if (opts.audit !== false) {
         auditEntries.push({
@@ -620,6 +675,7 @@ export class CameraService implements RegionPoints {
       }
       this.feed.emit({ kind: 'upsert', id, regionId: after.regionId, camera: after });
     });
+    if (ops.length) this.afterWrite(snap, written);
     for (let i = 0; i < auditEntries.length; i += 5000) await this.audit.recordMany(auditEntries.slice(i, i + 5000));
     return result;
   }
@@ -648,8 +704,6 @@ export class CameraService implements RegionPoints {
     const docs = await this.coll.find<CameraDoc>(this.inRegions(regionIds)).toArray();
     if (docs.length === 0) return 0;
     const now = new Date();
-    this.writeSeq += 1;
-    this.counts = null;
     await this.coll.updateMany({ _id: { $in: docs.map((d) => d._id) } }, { $set: { regionId: oid(target.regionId), gridId: target.gridId ? oid(target.gridId) : null, updatedAt: now }, $inc: { version: 1 } });
     const entries: AuditRecordInput[] = [];
     const afters: Camera[] = [];
@@ -659,6 +713,7 @@ export class CameraService implements RegionPoints {
       afters.push(after);
       entries.push({ actor, action: 'move', entity: 'camera', entityId: after.id, before: auditView(before), after: auditView(after), regionIds: [before.regionId, after.regionId] });
     }
+    this.afterWrite(null, []);
     await this.audit.recordMany(entries);
     for (const a of afters) this.feed.emit({ kind: 'upsert', id: a.id, regionId: a.regionId, camera: a });
     return docs.length;
@@ -686,10 +741,19 @@ export class CameraService implements RegionPoints {
     return [d.regionId.toHexString(), hex(d.gridId) ?? '', d.sharing, d.maintainer?.org ?? ''].join(SEP);
   }
 
-  private countDelta(before: CameraDoc | null, after: CameraDoc | null): void {
+  /**
+   * Keeps the in-memory counts exact after a write: deltas apply only when the counts in memory are the
+   * ones that existed before the write (a rebuild in between may or may not include it, so it is
+   * dropped and redone). Bumping writeSeq makes a rebuild that is still scanning start over.
+   */
+  private afterWrite(snap: BucketState | null, pairs: Array<[CameraDoc | null, CameraDoc | null]>): void {
     this.writeSeq += 1;
     const state = this.counts;
     if (!state) return;
+    if (state !== snap) {
+      this.counts = null;
+      return;
+    }
     const apply = (d: CameraDoc, sign: 1 | -1): void => {
       const k = this.bucketKey(d);
       const cur = state.map.get(k) ?? { total: 0, enabled: 0 };
@@ -698,8 +762,10 @@ export class CameraService implements RegionPoints {
       if (cur.total === 0) state.map.delete(k);
       else state.map.set(k, cur);
     };
-    if (before) apply(before, -1);
-    if (after) apply(after, 1);
+    for (const [before, after] of pairs) {
+      if (before) apply(before, -1);
+      if (after) apply(after, 1);
+    }
   }
 
   private async countState(): Promise<BucketState> {

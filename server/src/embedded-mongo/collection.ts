@@ -51,6 +51,17 @@ export class Collection {
   readonly indexes = new Map<string, Index>();
   readonly stats: CollectionStats = { collscans: 0, ixscans: 0, idlookups: 0, docsExamined: 0 };
 
+  /** How many documents have an _id that is not an ObjectId (index order by _id key = _id order when 0). */
+  private otherIds = 0;
+
+  get idsAreObjectIds(): boolean {
+    return this.otherIds === 0;
+  }
+
+  private countId(id: string, delta: number): void {
+    if (id.charCodeAt(0) !== 111 /* 'o' */) this.otherIds += delta;
+  }
+
   constructor(
     readonly db: string,
     readonly name: string,
@@ -60,6 +71,7 @@ export class Collection {
     const hasId = specs.some((s) => s.name === '_id_');
     if (!hasId) this.indexes.set('_id_', new Index({ v: 2, key: { _id: 1 }, name: '_id_' }));
     for (const s of specs) this.indexes.set(s.name, new Index(s));
+    this.indexes.get('_id_')?.markLazy();
   }
 
   get ns(): string {
@@ -73,6 +85,7 @@ export class Collection {
   /** Loads a stored document without writing (start-up). */
   load(id: string, doc: Doc): void {
     this.docs.set(id, doc);
+    this.countId(id, 1);
     for (const ix of this.indexes.values()) ix.add(doc, id);
   }
 
@@ -95,10 +108,12 @@ export class Collection {
     if (this.docs.has(id)) throw this.dupError(this.indexes.get('_id_')!, [doc._id]);
     this.checkUnique(doc, id);
     this.docs.set(id, doc);
+    this.countId(id, 1);
     for (const ix of this.indexes.values()) ix.add(doc, id);
     tx.ops.push({ t: 'put', ns: this.ns, id, doc });
     tx.undo.push(() => {
       this.docs.delete(id);
+      this.countId(id, -1);
       for (const ix of this.indexes.values()) ix.remove(doc, id);
     });
   }
@@ -125,10 +140,12 @@ export class Collection {
   remove(doc: Doc, tx: WriteTx): void {
     const id = idKey(doc._id);
     if (!this.docs.delete(id)) return;
+    this.countId(id, -1);
     for (const ix of this.indexes.values()) ix.remove(doc, id);
     tx.ops.push({ t: 'del', ns: this.ns, id });
     tx.undo.push(() => {
       this.docs.set(id, doc);
+      this.countId(id, 1);
       for (const ix of this.indexes.values()) ix.add(doc, id);
     });
   }

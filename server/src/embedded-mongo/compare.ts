@@ -140,8 +140,15 @@ export function compareValues(a: unknown, b: unknown): number {
       const sb = (b as { sub_type?: number }).sub_type ?? 0;
       return sa !== sb ? sa - sb : compareBytes(la, lb);
     }
-    case 7:
+    case 7: {
+      // bson 7 keeps an ObjectId as four 24-bit integers; reading `.id` would allocate a Buffer per compare.
+      const oa = a as { i0?: number; i1: number; i2: number; i3: number };
+      const ob = b as { i0?: number; i1: number; i2: number; i3: number };
+      if (typeof oa.i0 === 'number' && typeof ob.i0 === 'number') {
+        return oa.i0 - ob.i0 || oa.i1 - ob.i1 || oa.i2 - ob.i2 || oa.i3 - ob.i3;
+      }
       return compareBytes(bytesOf(a), bytesOf(b));
+    }
     case 8:
       return (a ? 1 : 0) - (b ? 1 : 0);
     case 9:

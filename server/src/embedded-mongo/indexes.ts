@@ -1,11 +1,16 @@
 /**
- * In-memory secondary indexes: a B+tree per index keyed by [field values..., _id key], ordered by MongoDB's
- * BSON comparison order and each field's direction. Arrays are expanded (multikey), a missing field is
+ * In-memory secondary indexes: a B+tree per index keyed by an order-preserving string encoding of the
+ * field values (keycodec.ts) plus the _id key, so the tree order is MongoDB's BSON comparison order in each
+ * field's direction. Arrays are expanded (multikey), a missing field is
  * indexed as null unless the index is sparse, a partial index holds only documents matching its filter.
  */
 import BTree from 'sorted-btree';
 import { Query } from 'mingo';
-import { compareValues, HIGHEST, LOWEST, pathValues, toNumber, type Doc } from './compare';
+import { compareValues, pathValues, toNumber, TypeBound, type Doc } from './compare';
+import { encodeField, successor } from './keycodec';
+
+// Bound once: under tsx/esbuild every access to an imported binding is a getter call.
+const valuesAt = pathValues;
 
 export interface IndexSpec extends Doc {
   v?: number;
@@ -19,11 +24,6 @@ export interface IndexSpec extends Doc {
 
 export type IndexKey = unknown[];
 
-// Bound once: under tsx/esbuild every access to an imported binding is a getter call, and the comparator
-// below runs millions of times during a bulk insert.
-const cmpValues = compareValues;
-const valuesAt = pathValues;
-
 /** One interval of values for one field, in value order (not index direction). */
 export interface Interval {
   lo: unknown;
@@ -33,14 +33,20 @@ export interface Interval {
 }
 
 export function isPoint(iv: Interval): boolean {
-  return iv.loInc && iv.hiInc && compareValues(iv.lo, iv.hi) === 0;
+  return iv.loInc && iv.hiInc && !(iv.lo instanceof TypeBound) && compareValues(iv.lo, iv.hi) === 0;
 }
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class Index {
   readonly fields: [string, number][];
   /** text, 2dsphere, hashed …: kept for listIndexes, never used to answer queries. */
   readonly special: boolean;
-  readonly tree: BTree<IndexKey, string>;
+  /**
+   * Entries keyed by the order-preserving encoding of the key values (each field complemented when
+   * descending) followed by the document's _id key; the value is that _id key.
+   */
+  readonly tree = new BTree<string, string>(undefined, byString, 128);
   private readonly partial?: Query;
   /** Field name of a single-field, top-level index: the common case, keyed without array juggling. */
   private readonly single?: string;
@@ -49,18 +55,7 @@ export class Index {
     this.fields = Object.entries(spec.key).map(([f, d]) => [f, typeof d === 'number' && d < 0 ? -1 : 1]);
     this.special = Object.values(spec.key).some((d) => typeof d === 'string');
     if (spec.partialFilterExpression) this.partial = new Query(spec.partialFilterExpression, {});
-    const dirs = this.fields.map((f) => f[1]);
-    const n = dirs.length;
-    this.tree = new BTree<IndexKey, string>(undefined, (a, b) => {
-      for (let i = 0; i < n; i++) {
-        const x = a[i];
-        const y = b[i];
-        const c = cmpValues(x, y);
-        if (c !== 0) return x === LOWEST || x === HIGHEST || y === LOWEST || y === HIGHEST ? c : c * dirs[i];
-      }
-      return cmpValues(a[n], b[n]);
-    });
-    this.single = n === 1 && !this.fields[0][0].includes('.') ? this.fields[0][0] : undefined;
+    this.single = this.fields.length === 1 && !this.fields[0][0].includes('.') ? this.fields[0][0] : undefined;
   }
 
   get name(): string {
@@ -83,17 +78,10 @@ export class Index {
     return !this.special && !this.sparse && !this.partial;
   }
 
-  /** The key tuples (without _id key) this document produces, or [] when it is not indexed. */
-  keysOf(doc: Doc): IndexKey[] {
+  /** The key value tuples this document produces, or [] when it is not indexed. */
+  keyTuples(doc: Doc): IndexKey[] {
     if (this.special) return [];
     if (this.partial && !this.partial.test(doc)) return [];
-    if (this.single !== undefined) {
-      const v = doc[this.single];
-      if (!Array.isArray(v)) {
-        if (v === undefined) return this.sparse ? [] : [[null]];
-        return [[v]];
-      }
-    }
     const perField: unknown[][] = [];
     let present = false;
     for (const [field] of this.fields) {
@@ -119,27 +107,66 @@ export class Index {
     return keys;
   }
 
+  encode(tuple: IndexKey): string {
+    let s = '';
+    for (let i = 0; i < tuple.length; i++) s += encodeField(tuple[i], this.fields[i][1]);
+    return s;
+  }
+
+  /** Encoded keys of a document (without the _id suffix). */
+  keysOf(doc: Doc): string[] {
+    if (this.single !== undefined && !this.partial && !this.special) {
+      const v = doc[this.single];
+      if (!Array.isArray(v)) {
+        if (v === undefined) return this.sparse ? [] : [encodeField(null, this.fields[0][1])];
+        return [encodeField(v, this.fields[0][1])];
+      }
+    }
+    return this.keyTuples(doc).map((t) => this.encode(t));
+  }
+
+  /**
+   * The _id index is built only when a query first needs it for a range or an order (equality on _id is
+   * answered by the collection's Map); until then inserts skip it, which saves a quarter of the index work
+   * of a bulk insert.
+   */
+  private built = true;
+
+  markLazy(): void {
+    this.built = false;
+    this.tree.clear();
+  }
+
+  ensureBuilt(docs: Map<string, Doc>): void {
+    if (this.built) return;
+    this.built = true;
+    for (const [id, doc] of docs) this.add(doc, id);
+  }
+
   add(doc: Doc, id: string): void {
-    for (const k of this.keysOf(doc)) this.tree.set([...k, id], id);
+    if (!this.built) return;
+    for (const k of this.keysOf(doc)) this.tree.set(k + id, id);
   }
 
   remove(doc: Doc, id: string): void {
-    for (const k of this.keysOf(doc)) this.tree.delete([...k, id]);
+    if (!this.built) return;
+    for (const k of this.keysOf(doc)) this.tree.delete(k + id);
   }
 
-  /** For a unique index: the first key of `doc` already held by a different document. */
+  /** For a unique index: the first key tuple of `doc` already held by a different document. */
   conflict(doc: Doc, id: string): IndexKey | undefined {
     if (!this.unique) return undefined;
     for (const k of this.keysOf(doc)) {
-      for (const other of this.idsWithKey(k)) if (other !== id) return k;
+      for (const other of this.idsWithPrefix(k)) {
+        if (other !== id) return this.keyTuples(doc).find((t) => this.encode(t) === k);
+      }
     }
     return undefined;
   }
 
-  *idsWithKey(key: IndexKey): Generator<string> {
-    const n = this.fields.length;
-    for (const [entry, id] of this.tree.entries([...key, LOWEST])) {
-      for (let i = 0; i < n; i++) if (compareValues(entry[i], key[i]) !== 0) return;
+  private *idsWithPrefix(prefix: string): Generator<string> {
+    for (const [k, id] of this.tree.entries(prefix)) {
+      if (!k.startsWith(prefix)) return;
       yield id;
     }
   }
@@ -149,39 +176,44 @@ export class Index {
    * tree backwards (for a sort opposite to the index direction).
    */
   *scan(prefix: Interval[], reverse = false): Generator<string> {
-    const [low, high] = this.bounds(prefix);
-    const cmp = this.tree._compare;
+    const range = this.range(prefix);
+    if (!range) return;
+    const [start, end] = range;
     if (!reverse) {
-      for (const [k, id] of this.tree.entries(low)) {
-        if (cmp(k, high) > 0) return;
+      for (const [k, id] of this.tree.entries(start)) {
+        if (end !== undefined && k >= end) return;
         yield id;
       }
     } else {
-      for (const [k, id] of this.tree.entriesReversed(high)) {
-        if (cmp(k, low) < 0) return;
+      for (const [k, id] of this.tree.entriesReversed(end)) {
+        if (end !== undefined && k >= end) continue;
+        if (k < start) return;
         yield id;
       }
     }
   }
 
-  private bounds(prefix: Interval[]): [IndexKey, IndexKey] {
-    const total = this.fields.length + 1;
-    const low: IndexKey = [];
-    const high: IndexKey = [];
-    let lowPad: unknown = LOWEST;
-    let highPad: unknown = HIGHEST;
-    prefix.forEach((iv, i) => {
-      const asc = this.fields[i][1] > 0;
-      low.push(asc ? iv.lo : iv.hi);
-      high.push(asc ? iv.hi : iv.lo);
-      if (i === prefix.length - 1) {
-        lowPad = (asc ? iv.loInc : iv.hiInc) ? LOWEST : HIGHEST;
-        highPad = (asc ? iv.hiInc : iv.loInc) ? HIGHEST : LOWEST;
-      }
-    });
-    while (low.length < total) low.push(lowPad);
-    while (high.length < total) high.push(highPad);
-    return [low, high];
+  /** Half-open string range [start, end) of the entries inside the intervals; end undefined = to the last. */
+  private range(prefix: Interval[]): [string, string | undefined] | undefined {
+    if (prefix.length === 0) return ['', undefined];
+    let p = '';
+    for (let i = 0; i < prefix.length - 1; i++) p += encodeField(prefix[i].lo, this.fields[i][1]);
+    const last = prefix[prefix.length - 1];
+    const dir = this.fields[prefix.length - 1][1];
+    if (isPoint(last)) {
+      const s = p + encodeField(last.lo, dir);
+      return [s, successor(s)];
+    }
+    const asc = dir > 0;
+    const lowVal = asc ? last.lo : last.hi;
+    const highVal = asc ? last.hi : last.lo;
+    const lowInc = lowVal instanceof TypeBound || (asc ? last.loInc : last.hiInc);
+    const highInc = highVal instanceof TypeBound || (asc ? last.hiInc : last.loInc);
+    const lowS = p + encodeField(lowVal, dir);
+    const highS = p + encodeField(highVal, dir);
+    const start = lowInc ? lowS : successor(lowS);
+    if (start === undefined) return undefined;
+    return [start, highInc ? successor(highS) : highS];
   }
 
   /** Number of entries in the tree (for stats). */

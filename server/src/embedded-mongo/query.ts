@@ -7,9 +7,10 @@
 import { Query } from 'mingo';
 import type { Collection } from './collection';
 import { idKey } from './collection';
-import { docComparator, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
+import { compareValues, docComparator, pathValues, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
 import { CommandError } from './errors';
 import { isPoint, type Index, type Interval } from './indexes';
+import { encodeValue } from './keycodec';
 
 export type Matcher = (doc: Doc) => boolean;
 
@@ -17,12 +18,114 @@ export function compileFilter(filter: unknown): Matcher {
   if (filter === undefined || filter === null) return () => true;
   if (typeof filter !== 'object' || Array.isArray(filter)) throw new CommandError(14, 'TypeMismatch', 'filter must be an object');
   if (Object.keys(filter).length === 0) return () => true;
+  const fast = fastMatcher(filter as Doc);
+  if (fast) return fast;
   try {
-    const q = new Query(filter, {});
+    const q = new Query(rewriteTypeOperators(filter as Doc), {});
     return (d) => q.test(d);
   } catch (err) {
     throw new CommandError(2, 'BadValue', (err as Error).message);
   }
+}
+
+function hasTypeOperator(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasTypeOperator);
+  if (!isPlainObject(v)) return false;
+  return Object.entries(v).some(([k, x]) => k === '$type' || hasTypeOperator(x));
+}
+
+/**
+ * mingo's $type tests only the field's value; MongoDB also matches when an array element has the type
+ * ("Querying by Array Type"). `{ f: { $type: T, ...rest } }` becomes
+ * `{ $and: [{ f: rest }, { $or: [{ f: { $type: T } }, { f: { $elemMatch: { $type: T } } }] }] }`.
+ */
+export function rewriteTypeOperators(filter: Doc): Doc {
+  if (!hasTypeOperator(filter)) return filter;
+  const out: Doc = {};
+  const extra: Doc[] = [];
+  for (const [k, v] of Object.entries(filter)) {
+    if ((k === '$and' || k === '$or' || k === '$nor') && Array.isArray(v)) {
+      out[k] = v.map((sub: unknown) => (isPlainObject(sub) ? rewriteTypeOperators(sub) : sub));
+    } else if (!k.startsWith('$') && isPlainObject(v) && '$type' in v) {
+      const { $type: t, ...rest } = v;
+      if (Object.keys(rest).length) out[k] = rest;
+      extra.push({ $or: [{ [k]: { $type: t } }, { [k]: { $elemMatch: { $type: t } } }] });
+    } else {
+      out[k] = v;
+    }
+  }
+  if (!extra.length) return out;
+  return { $and: [out, ...extra] };
+}
+
+/** Scalars whose equality and ordering compareValues decides exactly like the query language. */
+function simpleScalar(v: unknown): boolean {
+  const t = typeof v;
+  if (t === 'string' || t === 'boolean') return true;
+  if (t === 'number') return !Number.isNaN(v);
+  if (t !== 'object' || v === null) return false;
+  return v instanceof Date || ['ObjectId', 'Long', 'Int32', 'Double', 'Decimal128'].includes((v as { _bsontype?: string })._bsontype ?? '');
+}
+
+type FieldTest = (values: unknown[]) => boolean;
+
+function fieldTest(cond: unknown): FieldTest | undefined {
+  if (simpleScalar(cond)) return (vs) => vs.some((v) => v !== undefined && typeRank(v) === typeRank(cond) && compareValues(v, cond) === 0);
+  if (!isPlainObject(cond)) return undefined;
+  const tests: FieldTest[] = [];
+  for (const [op, arg] of Object.entries(cond)) {
+    switch (op) {
+      case '$eq': {
+        const t = fieldTest(arg);
+        if (!t || !simpleScalar(arg)) return undefined;
+        tests.push(t);
+        break;
+      }
+      case '$in': {
+        if (!Array.isArray(arg) || !arg.every(simpleScalar)) return undefined;
+        // Set of encoded keys: equal under MongoDB equality (1 == 1.0 == Long(1)) exactly when encodings are.
+        const wanted = new Set(arg.map(encodeValue));
+        tests.push((vs) => vs.some((v) => v !== undefined && wanted.has(encodeValue(v))));
+        break;
+      }
+      case '$gt':
+      case '$gte':
+      case '$lt':
+      case '$lte': {
+        if (!simpleScalar(arg)) return undefined;
+        const rank = typeRank(arg);
+        const ok = op === '$gt' ? (c: number) => c > 0 : op === '$gte' ? (c: number) => c >= 0 : op === '$lt' ? (c: number) => c < 0 : (c: number) => c <= 0;
+        tests.push((vs) => vs.some((v) => v !== undefined && typeRank(v) === rank && ok(compareValues(v, arg))));
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  return tests.length ? (vs) => tests.every((t) => t(vs)) : undefined;
+}
+
+/**
+ * Filters made only of equality, $in and range conditions on plain scalars (string, number, boolean, Date,
+ * ObjectId) are matched here without compiling a mingo query — the hot path of point lookups. Anything
+ * else (null, arrays, regex, $ne, $exists, $or …) returns undefined and goes to mingo.
+ */
+function fastMatcher(filter: Doc): Matcher | undefined {
+  const fields: [string, FieldTest][] = [];
+  for (const [k, cond] of Object.entries(filter)) {
+    if (k.startsWith('$')) return undefined;
+    const t = fieldTest(cond);
+    if (!t) return undefined;
+    fields.push([k, t]);
+  }
+  return (doc) => {
+    for (const [path, t] of fields) {
+      const direct = path.includes('.') ? undefined : doc[path];
+      const values = direct !== undefined && !Array.isArray(direct) ? [direct] : pathValues(doc, path);
+      if (!t(values)) return false;
+    }
+    return true;
+  };
 }
 
 function isPlainObject(v: unknown): v is Doc {
@@ -46,7 +149,7 @@ export function conditionIntervals(cond: unknown): Interval[] | null {
   if ('$eq' in cond) return usableScalar(cond.$eq) && !isPlainObjectWithOps(cond.$eq) ? [point(cond.$eq ?? null)] : null;
   if ('$in' in cond) {
     const list = cond.$in;
-    if (!Array.isArray(list) || list.length === 0 || list.length > 1000 || !list.every(usableScalar)) return null;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SCANS || !list.every(usableScalar)) return null;
     return list.map((v) => point(v ?? null));
   }
   let range: Interval | null = null;
@@ -91,10 +194,21 @@ export interface Plan {
   reverse: boolean;
 }
 
-const MAX_SCANS = 200;
+const MAX_SCANS = 20_000;
 
-function sortFromIndex(ix: Index, eqPrefix: number, sort: SortSpec): { sorted: boolean; reverse: boolean } {
+/**
+ * Whether walking `ix` (after `eqPrefix` equality fields) yields documents in `sort` order. Entries with
+ * equal keys are ordered by _id key, which follows _id order when every _id is an ObjectId, so a trailing
+ * `_id` tie-breaker (the usual stable-pagination sort) is served by the index too.
+ */
+function sortFromIndex(ix: Index, eqPrefix: number, sort: SortSpec, idOrdered: boolean): { sorted: boolean; reverse: boolean } {
   if (sort.length === 0) return { sorted: true, reverse: false };
+  const last = sort[sort.length - 1];
+  if (idOrdered && sort.length > 1 && last[0] === '_id' && ix.name !== '_id_' && sort.length - 1 === ix.fields.length - eqPrefix) {
+    const inner = sortFromIndex(ix, eqPrefix, sort.slice(0, -1), false);
+    if (inner.sorted && (inner.reverse ? last[1] < 0 : last[1] > 0)) return inner;
+    return { sorted: false, reverse: false };
+  }
   const rest = ix.fields.slice(eqPrefix);
   if (sort.length > rest.length) return { sorted: false, reverse: false };
   let same = true;
@@ -137,23 +251,29 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
       if (ivs.length === 1 && eqPrefix === points - 1) eqPrefix = points;
     }
     if (points === 0 && !ranged) continue;
-    const order = scans.length === 1 ? sortFromIndex(ix, eqPrefix, sort) : { sorted: false, reverse: false };
+    const order = scans.length === 1 ? sortFromIndex(ix, eqPrefix, sort, coll.idsAreObjectIds) : { sorted: false, reverse: false };
     const uniqueHit = ix.unique && points === ix.fields.length;
     const score = (uniqueHit ? 1000 : 0) + points * 10 + (ranged ? 5 : 0) + (order.sorted && sort.length ? 3 : 0);
     if (!best || score > best.score) {
       best = { plan: { stage: 'IXSCAN', index: ix, scans, sorted: order.sorted, reverse: order.reverse }, score };
     }
   }
-  if (best && (best.score >= 10 || best.plan.sorted || sort.length === 0)) return best.plan;
-  if (sort.length) {
-    for (const ix of coll.indexes.values()) {
-      if (!ix.complete) continue;
-      const order = sortFromIndex(ix, 0, sort);
-      if (order.sorted) return { stage: 'IXSCAN', index: ix, scans: [[]], sorted: true, reverse: order.reverse };
+  const chosen = choose();
+  chosen.index?.ensureBuilt(coll.docs);
+  return chosen;
+
+  function choose(): Plan {
+    if (best && (best.score >= 10 || best.plan.sorted || sort.length === 0)) return best.plan;
+    if (sort.length) {
+      for (const ix of coll.indexes.values()) {
+        if (!ix.complete) continue;
+        const order = sortFromIndex(ix, 0, sort, coll.idsAreObjectIds);
+        if (order.sorted) return { stage: 'IXSCAN', index: ix, scans: [[]], sorted: true, reverse: order.reverse };
+      }
     }
+    if (best) return best.plan;
+    return { stage: 'COLLSCAN', scans: [], sorted: sort.length === 0, reverse: false };
   }
-  if (best) return best.plan;
-  return { stage: 'COLLSCAN', scans: [], sorted: sort.length === 0, reverse: false };
 }
 
 function* candidates(coll: Collection, p: Plan): Generator<Doc> {

@@ -10,13 +10,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BSON } from 'bson';
 import type { Doc } from './compare';
-import { decodeBson, rawBson } from './wire';
+import { bsonOf, decodeBson, rawBson } from './wire';
 
-function takeRaw(doc: Doc): Buffer | undefined {
-  const raw = rawBson.get(doc);
-  if (raw) rawBson.delete(doc);
-  return raw;
-}
+
 
 export type StorageOp =
   | { t: 'put'; ns: string; id: string; doc: Doc }
@@ -51,7 +47,7 @@ export class Storage {
       for (const op of ops) {
         switch (op.t) {
           case 'put':
-            this.putStmt.run(op.ns, op.id, takeRaw(op.doc) ?? BSON.serialize(op.doc));
+            this.putStmt.run(op.ns, op.id, bsonOf(op.doc));
             break;
           case 'del':
             this.delStmt.run(op.ns, op.id);
@@ -80,7 +76,11 @@ export class Storage {
 
   *loadDocs(ns: string): Generator<[string, Doc]> {
     const stmt = this.db.prepare('SELECT id, doc FROM docs WHERE ns = ?').raw(true);
-    for (const row of stmt.iterate(ns) as Iterable<[string, Buffer]>) yield [row[0], decodeBson(row[1])];
+    for (const row of stmt.iterate(ns) as Iterable<[string, Buffer]>) {
+      const doc = decodeBson(row[1]);
+      rawBson.set(doc, row[1]);
+      yield [row[0], doc];
+    }
   }
 
   sizeOnDisk(): number {

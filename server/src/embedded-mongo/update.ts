@@ -5,8 +5,9 @@
  */
 import { ObjectId, Timestamp } from 'bson';
 import { update as mingoUpdate, updateOne as mingoUpdateOne } from 'mingo';
-import { valuesEqual, type Doc } from './compare';
+import { getPath, valuesEqual, type Doc } from './compare';
 import { CommandError, formatValue } from './errors';
+import { moveTrailingIdFirst, rawBson } from './wire';
 
 const SUPPORTED = new Set([
   '$set', '$unset', '$inc', '$mul', '$min', '$max', '$push', '$pull', '$pullAll', '$addToSet', '$pop', '$rename',
@@ -63,7 +64,7 @@ function normalizeModifier(u: Doc, inserting: boolean): Doc {
       continue;
     }
     if (op === '$set' && mod.$set) mod.$set = { ...(mod.$set as Doc), ...(spec as Doc) };
-    else mod[op] = spec;
+    else mod[op] = { ...(spec as Doc) };
   }
   checkConflicts(paths);
   return mod;
@@ -94,9 +95,76 @@ function checkId(before: Doc, after: Doc): void {
 
 /** _id first, like mongod stores it. */
 export function idFirst(doc: Doc): Doc {
-  if (Object.keys(doc)[0] === '_id' || doc._id === undefined) return doc;
-  const { _id, ...rest } = doc;
-  return { _id, ...rest };
+  const keys = Object.keys(doc);
+  if (keys[0] === '_id' || doc._id === undefined) return doc;
+  const _id = doc._id;
+  const out: Doc = { _id };
+  for (const k in doc) if (k !== '_id') out[k] = doc[k];
+  const raw = rawBson.get(doc);
+  if (raw && keys[keys.length - 1] === '_id' && (_id as { _bsontype?: string })._bsontype === 'ObjectId') {
+    const moved = moveTrailingIdFirst(raw);
+    if (moved) rawBson.set(out, moved);
+  }
+  return out;
+}
+
+export function bsonTypeName(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Date) return 'date';
+  if (v instanceof RegExp) return 'regex';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? 'int' : 'double';
+  if (typeof v === 'bigint') return 'long';
+  const t = (v as { _bsontype?: string })._bsontype;
+  return t ? t.charAt(0).toLowerCase() + t.slice(1) : 'object';
+}
+
+function isNumeric(v: unknown): boolean {
+  return typeof v === 'number' || typeof v === 'bigint' || ['Long', 'Int32', 'Double', 'Decimal128'].includes((v as { _bsontype?: string } | null)?._bsontype ?? '');
+}
+
+/** mongod's type checks that mingo does not make (it silently skips a $inc on a string, for one). */
+function checkOperandTypes(doc: Doc, mod: Doc): void {
+  for (const [op, spec] of Object.entries(mod)) {
+    for (const [path, arg] of Object.entries(spec as Doc)) {
+      if (path.includes('$')) continue;
+      const cur = getPath(doc, path);
+      const field = path.split('.').pop() ?? path;
+      if (op === '$inc' || op === '$mul') {
+        const verb = op === '$inc' ? 'increment' : 'multiply';
+        if (!isNumeric(arg)) throw new CommandError(14, 'TypeMismatch', `Cannot ${verb} with non-numeric argument: {${path}: ${formatValue(arg)}}`);
+        if (cur !== undefined && cur !== null && !isNumeric(cur)) {
+          throw new CommandError(14, 'TypeMismatch', `Cannot apply ${op} to a value of non-numeric type. {_id: ${formatValue(doc._id)}} has the field '${field}' of non-numeric type ${bsonTypeName(cur)}`);
+        }
+      } else if (op === '$push' && cur !== undefined && !Array.isArray(cur)) {
+        throw new CommandError(2, 'BadValue', `The field '${path}' must be an array but is of type ${bsonTypeName(cur)} in document {_id: ${formatValue(doc._id)}}`);
+      } else if (op === '$addToSet' && cur !== undefined && !Array.isArray(cur)) {
+        throw new CommandError(2, 'BadValue', `Cannot apply $addToSet to non-array field. Field named '${field}' has non-array type ${bsonTypeName(cur)}`);
+      } else if (op === '$pop' && cur !== undefined && !Array.isArray(cur)) {
+        throw new CommandError(14, 'TypeMismatch', `Path '${path}' contains an element of non-array type '${bsonTypeName(cur)}'`);
+      } else if ((op === '$pull' || op === '$pullAll') && cur !== undefined && !Array.isArray(cur)) {
+        throw new CommandError(2, 'BadValue', `Cannot apply ${op} to a non-array value`);
+      }
+    }
+  }
+}
+
+/** $set/$setOnInsert of _id to its current value is allowed (a no-op); any other _id change is refused. */
+function stripIdNoOps(doc: Doc, mod: Doc, inserting: boolean): void {
+  for (const [op, spec] of Object.entries(mod)) {
+    for (const path of Object.keys(spec as Doc)) {
+      if (path !== '_id' && !path.startsWith('_id.')) continue;
+      if (inserting && doc._id === undefined && op === '$set') continue;
+      if (op === '$set' && path === '_id' && valuesEqual((spec as Doc)[path], doc._id)) {
+        delete (spec as Doc)[path];
+        continue;
+      }
+      throw new CommandError(66, 'ImmutableField', `Performing an update on the path '_id' would modify the immutable field '_id'`);
+    }
+    if (Object.keys(spec as Doc).length === 0) delete mod[op];
+  }
 }
 
 export interface ApplyOptions {
@@ -131,6 +199,8 @@ export function applyUpdate(doc: Doc, u: unknown, opts: ApplyOptions): Doc {
     return doc._id !== undefined ? { _id: doc._id, ...rest } : idFirst(repl);
   }
   const mod = normalizeModifier(u, opts.inserting);
+  stripIdNoOps(doc, mod, opts.inserting);
+  checkOperandTypes(doc, mod);
   const copy = cloneDoc(doc);
   if (Object.keys(mod).length) {
     try {
@@ -146,6 +216,7 @@ export function applyUpdate(doc: Doc, u: unknown, opts: ApplyOptions): Doc {
 function asCommandError(err: unknown): Error {
   if (err instanceof CommandError) return err;
   const msg = (err as Error).message ?? String(err);
+  if (msg.includes("would modify the immutable field '_id'")) return new CommandError(66, 'ImmutableField', msg.replace(/\.$/, ''));
   return new CommandError(2, 'BadValue', msg);
 }
 

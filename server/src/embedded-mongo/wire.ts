@@ -19,12 +19,44 @@ const HEADER = 16;
 export const MAX_MESSAGE_BYTES = 48_000_000;
 
 const deserializeOptions = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false };
+const serializeOptions = { ignoreUndefined: false };
 
 /**
- * The exact bytes a document arrived in (kind-1 sequences: inserted documents). Storage writes these
- * instead of re-serializing; the entry is dropped once written so the frame buffer can be collected.
+ * The BSON encoding of a stored document: the exact bytes it arrived in (inserted documents) or was read
+ * from disk in, else its serialization at write time. Storage writes these bytes and cursor replies splice
+ * them in, so reads cost no serialization and keep the client's numeric types (a Double 7.0 or an Int64 1
+ * stays one, although the in-memory copy holds plain JS numbers for matching). Stored document objects
+ * are never mutated (updates replace them), which keeps this cache valid.
  */
 export const rawBson = new WeakMap<Doc, Buffer>();
+
+export function bsonOf(doc: Doc): Buffer {
+  let b = rawBson.get(doc);
+  if (!b) {
+    b = Buffer.from(BSON.serialize(doc, serializeOptions));
+    rawBson.set(doc, b);
+  }
+  return b;
+}
+
+/**
+ * Moves a trailing ObjectId `_id` element to the front of a BSON document. Drivers append the generated
+ * _id last; mongod (and this store) keeps _id first. Only valid when the document's last field is known to
+ * be an ObjectId _id (a 17-byte element: type, "_id\0", 12 bytes).
+ */
+export function moveTrailingIdFirst(raw: Buffer): Buffer | undefined {
+  const n = raw.length;
+  const start = n - 1 - 17;
+  if (start < 4 || raw[start] !== 0x07 || raw[start + 1] !== 0x5f || raw[start + 2] !== 0x69 || raw[start + 3] !== 0x64 || raw[start + 4] !== 0) {
+    return undefined;
+  }
+  const out = Buffer.allocUnsafe(n);
+  raw.copy(out, 0, 0, 4);
+  raw.copy(out, 4, start, n - 1);
+  raw.copy(out, 4 + 17, 4, start);
+  out[n - 1] = 0;
+  return out;
+}
 
 export function decodeBson(buf: Uint8Array): Doc {
   return BSON.deserialize(buf, deserializeOptions);
@@ -96,6 +128,15 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
     const size = frame.readInt32LE(pos);
     if (kind === 0) {
       command = decodeBson(frame.subarray(pos, pos + size));
+      if (command.insert !== undefined && Array.isArray(command.documents)) {
+        // Inserted documents inline in the body: decode them from their own bytes to keep those.
+        const raw = BSON.deserialize(frame.subarray(pos, pos + size), { ...deserializeOptions, fieldsAsRaw: { documents: true } });
+        command.documents = (raw.documents as Buffer[]).map((bytes) => {
+          const doc = decodeBson(bytes);
+          rawBson.set(doc, bytes);
+          return doc;
+        });
+      }
       pos += size;
     } else if (kind === 1) {
       const sectionEnd = pos + size;
@@ -118,6 +159,14 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
   }
   if (!command) throw new Error('OP_MSG without a body section');
   for (const [identifier, docs] of sequences) command[identifier] = docs;
+  // Only inserted documents are kept; copy their bytes out of the (possibly 48 MB) frame.
+  const inserted = command.documents;
+  if (command.insert !== undefined && Array.isArray(inserted)) {
+    for (const d of inserted as Doc[]) {
+      const b = rawBson.get(d);
+      if (b) rawBson.set(d, Buffer.from(b));
+    }
+  }
   return { opCode: OP_MSG, requestId, flags, command };
 }
 
@@ -132,10 +181,71 @@ function parseOpQuery(frame: Buffer, requestId: number): IncomingMessage {
   return { opCode: OP_QUERY, requestId, flags, command, queryNs: ns };
 }
 
-const serializeOptions = { ignoreUndefined: false };
+function cstring(s: string): Buffer {
+  return Buffer.from(s + '\0', 'utf8');
+}
+
+const CURSOR = cstring('cursor');
+const FIRST = cstring('firstBatch');
+const NEXT = cstring('nextBatch');
+const ID = cstring('id');
+const NS = cstring('ns');
+const OK = cstring('ok');
+
+/**
+ * `{ cursor: { firstBatch|nextBatch: [...], id, ns }, ok: 1 }` assembled from each document's cached
+ * encoding; other replies go through BSON.serialize.
+ */
+function encodeBody(body: Doc): Buffer | Uint8Array {
+  const cursor = body.cursor as Doc | undefined;
+  const keys = Object.keys(body);
+  if (!cursor || keys.length !== 2 || keys[1] !== 'ok' || body.ok !== 1) return BSON.serialize(body, serializeOptions);
+  const ck = Object.keys(cursor);
+  const batchKey = ck[0];
+  if (ck.length !== 3 || (batchKey !== 'firstBatch' && batchKey !== 'nextBatch') || ck[1] !== 'id' || ck[2] !== 'ns') {
+    return BSON.serialize(body, serializeOptions);
+  }
+  const docs = cursor[batchKey] as Doc[];
+  const parts: Buffer[] = [];
+  let arrayLen = 5;
+  for (let i = 0; i < docs.length; i++) {
+    const key = cstring(String(i));
+    const bytes = bsonOf(docs[i]);
+    parts.push(Buffer.from([0x03]), key, bytes);
+    arrayLen += 1 + key.length + bytes.length;
+  }
+  const arrHead = Buffer.allocUnsafe(4);
+  arrHead.writeInt32LE(arrayLen, 0);
+  const id = cursor.id as { low: number; high: number };
+  const idBytes = Buffer.allocUnsafe(8);
+  idBytes.writeInt32LE(id.low, 0);
+  idBytes.writeInt32LE(id.high, 4);
+  const nsBytes = Buffer.from(String(cursor.ns), 'utf8');
+  const nsLen = Buffer.allocUnsafe(4);
+  nsLen.writeInt32LE(nsBytes.length + 1, 0);
+  const batchName = batchKey === 'firstBatch' ? FIRST : NEXT;
+  const cursorLen = 4 + (1 + batchName.length + arrayLen) + (1 + ID.length + 8) + (1 + NS.length + 4 + nsBytes.length + 1) + 1;
+  const total = 4 + (1 + CURSOR.length + cursorLen) + (1 + OK.length + 8) + 1;
+  const head = Buffer.allocUnsafe(4);
+  head.writeInt32LE(total, 0);
+  const cursorHead = Buffer.allocUnsafe(4);
+  cursorHead.writeInt32LE(cursorLen, 0);
+  const okVal = Buffer.allocUnsafe(8);
+  okVal.writeDoubleLE(1, 0);
+  return Buffer.concat([
+    head,
+    Buffer.from([0x03]), CURSOR, cursorHead,
+    Buffer.from([0x04]), batchName, arrHead, ...parts, Buffer.from([0]),
+    Buffer.from([0x12]), ID, idBytes,
+    Buffer.from([0x02]), NS, nsLen, nsBytes, Buffer.from([0]),
+    Buffer.from([0]),
+    Buffer.from([0x01]), OK, okVal,
+    Buffer.from([0]),
+  ]);
+}
 
 export function encodeOpMsg(requestId: number, responseTo: number, flags: number, body: Doc): Buffer {
-  const bson = BSON.serialize(body, serializeOptions);
+  const bson = encodeBody(body);
   const out = Buffer.allocUnsafe(HEADER + 5 + bson.length);
   out.writeInt32LE(out.length, 0);
   out.writeInt32LE(requestId, 4);

@@ -141,6 +141,10 @@ export class LiveHub {
     return this.rooms.size;
   }
 
+  allPoints(): PointEntry[] {
+    return [...this.points.values()];
+  }
+
   getPoint(id: string): PointEntry | undefined {
     return this.points.get(id);
   }
@@ -160,7 +164,7 @@ export class LiveHub {
    * Replaces tree and points after a registry change. Rooms whose view changed shape get a new epoch,
    * fresh counts and a `status:resync`; rooms whose members only see state changes get those as a batch.
    */
-  replaceData(tree: RegionTree, points: Iterable<PointEntry>): void {
+  replaceData(tree: RegionTree, points: Iterable<PointEntry>): boolean {
     const before = this.points;
     const prevTree = this.tree;
     const old = new Map(before);
@@ -185,7 +189,7 @@ export class LiveHub {
         this.resetRoom(room);
         this.opts.emitResync(room.name, { regionId: room.regionId, reason: 'registry_changed' });
       }
-      return;
+      return true;
     }
     for (const [id, p] of this.points) {
       const o = old.get(id);
@@ -195,6 +199,12 @@ export class LiveHub {
         this.applyTransition({ cameraId: id, to: cameraStates[p.st], at: p.since * 1000, flapping: p.flap });
       }
     }
+    return false;
+  }
+
+  /** Tells every room to reload (point attributes such as names changed; states and counts did not). */
+  resyncAll(): void {
+    for (const room of this.rooms.values()) this.opts.emitResync(room.name, { regionId: room.regionId, reason: 'registry_changed' });
   }
 
   /** Applies one transition from the monitoring change feed. Returns false for an unknown point. */

@@ -5,11 +5,12 @@ import { canSeeRegion } from '../auth/scope';
 import type { AppContext } from '../context';
 import type { CameraState } from '../contracts/live';
 import { AppError } from '../lib/errors';
-import { LiveHub, type TransitionInput } from './hub';
+import type { Document } from 'mongodb';
+import { LiveHub, type PointEntry, type TransitionInput } from './hub';
 import { RegionTree } from './region-tree';
 import { liveRoutes } from './routes';
 import { attachLiveNamespace, type LiveNamespace, type SocketMiddleware } from './socket';
-import { storeSource, type LiveSource } from './source';
+import { buildCatalog, loadedFromDoc, storeSource, type LiveSource, type LoadedPoint, type PointAttrs } from './source';
 
 /** One transition as the monitoring change feed delivers it (only the fields live push reads). */
 export interface FeedTransition {
@@ -23,8 +24,14 @@ export interface TransitionFeed {
   subscribe(listener: (t: FeedTransition) => void): () => void;
 }
 
+/** Anything with the registry services' `onChange` (regions and cameras both have one). */
+export interface ChangeSource {
+  onChange(listener: (e: unknown) => void): () => void;
+}
+
 export interface RegistryChanges {
-  onChange(listener: (e: { entity: string; op: string; ids?: string[] }) => void): () => void;
+  regions: ChangeSource;
+  cameras: ChangeSource;
 }
 
 export interface LiveDeps {
@@ -67,6 +74,15 @@ function defaultSubscribeCheck(principal: Principal, regionId: string, regions: 
   if (!regions.has(regionId) || !canSeeRegion(principal, regions, regionId)) throw AppError.notFound('region');
 }
 
+const lives = new WeakMap<AppContext, Live>();
+
+/** The live capability of this app (keyed by context, like the other capabilities). */
+export function liveOf(ctx: AppContext): Live {
+  const live = lives.get(ctx);
+  if (!live) throw new Error('live is not set up for this app (call createLive(ctx) first)');
+  return live;
+}
+
 /** Index older than this is re-read before answering a subscribe when no registry notifications arrive. */
 const STALE_WITHOUT_NOTIFICATIONS_MS = 5_000;
 
@@ -85,24 +101,32 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
   let loading: Promise<LiveHub> | null = null;
   let stopped = false;
   const early: TransitionInput[] = [];
+  /** Attributes of every point (names, addresses…): the catalog endpoint is served from here. */
+  let attrs = new Map<string, PointAttrs>();
 
+  const makeHub = (tree: RegionTree, points: PointEntry[]): LiveHub =>
+    new LiveHub(tree, points, {
+      batchMs: config.LIVE_BATCH_MS,
+      ringBatches: config.LIVE_REPLAY_BATCHES,
+      ringPoints: config.LIVE_REPLAY_POINTS,
+      roomIdleMs: config.LIVE_ROOM_IDLE_SEC * 1000,
+      emitBatch: (room, batch) => nsp?.to(room).emit('status:changed', batch),
+      emitResync: (room, notice) => nsp?.to(room).emit('status:resync', notice),
+    });
+
+  /** Full read of regions and points (start-up, reconcile, registries without change events). */
   const load = (): Promise<LiveHub> => {
     loading ??= (async () => {
       const started = Date.now();
       const [regions, points] = await Promise.all([source.regions(), source.points()]);
       const tree = new RegionTree(regions);
-      if (!hub) {
-        hub = new LiveHub(tree, points, {
-          batchMs: config.LIVE_BATCH_MS,
-          ringBatches: config.LIVE_REPLAY_BATCHES,
-          ringPoints: config.LIVE_REPLAY_POINTS,
-          roomIdleMs: config.LIVE_ROOM_IDLE_SEC * 1000,
-          emitBatch: (room, batch) => nsp?.to(room).emit('status:changed', batch),
-          emitResync: (room, notice) => nsp?.to(room).emit('status:resync', notice),
-        });
-      } else {
-        hub.replaceData(tree, points);
-      }
+      const entries = points.map((p) => p.entry);
+      const nextAttrs = new Map(points.map((p) => [p.entry.id, p.attrs]));
+      const attrsChanged = !sameAttrs(attrs, nextAttrs);
+      attrs = nextAttrs;
+      if (!hub) hub = makeHub(tree, entries);
+      // consoles hold names, addresses… from the catalog: edits reach them through a resync
+      else if (!hub.replaceData(tree, entries) && attrsChanged) hub.resyncAll();
       // transitions that arrived while the store was being read are newer than what it returned
       for (const t of early.splice(0)) hub.applyTransition(t);
       loadedAt = started;
@@ -112,6 +136,41 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
       loading = null;
     });
     return loading;
+  };
+
+  // Registry change events are applied in memory (no store scan): upserts carry the stored point.
+  const pendingUpserts = new Map<string, LoadedPoint>();
+  const pendingDeletes = new Set<string>();
+  let regionsDirty = false;
+  let needFullLoad = false;
+  const applyRegistryChanges = async (): Promise<void> => {
+    if (!hub || needFullLoad) {
+      needFullLoad = false;
+      pendingUpserts.clear();
+      pendingDeletes.clear();
+      regionsDirty = false;
+      await load();
+      return;
+    }
+    const tree = regionsDirty ? new RegionTree(await source.regions()) : hub.regions;
+    regionsDirty = false;
+    const current = hub;
+    let attrsChanged = false;
+    const entries = new Map(current.allPoints().map((p) => [p.id, p]));
+    for (const id of pendingDeletes) {
+      entries.delete(id);
+      attrs.delete(id);
+    }
+    for (const [id, p] of pendingUpserts) {
+      const prev = entries.get(id);
+      // the registry's copy of the state may be older than the change feed's: keep the live one
+      entries.set(id, prev ? { ...p.entry, st: prev.st, since: prev.since, flap: prev.flap } : p.entry);
+      if (!sameAttr(attrs.get(id), p.attrs)) attrsChanged = true;
+      attrs.set(id, p.attrs);
+    }
+    pendingDeletes.clear();
+    pendingUpserts.clear();
+    if (!current.replaceData(tree, [...entries.values()]) && attrsChanged) current.resyncAll();
   };
 
   const ready = async (): Promise<LiveHub> => {
@@ -140,15 +199,36 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     );
   }
   let reloadTimer: NodeJS.Timeout | null = null;
+  let applying: Promise<void> = Promise.resolve();
+  const scheduleRegistryApply = (): void => {
+    // an import emits one change per point: apply the burst at once
+    if (reloadTimer) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null;
+      applying = applying
+        .then(() => (stopped ? undefined : applyRegistryChanges()))
+        .catch((err: unknown) => log.warn('live: registry change not applied', { err }));
+    }, 200);
+  };
   if (deps.registry) {
     unsubscribers.push(
-      deps.registry.onChange(() => {
-        // an import emits many changes: one reload after the burst
-        if (reloadTimer) return;
-        reloadTimer = setTimeout(() => {
-          reloadTimer = null;
-          if (!stopped) void load().catch((err: unknown) => log.warn('live reload failed', { err }));
-        }, 200);
+      deps.registry.cameras.onChange((e) => {
+        const change = e as { kind?: string; id?: string; camera?: unknown };
+        if (change.kind === 'delete' && typeof change.id === 'string') {
+          pendingUpserts.delete(change.id);
+          pendingDeletes.add(change.id);
+        } else {
+          const loaded = change.camera && typeof change.camera === 'object' ? loadedFromDoc(change.camera as Document) : null;
+          if (loaded) {
+            pendingDeletes.delete(loaded.entry.id);
+            pendingUpserts.set(loaded.entry.id, loaded);
+          } else needFullLoad = true;
+        }
+        scheduleRegistryApply();
+      }),
+      deps.registry.regions.onChange(() => {
+        regionsDirty = true;
+        scheduleRegistryApply();
       }),
     );
   }
@@ -171,9 +251,9 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
 
   const router = express.Router();
   const assertCanWatch = deps.assertCanSubscribe ?? defaultSubscribeCheck;
-  liveRoutes(router, ctx, { ready, source, assertCanWatch });
+  liveRoutes(router, ctx, { ready, source, assertCanWatch, catalog: (regionId, ids) => buildCatalog(regionId, ids, attrs) });
 
-  return {
+  const live: Live = {
     router,
     attach(io) {
       nsp = attachLiveNamespace(io, {
@@ -191,4 +271,21 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     },
     ready,
   };
+  lives.set(ctx, live);
+  return live;
+}
+
+function sameAttr(a: PointAttrs | undefined, b: PointAttrs): boolean {
+  if (!a) return false;
+  return (
+    a.gbCode === b.gbCode && a.name === b.name && a.address === b.address && a.regionId === b.regionId && a.vendor === b.vendor &&
+    a.maintainer === b.maintainer && a.sharing === b.sharing && a.lon === b.lon && a.lat === b.lat && a.upstream === b.upstream &&
+    a.tags.join('\u0000') === b.tags.join('\u0000')
+  );
+}
+
+function sameAttrs(a: ReadonlyMap<string, PointAttrs>, b: ReadonlyMap<string, PointAttrs>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [id, x] of b) if (!sameAttr(a.get(id), x)) return false;
+  return true;
 }

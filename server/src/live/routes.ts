@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { canSeeRegion } from '../auth/scope';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
-import { consoleConfigSchema, pointCatalogQuerySchema, pointCatalogSchema } from '../contracts/live';
+import { consoleConfigSchema, pointCatalogQuerySchema, pointCatalogSchema, type PointCatalog } from '../contracts/live';
 import { defineRoute } from '../lib/http';
 import { scopeOf, type LiveHub } from './hub';
 import type { RegionTree } from './region-tree';
@@ -30,6 +30,7 @@ export const boundariesSchema = z.object({
 export interface LiveRouteDeps {
   ready(): Promise<LiveHub>;
   source: LiveSource;
+  catalog(regionId: string, ids: string[]): PointCatalog;
   /** Same rule as a socket subscribe: throws not_found when the subtree is outside the caller's scope. */
   assertCanWatch(principal: Principal, regionId: string, regions: RegionTree): void;
 }
@@ -75,7 +76,7 @@ export function liveRoutes(router: Router, ctx: AppContext, deps: LiveRouteDeps)
       const hub = await deps.ready();
       deps.assertCanWatch(principal, query.regionId, hub.regions);
       const ids = hub.visibleIds(query.regionId, scopeOf(principal));
-      return deps.source.catalog(query.regionId, ids);
+      return deps.catalog(query.regionId, ids);
     },
   });
 

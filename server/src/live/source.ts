@@ -4,14 +4,34 @@ import type { Store } from '../store/connection';
 import type { PointEntry, SharingCode } from './hub';
 import type { RegionRecord } from './region-tree';
 
+/** What the board shows of a point beside its state (the catalog is built from these, in memory). */
+export interface PointAttrs {
+  gbCode: string;
+  name: string;
+  address: string;
+  regionId: string;
+  vendor: string;
+  maintainer: string;
+  tags: string[];
+  sharing: SharingCode;
+  lon: number | null;
+  lat: number | null;
+  upstream: string;
+}
+
+export interface LoadedPoint {
+  entry: PointEntry;
+  attrs: PointAttrs;
+}
+
 /**
- * Reads what live push needs straight from the registry's collections with narrow projections: the hot
- * index holds 100,000+ points, and going through mongoose documents would cost ~30× more.
+ * Reads what live push needs straight from the registry's collections with narrow projections, in one
+ * scan at start-up and on reconcile; between those, registry change events keep the copy current. The
+ * hot index holds 100,000+ points, and going through mongoose documents would cost ~30× more.
  */
 export interface LiveSource {
   regions(): Promise<RegionRecord[]>;
-  points(): Promise<PointEntry[]>;
-  catalog(regionId: string, ids: string[]): Promise<PointCatalog>;
+  points(): Promise<LoadedPoint[]>;
   /** GeoJSON geometries of the given regions that have a boundary. */
   boundaries(regionIds: string[]): Promise<Array<{ id: string; geometry: unknown }>>;
 }
@@ -49,29 +69,38 @@ function isState(v: unknown): v is CameraState {
   return typeof v === 'string' && (cameraStates as readonly string[]).includes(v);
 }
 
-/** Converts one stored camera document (projection) into the hot index entry. */
-export function pointFromDoc(doc: Document): PointEntry | null {
-  const id = idString(doc._id);
+/** Converts one stored camera document (or a registry change's camera view) into index entry + attributes. */
+export function loadedFromDoc(doc: Document): LoadedPoint | null {
+  const id = idString(doc._id ?? doc.id);
   const regionId = idString(doc.regionId);
   if (!id || !regionId) return null;
   const status = (doc.status ?? {}) as Document;
   let st: StateCode = isState(status.state) ? stateCodeOf[status.state] : 0;
   // a disabled point without a monitoring status yet is shown as DISABLED, not UNKNOWN
   if (doc.enabled === false && !isState(status.state)) st = stateCodeOf.DISABLED;
+  const sharing = sharingCode[str(doc.sharing)] ?? 0;
+  const loc = (doc.location ?? null) as Document | null;
   return {
-    id,
-    regionId,
-    sharing: sharingCode[str(doc.sharing)] ?? 0,
-    st,
-    since: unixSeconds(status.since),
-    flap: status.flapping === true,
+    entry: { id, regionId, sharing, st, since: unixSeconds(status.since), flap: status.flapping === true },
+    attrs: {
+      gbCode: str(doc.gbCode),
+      name: str(doc.name),
+      address: str(doc.address),
+      regionId,
+      vendor: str(doc.vendor),
+      maintainer: str((doc.maintainer as Document | undefined)?.org),
+      tags: Array.isArray(doc.tags) ? doc.tags.map((t) => str(t)).filter(Boolean) : [],
+      sharing,
+      lon: loc ? num(loc.lon) : null,
+      lat: loc ? num(loc.lat) : null,
+      upstream: idString(doc.upstreamId),
+    },
   };
 }
 
-/** Registry ids may be stored as ObjectId or as string: match both. */
+/** Registry ids are stored as ObjectIds; anything else is matched as the string it is. */
 function byIds(ids: string[]): Document {
-  const out: Array<string | ObjectId> = [...ids];
-  for (const id of ids) if (/^[0-9a-f]{24}$/.test(id)) out.push(new ObjectId(id));
+  const out: Array<string | ObjectId> = ids.map((id) => (/^[0-9a-f]{24}$/.test(id) ? new ObjectId(id) : id));
   return { _id: { $in: out } };
 }
 
@@ -87,13 +116,13 @@ export function storeSource(store: Store): LiveSource {
       return docs.map((d) => ({ id: idString(d._id), parentId: idString(d.parentId) || null, name: str(d.name), tier: str(d.tier) }));
     },
     async points() {
-      const out: PointEntry[] = [];
-      const cursor = col('cameras').find(
-        {},
-        { projection: { _id: 1, regionId: 1, sharing: 1, enabled: 1, 'status.state': 1, 'status.since': 1, 'status.flapping': 1 }, batchSize: 5000 },
-      );
-      for await (const doc of cursor) {
-        const p = pointFromDoc(doc);
+      const out: LoadedPoint[] = [];
+      const projection = {
+        _id: 1, regionId: 1, sharing: 1, enabled: 1, gbCode: 1, name: 1, address: 1, vendor: 1, 'maintainer.org': 1, tags: 1,
+        location: 1, upstreamId: 1, 'status.state': 1, 'status.since': 1, 'status.flapping': 1,
+      };
+      for await (const doc of col('cameras').find({}, { projection, batchSize: 5000 })) {
+        const p = loadedFromDoc(doc);
         if (p) out.push(p);
       }
       return out;
@@ -110,67 +139,53 @@ export function storeSource(store: Store): LiveSource {
       }
       return out;
     },
-    async catalog(regionId, ids) {
-      const cat: PointCatalog = {
-        regionId,
-        ids: [],
-        gbCode: [],
-        name: [],
-        address: [],
-        region: [],
-        vendor: [],
-        maintainer: [],
-        tags: [],
-        sharing: [],
-        lon: [],
-        lat: [],
-        upstream: [],
-        dict: { regions: [], vendors: [], maintainers: [], tags: [] },
-      };
-      const dicts = { regions: new Map<string, number>(), vendors: new Map<string, number>(), maintainers: new Map<string, number>(), tags: new Map<string, number>() };
-      const code = (kind: keyof typeof dicts, value: string): number => {
-        if (!value) return -1;
-        let i = dicts[kind].get(value);
-        if (i === undefined) {
-          i = cat.dict[kind].length;
-          cat.dict[kind].push(value);
-          dicts[kind].set(value, i);
-        }
-        return i;
-      };
-      const regionIndex = new Map<string, number>();
-      const projection = { _id: 1, gbCode: 1, name: 1, address: 1, regionId: 1, vendor: 1, 'maintainer.org': 1, tags: 1, sharing: 1, location: 1, upstreamId: 1 };
-      // chunks keep each $in bounded; order follows the hot index so the client can zip with the snapshot
-      for (let i = 0; i < ids.length; i += 5000) {
-        const chunk = ids.slice(i, i + 5000);
-        const docs = await col('cameras').find(byIds(chunk), { projection }).toArray();
-        const byId = new Map(docs.map((d) => [idString(d._id), d]));
-        for (const id of chunk) {
-          const d = byId.get(id);
-          if (!d) continue;
-          const rid = idString(d.regionId);
-          let ri = regionIndex.get(rid);
-          if (ri === undefined) {
-            ri = cat.dict.regions.length;
-            cat.dict.regions.push(rid);
-            regionIndex.set(rid, ri);
-          }
-          const loc = (d.location ?? null) as Document | null;
-          cat.ids.push(id);
-          cat.gbCode.push(str(d.gbCode));
-          cat.name.push(str(d.name));
-          cat.address.push(str(d.address));
-          cat.region.push(ri);
-          cat.vendor.push(code('vendors', str(d.vendor)));
-          cat.maintainer.push(code('maintainers', str((d.maintainer as Document | undefined)?.org)));
-          cat.tags.push(Array.isArray(d.tags) ? d.tags.map((t) => code('tags', str(t))).filter((x) => x >= 0) : []);
-          cat.sharing.push(sharingCode[str(d.sharing)] ?? 0);
-          cat.lon.push(loc ? num(loc.lon) : null);
-          cat.lat.push(loc ? num(loc.lat) : null);
-          cat.upstream.push(idString(d.upstreamId));
-        }
-      }
-      return cat;
-    },
   };
+}
+
+/** The column-wise catalog of the given points (in that order), from the in-memory attributes. */
+export function buildCatalog(regionId: string, ids: string[], attrs: ReadonlyMap<string, PointAttrs>): PointCatalog {
+  const cat: PointCatalog = {
+    regionId,
+    ids: [],
+    gbCode: [],
+    name: [],
+    address: [],
+    region: [],
+    vendor: [],
+    maintainer: [],
+    tags: [],
+    sharing: [],
+    lon: [],
+    lat: [],
+    upstream: [],
+    dict: { regions: [], vendors: [], maintainers: [], tags: [] },
+  };
+  const dicts = { regions: new Map<string, number>(), vendors: new Map<string, number>(), maintainers: new Map<string, number>(), tags: new Map<string, number>() };
+  const code = (kind: keyof typeof dicts, value: string, keepEmpty = false): number => {
+    if (!value && !keepEmpty) return -1;
+    let i = dicts[kind].get(value);
+    if (i === undefined) {
+      i = cat.dict[kind].length;
+      cat.dict[kind].push(value);
+      dicts[kind].set(value, i);
+    }
+    return i;
+  };
+  for (const id of ids) {
+    const a = attrs.get(id);
+    if (!a) continue;
+    cat.ids.push(id);
+    cat.gbCode.push(a.gbCode);
+    cat.name.push(a.name);
+    cat.address.push(a.address);
+    cat.region.push(code('regions', a.regionId, true));
+    cat.vendor.push(code('vendors', a.vendor));
+    cat.maintainer.push(code('maintainers', a.maintainer));
+    cat.tags.push(a.tags.map((t) => code('tags', t)));
+    cat.sharing.push(a.sharing);
+    cat.lon.push(a.lon);
+    cat.lat.push(a.lat);
+    cat.upstream.push(a.upstream);
+  }
+  return cat;
 }

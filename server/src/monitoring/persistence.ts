@@ -43,6 +43,8 @@ export function toStoredStatus(m: PointState): StoredStatus {
   };
 }
 
+export type RollupCategory = 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec';
+
 export interface RollupDelta {
   cameraId: string;
   regionId: string;
@@ -67,6 +69,11 @@ interface TransitionDoc {
   rttMs: number | null;
   flapping: boolean;
   failingSince: Date | null;
+}
+
+interface CameraStatusDoc {
+  _id: mongo.ObjectId | string;
+  status?: StoredStatus;
 }
 
 interface RollupDoc {
@@ -137,6 +144,7 @@ export class MonitoringStore {
   private dirtyStatus = new Map<string, StoredStatus>();
   private rollups = new Map<string, RollupDelta>();
   private flushing: Promise<void> | null = null;
+  private writingTransitions = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -151,8 +159,8 @@ export class MonitoringStore {
     return db.collection<T>(name);
   }
 
-  get cameras(): mongo.Collection {
-    return this.col('cameras');
+  get cameras(): mongo.Collection<CameraStatusDoc> {
+    return this.col<CameraStatusDoc>('cameras');
   }
 
   get transitions(): mongo.Collection<TransitionDoc> {
@@ -172,8 +180,9 @@ export class MonitoringStore {
     await this.rollupCol.createIndex({ hour: 1 }, { expireAfterSeconds: this.opts.rollupsRetentionDays * day, name: 'ttl_hour' });
   }
 
+  /** Not yet acknowledged by the store, including a batch being written right now. */
   get bufferedTransitions(): number {
-    return this.pendingTransitions.length;
+    return this.pendingTransitions.length + this.writingTransitions;
   }
 
   get bufferedStatus(): number {
@@ -194,19 +203,24 @@ export class MonitoringStore {
     this.dirtyStatus.set(cameraId, s);
   }
 
-  addRollup(d: RollupDelta): void {
-    const key = `${d.cameraId}:${d.hour}`;
-    const cur = this.rollups.get(key);
+  /** Adds to one point's hour: `seconds` to the `cat` counter (if any), plus checks and failures. Hot path. */
+  addRollup(cameraId: string, regionId: string, hour: number, cat: RollupCategory | null, seconds: number, checks: number, failures: number): void {
+    const key = `${cameraId}:${hour}`;
+    let cur = this.rollups.get(key);
     if (!cur) {
-      this.rollups.set(key, { ...d });
-      return;
+      cur = { cameraId, regionId, hour, upSec: 0, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 0, failures: 0 };
+      this.rollups.set(key, cur);
     }
-    cur.upSec += d.upSec;
-    cur.downSec += d.downSec;
-    cur.maintenanceSec += d.maintenanceSec;
-    cur.unknownSec += d.unknownSec;
-    cur.checks += d.checks;
-    cur.failures += d.failures;
+    if (cat) cur[cat] += seconds;
+    cur.checks += checks;
+    cur.failures += failures;
+  }
+
+  private mergeRollup(d: RollupDelta): void {
+    this.addRollup(d.cameraId, d.regionId, d.hour, 'upSec', d.upSec, d.checks, d.failures);
+    this.addRollup(d.cameraId, d.regionId, d.hour, 'downSec', d.downSec, 0, 0);
+    this.addRollup(d.cameraId, d.regionId, d.hour, 'maintenanceSec', d.maintenanceSec, 0, 0);
+    this.addRollup(d.cameraId, d.regionId, d.hour, 'unknownSec', d.unknownSec, 0, 0);
   }
 
   /** Unflushed rollup deltas of one point (for answers that must include the last minutes). */
@@ -216,9 +230,13 @@ export class MonitoringStore {
     return out;
   }
 
+  get isFlushing(): boolean {
+    return this.flushing !== null;
+  }
+
   /** One flush at a time; a caller arriving during a flush waits for it and then flushes again. */
   async flush(what: { rollups: boolean } = { rollups: false }): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing) await this.flushing.catch(() => undefined);
     this.flushing = this.doFlush(what.rollups).finally(() => {
       this.flushing = null;
     });
@@ -230,13 +248,20 @@ export class MonitoringStore {
     // transition re-derived after restart has the same _id, so it is not written twice.
     if (this.pendingTransitions.length) {
       const batch = this.pendingTransitions.splice(0, 5000);
+      this.writingTransitions = batch.length;
       try {
         await this.transitions.insertMany(batch.map(transitionDoc), { ordered: false });
         this.metrics.transitionsWritten.inc(batch.length);
       } catch (err) {
-        const writeErrors = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
-        if (Array.isArray(writeErrors) && writeErrors.every((w) => w.code === 11000)) {
-          this.metrics.transitionsWritten.inc(batch.length - writeErrors.length);
+        // Done only when every document is accounted for: inserted now, or a duplicate of one inserted by
+        // an earlier attempt whose answer was lost. Anything else (a network error reports no or only some
+        // writeErrors) puts the whole batch back: re-inserting is safe, duplicates are refused by _id.
+        const e = err as { writeErrors?: unknown; insertedCount?: number; result?: { insertedCount?: number } };
+        const writeErrors = Array.isArray(e.writeErrors) ? (e.writeErrors as Array<{ code?: number }>) : [];
+        const inserted = e.insertedCount ?? e.result?.insertedCount ?? 0;
+        const allAccounted = writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000) && inserted + writeErrors.length === batch.length;
+        if (allAccounted) {
+          this.metrics.transitionsWritten.inc(inserted);
         } else if (isDuplicateKey(err) && batch.length === 1) {
           // already there: an earlier attempt succeeded without our knowing
         } else {
@@ -244,12 +269,14 @@ export class MonitoringStore {
           this.metrics.flushFailures.labels('transitions').inc();
           throw err;
         }
+      } finally {
+        this.writingTransitions = 0;
       }
     }
     if (this.dirtyStatus.size) {
       const batch = this.dirtyStatus;
       this.dirtyStatus = new Map();
-      const ops: Array<mongo.AnyBulkWriteOperation> = [];
+      const ops: Array<mongo.AnyBulkWriteOperation<CameraStatusDoc>> = [];
       for (const [id, status] of batch) ops.push({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } });
       try {
         await this.cameras.bulkWrite(ops, { ordered: false });
@@ -281,7 +308,7 @@ export class MonitoringStore {
       } catch (err) {
         // An $inc whose outcome is unknown may be applied twice on retry: rollups tolerate that small
         // error (they are aggregates), transitions do not and are idempotent instead.
-        for (const d of batch.values()) this.addRollup(d);
+        for (const d of batch.values()) this.mergeRollup(d);
         this.metrics.flushFailures.labels('rollups').inc();
         throw err;
       }

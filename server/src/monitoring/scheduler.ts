@@ -66,6 +66,18 @@ export class Scheduler<J extends Job> {
     return true;
   }
 
+  /**
+   * Dispatches a job at once, outside the concurrency bound (a manual "check now" is rare and must not
+   * wait behind a full queue). Returns false when it is running already: the caller joins that check.
+   */
+  runNow(job: J): boolean {
+    if (job.running) return false;
+    this.queue.remove(job);
+    job.removed = false;
+    this.dispatch(job, 0);
+    return true;
+  }
+
   unschedule(job: J): void {
     job.removed = true;
     this.queue.remove(job);

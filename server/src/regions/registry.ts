@@ -1,6 +1,11 @@
-import type { AppContext } from '../context';
+import type { Router } from 'express';
+import { auditRouter } from '../audit/routes';
 import { AuditService } from '../audit/service';
+import { camerasRouter } from '../cameras/routes';
 import { CameraService } from '../cameras/service';
+import type { AppContext } from '../context';
+import { demoRouter } from './demo-routes';
+import { regionsRouter } from './routes';
 import { RegionService } from './service';
 
 /** The registry capability of one app: the region tree, the camera points and the audit log. */
@@ -35,4 +40,15 @@ export function registryOf(ctx: AppContext): Registry {
   const r = registries.get(ctx);
   if (!r) throw new Error('registry is not set up for this app (call setupRegistry(ctx) first)');
   return r;
+}
+
+/**
+ * Mounts /audit, /regions, /cameras and /demo. Routers with fixed /cameras/<word> paths (import, export)
+ * must be mounted before this so `/cameras/:id` does not capture them.
+ */
+export function mountRegistry(api: Router, ctx: AppContext, registry: Registry): void {
+  api.use(auditRouter(ctx, registry.audit));
+  api.use(regionsRouter(ctx, registry.regions));
+  api.use(camerasRouter(ctx, registry.cameras));
+  api.use(demoRouter(ctx, registry));
 }

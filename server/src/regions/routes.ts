@@ -28,7 +28,7 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     permission: 'region:read',
     query: regionListQuerySchema,
     responses: { 200: { description: 'regions', schema: z.object({ items: z.array(regionSchema) }) } },
-    handler: async ({ principal, query }) => ({ items: regions.list(principal, query) }),
+    handler: ({ principal, query }) => Promise.resolve({ items: regions.list(principal, query) }),
   });
 
   defineRoute(router, ctx.openapi, {
@@ -61,10 +61,10 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     permission: 'region:read',
     params: idParams,
     responses: { 200: { description: 'the region', schema: regionSchema }, 404: { description: 'unknown region (or outside your scope)' } },
-    handler: async ({ principal, params, res }) => {
+    handler: ({ principal, params, res }) => {
       const r = regions.getOne(principal, params.id);
       res.setHeader('ETag', `"v${r.version}"`);
-      return r;
+      return Promise.resolve(r);
     },
   });
 

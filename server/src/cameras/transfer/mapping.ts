@@ -26,6 +26,8 @@ export interface MapContext {
   scope: Set<string> | null;
   probeDefaults: ProbeDefaults;
   headerText?: Partial<Record<TransferField, string>>;
+  /** Where a new row without any region column value goes: the caller's scope root, or the only district. */
+  defaultRegionId?: string;
   /** Columns of the file; undefined = each row's own fields (catalog XML). */
   columns?: ReadonlySet<TransferField>;
 }
@@ -217,7 +219,10 @@ export function mapRow(row: SourceRow, existing: Camera | undefined, ctx: MapCon
       else if (has('grid') || (base && raw.regionId !== base.regionId)) raw.gridId = null;
     }
   } else if (!base) {
-    add(regionField, 'is required: give 所属街道/所属社区 (names), 区划编码, or 网格');
+    // no region at all: the caller's own region, or the only district of the tree
+    const fallback = ctx.defaultRegionId;
+    if (fallback) raw.regionId = fallback;
+    else add(regionField, 'is required: give 所属街道/所属社区 (names), 区划编码, or 网格');
   } else if (has('grid')) {
     raw.gridId = null;
   }

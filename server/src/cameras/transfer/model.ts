@@ -53,16 +53,26 @@ export interface ImportJobDoc {
   recoveries: number;
 }
 
-export interface ImportRowDoc {
+/**
+ * Staged rows (collection `import_rows`), up to 1,000 per document: one insert per batch instead of one
+ * per row keeps staging a small fraction of the import time. A chunk holds rows of one level only.
+ */
+export interface ImportChunkDoc {
   _id: Types.ObjectId;
   jobId: Types.ObjectId;
   seq: number;
-  /** 0 = no dependency; n = the upstream device is created by a row of level n-1 of this job. */
+  /** 0 = no dependency; n = the rows' upstream devices are created by chunks of level n-1 of this job. */
   level: number;
+  rows: StagedRow[];
+}
+
+export interface StagedRow {
   line: number;
   input: CameraInput;
   /** Upstream device still to resolve by code at apply time (level > 0); null = input is final. */
   upstreamGbCode: string | null;
+  /** Planned outcome: creates are not audited per point (the import entry counts them). */
+  outcome: 'created' | 'updated';
 }
 
 const totalsSchema = {
@@ -95,23 +105,21 @@ const jobSchema = new Schema<ImportJobDoc>(
 );
 jobSchema.index({ state: 1 });
 
-const rowSchema = new Schema<ImportRowDoc>(
+const chunkSchema = new Schema<ImportChunkDoc>(
   {
     jobId: { type: Schema.Types.ObjectId, required: true },
     seq: Number,
     level: Number,
-    line: Number,
-    input: Schema.Types.Mixed,
-    upstreamGbCode: String,
+    rows: Schema.Types.Mixed,
   },
   { collection: 'import_rows', versionKey: false },
 );
-rowSchema.index({ jobId: 1, level: 1, seq: 1 });
+chunkSchema.index({ jobId: 1, seq: 1 });
 
 export function importJobModel(conn: Connection): Model<ImportJobDoc> {
   return (conn.models.ImportJob as Model<ImportJobDoc> | undefined) ?? conn.model<ImportJobDoc>('ImportJob', jobSchema);
 }
 
-export function importRowModel(conn: Connection): Model<ImportRowDoc> {
-  return (conn.models.ImportRow as Model<ImportRowDoc> | undefined) ?? conn.model<ImportRowDoc>('ImportRow', rowSchema);
+export function importChunkModel(conn: Connection): Model<ImportChunkDoc> {
+  return (conn.models.ImportChunk as Model<ImportChunkDoc> | undefined) ?? conn.model<ImportChunkDoc>('ImportChunk', chunkSchema);
 }

@@ -25,13 +25,22 @@ export type Resolved = { ok: true; regionId: string; gridId?: string | null } | 
 export class RegionDirectory implements RegionLookup, RegionIndex {
   private readonly byId = new Map<string, RegionNode>();
   private readonly children = new Map<string | null, RegionNode[]>();
+  /** `${tier}\u0001${normalised name}` → nodes; grids also by code (`grid\u0002${code}`). */
+  private readonly byName = new Map<string, RegionNode[]>();
+  private readonly byCode = new Map<string, RegionNode[]>();
+  private readonly ancestorsMemo = new Map<string, string[]>();
 
   constructor(nodes: Iterable<RegionNode>) {
+    const push = <K>(m: Map<K, RegionNode[]>, k: K, n: RegionNode): void => {
+      const list = m.get(k);
+      if (list) list.push(n);
+      else m.set(k, [n]);
+    };
     for (const n of nodes) {
       this.byId.set(n.id, n);
-      const list = this.children.get(n.parentId) ?? [];
-      list.push(n);
-      this.children.set(n.parentId, list);
+      push(this.children, n.parentId, n);
+      push(this.byName, `${n.tier}\u0001${norm(n.name)}`, n);
+      if (n.code) push(this.byCode, n.code, n);
     }
   }
 
@@ -40,12 +49,15 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
   }
 
   ancestorsOrSelf(id: string): string[] {
+    const memo = this.ancestorsMemo.get(id);
+    if (memo) return memo;
     const out: string[] = [];
     let cur = this.byId.get(id);
     while (cur && out.length < 16) {
       out.push(cur.id);
       cur = cur.parentId ? this.byId.get(cur.parentId) : undefined;
     }
+    this.ancestorsMemo.set(id, out);
     return out;
   }
 
@@ -61,6 +73,10 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
     return out;
   }
 
+  roots(): RegionNode[] {
+    return this.children.get(null) ?? [];
+  }
+
   /** district / street / community names on the path to a region (export columns). */
   pathNames(id: string): { district: string; street: string; community: string } {
     const out = { district: '', street: '', community: '' };
@@ -72,9 +88,10 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
   }
 
   private named(tier: Tier, name: string, parents: RegionNode[] | null): RegionNode[] {
-    const want = norm(name);
-    const pool = parents === null ? [...this.byId.values()] : parents.flatMap((p) => this.children.get(p.id) ?? []);
-    return pool.filter((n) => n.tier === tier && norm(n.name) === want);
+    const all = this.byName.get(`${tier}\u0001${norm(name)}`) ?? [];
+    if (parents === null) return all;
+    const ids = new Set(parents.map((p) => p.id));
+    return all.filter((n) => n.parentId !== null && ids.has(n.parentId));
   }
 
   /**
@@ -116,15 +133,14 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
       }
       regionId = level?.[0]?.id;
     } else if (v.regionCode) {
-      const found = [...this.byId.values()].filter((n) => n.tier !== 'grid' && n.code === v.regionCode);
+      const found = (this.byCode.get(v.regionCode) ?? []).filter((n) => n.tier !== 'grid');
       if (found.length === 0) return { ok: false, field: 'regionCode', reason: `no region has division code ${v.regionCode}` };
       if (found.length > 1) return { ok: false, field: 'regionCode', reason: `several regions have division code ${v.regionCode}` };
       regionId = found[0].id;
     }
     if (!v.grid) return regionId ? { ok: true, regionId } : null;
 
-    const want = norm(v.grid);
-    const grids = [...this.byId.values()].filter((n) => n.tier === 'grid' && (norm(n.name) === want || n.code === v.grid));
+    const grids = [...new Set([...(this.byName.get(`grid\u0001${norm(v.grid)}`) ?? []), ...(this.byCode.get(v.grid) ?? []).filter((n) => n.tier === 'grid')])];
     const inside = regionId ? grids.filter((g) => this.ancestorsOrSelf(g.id).includes(regionId)) : grids;
     if (inside.length === 0) {
       const where = regionId ? ` inside ${this.byId.get(regionId)?.name ?? regionId}` : '';

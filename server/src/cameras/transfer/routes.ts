@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { Router } from 'express';
 import busboy from 'busboy';
 import type { AuditService } from '../../audit/service';
@@ -91,6 +91,14 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
   if (recovered.rolledForward || recovered.aborted) ctx.logger.warn('interrupted imports recovered', recovered);
 
   const router = Router();
+  // before the route's own parsing: a JSON or text body must get 415, not a validation error of its content
+  router.post('/cameras/import', (req, _res, next) => {
+    if (req.principal && !req.is('multipart/form-data')) {
+      next(new AppError('unsupported_media_type', 'Content-Type must be multipart/form-data with the file in the field "file"'));
+      return;
+    }
+    next();
+  });
   defineRoute(router, ctx.openapi, {
     method: 'post',
     path: '/cameras/import',
@@ -132,7 +140,7 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
     responses: {
       200: { description: 'the file (streamed)', contentType: 'application/octet-stream' },
     },
-    handler: async ({ query, principal, res }: { query: ReturnType<typeof exportQuerySchema.parse>; principal: Parameters<CameraService['list']>[0]; res: Response }) => {
+    handler: async ({ query, principal, res }) => {
       const { format: _f, lang: _l, ...filters } = query;
       // validates the filters (404 for a region the caller cannot see) before anything is sent
       const filter = deps.cameras.listFilter(principal, filters);

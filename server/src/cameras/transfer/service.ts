@@ -7,8 +7,8 @@ import type { RegionService } from '../../regions/service';
 import type { Camera, CameraInput, ProbeDefaults } from '../schema';
 import type { CameraService } from '../service';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
-import { codeValue, mapRow, type MapContext, type RowIssue } from './mapping';
-import { importJobModel, importRowModel, type ImportJobDoc, type ImportMode, type ImportRowDoc, type ImportTotals } from './model';
+import { cameraComparable, codeValue, comparable, mapRow, sameValue, type MapContext, type RowIssue } from './mapping';
+import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals } from './model';
 import { parseImportFile, type ImportFormat } from './parse';
 import { RegionDirectory } from './regions';
 import type { ImportReport } from './schema';
@@ -31,6 +31,7 @@ export interface ImportOptions {
 export interface ImportHooks {
   afterCommit?: (jobId: string) => void | Promise<void>;
   afterBatch?: (batchNo: number, jobId: string) => void | Promise<void>;
+  afterStage?: (chunkNo: number, jobId: string) => void | Promise<void>;
 }
 
 interface PlannedRow {
@@ -58,7 +59,7 @@ export interface TransferDeps {
  */
 export class TransferService {
   private readonly jobs: Model<ImportJobDoc>;
-  private readonly rows: Model<ImportRowDoc>;
+  private readonly chunks: Model<ImportChunkDoc>;
   /** Imports run one at a time per app: they are heavy, and serial jobs keep the staged state simple. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -67,12 +68,12 @@ export class TransferService {
     private readonly deps: TransferDeps,
   ) {
     this.jobs = importJobModel(conn);
-    this.rows = importRowModel(conn);
+    this.chunks = importChunkModel(conn);
   }
 
   async init(): Promise<void> {
     await this.jobs.init();
-    await this.rows.init();
+    await this.chunks.init();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -91,7 +92,7 @@ export class TransferService {
       let aborted = 0;
       for (const job of await this.jobs.collection.find<ImportJobDoc>({ state: { $in: ['staging', 'committed'] } }).sort({ createdAt: 1 }).toArray()) {
         if (job.state === 'staging') {
-          await this.rows.collection.deleteMany({ jobId: job._id });
+          await this.chunks.collection.deleteMany({ jobId: job._id });
           await this.jobs.collection.updateOne({ _id: job._id }, { $set: { state: 'aborted', finishedAt: new Date() } });
           aborted++;
           continue;
@@ -116,6 +117,14 @@ export class TransferService {
   }
 
   private async runImport(principal: Principal, file: Buffer, opts: ImportOptions, hooks: ImportHooks): Promise<ImportReport> {
+    const started = Date.now();
+    const phases: Record<string, number> = {};
+    let mark = started;
+    const phase = (name: string): void => {
+      const now = Date.now();
+      phases[name] = now - mark;
+      mark = now;
+    };
     let table;
     try {
       table = await parseImportFile(file, { format: opts.format, encoding: opts.encoding, filename: opts.filename });
@@ -123,9 +132,13 @@ export class TransferService {
       if (err instanceof TableError) throw new AppError('bad_request', `cannot read the file: ${err.message}`, [{ field: 'file', message: err.message }]);
       throw err;
     }
+    phase('parse');
     const dir = new RegionDirectory(this.deps.regions.listAll());
     const scope = principal.scopeRegionId === null ? null : new Set(dir.subtree(principal.scopeRegionId));
+    const districts = dir.roots().filter((n) => n.tier === 'district');
+    const defaultRegionId = principal.scopeRegionId ?? (districts.length === 1 ? districts[0].id : undefined);
     const ctx: MapContext = {
+      ...(defaultRegionId && dir.get(defaultRegionId)?.tier !== 'grid' ? { defaultRegionId } : {}),
       regions: dir,
       scope,
       probeDefaults: this.deps.probeDefaults,
@@ -133,7 +146,8 @@ export class TransferService {
       ...(table.columns ? { columns: new Set(table.columns) } : {}),
     };
     const existing = await this.loadExisting(table.rows);
-    const { planned, issues } = await this.plan(principal, table.rows, existing, ctx);
+    phase('load');
+    const { planned, issues } = this.plan(principal, table.rows, existing, ctx, phase);
     const invalidLines = new Set(issues.map((i) => i.line));
     const totals: ImportTotals = {
       rows: table.rows.length,
@@ -157,7 +171,10 @@ export class TransferService {
       errorsTruncated: issues.length > MAX_REPORTED_ERRORS,
       ignoredColumns: table.ignoredColumns,
     };
-    if (opts.mode === 'dry-run') return report;
+    if (opts.mode === 'dry-run') {
+      this.deps.logger.info('import checked', { mode: opts.mode, rows: totals.rows, invalid: totals.invalid, ms: Date.now() - started, phases });
+      return report;
+    }
     if (opts.mode === 'all-or-nothing' && totals.invalid > 0) {
       throw new AppError('validation_failed', `${totals.invalid} of ${totals.rows} rows are invalid; nothing was imported (mode all-or-nothing)`, report);
     }
@@ -186,22 +203,24 @@ export class TransferService {
     let applied = { created: 0, updated: 0, unchanged: 0, conflicts: [] as PlannedRow[] };
     if (changed.length) {
       await this.jobs.collection.insertOne(job);
-      for (let i = 0; i < changed.length; i += BATCH) {
-        const docs: ImportRowDoc[] = changed.slice(i, i + BATCH).map((p) => ({
+      let seq = 0;
+      for (const batch of this.memoryBatches(changed)) {
+        const chunk: ImportChunkDoc = {
           _id: new Types.ObjectId(),
           jobId: job._id,
-          seq: p.seq,
-          level: p.level,
-          line: p.line,
-          input: p.input,
-          upstreamGbCode: p.upstreamGbCode,
-        }));
-        await this.rows.collection.insertMany(docs, { ordered: false });
+          seq: seq++,
+          level: batch[0].level,
+          rows: batch.map((p) => ({ line: p.line, input: p.input, upstreamGbCode: p.upstreamGbCode, outcome: p.outcome === 'created' ? 'created' : 'updated' })),
+        };
+        await this.chunks.collection.insertOne(chunk);
+        await hooks.afterStage?.(seq, job._id.toHexString());
       }
       // the commit point: from here on the job is completed, if need be after a restart
       await this.jobs.collection.updateOne({ _id: job._id }, { $set: { state: 'committed', committedAt: new Date() } });
+      phase('stage');
       await hooks.afterCommit?.(job._id.toHexString());
       applied = await this.applyBatches(job, this.memoryBatches(changed), hooks);
+      phase('apply');
     }
     totals.created = applied.created;
     totals.updated = applied.updated;
@@ -219,6 +238,8 @@ export class TransferService {
       meta: { mode: opts.mode, format: table.format, filename: opts.filename ?? '', totals: { ...totals } },
       regionIds: regionIds.length ? regionIds : scope ? [principal.scopeRegionId as string] : [],
     });
+    phase('finish');
+    this.deps.logger.info('import done', { jobId: report.jobId, mode: opts.mode, rows: totals.rows, created: totals.created, updated: totals.updated, ms: Date.now() - started, phases });
     return report;
   }
 
@@ -227,7 +248,7 @@ export class TransferService {
       { _id: job._id },
       { $set: { state: 'done', totals, finishedAt: new Date() }, ...(recovered ? { $inc: { recoveries: 1 } } : {}) },
     );
-    await this.rows.collection.deleteMany({ jobId: job._id });
+    await this.chunks.collection.deleteMany({ jobId: job._id });
   }
 
   /** Stored points for every code the file mentions (its rows and their upstream devices). */
@@ -254,7 +275,13 @@ export class TransferService {
    * later line is wrong), upstream devices (registered, or created by another row of the file — then the
    * row waits for that one: its level), and the outcome of each valid row via the camera service's dry run.
    */
-  private async plan(principal: Principal, rows: SourceRow[], existing: Map<string, Camera>, ctx: MapContext): Promise<{ planned: PlannedRow[]; issues: RowIssue[] }> {
+  private plan(
+    principal: Principal,
+    rows: SourceRow[],
+    existing: Map<string, Camera>,
+    ctx: MapContext,
+    phase: (name: string) => void = () => undefined,
+  ): { planned: PlannedRow[]; issues: RowIssue[] } {
     const issues: RowIssue[] = [];
     const firstLine = new Map<string, number>();
     const valid = new Map<string, PlannedRow>();
@@ -328,33 +355,16 @@ export class TransferService {
     }
     for (const p of [...valid.values()]) if (levelOf(p, new Set([p])) < 0) valid.delete(p.input.gbCode);
 
-    // outcomes: the camera service's own comparison decides unchanged vs updated
-    const planned = [...valid.values()].sort((a, b) => a.seq - b.seq);
-    const now = planned.filter((p) => p.level === 0);
-    const actor = { userId: principal.userId, username: principal.username };
-    const outcome = new Map<string, 'created' | 'updated' | 'unchanged'>();
-    const refused = new Set<number>();
-    for (let i = 0; i < now.length; i += BATCH) {
-      const res = await this.deps.cameras.upsertManyValidated(
-        now.slice(i, i + BATCH).map((p) => p.input),
-        actor,
-        { dryRun: true, principal },
-      );
-      for (const o of res.outcomes) outcome.set(o.gbCode, o.outcome);
-      for (const r of res.refused) {
-        const p = valid.get(r.gbCode);
-        if (p) {
-          fail(p.line, 'gbCode', gbLabel, r.reason);
-          refused.add(p.line);
-        }
-      }
+    phase('map');
+    // outcomes: the same comparison the camera service makes (stored fields vs the row, probe defaults applied)
+    const result = [...valid.values()].sort((a, b) => a.seq - b.seq);
+    for (const p of result) {
+      const cur = existing.get(p.input.gbCode);
+      if (!cur) p.outcome = 'created';
+      else if (p.upstreamGbCode !== null) p.outcome = 'updated';
+      else p.outcome = sameValue(comparable(p.input, ctx.probeDefaults), cameraComparable(cur, ctx.probeDefaults)) ? 'unchanged' : 'updated';
     }
-    const result: PlannedRow[] = [];
-    for (const p of planned) {
-      if (refused.has(p.line)) continue;
-      p.outcome = p.level === 0 ? (outcome.get(p.input.gbCode) ?? 'created') : existing.has(p.input.gbCode) ? 'updated' : 'created';
-      result.push(p);
-    }
+    phase('outcomes');
     return { planned: result, issues };
   }
 
@@ -373,18 +383,11 @@ export class TransferService {
   }
 
   private async *stagedBatches(jobId: Types.ObjectId): AsyncGenerator<PlannedRow[]> {
-    const cursor = this.rows.collection.find<ImportRowDoc>({ jobId }).sort({ level: 1, seq: 1 }).batchSize(BATCH);
-    let level = -1;
-    let batch: PlannedRow[] = [];
-    for await (const d of cursor) {
-      if ((d.level !== level && batch.length) || batch.length >= BATCH) {
-        yield batch;
-        batch = [];
-      }
-      level = d.level;
-      batch.push({ seq: d.seq, line: d.line, input: d.input, upstreamGbCode: d.upstreamGbCode ?? null, level: d.level, outcome: 'created' });
+    const cursor = this.chunks.collection.find<ImportChunkDoc>({ jobId }).sort({ seq: 1 }).batchSize(4);
+    let seq = 0;
+    for await (const c of cursor) {
+      yield c.rows.map((r) => ({ seq: seq++, line: r.line, input: r.input, upstreamGbCode: r.upstreamGbCode ?? null, level: c.level, outcome: r.outcome }));
     }
-    if (batch.length) yield batch;
   }
 
   /** Applies batches in level order; upstream devices created by an earlier level are looked up by code. */
@@ -407,20 +410,24 @@ export class TransferService {
           r.input.upstreamId = id ?? null;
         }
       }
-      let todo = batch;
-      for (let attempt = 0; attempt < 3 && todo.length; attempt++) {
-        const res = await this.deps.cameras.upsertManyValidated(
-          todo.map((r) => r.input),
-          job.actor,
-          { source },
-        );
-        out.created += res.created;
-        out.updated += res.updated;
-        out.unchanged += res.unchanged;
-        const conflicted = new Set(res.conflicts);
-        todo = todo.filter((r) => conflicted.has(r.input.gbCode));
+      // per-point audit entries for updates (before/after matter); creates are counted by the import's entry,
+      // as 100,000 "created" entries would double the cost of a large import and bury real edits
+      for (const audit of [false, true]) {
+        let todo = batch.filter((r) => (r.outcome === 'updated') === audit);
+        for (let attempt = 0; attempt < 3 && todo.length; attempt++) {
+          const res = await this.deps.cameras.upsertManyValidated(
+            todo.map((r) => r.input),
+            job.actor,
+            { source, audit },
+          );
+          out.created += res.created;
+          out.updated += res.updated;
+          out.unchanged += res.unchanged;
+          const conflicted = new Set(res.conflicts);
+          todo = todo.filter((r) => conflicted.has(r.input.gbCode));
+        }
+        out.conflicts.push(...todo);
       }
-      out.conflicts.push(...todo);
       batchNo++;
       await hooks.afterBatch?.(batchNo, job._id.toHexString());
     }

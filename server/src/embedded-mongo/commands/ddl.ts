@@ -10,10 +10,13 @@ const idIndex = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 const create: Handler = (ctx) => {
   const name = validateCollectionName(collectionName(ctx, 'create'));
-  if (ctx.engine.get(ctx.db, name)) {
+  const { create: _n, $db: _d, lsid: _l, $readPreference: _r, writeConcern: _w, comment: _c, ...options } = ctx.cmd;
+  const existing = ctx.engine.get(ctx.db, name);
+  if (existing) {
+    // Since 7.0 a repeated create with identical options succeeds; different options are a conflict.
+    if (compareValues(existing.options, options) === 0) return { ok: 1 };
     throw new CommandError(48, 'NamespaceExists', `Collection ${ctx.db}.${name} already exists.`);
   }
-  const { create: _n, $db: _d, lsid: _l, $readPreference: _r, writeConcern: _w, ...options } = ctx.cmd;
   const tx = new WriteTx();
   ctx.engine.ensure(ctx.db, name, tx, options);
   ctx.engine.commit(tx);

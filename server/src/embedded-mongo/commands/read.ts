@@ -68,6 +68,38 @@ const distinct: Handler = (ctx) => {
   return { values: out, ok: 1 };
 };
 
+/** `$count` as mongod defines it ($group + $project), so an empty input yields no document (mingo gives {n: 0}). */
+function rewriteStages(stages: Doc[]): Doc[] {
+  return stages.flatMap((s): Doc[] => {
+    const [name] = Object.keys(s);
+    if (name === '$count') return [{ $group: { _id: null, [String(s.$count)]: { $sum: 1 } } }, { $project: { _id: 0 } }];
+    if (name === '$facet') {
+      const facets: Doc = {};
+      for (const [k, p] of Object.entries(s.$facet as Doc)) facets[k] = Array.isArray(p) ? rewriteStages(p as Doc[]) : p;
+      return [{ $facet: facets }];
+    }
+    if (name === '$lookup' && Array.isArray((s.$lookup as Doc).pipeline)) {
+      return [{ $lookup: { ...(s.$lookup as Doc), pipeline: rewriteStages((s.$lookup as Doc).pipeline as Doc[]) } }];
+    }
+    return [s];
+  });
+}
+
+/** mingo's errors carry no codes; map the ones with a documented mongod code. */
+function aggregationError(err: unknown): CommandError {
+  if (err instanceof CommandError) return err;
+  const msg = (err as Error).message ?? String(err);
+  const unknownStage = /unregistered pipeline operator (\$\w+)/.exec(msg);
+  if (unknownStage) return new CommandError(40324, 'Location40324', `Unrecognized pipeline stage name: '${unknownStage[1]}'`);
+  if (msg.includes('$replaceRoot expression must return an object')) {
+    return new CommandError(40228, 'Location40228', "'newRoot' expression must evaluate to an object");
+  }
+  if (msg.includes('$bucket require a default')) {
+    return new CommandError(40066, 'Location40066', '$switch could not find a matching branch for an input, and no default was specified.');
+  }
+  return new CommandError(2, 'BadValue', msg);
+}
+
 /** Stages that never modify their input documents, so stored documents can be fed to mingo uncloned. */
 const NON_MUTATING = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$bucket', '$bucketAuto']);
 
@@ -122,6 +154,7 @@ const aggregate: Handler = (ctx) => {
   let result: Doc[] = base;
   if (rest.length) {
     const safe = rest.every((s) => NON_MUTATING.has(Object.keys(s)[0]));
+    rest = rewriteStages(rest);
     const agg = new Aggregator(rest, {
       processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
       collectionResolver: (other: string) => [...(ctx.engine.get(ctx.db, other)?.docs.values() ?? [])].map(cloneDoc),
@@ -129,8 +162,7 @@ const aggregate: Handler = (ctx) => {
     try {
       result = agg.run<Doc>(base);
     } catch (err) {
-      if (err instanceof CommandError) throw err;
-      throw new CommandError(2, 'BadValue', (err as Error).message);
+      throw aggregationError(err);
     }
   }
   if (out !== undefined) {

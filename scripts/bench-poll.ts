@@ -1,0 +1,281 @@
+/**
+ * Polling benchmark (`npm run bench:poll -- [options]`), issue 4 "Speed". CPU heavy: run it alone.
+ *
+ *   --points N        simulated points (default 300000), each on its own 127.x.y.z
+ *   --interval S      check interval, seconds (default 60) → N / S probes per second
+ *   --duration S      measured run length, seconds (default 90)
+ *   --kinds K         tcp,rtsp (default: half tcp, half rtsp) or tcp
+ *   --outage-at S     when the simulator takes 1 % of the points down (default 15; 0 = no outage)
+ *   --retry-ms MS     interval between retries while PENDING (default 5000)
+ *   --bbe-rate R      blackbox_exporter /probe?module=tcp_connect requests per second (default 300; 0 = off)
+ *   --bbe-bin PATH    exporter binary (default /usr/bin/prometheus-blackbox-exporter)
+ *
+ * What runs where: the simulator is a child process (its own core budget); the polling engine (real
+ * scheduler, probes, state machine, change feed, write buffers — store flushes are not part of this
+ * run, see BENCHMARKS.md) runs in this process; blackbox_exporter is driven from a third process so
+ * its HTTP client does not count as ours. Points start restored as UP (steady state), phases spread
+ * over the interval as in production.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loadConfig } from '../server/src/config';
+import { createLogger } from '../server/src/lib/logger';
+import type { Transition } from '../server/src/monitoring/events';
+import { MonitoringService } from '../server/src/monitoring/service';
+import { simAddress } from './sim/simulator';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : def;
+}
+
+const POINTS = Number(arg('points', '300000'));
+const INTERVAL_S = Number(arg('interval', '60'));
+const DURATION_S = Number(arg('duration', '90'));
+const KINDS = arg('kinds', 'tcp,rtsp').split(',') as Array<'tcp' | 'rtsp'>;
+const OUTAGE_AT_S = Number(arg('outage-at', '15'));
+const RETRY_MS = Number(arg('retry-ms', '5000'));
+const BBE_RATE = Number(arg('bbe-rate', '300'));
+const BBE_BIN = arg('bbe-bin', '/usr/bin/prometheus-blackbox-exporter');
+const RETRIES = 3;
+const root = path.resolve(__dirname, '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** utime+stime of a process from /proc, in µs. */
+function procCpuUs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks / 100) * 1e6; // CLK_TCK is 100 on Linux
+}
+
+function waitLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`timeout waiting for ${String(re)}: ${out}`)), timeoutMs);
+    const on = (d: Buffer): void => {
+      out += d.toString();
+      const m = out.match(re);
+      if (m) {
+        clearTimeout(t);
+        resolve(m);
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+  });
+}
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+async function main(): Promise<void> {
+  const rtspPort = await freePort();
+  const httpPort = await freePort();
+  const controlPort = await freePort();
+  process.stderr.write(`bench: starting simulator with ${POINTS} cameras…\n`);
+  const sim = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'scripts/sim/main.ts'), '--count', String(POINTS), '--regions', '100', '--rtsp-port', String(rtspPort), '--http-port', String(httpPort), '--control-port', String(controlPort)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await waitLine(sim, /"control":"([^"]+)"/, 60_000);
+  const control = `http://127.0.0.1:${controlPort}`;
+
+  const config = loadConfig({}, {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    MONITOR_ENABLED: 'true',
+    MONITOR_RETRY_INTERVAL_MS: String(RETRY_MS),
+    MONITOR_CONCURRENCY: '4096',
+    MONITOR_TRANSITION_BUFFER_MAX: '1000000',
+  });
+  const logger = createLogger('warn');
+  // The store is not touched in this run (no start(), no flush timer): a connection object is not needed.
+  const service = new MonitoringService({ config, logger, conn: {} as never });
+  const now = Date.now();
+  const idOf = new Map<string, string>();
+  for (let i = 0; i < POINTS; i++) {
+    const kind = KINDS[i % KINDS.length];
+    const id = `p${i}`;
+    idOf.set(simAddress(i), id);
+    service.upsertPoint(
+      {
+        id,
+        regionId: `r${i % 100}`,
+        enabled: true,
+        endpoint: { host: simAddress(i), rtspPort, rtspPath: '/Streaming/Channels/101', httpPort },
+        probe: { kind, intervalSec: INTERVAL_S, timeoutMs: 3000, retries: RETRIES },
+      },
+      { state: 'UP', confirmed: 'UP', since: new Date(now), lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 },
+    );
+  }
+  process.stderr.write(`bench: ${POINTS} points loaded (${KINDS.join('+')}), ${(POINTS / INTERVAL_S).toFixed(0)} probes/s target\n`);
+
+  const outageDown = new Map<string, { firstFailureAt: number; downAt: number }>();
+  let outageAt = 0;
+  let outageSet = new Set<string>();
+  service.feed.subscribe((t: Transition) => {
+    if (t.to === 'DOWN' && outageSet.has(t.cameraId)) outageDown.set(t.cameraId, { firstFailureAt: t.failingSince?.getTime() ?? t.at.getTime(), downAt: t.at.getTime() });
+  });
+
+  // blackbox_exporter + its driver (a separate process)
+  let bbe: ChildProcess | undefined;
+  let driver: ChildProcess | undefined;
+  let bbePort = 0;
+  if (BBE_RATE > 0 && fs.existsSync(BBE_BIN)) {
+    bbePort = await freePort();
+    const cfg = path.join(os.tmpdir(), `vigil-bbe-${process.pid}.yml`);
+    fs.writeFileSync(cfg, 'modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 3s\n    tcp:\n      preferred_ip_protocol: ip4\n');
+    bbe = spawn(BBE_BIN, [`--config.file=${cfg}`, `--web.listen-address=127.0.0.1:${bbePort}`, '--log.level=error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+
+  const elDelay = monitorEventLoopDelay({ resolution: 10 });
+  const lagSamples: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const simCpu0 = procCpuUs(sim.pid as number);
+  const t0 = Date.now();
+  service.startPolling();
+  elDelay.enable();
+  const probesDone = (): number => {
+    let n = 0;
+    for (const k of ['tcp', 'rtsp'] as const) for (const o of ['ok', 'auth_required', 'refused', 'timeout', 'reset', 'unreachable', 'protocol_error'] as const) n += (service.metrics.probes.labels(k, o) as unknown as { hashMap?: unknown }) ? 0 : 0;
+    return n;
+  };
+  void probesDone;
+  const countProbes = async (): Promise<{ total: number; byOutcome: Record<string, number> }> => {
+    const m = await service.metrics.probes.get();
+    const byOutcome: Record<string, number> = {};
+    let total = 0;
+    for (const v of m.values) {
+      total += v.value;
+      const key = `${String(v.labels.kind)}:${String(v.labels.outcome)}`;
+      if (v.value) byOutcome[key] = v.value;
+    }
+    return { total, byOutcome };
+  };
+  const sampler = setInterval(() => lagSamples.push(service['scheduler'].currentLagMs()), 100);
+
+  if (driver === undefined && bbe) {
+    const script = `
+      const http = require('http');
+      const rate = ${BBE_RATE}, port = ${bbePort}, targets = ${POINTS}, rtspPort = ${rtspPort};
+      const addr = ${simAddress.toString()};
+      let sent = 0, ok = 0, fail = 0, i = 0;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+      setInterval(() => {
+        for (let k = 0; k < rate / 20; k++) {
+          const t = addr((i++ * 7919) % targets);
+          sent++;
+          http.get({ host: '127.0.0.1', port, path: '/probe?module=tcp_connect&target=' + t + ':' + rtspPort, agent }, (res) => {
+            let body = ''; res.on('data', (d) => body += d); res.on('end', () => { if (/probe_success 1/.test(body)) ok++; else fail++; });
+          }).on('error', () => fail++);
+        }
+      }, 50);
+      process.on('SIGTERM', () => { process.stdout.write(JSON.stringify({ sent, ok, fail }) + '\\n'); process.exit(0); });
+    `;
+    driver = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  }
+  const bbeCpu0 = bbe?.pid ? procCpuUs(bbe.pid) : 0;
+
+  let outageTimer: NodeJS.Timeout | undefined;
+  if (OUTAGE_AT_S > 0) {
+    outageTimer = setTimeout(() => {
+      void (async () => {
+        const r = await fetch(`${control}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ select: { fraction: 0.01, seed: 11 }, fault: { mode: 'down' } }) });
+        const body = (await r.json()) as { affected: number; addresses: string[] };
+        outageSet = new Set(body.addresses.map((a) => idOf.get(a) as string));
+        outageAt = Date.now();
+        process.stderr.write(`bench: outage of ${body.affected} points at t=${((outageAt - t0) / 1000).toFixed(1)} s\n`);
+      })();
+    }, OUTAGE_AT_S * 1000);
+  }
+
+  const progress = setInterval(() => {
+    void countProbes().then((c) => {
+      process.stderr.write(`bench: t=${((Date.now() - t0) / 1000).toFixed(0)} s probes=${c.total} inFlight=${service['scheduler'].inFlight} lag=${service['scheduler'].currentLagMs()} ms rss=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB down=${outageDown.size}/${outageSet.size}\n`);
+    });
+  }, 10_000);
+
+  await new Promise((r) => setTimeout(r, DURATION_S * 1000));
+  const elapsedS = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const simCpu = procCpuUs(sim.pid as number) - simCpu0;
+  const bbeCpu = bbe?.pid ? procCpuUs(bbe.pid) - bbeCpu0 : 0;
+  elDelay.disable();
+  clearInterval(sampler);
+  clearInterval(progress);
+  if (outageTimer) clearTimeout(outageTimer);
+  const probes = await countProbes();
+  const lagHist = await service.metrics.dispatchLag.get();
+  const rss = process.memoryUsage().rss;
+
+  let bbeCounts = { sent: 0, ok: 0, fail: 0 };
+  if (driver) {
+    const line = new Promise<string>((resolve) => driver?.stdout?.once('data', (d: Buffer) => resolve(d.toString())));
+    driver.kill('SIGTERM');
+    bbeCounts = JSON.parse(await line) as typeof bbeCounts;
+  }
+  await service.stop().catch(() => undefined);
+  bbe?.kill('SIGTERM');
+  sim.kill('SIGTERM');
+
+  lagSamples.sort((a, b) => a - b);
+  const detectFromFailure = [...outageDown.values()].map((d) => d.downAt - d.firstFailureAt).sort((a, b) => a - b);
+  const detectFromOutage = [...outageDown.values()].map((d) => d.downAt - outageAt).sort((a, b) => a - b);
+  const lagBuckets = lagHist.values.filter((v) => v.metricName === 'vigil_schedule_lag_seconds_bucket');
+  const lagCount = lagHist.values.find((v) => v.metricName === 'vigil_schedule_lag_seconds_count')?.value ?? 0;
+  const p99Bucket = lagBuckets.find((b) => b.value >= lagCount * 0.99)?.labels.le;
+  const ourUsPerProbe = (cpu.user + cpu.system) / probes.total;
+  const bbeProbes = bbeCounts.ok + bbeCounts.fail;
+  const result = {
+    command: `npm run bench:poll -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((l) => l.toFixed(2)) },
+    points: POINTS,
+    intervalS: INTERVAL_S,
+    kinds: KINDS,
+    elapsedS: Number(elapsedS.toFixed(1)),
+    probes: probes.total,
+    probesPerS: Math.round(probes.total / elapsedS),
+    targetPerS: Math.round(POINTS / INTERVAL_S),
+    outcomes: probes.byOutcome,
+    dispatchLagP99: `<= ${String(p99Bucket)} s (histogram bucket)`,
+    currentLagMs: { p50: pct(lagSamples, 0.5), p99: pct(lagSamples, 0.99), max: lagSamples[lagSamples.length - 1] },
+    eventLoopDelayMs: { p50: elDelay.percentile(50) / 1e6, p99: elDelay.percentile(99) / 1e6, max: elDelay.max / 1e6 },
+    rssMB: Math.round(rss / 2 ** 20),
+    cpu: { engineUsPerProbe: Number(ourUsPerProbe.toFixed(1)), engineCores: Number(((cpu.user + cpu.system) / 1e6 / elapsedS).toFixed(2)), simulatorCores: Number((simCpu / 1e6 / elapsedS).toFixed(2)) },
+    blackboxExporter: bbe
+      ? { probes: bbeProbes, ok: bbeCounts.ok, fail: bbeCounts.fail, usPerProbe: bbeProbes ? Number((bbeCpu / bbeProbes).toFixed(1)) : null, ratioOursToExporter: bbeProbes ? Number((ourUsPerProbe / (bbeCpu / bbeProbes)).toFixed(3)) : null }
+      : 'not run',
+    detection: OUTAGE_AT_S > 0
+      ? {
+          outagePoints: outageSet.size,
+          confirmedDown: outageDown.size,
+          budgetMs: RETRIES * RETRY_MS + 1000,
+          fromFirstFailureMs: { p50: pct(detectFromFailure, 0.5), p99: pct(detectFromFailure, 0.99), max: detectFromFailure[detectFromFailure.length - 1] },
+          fromOutageMs: { p50: pct(detectFromOutage, 0.5), p99: pct(detectFromOutage, 0.99), max: detectFromOutage[detectFromOutage.length - 1] },
+        }
+      : 'off',
+  };
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench-poll: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,596 @@
+import { setMaxListeners } from 'node:events';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Connection } from 'mongoose';
+import type { CameraChange } from '../cameras/events';
+import type { Config } from '../config';
+import { AppError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { probes as defaultProbes } from '../probes';
+import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
+import { ChangeFeed, type ConfirmedState, type Transition } from './events';
+import { createMonitoringMetrics, type MonitoringMetrics } from './metrics';
+import { MonitoringStore, toStoredStatus, transitionFromDoc, storeId, type StoredStatus } from './persistence';
+import { nextDue, phaseOf, Scheduler, type Job } from './scheduler';
+import { initialState, step, type MachineEvent, type MachineRules, type MachineTransition, type PointState, type State } from './state-machine';
+
+/** The registry side the engine listens to (CameraService.onChange). */
+export interface RegistryFeed {
+  onChange(listener: (c: CameraChange) => void): () => void;
+}
+
+/** What the engine needs of a registry point; read straight from the `cameras` collection. */
+export interface PointConfig {
+  id: string;
+  regionId: string;
+  enabled: boolean;
+  endpoint: { host: string; rtspPort: number; rtspPath?: string | null; httpPort?: number | null; onvifPort?: number | null };
+  probe: { kind: ProbeKind; intervalSec: number; timeoutMs: number; retries: number };
+}
+
+interface Point extends Job {
+  id: string;
+  regionId: string;
+  kind: ProbeKind;
+  target: ProbeTarget;
+  intervalMs: number;
+  rules: MachineRules;
+  enabled: boolean;
+  deleted: boolean;
+  m: PointState;
+  statusWrittenAt: number;
+  acctSince: number;
+  current: Promise<CheckOutcome> | null;
+}
+
+export interface PointStatus {
+  cameraId: string;
+  state: State;
+  confirmed: ConfirmedState;
+  since: string;
+  lastCheckAt: string | null;
+  rttMs: number | null;
+  flapping: boolean;
+  reason: string | null;
+  consecutiveFailures: number;
+  maintenance: boolean;
+  nextCheckAt: string | null;
+}
+
+export interface CheckOutcome {
+  result: ProbeResult;
+  kind: ProbeKind;
+  status: PointStatus;
+  transition: Transition | null;
+}
+
+export interface HistoryAnswer {
+  cameraId: string;
+  period: string;
+  from: string;
+  to: string;
+  uptime: { percent: number | null; upSec: number; downSec: number; maintenanceSec: number; unknownSec: number; checks: number; failures: number };
+  transitions: Array<Omit<Transition, 'at' | 'failingSince'> & { at: string; failingSince: string | null }>;
+}
+
+export interface MonitoringOptions {
+  config: Config;
+  logger: Logger;
+  conn: Connection;
+  registry?: RegistryFeed;
+  probes?: Readonly<Record<ProbeKind, Probe>>;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The polling engine: points from the registry → deadline-queue scheduler → probes → state machine →
+ * change feed + batched store writes. One instance per app (no globals).
+ */
+export class MonitoringService {
+  readonly feed: ChangeFeed;
+  readonly metrics: MonitoringMetrics;
+  readonly store: MonitoringStore;
+  private readonly points = new Map<string, Point>();
+  private readonly scheduler: Scheduler<Point>;
+  private readonly probes: Readonly<Record<ProbeKind, Probe>>;
+  private readonly abort = new AbortController();
+  private readonly config: Config;
+  private readonly logger: Logger;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Label children resolved once: prom-client's labels() hashes its arguments on every call. */
+  private readonly hot: { count(kind: ProbeKind, outcome: ProbeResult['outcome']): void; duration(kind: ProbeKind, s: number): void; lag(s: number): void };
+  private cronTasks: ScheduledTask[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private started = false;
+  private stopped = false;
+  /** Polling on? (MONITOR_ENABLED; unset = on except under NODE_ENV=test.) Off = the engine is inert. */
+  readonly polling: boolean;
+  private storeHealthy = true;
+
+  constructor(private readonly opts: MonitoringOptions) {
+    this.config = opts.config;
+    this.logger = opts.logger.child({ component: 'monitoring' });
+    this.probes = opts.probes ?? defaultProbes;
+    this.polling = this.config.MONITOR_ENABLED ?? this.config.NODE_ENV !== 'test';
+    // every running probe listens on the one stop signal
+    setMaxListeners(0, this.abort.signal);
+    this.feed = new ChangeFeed((err) => this.logger.error('change-feed subscriber failed', { err }));
+    this.metrics = createMonitoringMetrics({
+      inFlight: () => this.scheduler.inFlight,
+      lagMs: () => this.scheduler.currentLagMs(),
+      pointsByState: () => {
+        const by: Record<string, number> = {};
+        for (const p of this.points.values()) by[p.m.state] = (by[p.m.state] ?? 0) + 1;
+        return by;
+      },
+      flapping: () => {
+        let n = 0;
+        for (const p of this.points.values()) if (p.m.flapping) n++;
+        return n;
+      },
+      bufferedTransitions: () => this.store.bufferedTransitions,
+      bufferedStatus: () => this.store.bufferedStatus,
+    });
+    const counters = new Map<string, { inc(): void }>();
+    const durations = new Map<string, { observe(v: number): void }>();
+    for (const k of probeKinds) {
+      durations.set(k, this.metrics.probeDuration.labels(k));
+      for (const o of probeOutcomes) counters.set(`${k}:${o}`, this.metrics.probes.labels(k, o));
+    }
+    this.hot = {
+      count: (k, o) => counters.get(`${k}:${o}`)?.inc(),
+      duration: (k, v) => durations.get(k)?.observe(v),
+      lag: (v) => this.metrics.dispatchLag.observe(v),
+    };
+    this.store = new MonitoringStore(
+      opts.conn,
+      {
+        transitionBufferMax: this.config.MONITOR_TRANSITION_BUFFER_MAX,
+        transitionsRetentionDays: this.config.TRANSITIONS_RETENTION_DAYS,
+        rollupsRetentionDays: this.config.ROLLUPS_RETENTION_DAYS,
+      },
+      this.metrics,
+      this.logger,
+    );
+    this.scheduler = new Scheduler<Point>({
+      concurrency: this.config.MONITOR_CONCURRENCY,
+      run: (p, lag) => this.runScheduled(p, lag),
+      onError: (p, err) => this.logger.error('check failed unexpectedly', { cameraId: p.id, err }),
+    });
+  }
+
+  get running(): boolean {
+    return this.started && !this.stopped && (this.scheduler.isRunning || !this.polling);
+  }
+
+  get pointCount(): number {
+    return this.points.size;
+  }
+
+  /** Loads every point (restoring its state), then starts polling, flushing and housekeeping. */
+  async start(): Promise<void> {
+    if (!this.polling) {
+      this.started = true;
+      this.logger.info('monitoring is off (MONITOR_ENABLED)');
+      return;
+    }
+    await this.store.ensureIndexes().catch((err: unknown) => this.logger.warn('monitoring indexes not created', { err }));
+    const latest = await this.store.latestTransitions();
+    await this.resync(latest);
+    this.unsubscribe = this.opts.registry?.onChange((c) => this.onRegistryChange(c));
+    // A tick that finds a flush still running (a slow or unreachable store) skips: no queue of flushes.
+    this.flushTimer = setInterval(() => {
+      if (!this.store.isFlushing) void this.flush();
+    }, this.config.MONITOR_FLUSH_MS);
+    this.cronTasks.push(
+      cron.schedule(this.config.MONITOR_RESYNC_CRON, () => this.resync().catch((err: unknown) => this.logger.warn('registry resync failed', { err })), {
+        name: 'monitoring-resync',
+        noOverlap: true,
+      }),
+      cron.schedule(this.config.MONITOR_ROLLUP_CRON, () => this.flush({ rollups: true }), { name: 'monitoring-rollups', noOverlap: true }),
+      // Close every hour's rollups shortly after it ends, whatever MONITOR_ROLLUP_CRON says.
+      cron.schedule('5 0 * * * *', () => this.flush({ rollups: true }), { name: 'monitoring-hourly', noOverlap: true }),
+    );
+    this.startPolling();
+    this.logger.info('monitoring started', { points: this.points.size });
+  }
+
+  /** Starts dispatching checks for the points loaded so far (start() calls it; benchmarks use it alone). */
+  startPolling(): void {
+    this.started = true;
+    this.scheduler.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (!this.polling) return;
+    this.unsubscribe?.();
+    for (const t of this.cronTasks) await t.destroy();
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.abort.abort();
+    await this.scheduler.stop();
+    await this.flush({ rollups: true });
+  }
+
+  /** Writes buffered statuses/transitions (and rollups when asked). Never throws: failures stay buffered. */
+  async flush(what: { rollups?: boolean } = {}): Promise<boolean> {
+    const now = Date.now();
+    if (what.rollups) for (const p of this.points.values()) this.account(p, now, null);
+    try {
+      await this.store.flush({ rollups: Boolean(what.rollups) });
+      if (!this.storeHealthy) this.logger.info('store reachable again: buffered monitoring writes flushed');
+      this.storeHealthy = true;
+      return true;
+    } catch (err) {
+      if (this.storeHealthy) this.logger.warn('store write failed: buffering monitoring writes', { err, buffered: this.store.bufferedTransitions });
+      this.storeHealthy = false;
+      return false;
+    }
+  }
+
+  // ---- registry → points ------------------------------------------------------------------------
+
+  /** Re-reads the registry: adds, updates and removes points. `latest` reconciles seq after a crash. */
+  async resync(latest?: Map<string, Transition>): Promise<void> {
+    const seen = new Set<string>();
+    const cursor = this.store.cameras.find(
+      {},
+      { projection: { regionId: 1, enabled: 1, endpoint: 1, probe: 1, status: 1 } },
+    ) as unknown as AsyncIterable<{ _id: unknown; regionId: unknown; enabled?: boolean; endpoint: PointConfig['endpoint']; probe?: Partial<PointConfig['probe']>; status?: StoredStatus }>;
+    for await (const row of cursor) {
+      const id = String(row._id);
+      const cfg = this.configOf(id, row);
+      if (!cfg) continue;
+      seen.add(id);
+      this.upsertPoint(cfg, row.status, latest?.get(id));
+    }
+    for (const p of [...this.points.values()]) if (!seen.has(p.id)) this.removePoint(p.id);
+  }
+
+  /** Null for a point without an endpoint host (nothing to probe). */
+  private configOf(id: string, row: { regionId: unknown; enabled?: boolean; endpoint?: PointConfig['endpoint'] | null; probe?: Partial<PointConfig['probe']> }): PointConfig | null {
+    const c = this.config;
+    if (!row.endpoint?.host) return null;
+    return {
+      id,
+      regionId: String(row.regionId),
+      enabled: row.enabled !== false,
+      endpoint: row.endpoint,
+      probe: {
+        kind: row.probe?.kind ?? c.PROBE_DEFAULT_KIND,
+        intervalSec: row.probe?.intervalSec ?? c.PROBE_DEFAULT_INTERVAL_SEC,
+        timeoutMs: row.probe?.timeoutMs ?? c.PROBE_DEFAULT_TIMEOUT_MS,
+        retries: row.probe?.retries ?? c.PROBE_DEFAULT_RETRIES,
+      },
+    };
+  }
+
+  private onRegistryChange(c: CameraChange): void {
+    if (c.kind === 'delete') {
+      this.removePoint(c.id);
+      return;
+    }
+    if (!this.polling) return;
+    if (c.camera) {
+      const cfg = this.configOf(c.id, c.camera);
+      if (cfg) this.upsertPoint(cfg);
+      else this.removePoint(c.id);
+      return;
+    }
+    void this.store.cameras
+      .findOne({ _id: storeId(c.id) }, { projection: { regionId: 1, enabled: 1, endpoint: 1, probe: 1 } })
+      .then((row) => {
+        const cfg = row ? this.configOf(c.id, row as unknown as Parameters<MonitoringService['configOf']>[1]) : null;
+        if (cfg) this.upsertPoint(cfg);
+      })
+      .catch((err: unknown) => this.logger.warn('could not read changed camera', { cameraId: c.id, err }));
+  }
+
+  /** Adds a point or applies new settings to it. Public for wiring/tests; the registry feed calls it. */
+  upsertPoint(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): void {
+    const now = Date.now();
+    const intervalMs = this.config.MONITOR_INTERVAL_OVERRIDE_MS ?? cfg.probe.intervalSec * 1000;
+    const rules: MachineRules = {
+      failuresToDown: cfg.probe.retries,
+      successesToUp: this.config.MONITOR_SUCCESSES_TO_UP,
+      flapHigh: this.config.MONITOR_FLAP_HIGH_PERCENT,
+      flapLow: this.config.MONITOR_FLAP_LOW_PERCENT,
+    };
+    const target = targetOf(cfg, Math.min(cfg.probe.timeoutMs, intervalMs));
+    let p = this.points.get(cfg.id);
+    if (!p) {
+      p = {
+        id: cfg.id,
+        dueAt: 0,
+        qIndex: -1,
+        running: false,
+        removed: false,
+        regionId: cfg.regionId,
+        kind: cfg.probe.kind,
+        target,
+        intervalMs,
+        rules,
+        enabled: cfg.enabled,
+        deleted: false,
+        m: restore(stored, latest, now, cfg.enabled),
+        statusWrittenAt: now,
+        acctSince: now,
+        current: null,
+      };
+      this.points.set(cfg.id, p);
+      if (!stored) this.store.setStatus(p.id, toStoredStatus(p.m));
+      if (cfg.enabled !== (p.m.state !== 'DISABLED')) this.apply(p, { kind: 'enabled', at: now, on: cfg.enabled });
+      // Restored points keep their phase (spread over the interval); new ones are checked within a second.
+      if (cfg.enabled) this.scheduler.schedule(p, now + (stored ? phaseOf(p.id, intervalMs) : phaseOf(p.id, Math.min(intervalMs, 1000))));
+      return;
+    }
+    const wasEnabled = p.enabled;
+    const intervalChanged = p.intervalMs !== intervalMs;
+    Object.assign(p, { regionId: cfg.regionId, kind: cfg.probe.kind, target, intervalMs, rules, enabled: cfg.enabled, deleted: false });
+    if (wasEnabled !== cfg.enabled) this.apply(p, { kind: 'enabled', at: now, on: cfg.enabled });
+    if (!cfg.enabled) this.scheduler.unschedule(p);
+    else if (!wasEnabled) this.scheduler.schedule(p, now + phaseOf(p.id, Math.min(intervalMs, 1000)));
+    else if (intervalChanged && !p.running) this.scheduler.schedule(p, now + phaseOf(p.id, intervalMs));
+  }
+
+  removePoint(id: string): void {
+    const p = this.points.get(id);
+    if (!p) return;
+    this.account(p, Date.now(), null);
+    p.deleted = true;
+    this.scheduler.unschedule(p);
+    this.points.delete(id);
+  }
+
+  // ---- checks -------------------------------------------------------------------------------------
+
+  private async runScheduled(p: Point, lagMs: number): Promise<number | null> {
+    this.hot.lag(lagMs / 1000);
+    const current = this.checkOnce(p);
+    p.current = current;
+    try {
+      await current;
+    } finally {
+      p.current = null;
+    }
+    if (!p.enabled || p.deleted || this.stopped) return null;
+    const retrying = p.m.state === 'PENDING' || (p.m.state === 'DOWN' && p.m.successes > 0);
+    return nextDue(p.dueAt, retrying ? Math.min(this.config.MONITOR_RETRY_INTERVAL_MS, p.intervalMs) : p.intervalMs, Date.now());
+  }
+
+  private async checkOnce(p: Point): Promise<CheckOutcome> {
+    const kind = p.kind;
+    const t0 = performance.now();
+    // No abort signal on the hot path (≈8 µs per probe for the listener): stop() waits for running
+    // checks instead, each bounded by its timeout.
+    const result = await this.probes[kind].check(p.target);
+    this.hot.count(kind, result.outcome);
+    this.hot.duration(kind, (performance.now() - t0) / 1000);
+    if (p.deleted || this.stopped) return { result, kind, status: this.view(p), transition: null };
+    const reason = result.outcome === 'ok' ? 'ok' : `${result.outcome}${result.detail ? `: ${result.detail}` : ''}`;
+    const transition = this.apply(p, { kind: 'check', at: Date.now(), up: result.up, rttMs: result.up ? result.rttMs : null, reason });
+    return { result, kind, status: this.view(p), transition };
+  }
+
+  /** Probe now (POST /cameras/:id/check). Joins a check already running instead of starting a second one. */
+  async checkNow(id: string): Promise<CheckOutcome> {
+    const p = this.points.get(id);
+    if (!p) throw AppError.notFound('monitored point');
+    if (p.current) return p.current;
+    if (!p.enabled) {
+      const result = await this.probes[p.kind].check(p.target, this.abort.signal);
+      return { result, kind: p.kind, status: this.view(p), transition: null };
+    }
+    this.scheduler.runNow(p);
+    if (!p.current) throw new AppError('unavailable', 'check could not be started');
+    return p.current;
+  }
+
+  /** Maintenance windows (the alerts capability owns them) switch a point's MAINTENANCE state. */
+  setMaintenance(id: string, on: boolean): PointStatus {
+    const p = this.points.get(id);
+    if (!p) throw AppError.notFound('monitored point');
+    this.apply(p, { kind: 'maintenance', at: Date.now(), on });
+    return this.view(p);
+  }
+
+  private apply(p: Point, ev: MachineEvent): Transition | null {
+    const before = p.m;
+    this.account(p, ev.at, ev.kind === 'check' ? ev : null);
+    const r = step(before, ev, p.rules);
+    if (r.point === before) return null;
+    p.m = r.point;
+    let transition: Transition | null = null;
+    if (r.transition) transition = this.emit(p, r.transition);
+    const m = r.point;
+    if (
+      m.state !== before.state ||
+      m.seq !== before.seq ||
+      m.flapping !== before.flapping ||
+      m.maintenance !== before.maintenance ||
+      ev.at - p.statusWrittenAt >= this.config.MONITOR_STATUS_REFRESH_SEC * 1000
+    ) {
+      this.store.setStatus(p.id, toStoredStatus(m));
+      p.statusWrittenAt = ev.at;
+    }
+    return transition;
+  }
+
+  private emit(p: Point, mt: MachineTransition): Transition {
+    const t: Transition = {
+      id: `${p.id}:${mt.seq}`,
+      cameraId: p.id,
+      regionId: p.regionId,
+      seq: mt.seq,
+      from: mt.from,
+      to: mt.to,
+      at: new Date(mt.at),
+      reason: mt.reason,
+      rttMs: mt.rttMs,
+      flapping: mt.flapping,
+      failingSince: mt.failingSince === null ? null : new Date(mt.failingSince),
+    };
+    this.metrics.transitions.labels(t.to).inc();
+    this.store.addTransition(t);
+    this.feed.emit(t);
+    return t;
+  }
+
+  /** Attributes the time since the last accounting to the point's confirmed state, hour by hour. */
+  private account(p: Point, now: number, check: { up: boolean } | null): void {
+    const cat = p.m.maintenance ? 'maintenanceSec' : categoryOf(p.m.confirmed);
+    let t = p.acctSince;
+    p.acctSince = Math.max(now, t);
+    const nowHour = Math.floor(now / HOUR) * HOUR;
+    // earlier hours (a point not checked since before the hour turned): one delta each
+    while (t < nowHour) {
+      const hour = Math.floor(t / HOUR) * HOUR;
+      const end = hour + HOUR;
+      if (cat) this.store.addRollup(p.id, p.regionId, hour, cat, (end - t) / 1000, 0, 0);
+      t = end;
+    }
+    if (cat || check) this.store.addRollup(p.id, p.regionId, nowHour, cat, Math.max(0, now - t) / 1000, check ? 1 : 0, check && !check.up ? 1 : 0);
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------
+
+  hasPoint(id: string): boolean {
+    return this.points.has(id);
+  }
+
+  status(id: string): PointStatus | undefined {
+    const p = this.points.get(id);
+    return p ? this.view(p) : undefined;
+  }
+
+  private view(p: Point): PointStatus {
+    return {
+      cameraId: p.id,
+      state: p.m.state,
+      confirmed: p.m.confirmed,
+      since: new Date(p.m.since).toISOString(),
+      lastCheckAt: p.m.lastCheckAt === null ? null : new Date(p.m.lastCheckAt).toISOString(),
+      rttMs: p.m.rttMs,
+      flapping: p.m.flapping,
+      reason: p.m.reason,
+      consecutiveFailures: p.m.failures,
+      maintenance: p.m.maintenance,
+      nextCheckAt: p.qIndex >= 0 ? new Date(p.dueAt).toISOString() : null,
+    };
+  }
+
+  /** Transitions and uptime of one point over the last `periodMs` (rollups + what is not flushed yet). */
+  async history(id: string, period: string, periodMs: number): Promise<HistoryAnswer> {
+    const p = this.points.get(id);
+    const to = Date.now();
+    const from = to - periodMs;
+    const docs = await this.store.transitions
+      .find({ cameraId: storeId(id), at: { $gte: new Date(from) } })
+      .sort({ at: -1, seq: -1 })
+      .limit(1000)
+      .toArray();
+    const uptime = { upSec: 0, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 0, failures: 0 };
+    const firstHour = Math.floor(from / HOUR) * HOUR;
+    const rows = await this.store.rollupCol.find({ cameraId: storeId(id), hour: { $gte: new Date(firstHour) } }).toArray();
+    const add = (r: { upSec: number; downSec: number; maintenanceSec: number; unknownSec: number; checks: number; failures: number }): void => {
+      uptime.upSec += r.upSec;
+      uptime.downSec += r.downSec;
+      uptime.maintenanceSec += r.maintenanceSec;
+      uptime.unknownSec += r.unknownSec;
+      uptime.checks += r.checks;
+      uptime.failures += r.failures;
+    };
+    for (const r of rows) add(r);
+    for (const d of this.store.pendingRollups(id)) if (d.hour >= firstHour) add(d);
+    if (p) {
+      const cat = p.m.maintenance ? 'maintenanceSec' : categoryOf(p.m.confirmed);
+      if (cat) uptime[cat] += Math.max(0, to - Math.max(p.acctSince, firstHour)) / 1000;
+    }
+    const known = uptime.upSec + uptime.downSec;
+    return {
+      cameraId: id,
+      period,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      uptime: {
+        percent: known > 0 ? Math.round((uptime.upSec / known) * 1e6) / 1e4 : null,
+        upSec: Math.round(uptime.upSec),
+        downSec: Math.round(uptime.downSec),
+        maintenanceSec: Math.round(uptime.maintenanceSec),
+        unknownSec: Math.round(uptime.unknownSec),
+        checks: uptime.checks,
+        failures: uptime.failures,
+      },
+      transitions: docs.map((d) => {
+        const t = transitionFromDoc(d);
+        return { ...t, at: t.at.toISOString(), failingSince: t.failingSince ? t.failingSince.toISOString() : null };
+      }),
+    };
+  }
+}
+
+function categoryOf(s: ConfirmedState): 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec' | null {
+  switch (s) {
+    case 'UP':
+      return 'upSec';
+    case 'DOWN':
+      return 'downSec';
+    case 'MAINTENANCE':
+      return 'maintenanceSec';
+    case 'UNKNOWN':
+      return 'unknownSec';
+    case 'DISABLED':
+      return null;
+  }
+}
+
+export function targetOf(cfg: PointConfig, timeoutMs: number): ProbeTarget {
+  const e = cfg.endpoint;
+  switch (cfg.probe.kind) {
+    case 'tcp':
+      return { host: e.host, port: e.rtspPort || 554, timeoutMs };
+    case 'rtsp':
+      return { host: e.host, port: e.rtspPort || 554, timeoutMs, path: e.rtspPath || '/' };
+    case 'onvif':
+      return { host: e.host, port: e.onvifPort ?? e.httpPort ?? 80, timeoutMs, path: '/onvif/device_service' };
+    case 'http':
+      return { host: e.host, port: e.httpPort ?? 80, timeoutMs, path: '/ISAPI/System/status', expectStatus: [200] };
+  }
+}
+
+const confirmedStates: readonly ConfirmedState[] = ['UNKNOWN', 'UP', 'DOWN', 'MAINTENANCE', 'DISABLED'];
+
+/**
+ * The machine state of a point after a restart: what the store holds (a healthy point stays UP), moved
+ * forward to the newest stored transition when that is ahead of the status (a crash between the two
+ * writes of a flush), so the next transition gets a fresh seq and nothing is announced twice.
+ */
+export function restore(stored: StoredStatus | undefined, latest: Transition | undefined, now: number, enabled: boolean): PointState {
+  const m = initialState(now, enabled);
+  if (stored?.state) {
+    m.state = stored.state;
+    m.confirmed = stored.confirmed ?? (stored.state === 'PENDING' ? 'UNKNOWN' : stored.state);
+    m.since = stored.since ? new Date(stored.since).getTime() : now;
+    m.lastCheckAt = stored.lastCheckAt ? new Date(stored.lastCheckAt).getTime() : null;
+    m.rttMs = stored.rttMs ?? null;
+    m.flapping = Boolean(stored.flapping);
+    m.reason = stored.reason ?? null;
+    m.seq = stored.seq ?? 0;
+    m.failures = stored.failures ?? 0;
+    m.successes = stored.successes ?? 0;
+    m.hist = stored.hist ?? 0;
+    m.histLen = stored.histLen ?? 0;
+    m.flapFrom = stored.flapFrom ?? null;
+    m.maintenance = stored.maintenance ?? stored.state === 'MAINTENANCE';
+    m.failingSince = stored.failingSince ? new Date(stored.failingSince).getTime() : null;
+  }
+  if (latest && latest.seq > m.seq && confirmedStates.includes(latest.to)) {
+    m.seq = latest.seq;
+    m.confirmed = latest.to;
+    m.state = latest.to;
+    m.flapping = latest.flapping;
+    m.since = latest.at.getTime();
+  }
+  return m;
+}

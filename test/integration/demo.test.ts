@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import { parseGbCode } from '../../server/src/cameras/gbcode';
+import { cameraInputSchema, stripEcho, validateCameraInput, type RegionLookup } from '../../server/src/cameras/schema';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEMO_COUNTS, generateDemoDistrict, loadDemoIfEmpty } from '../../scripts/demo-district';
+import { bootApp, type TestApp } from '../helpers/app';
+import { runTs } from '../helpers/process';
+
+describe('demo district', () => {
+  describe('generation', () => {
+    const demo = generateDemoDistrict();
+
+    it('when generated, then it has 1 district, 10 streets, 60 communities, exactly 536 grids and 5,400 points', () => {
+      const tiers = (t: string) => demo.regions.filter((r) => r.tier === t).length;
+      expect([tiers('district'), tiers('street'), tiers('community'), tiers('grid')]).to.deep.equal([1, 10, 60, 536]);
+      expect(demo.points).to.have.length(DEMO_COUNTS.points);
+    });
+
+    it('when generated twice with the same seed, then the output is identical; another seed differs', () => {
+      expect(JSON.stringify(generateDemoDistrict())).to.equal(JSON.stringify(demo));
+      expect(generateDemoDistrict(7).points[0].gbCode).to.not.equal(undefined);
+      expect(JSON.stringify(generateDemoDistrict(7).regions.map((r) => r.id))).to.not.equal(JSON.stringify(demo.regions.map((r) => r.id)));
+    });
+
+    it('when checked, then every GB code is valid, unique, under 210302 and passes the full point validation', () => {
+      const byId = new Map(demo.regions.map((r) => [r.id, r]));
+      const lookup: RegionLookup = {
+        get: (id) => {
+          const r = byId.get(id);
+          return r ? { id: r.id, tier: r.tier, code: r.code, name: r.name } : undefined;
+        },
+        ancestorsOrSelf: (id) => {
+          const out: string[] = [];
+          for (let r = byId.get(id); r; r = r.parentId ? byId.get(r.parentId) : undefined) out.push(r.id);
+          return out;
+        },
+      };
+      const codes = new Set<string>();
+      for (const p of demo.points) {
+        expect(parseGbCode(p.gbCode).ok, p.gbCode).to.equal(true);
+        expect(p.gbCode.startsWith('210302')).to.equal(true);
+        codes.add(p.gbCode);
+        const { upstreamGbCode: _u, ...raw } = p;
+        const input = stripEcho(cameraInputSchema.parse(raw));
+        expect(validateCameraInput(input, lookup), p.gbCode).to.deep.equal([]);
+      }
+      expect(codes.size).to.equal(DEMO_COUNTS.points);
+    });
+
+    it('when checked, then grids hold 500-600 households, hosts are distinct loopback addresses and coordinates lie in the Tiedong box', () => {
+      for (const g of demo.regions.filter((r) => r.tier === 'grid')) expect(g.households).to.be.within(500, 600);
+      const hosts = new Set(demo.points.map((p) => p.endpoint.host));
+      expect(hosts.size).to.equal(DEMO_COUNTS.points);
+      for (const h of hosts) expect(h).to.match(/^127\.\d+\.\d+\.\d+$/);
+      for (const p of demo.points) {
+        expect(p.location?.lon).to.be.within(122.96, 123.05);
+        expect(p.location?.lat).to.be.within(41.08, 41.14);
+        expect(p.tags).to.include('synthetic');
+      }
+    });
+
+    it('when counted, then Hikvision and Dahua dominate, NVRs are upstream of cameras and maintainers are spread', () => {
+      const share = (v: string) => demo.points.filter((p) => p.vendor === v).length / demo.points.length;
+      expect(share('海康威视')).to.be.within(0.45, 0.65);
+      expect(share('大华')).to.be.within(0.2, 0.4);
+      const nvrCodes = new Set(demo.points.filter((p) => p.gbCode.slice(10, 13) === '118').map((p) => p.gbCode));
+      expect(nvrCodes.size).to.be.greaterThan(50);
+      for (const p of demo.points.filter((x) => x.upstreamGbCode)) expect(nvrCodes.has(p.upstreamGbCode as string)).to.equal(true);
+      const orgs = new Set(demo.points.map((p) => p.maintainer?.org));
+      expect(orgs.size).to.be.within(4, 6);
+      const sharing = new Set(demo.points.map((p) => p.sharing));
+      expect([...sharing].sort()).to.deep.equal(['all', 'own', 'up']);
+    });
+  });
+
+  describe('loading over HTTP', function () {
+    this.timeout(120_000);
+    let app: TestApp;
+    before(async () => {
+      app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'false' });
+    });
+    after(async () => {
+      await app?.close();
+    });
+
+    it('when the registry is empty, then POST /demo/load loads 5,400 points and the tree counts them; a second load is refused with 409', async () => {
+      const res = await fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' });
+      const body = (await res.json()) as { points: number; regions: number; tookMs: number };
+      expect(res.status, JSON.stringify(body)).to.equal(201);
+      expect(body.points).to.equal(5400);
+      expect(body.regions).to.equal(1 + 10 + 60 + 536);
+      const tree = (await (await fetch(`${app.baseUrl}/api/v1/regions/tree`)).json()) as { roots: Array<{ points: { total: number }; children: unknown[] }>; counts: { total: number; grids: { total: number } } };
+      expect(tree.roots).to.have.length(1);
+      expect(tree.roots[0].points.total).to.equal(5400);
+      expect(tree.roots[0].children).to.have.length(10);
+      expect(tree.counts.total).to.equal(5400);
+      expect(tree.counts.grids.total).to.equal(536);
+      const again = await fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' });
+      expect(again.status).to.equal(409);
+      const list = (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=5&q=${encodeURIComponent('社区')}`)).json()) as { items: unknown[]; total: number };
+      expect(list.items).to.have.length(5);
+      expect(list.total).to.be.greaterThan(1000);
+    });
+
+    it('when the registry already holds data, then loadDemoIfEmpty does nothing (idempotent)', async () => {
+      expect(await loadDemoIfEmpty(app.registry)).to.equal(null);
+      const tree = (await (await fetch(`${app.baseUrl}/api/v1/regions/tree?depth=0`)).json()) as { counts: { total: number } };
+      expect(tree.counts.total).to.equal(5400);
+    });
+  });
+
+  describe('npm start -- --demo', function () {
+    this.timeout(180_000);
+    it('when started with --demo twice on the same data dir, then the district is loaded once', async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-demo-'));
+      const env = { DATA_DIR: dataDir, PORT: '0', AUTH_MODE: 'open', NODE_ENV: 'test', MONITOR_ENABLED: 'false' };
+      try {
+        const first = runTs('server/src/main.ts', ['--demo'], env);
+        await first.waitFor(/Demo district loaded: 607 regions, 5400 points/, 150_000);
+        first.child.kill('SIGTERM');
+        await first.exited;
+        const second = runTs('server/src/main.ts', ['--demo'], env);
+        await second.waitFor(/Demo district not loaded: the registry is not empty/, 60_000);
+        second.child.kill('SIGTERM');
+        await second.exited;
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+});
