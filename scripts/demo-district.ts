@@ -246,6 +246,20 @@ const systemActor: AuditActor = { userId: '000000000000000000000000', username: 
  * NVRs go first so the cameras can reference them by id.
  */
 export async function loadDemoDistrict(services: DemoServices, actor: AuditActor = systemActor, seed?: number): Promise<{ regions: number; points: number; tookMs: number }> {
+  if (loading.has(services.regions)) throw new AppError('conflict', 'the demo district is being loaded already');
+  const run = loadDemo(services, actor, seed);
+  loading.set(services.regions, run);
+  try {
+    return await run;
+  } finally {
+    loading.delete(services.regions);
+  }
+}
+
+/** Loads in progress, per app (keyed by its region service): a double click must not load twice. */
+const loading = new WeakMap<RegionService, Promise<unknown>>();
+
+async function loadDemo(services: DemoServices, actor: AuditActor, seed: number | undefined): Promise<{ regions: number; points: number; tookMs: number }> {
   const started = Date.now();
   if (services.regions.size() > 0 || !(await services.cameras.isEmpty())) {
     throw new AppError('conflict', 'the registry is not empty: the demo district is only loaded into an empty registry');

@@ -46,8 +46,16 @@ export function usePointRows(region: Ref<string | null>, f: PointFilter, sort: R
     }
     const k = sort.value;
     const byName = (a: number, b: number): number => (cat.name[a] < cat.name[b] ? -1 : cat.name[a] > cat.name[b] ? 1 : 0);
-    if (k === 'state') out.sort((a, b) => severity[board.st[a]] - severity[board.st[b]] || board.since[b] - board.since[a] || byName(a, b));
-    else if (k === 'name') out.sort(byName);
+    if (k === 'state') {
+      // recomputed on every batch: bucket by severity (linear) and order only the buckets that need
+      // attention by time, so 100,000 rows never cost a long task
+      const buckets: number[][] = [[], [], [], [], [], []];
+      for (const i of out) buckets[severity[board.st[i]]].push(i);
+      buckets[0].sort((a, b) => board.since[b] - board.since[a]);
+      buckets[1].sort((a, b) => board.since[b] - board.since[a]);
+      return Int32Array.from(buckets.flat());
+    }
+    if (k === 'name') out.sort(byName);
     else if (k === 'gbCode') out.sort((a, b) => (cat.gbCode[a] < cat.gbCode[b] ? -1 : 1));
     else out.sort((a, b) => board.since[b] - board.since[a]);
     return Int32Array.from(out);

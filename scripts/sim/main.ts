@@ -3,6 +3,8 @@
  *
  *   --count N            N synthetic cameras on 127.16.1.1 … (default 100), spread over --regions R
  *   --from FILE          cameras from a registry export (JSON or CSV); non-loopback hosts are remapped
+ *   --demo               the demo district of scripts/demo-district.ts (5,400 points on 127.20.x.y; the
+ *                        registry says ports 554/80, so add --rtsp-port 554 --http-port 80 as root)
  *   --rtsp-port P        wildcard RTSP listener (default 8554; 554 needs root)
  *   --http-port P        wildcard HTTP listener for ONVIF + /ISAPI (default 8080)
  *   --control-port P     control API on 127.0.0.1 (default 9554)
@@ -14,7 +16,7 @@
  */
 import fs from 'node:fs';
 import { scenarioSchema } from './faults';
-import { camerasFromExport, syntheticCameras } from './mapping';
+import { camerasFromExport, demoDistrictCameras, syntheticCameras } from './mapping';
 import { startSimulator, type SimCameraSpec } from './simulator';
 
 function arg(name: string): string | undefined {
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
       fs.writeFileSync(out, JSON.stringify(r.remapped, null, 1));
       process.stderr.write(`sim: ${r.remapped.length} points had non-loopback hosts; their simulator addresses are in ${out}\n`);
     }
+  } else if (process.argv.includes('--demo')) {
+    cameras = demoDistrictCameras();
   } else {
     cameras = syntheticCameras(Number(arg('count') ?? 100), Number(arg('regions') ?? 10));
   }

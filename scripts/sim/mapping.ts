@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { generateDemoDistrict } from '../demo-district';
 import { simAddress, type SimCameraSpec } from './simulator';
 
 /** N cameras on 127.16.1.1 … spread over `regions` synthetic region ids ("r0", "r1", …). */
@@ -62,4 +63,21 @@ export function camerasFromExport(file: string): { cameras: SimCameraSpec[]; rem
     cameras.push({ addr, id, regionId: r.regionId });
   }
   return { cameras, remapped };
+}
+
+/**
+ * The registry helper's demo district (scripts/demo-district.ts): 5,400 points on 127.20.x.y, ports
+ * 554 / 80 as in the generated registry (start the simulator with --rtsp-port 554 --http-port 80, which
+ * needs root or CAP_NET_BIND_SERVICE, or change the points' ports). Cameras are keyed by gbCode and know
+ * their region's ancestors, so `PUT /regions/<street id>/fault` is a street-wide outage.
+ */
+export function demoDistrictCameras(seed?: number): SimCameraSpec[] {
+  const d = generateDemoDistrict(seed);
+  const parent = new Map(d.regions.map((r) => [r.id, r.parentId ?? null]));
+  const ancestors = (id: string): string[] => {
+    const out: string[] = [];
+    for (let p = parent.get(id) ?? null; p; p = parent.get(p) ?? null) out.push(p);
+    return out;
+  };
+  return d.points.map((p) => ({ addr: String(p.endpoint?.host), id: p.gbCode, regionId: p.regionId, ancestorRegionIds: ancestors(p.regionId) }));
 }

@@ -10,6 +10,8 @@ export interface SimCameraSpec {
   /** Registry id (or gbCode) when mapped from a registry export; informational. */
   id?: string;
   regionId?: string;
+  /** The region's ancestors (street, district…): a fault set on any of them applies too (a street outage). */
+  ancestorRegionIds?: string[];
   /** When set, RTSP DESCRIBE and HTTP /ISAPI want Digest credentials (OPTIONS and ONVIF clock never do). */
   credentials?: { username: string; password: string };
   fault?: FaultInput;
@@ -19,6 +21,8 @@ interface SimCamera {
   addr: string;
   id?: string;
   regionId?: string;
+  /** regionId followed by its ancestors. */
+  regions: string[];
   credentials?: { username: string; password: string };
   fault: Fault;
   connections: number;
@@ -111,12 +115,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const regionFaults = new Map<string, Fault>();
   const byRegion = new Map<string, SimCamera[]>();
   for (const c of opts.cameras) {
-    const cam: SimCamera = { addr: c.addr, id: c.id, regionId: c.regionId, credentials: c.credentials, fault: faultSchema.parse(c.fault ?? UP), connections: 0 };
+    const regions = [...(c.regionId ? [c.regionId] : []), ...(c.ancestorRegionIds ?? [])];
+    const cam: SimCamera = { addr: c.addr, id: c.id, regionId: c.regionId, regions, credentials: c.credentials, fault: faultSchema.parse(c.fault ?? UP), connections: 0 };
     cameras.set(c.addr, cam);
-    if (c.regionId) {
-      const list = byRegion.get(c.regionId) ?? [];
+    for (const r of regions) {
+      const list = byRegion.get(r) ?? [];
       list.push(cam);
-      byRegion.set(c.regionId, list);
+      byRegion.set(r, list);
     }
   }
   const nonce = crypto.randomBytes(12).toString('hex');
@@ -125,9 +130,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
+  const regionFaultOf = (cam: SimCamera): Fault | undefined => {
+    if (regionFaults.size === 0) return undefined;
+    for (const r of cam.regions) {
+      const f = regionFaults.get(r);
+      if (f && f.mode !== 'up') return f;
+    }
+    return undefined;
+  };
   const actionFor = (cam: SimCamera): Action => {
-    const regionFault = cam.regionId ? regionFaults.get(cam.regionId) : undefined;
-    const f = regionFault && regionFault.mode !== 'up' ? regionFault : cam.fault;
+    const f = regionFaultOf(cam) ?? cam.fault;
     const n = cam.connections++;
     switch (f.mode) {
       case 'up':
@@ -146,10 +158,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       }
     }
   };
-  const latencyOf = (cam: SimCamera): number => {
-    const regionFault = cam.regionId ? regionFaults.get(cam.regionId) : undefined;
-    return (regionFault && regionFault.mode === 'slow' ? regionFault : cam.fault).latencyMs;
-  };
+  const latencyOf = (cam: SimCamera): number => (regionFaultOf(cam) ?? cam.fault).latencyMs;
   const later = (ms: number, fn: () => void): void => {
     if (ms <= 0) {
       fn();

@@ -256,7 +256,7 @@ describe('access control: every operation × role × tier (acceptance)', functio
   it('when openapi.json lists an operation, then the access table has an entry for it (and no stale ones)', () => {
     const keys = ops.map((o) => o.key);
     expect(keys.length).to.be.greaterThan(20);
-    expect(keys.filter((k) => !(k in table)), 'operations without an access-table entry').to.deep.equal([]);
+    expect(keys.filter((k) => !(k in table)), 'operations without an access-table entry: add one to `table` in test/integration/access.test.ts').to.deep.equal([]);
     expect(Object.keys(table).filter((k) => !keys.includes(k)), 'table entries for operations that no longer exist').to.deep.equal([]);
   });
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { sha256 } from '../../server/src/auth/crypto';
 import { authOf } from '../../server/src/auth/instance';
 import type { RegionIndex } from '../../server/src/auth/scope';
 import type { TestApp } from '../helpers/app';
@@ -77,7 +78,8 @@ describe('auth: sessions, tokens, users (integration)', function () {
     it('when a session past half its lifetime is used, then its expiry slides forward and the cookies are re-sent', async () => {
       const c = await loginAs(app, bootAdmin);
       const { Session } = authOf(app.ctx).models;
-      const newest = await Session.findOne({}).sort({ createdAt: -1 }).lean().exec();
+      const raw = decodeURIComponent(/vigil_session=([^;]+)/.exec(c.cookie ?? '')?.[1] ?? '');
+      const newest = await Session.findOne({ tokenHash: sha256(raw) }).lean().exec();
       await Session.updateOne({ _id: newest?._id }, { $set: { expiresAt: new Date(Date.now() + 60_000) } }).exec();
       const res = await c.get('/auth/me');
       expect(res.status).to.equal(200);

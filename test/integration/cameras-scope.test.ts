@@ -125,11 +125,11 @@ describe('camera and region scoping over HTTP (tiers × sharing × roles)', func
     expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
     // moving a point out of the own subtree is a write outside scope too
     expect((await as.street.patch(`/cameras/${pts['C11-up']}`, { regionId: r.D })).status).to.equal(403);
-    // creating in an ancestor region (visible, not writable) is 403; in a hidden region, the region is "unknown"
+    // creating in an ancestor region (visible, not writable) is 403; a hidden region is "not found"
     const body = { gbCode: '21030200001320999999', name: 'n', endpoint: { host: '10.0.0.9' } };
     expect((await as.street.post('/cameras', { ...body, regionId: r.D })).status).to.equal(403);
     const hidden = await as.street.post('/cameras', { ...body, regionId: r.S2 });
-    expect(hidden.status).to.equal(422);
+    expect(hidden.status).to.equal(404);
     expect(hidden.body.error.details[0].field).to.equal('regionId');
   });
 
@@ -144,7 +144,8 @@ describe('camera and region scoping over HTTP (tiers × sharing × roles)', func
   it('when a scoped admin creates regions, then only inside his subtree; a district needs a global admin', async () => {
     const scopedAdmin = await user('admin', r.S1);
     expect((await scopedAdmin.post('/regions', { name: 'C12', tier: 'community', parentId: r.S1 })).status).to.equal(201);
-    expect((await scopedAdmin.post('/regions', { name: 'C22', tier: 'community', parentId: r.S2 })).status).to.equal(422);
+    expect((await scopedAdmin.post('/regions', { name: 'C22', tier: 'community', parentId: r.S2 })).status).to.equal(404);
+    expect((await scopedAdmin.get(`/regions?within=${r.S2}`)).status).to.equal(404);
     expect((await scopedAdmin.post('/regions', { name: 'S3', tier: 'street', parentId: r.D })).status).to.equal(403);
     expect((await scopedAdmin.post('/regions', { name: '新区', tier: 'district', code: '210304' })).status).to.equal(403);
     expect((await as.global.post('/regions', { name: '新区', tier: 'district', code: '210304' })).status).to.equal(201);

@@ -63,6 +63,11 @@ describe('camera service: bulk upsert and change events', function () {
     expect((audit.items[0].before as { name: string }).name).to.equal('点1');
   });
 
+  it('when only the region of a row changed, then it counts as updated (ids are compared by value)', async () => {
+    const res = await app.registry.cameras.upsertManyValidated([row(2, s2)], actor, { dryRun: true });
+    expect(res).to.deep.include({ updated: 1, unchanged: 0 });
+  });
+
   it('when dryRun is set, then outcomes are reported and nothing is written', async () => {
     const res = await app.registry.cameras.upsertManyValidated([row(1, s1, { name: '又改' }), row(9, s1)], actor, { dryRun: true });
     expect(res).to.deep.include({ created: 1, updated: 1, unchanged: 0 });

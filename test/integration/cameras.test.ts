@@ -99,10 +99,8 @@ describe('camera points over HTTP', function () {
       ['port above 65535', { endpoint: { host: '10.0.0.1', rtspPort: 70000 } }, 'endpoint.rtspPort'],
       ['port 0', { endpoint: { host: '10.0.0.1', onvifPort: 0 } }, 'endpoint.onvifPort'],
       ['missing name', { name: undefined }, 'name'],
-      ['unknown region', { regionId: 'abcdefabcdefabcdefabcdef' }, 'regionId'],
       ['a grid as region', { regionId: 'GRID' }, 'regionId'],
       ['grid outside the region', { regionId: 'OTHER', gbCode: 'OTHERCODE', gridId: 'GRID' }, 'gridId'],
-      ['unknown upstream', { upstreamId: 'abcdefabcdefabcdefabcdef' }, 'upstreamId'],
       ['unknown field (typo)', { vendr: 'x' }, 'body'],
       ['bad sharing', { sharing: 'public' }, 'sharing'],
       ['probe interval too short', { probe: { intervalSec: 1 } }, 'probe.intervalSec'],
@@ -122,6 +120,18 @@ describe('camera points over HTTP', function () {
         for (const d of res.body.error.details as Array<{ message: string }>) expect(d.message).to.be.a('string').and.not.equal('');
       });
     }
+
+    it('when the body references an unknown region, grid or upstream point, then 404 names the field (like an out-of-scope one)', async () => {
+      for (const [over, field] of [
+        [{ regionId: 'abcdefabcdefabcdefabcdef' }, 'regionId'],
+        [{ gridId: 'abcdefabcdefabcdefabcdef' }, 'gridId'],
+        [{ upstreamId: 'abcdefabcdefabcdefabcdef' }, 'upstreamId'],
+      ] as const) {
+        const res = await api('POST', '/cameras', point(over));
+        expect(res.status, field).to.equal(404);
+        expect(res.body.error.details[0].field).to.equal(field);
+      }
+    });
 
     it('when the JSON is malformed, then 400', async () => {
       const res = await api('POST', '/cameras', '{"gbCode": ');

@@ -86,7 +86,10 @@ describe('demo district', () => {
     });
 
     it('when the registry is empty, then POST /demo/load loads 5,400 points and the tree counts them; a second load is refused with 409', async () => {
-      const res = await fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' });
+      // a double click: the second concurrent request is refused, not run twice
+      const both = await Promise.all([fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' }), fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' })]);
+      expect(both.map((r) => r.status).sort()).to.deep.equal([201, 409]);
+      const res = both.find((r) => r.status === 201) as Response;
       const body = (await res.json()) as { points: number; regions: number; tookMs: number };
       expect(res.status, JSON.stringify(body)).to.equal(201);
       expect(body.points).to.equal(5400);

@@ -65,7 +65,7 @@ describe('POST /cameras/import: kill -9 mid-import', function () {
     try {
       expect(await cameraCount(app)).to.equal(0);
       const jobs = await app.ctx.store.conn.collection('import_jobs').find({}).toArray();
-      expect(jobs.map((j) => j.state)).to.deep.equal(['aborted']);
+      expect(jobs.map((j) => j.state as string)).to.deep.equal(['aborted']);
       expect(await app.ctx.store.conn.collection('import_rows').countDocuments({})).to.equal(0);
     } finally {
       await app.close();

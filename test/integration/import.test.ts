@@ -59,7 +59,7 @@ describe('POST /cameras/import: the 5,400-row GBK acceptance file', function () 
     const got = (report.errors as Array<{ line: number; field: string }>).map((e) => ({ line: e.line, field: e.field }));
     expect(got).to.deep.equal(file.expected);
     expect(report.errors[0].reason).to.match(/^国标编码 must be 20 digits/);
-    expect(report.errors.find((e: { reason: string }) => /already appears on line \d+/.test(e.reason))).to.not.equal(undefined);
+    expect((report.errors as Array<{ reason: string }>).some((e) => /already appears on line \d+/.test(e.reason))).to.equal(true);
     expect(await cameraCount(app)).to.equal(0);
     expect(await app.ctx.store.conn.collection('import_rows').countDocuments({})).to.equal(0);
   });
@@ -133,7 +133,7 @@ describe('POST /cameras/import: formats, headers and semantics', function () {
     const res = await upload(app, buf, { filename: 'points.xlsx', query: 'mode=valid-only' });
     expect(res.status).to.equal(200);
     expect(res.body.format).to.equal('xlsx');
-    expect(res.body.errors.map((e: { line: number; field: string }) => [e.line, e.field])).to.deep.equal([[7, 'name']]);
+    expect((res.body.errors as Array<{ line: number; field: string }>).map((e) => [e.line, e.field])).to.deep.equal([[7, 'name']]);
     expect(res.body.totals).to.include({ created: sample.length - 1 });
   });
 
@@ -244,7 +244,7 @@ describe('POST /cameras/import: limits and scope', function () {
       const res = await upload(app, gbk(csvText(demoColumns, rows)), { query: 'mode=valid-only', headers: { authorization: `Bearer ${token}` } });
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
       expect(res.body.totals).to.include({ created: 5, invalid: 2 });
-      expect(res.body.errors.map((e: { line: number; field: string }) => [e.line, e.field])).to.deep.equal([
+      expect((res.body.errors as Array<{ line: number; field: string }>).map((e) => [e.line, e.field])).to.deep.equal([
         [7, 'street'],
         [8, 'street'],
       ]);

@@ -4,7 +4,10 @@ import { monitoringOf, type Transition } from '../../server/src/monitoring';
 import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
 import { bootApp, type TestApp } from '../helpers/app';
 import type { Json } from '../helpers/auth';
-import { assertChain, cameraDoc, seedDistrict, waitFor, type ChainItem, type PointSpec } from './polling-fixtures';
+import { devPrincipal } from '../../server/src/auth/principal';
+import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
+import { registryOf } from '../../server/src/regions/registry';
+import { assertChain, cameraDoc, DISTRICT, seedDistrict, waitFor, type ChainItem, type PointSpec } from './polling-fixtures';
 
 const INTERVAL_MS = 250;
 
@@ -181,17 +184,49 @@ describe('polling engine against the simulator (real sockets, real store)', func
     expect(metrics).to.match(/vigil_probes_total\{kind="rtsp",outcome="timeout"\} [1-9]/);
   });
 
+  it('when a point is created, disabled and deleted through the registry, then the engine follows without a resync', async () => {
+    const registry = registryOf(app.ctx);
+    await registry.regions.reload();
+    const raw = cameraDoc({ host: addr(30), kind: 'tcp', rtspPort: sim.rtspPort, httpPort: sim.httpPort });
+    const input = stripEcho(
+      cameraInputSchema.parse({
+        gbCode: raw.gbCode,
+        name: raw.name,
+        regionId: DISTRICT,
+        endpoint: { host: addr(30), rtspPort: sim.rtspPort },
+        probe: { kind: 'tcp', intervalSec: 60, timeoutMs: 300, retries: 3 },
+      }),
+    );
+    const cam = await registry.cameras.create(devPrincipal, input);
+    await waitFor('UP via onChange', () => monitoringOf(app.ctx).status(cam.id)?.state === 'UP', 5000);
+    await registry.cameras.update(devPrincipal, cam.id, { enabled: false });
+    expect(monitoringOf(app.ctx).status(cam.id)?.state).to.equal('DISABLED');
+    // a check already running when the point was disabled may still land
+    await new Promise((r) => setTimeout(r, 400));
+    const seen = sim.cameras.get(addr(30))?.connections ?? 0;
+    await new Promise((r) => setTimeout(r, 2 * INTERVAL_MS));
+    expect(sim.cameras.get(addr(30))?.connections, 'a disabled point is not probed').to.equal(seen);
+    await registry.cameras.remove(devPrincipal, cam.id);
+    expect(monitoringOf(app.ctx).hasPoint(cam.id)).to.equal(false);
+    expect(feed.filter((t) => t.cameraId === cam.id).map((t) => `${t.from}>${t.to}`)).to.deep.equal(['UNKNOWN>UP', 'UP>DISABLED']);
+  });
+
   it('when /metrics is scraped, then probes, latency, lag, in-flight, states and buffer are there', async () => {
     const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
     for (const name of ['vigil_probes_total', 'vigil_probe_duration_seconds_bucket', 'vigil_schedule_lag_current_seconds', 'vigil_probes_in_flight', 'vigil_points{state="UP"}', 'vigil_transitions_buffered', 'vigil_process_cpu_seconds_total', 'vigil_nodejs_eventloop_lag_p99_seconds']) {
       expect(text, name).to.include(name);
     }
     expect(text).to.match(/vigil_points\{state="DISABLED"\} 1/);
+    const doc = (await (await fetch(`${app.baseUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { 'x-permission': string }>> };
+    expect(doc.paths['/cameras/{id}/status'].get['x-permission']).to.equal('status:read');
+    expect(doc.paths['/cameras/{id}/history'].get['x-permission']).to.equal('status:read');
+    expect(doc.paths['/cameras/{id}/check'].post['x-permission']).to.equal('status:check');
   });
 
   it('when every transition of the run is read back, then each point has one unbroken chain', async () => {
     await monitoringOf(app.ctx).flush();
     for (const id of ids.values()) {
+      if (!monitoringOf(app.ctx).hasPoint(id)) continue;
       const ts = await db.collection('transitions').find({ cameraId: new ObjectId(id) }).toArray();
       expect(assertChain(ts), id).to.equal(null);
       expect(ts.length).to.equal(feed.filter((t) => t.cameraId === id).length);

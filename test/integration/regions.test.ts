@@ -63,13 +63,20 @@ describe('regions over HTTP', function () {
         { name: 'x', tier: 'grid', parentId: s },
         { name: 'x', tier: 'district', parentId: d },
         { name: 'x', tier: 'street' },
-        { name: 'x', tier: 'street', parentId: 'abcdefabcdefabcdefabcdef' },
       ];
       for (const body of cases) {
         const res = await api('POST', '/regions', body);
         expect(res.status, JSON.stringify(body)).to.equal(422);
         expect(res.body.error.details[0].field).to.equal('parentId');
       }
+    });
+
+    it('when the parent, the within filter or the parentId filter names an unknown region, then 404 names the field', async () => {
+      const res = await api('POST', '/regions', { name: 'x', tier: 'street', parentId: 'abcdefabcdefabcdefabcdef' });
+      expect(res.status).to.equal(404);
+      expect(res.body.error.details[0].field).to.equal('parentId');
+      expect((await api('GET', '/regions?within=abcdefabcdefabcdefabcdef')).status).to.equal(404);
+      expect((await api('GET', '/regions?parentId=abcdefabcdefabcdefabcdef')).status).to.equal(404);
     });
 
     it('when a code has the wrong digits for its tier or does not extend the parent code, then 422 names code', async () => {
@@ -84,6 +91,17 @@ describe('regions over HTTP', function () {
         expect(res.status, JSON.stringify(body)).to.equal(422);
         expect(res.body.error.details[0].field).to.equal('code');
       }
+    });
+
+    it('when the request is malformed, not JSON, oversized or smuggles operators, then 400 / 415 / 413 / 400', async () => {
+      expect((await api('POST', '/regions', '{"name":')).status).to.equal(400);
+      expect((await api('POST', '/regions', JSON.stringify({ name: 'n', tier: 'district' }), { 'content-type': 'text/plain' })).status).to.equal(415);
+      expect((await api('POST', '/regions', { name: 'n', tier: 'district', note: 'x'.repeat(1_100_000) })).status).to.equal(413);
+      expect((await api('POST', '/regions', { name: { $ne: null }, tier: 'district' })).status).to.equal(400);
+      expect((await api('PATCH', `/regions/${c}`, { $set: { name: 'x' } })).status).to.equal(400);
+      expect((await api('GET', '/regions/tree?depth=9')).status).to.equal(400);
+      expect((await api('GET', '/audit?cursor=xyz')).status).to.equal(400);
+      expect((await api('GET', `/regions/${c}`)).body.name).to.equal('胜利社区');
     });
 
     it('when a code or a sibling name is taken, then 409 names it', async () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { probes } from '../../server/src/probes';
-import { camerasFromExport, syntheticCameras } from '../../scripts/sim/mapping';
+import { camerasFromExport, demoDistrictCameras, syntheticCameras } from '../../scripts/sim/mapping';
 import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
 import type { Json } from '../helpers/auth';
 import { runTs } from '../helpers/process';
@@ -86,6 +86,25 @@ describe('camera simulator control API and mapping', function () {
     fs.writeFileSync(json, JSON.stringify({ items: [{ id: 'x', regionId: 'r9', endpoint: { host: '127.20.0.1' } }] }));
     expect(camerasFromExport(json).cameras).to.deep.equal([{ addr: '127.20.0.1', id: 'x', regionId: 'r9' }]);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when the demo district is mapped, then 5,400 cameras exist and a street outage takes its communities down', async () => {
+    const demo = demoDistrictCameras();
+    expect(demo).to.have.length(5400);
+    expect(new Set(demo.map((c) => c.addr)).size).to.equal(5400);
+    const inCommunity = demo.find((c) => (c.ancestorRegionIds ?? []).length >= 2);
+    expect(inCommunity, 'a point in a community').to.not.equal(undefined);
+    const street = (inCommunity?.ancestorRegionIds ?? [])[0];
+    const dsim = await startSimulator({ cameras: demo });
+    try {
+      dsim.setRegionFault(street, { mode: 'down' });
+      const r = await probes.tcp.check({ host: inCommunity?.addr ?? '', port: dsim.rtspPort, timeoutMs: 300 });
+      expect(r.outcome).to.equal('reset');
+      const elsewhere = demo.find((c) => c.regionId !== street && !(c.ancestorRegionIds ?? []).includes(street));
+      expect((await probes.tcp.check({ host: elsewhere?.addr ?? '', port: dsim.rtspPort, timeoutMs: 300 })).outcome).to.equal('ok');
+    } finally {
+      await dsim.stop();
+    }
   });
 
   it('when `npm run sim` starts, then it prints its ports and serves the control API', async () => {

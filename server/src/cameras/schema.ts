@@ -91,13 +91,23 @@ export const endpointInputSchema = z.strictObject({
   onvifPort: port.optional(),
 });
 
+/** Single-line text: control characters would break CSV/XML exports and the console's rendering. */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `at most ${max} characters`)
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'control characters (line breaks, tabs …) are not allowed');
+const multiline = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
+
 export const maintainerSchema = z.strictObject({
-  org: z.string().trim().max(128).default(''),
-  contact: z.string().trim().max(64).default(''),
+  org: text(128).default(''),
+  contact: text(64).default(''),
   phone: z.string().trim().max(32).regex(/^[0-9+\-() ]*$/, 'digits, spaces and + - ( ) only').default(''),
 });
 
-const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
+
 const tagSchema = z.string().trim().min(1, 'empty tag').max(32, 'at most 32 characters per tag').regex(/^[^,;]+$/, 'no "," or ";" in a tag');
 const tagsSchema = z.array(tagSchema).max(32, 'at most 32 tags').transform((tags) => [...new Set(tags)]);
 const installedAtSchema = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { message: 'must be an ISO date (YYYY-MM-DD) or date-time' });
@@ -132,7 +142,7 @@ const cameraFields = {
   tags: tagsSchema.default([]),
   enabled: z.boolean().default(true),
   installedAt: installedAtSchema.nullable().default(null),
-  note: text(512).default(''),
+  note: multiline(512).default(''),
 };
 
 /** POST /cameras body (and one import row after column mapping). */
@@ -179,7 +189,7 @@ export const cameraPatchSchema = z.strictObject({
   tags: tagsSchema.optional(),
   enabled: z.boolean().optional(),
   installedAt: installedAtSchema.nullable().optional(),
-  note: text(512).optional(),
+  note: multiline(512).optional(),
   version: z.number().int().min(1).optional(),
   ...readOnlyEcho,
 });

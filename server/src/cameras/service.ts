@@ -3,10 +3,10 @@ import type { AuditService } from '../audit/service';
 import type { AuditActor, AuditRecordInput } from '../audit/schema';
 import type { Principal } from '../auth/principal';
 import { cameraVisibility, canSeeCamera, canSeeRegion, regionInScope, type RegionIndex } from '../auth/scope';
-import { AppError, type FieldIssue } from '../lib/errors';
+import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed } from '../regions/events';
-import type { PointBucket, RegionPoints, RegionService } from '../regions/service';
+import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
 import { decodeGbCode } from './gbcode';
 import type { CameraChange } from './events';
 import { cameraModel, searchFieldsOf, searchFilter, type CameraDoc } from './model';
@@ -82,10 +82,21 @@ function auditView(c: Camera): Omit<Camera, 'status'> {
   return rest;
 }
 
-/** Canonical JSON of the registry-owned fields, to tell "unchanged" from "updated". */
+/** Canonical JSON of the registry-owned fields (keys sorted, ids as hex), to tell "unchanged" from "updated". */
 function canonical(f: RegistryFields): string {
   const { searchText: _t, searchTokens: _k, gb: _g, ...rest } = f;
-  return JSON.stringify(rest, (_k2, v: unknown) => (v instanceof Types.ObjectId ? v.toHexString() : v));
+  const norm = (v: unknown): unknown => {
+    // duck-typed: the driver's ObjectId may come from another copy of bson than mongoose's
+    if (v && typeof v === 'object' && (v as { _bsontype?: unknown })._bsontype === 'ObjectId') return (v as Types.ObjectId).toHexString();
+    if (v instanceof Date) return v.toISOString();
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      return Object.fromEntries(Object.keys(o).sort().map((k) => [k, norm(o[k])]));
+    }
+    return v ?? null;
+  };
+  return JSON.stringify(norm(rest));
 }
 
 function isDuplicateKey(err: unknown): boolean {
@@ -348,7 +359,7 @@ export class CameraService implements RegionPoints {
    * Null when another filter is present.
    */
   private async totalFromCounts(principal: Principal, q: CameraListQuery): Promise<number | null> {
-    if (q.vendor?.length || q.tag?.length || q.state?.length || q.type?.length || q.upstreamId || q.q) return null;
+    if (q.tag?.length || q.state?.length || q.type?.length || q.upstreamId || q.q) return null;
     const state = await this.countState();
     let regionSet: Set<string> | null = null;
     let gridOnly: string | null = null;
@@ -359,11 +370,13 @@ export class CameraService implements RegionPoints {
       else regionSet = new Set(q.subtree ? this.regions.subtree(r.id) : [r.id]);
     }
     const maintainers = q.maintainer?.length ? new Set(q.maintainer) : null;
+    const vendors = q.vendor?.length ? new Set(q.vendor) : null;
     const sharings = q.sharing?.length ? new Set<string>(q.sharing) : null;
     let total = 0;
     for (const [k, v] of state.map) {
-      const [regionId, gridId, sharing, org] = k.split(SEP);
+      const [regionId, gridId, sharing, org, vendor] = k.split(SEP);
       if (regionSet && !regionSet.has(regionId)) continue;
+      if (vendors && !vendors.has(vendor)) continue;
       if (gridOnly && gridId !== gridOnly) continue;
       if (q.tier === 'grid' ? !gridId : q.tier && this.regions.get(regionId)?.tier !== q.tier) continue;
       if (maintainers && !maintainers.has(org)) continue;
@@ -377,15 +390,18 @@ export class CameraService implements RegionPoints {
   // ---- validation shared by create/update ----
 
   private async checkWrite(principal: Principal, input: CameraInput, self?: { id: string }): Promise<void> {
-    const issues: FieldIssue[] = [];
-    if (!canSeeRegion(principal, this.regions, input.regionId)) issues.push({ field: 'regionId', message: `unknown region ${input.regionId}` });
-    else issues.push(...validateCameraInput(input, this.regions, self));
-    if (input.upstreamId && !issues.some((i) => i.field === 'upstreamId')) {
+    // references the caller cannot see are "not found", exactly like unknown ones (scope never reveals existence)
+    for (const field of ['regionId', 'gridId'] as const) {
+      const ref = input[field];
+      if (ref && (!this.regions.get(ref) || !canSeeRegion(principal, this.regions, ref))) throw refNotFound(field, 'region');
+    }
+    if (input.upstreamId && input.upstreamId !== self?.id) {
       const up = await this.findDoc(input.upstreamId);
       if (!up || !this.canSee(principal, { regionId: up.regionId.toHexString(), sharing: up.sharing, maintainer: up.maintainer })) {
-        issues.push({ field: 'upstreamId', message: `unknown point ${input.upstreamId}` });
+        throw refNotFound('upstreamId', 'camera point');
       }
     }
+    const issues = validateCameraInput(input, this.regions, self);
     if (issues.length) throw new AppError('validation_failed', `invalid camera point: ${issues[0].field}: ${issues[0].message}`, issues);
     if (!regionInScope(principal, this.regions, input.regionId)) throw new AppError('forbidden', 'the region lies outside your write scope');
   }
@@ -737,8 +753,8 @@ export class CameraService implements RegionPoints {
 
   // ---- counts: one aggregation, then kept current in memory ----
 
-  private bucketKey(d: Pick<CameraDoc, 'regionId' | 'gridId' | 'sharing' | 'maintainer'>): string {
-    return [d.regionId.toHexString(), hex(d.gridId) ?? '', d.sharing, d.maintainer?.org ?? ''].join(SEP);
+  private bucketKey(d: Pick<CameraDoc, 'regionId' | 'gridId' | 'sharing' | 'maintainer' | 'vendor'>): string {
+    return [d.regionId.toHexString(), hex(d.gridId) ?? '', d.sharing, d.maintainer?.org ?? '', d.vendor ?? ''].join(SEP);
   }
 
   /**
@@ -775,13 +791,13 @@ export class CameraService implements RegionPoints {
         for (;;) {
           const seq = this.writeSeq;
           const rows = await this.coll
-            .aggregate<{ _id: { r: Types.ObjectId; g: Types.ObjectId | null; s: string; o: string | null }; n: number; e: number }>([
-              { $group: { _id: { r: '$regionId', g: '$gridId', s: '$sharing', o: '$maintainer.org' }, n: { $sum: 1 }, e: { $sum: { $cond: ['$enabled', 1, 0] } } } },
+            .aggregate<{ _id: { r: Types.ObjectId; g: Types.ObjectId | null; s: string; o: string | null; v: string | null }; n: number; e: number }>([
+              { $group: { _id: { r: '$regionId', g: '$gridId', s: '$sharing', o: '$maintainer.org', v: '$vendor' }, n: { $sum: 1 }, e: { $sum: { $cond: ['$enabled', 1, 0] } } } },
             ])
             .toArray();
           const map = new Map<string, { total: number; enabled: number }>();
           for (const r of rows) {
-            map.set(this.bucketKey({ regionId: r._id.r, gridId: r._id.g ?? null, sharing: r._id.s as CameraDoc['sharing'], maintainer: { org: r._id.o ?? '', contact: '', phone: '' } }), { total: r.n, enabled: r.e });
+            map.set(this.bucketKey({ regionId: r._id.r, gridId: r._id.g ?? null, sharing: r._id.s as CameraDoc['sharing'], maintainer: { org: r._id.o ?? '', contact: '', phone: '' }, vendor: r._id.v ?? '' }), { total: r.n, enabled: r.e });
           }
           if (seq === this.writeSeq) {
             this.counts = { map };

@@ -170,6 +170,14 @@ function isPlainObjectWithOps(v: unknown): boolean {
   return isPlainObject(v) && Object.keys(v).some((k) => k.startsWith('$'));
 }
 
+/** Plain equality or $eq/$in only: a point index scan on the field returns exactly its matches. */
+function pureEquality(cond: unknown): boolean {
+  if (!isPlainObject(cond)) return usableScalar(cond);
+  const keys = Object.keys(cond);
+  if (keys.length === 0 || !keys[0].startsWith('$')) return true;
+  return keys.every((k) => k === '$eq' || k === '$in');
+}
+
 /** Top-level field conditions, including those inside a top-level $and. */
 function fieldConditions(filter: Doc, out = new Map<string, Interval[]>()): Map<string, Interval[]> {
   for (const [k, v] of Object.entries(filter)) {
@@ -192,6 +200,8 @@ export interface Plan {
   ids?: unknown[];
   sorted: boolean;
   reverse: boolean;
+  /** The index scan returns exactly the matching documents (pure equality on scanned fields): no re-test. */
+  exact?: boolean;
 }
 
 const MAX_SCANS = 20_000;
@@ -253,9 +263,14 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
     if (points === 0 && !ranged) continue;
     const order = scans.length === 1 ? sortFromIndex(ix, eqPrefix, sort, coll.idsAreObjectIds) : { sorted: false, reverse: false };
     const uniqueHit = ix.unique && points === ix.fields.length;
+    const filterKeys = Object.keys(filter);
+    const exact =
+      !ranged &&
+      filterKeys.length === points &&
+      ix.fields.slice(0, points).every(([f]) => f in filter && pureEquality(filter[f]));
     const score = (uniqueHit ? 1000 : 0) + points * 10 + (ranged ? 5 : 0) + (order.sorted && sort.length ? 3 : 0);
     if (!best || score > best.score) {
-      best = { plan: { stage: 'IXSCAN', index: ix, scans, sorted: order.sorted, reverse: order.reverse }, score };
+      best = { plan: { stage: 'IXSCAN', index: ix, scans, sorted: order.sorted, reverse: order.reverse, exact }, score };
     }
   }
   const chosen = choose();
@@ -273,6 +288,17 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
     }
     if (best) return best.plan;
     return { stage: 'COLLSCAN', scans: [], sorted: sort.length === 0, reverse: false };
+  }
+}
+
+function* candidateIds(p: Plan): Generator<string> {
+  const seen = new Set<string>();
+  for (const scan of p.scans) {
+    for (const id of p.index!.scan(scan, p.reverse)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      yield id;
+    }
   }
 }
 
@@ -324,6 +350,23 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
   else coll.stats.collscans++;
   const out: Doc[] = [];
   let examined = 0;
+  if (p.exact && p.sorted && p.index) {
+    // Skipped entries are never fetched: a deep page costs index steps only.
+    let skipped = 0;
+    for (const id of candidateIds(p)) {
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      const d = coll.docs.get(id);
+      if (!d) continue;
+      examined++;
+      out.push(d);
+      if (limit > 0 && out.length >= limit) break;
+    }
+    coll.stats.docsExamined += examined;
+    return { docs: out, plan: p, docsExamined: examined };
+  }
   const stopAt = p.sorted && limit > 0 ? skip + limit : Infinity;
   for (const d of candidates(coll, p)) {
     examined++;

@@ -58,6 +58,76 @@ export function moveTrailingIdFirst(raw: Buffer): Buffer | undefined {
   return out;
 }
 
+const bodyOptions = { ...deserializeOptions, fieldsAsRaw: { documents: true } };
+
+/** Byte offset of the last top-level element of a BSON document, or -1 for a type it cannot skip. */
+function lastElementOffset(b: Buffer): number {
+  const end = b.length - 1;
+  let p = 4;
+  let last = -1;
+  while (p < end) {
+    last = p;
+    const type = b[p];
+    const nameEnd = b.indexOf(0, p + 1);
+    if (nameEnd < 0) return -1;
+    p = nameEnd + 1;
+    switch (type) {
+      case 0x01: case 0x09: case 0x11: case 0x12:
+        p += 8;
+        break;
+      case 0x02: case 0x0d: case 0x0e:
+        p += 4 + b.readInt32LE(p);
+        break;
+      case 0x03: case 0x04: case 0x0f:
+        p += b.readInt32LE(p);
+        break;
+      case 0x05:
+        p += 5 + b.readInt32LE(p);
+        break;
+      case 0x07:
+        p += 12;
+        break;
+      case 0x08:
+        p += 1;
+        break;
+      case 0x10:
+        p += 4;
+        break;
+      case 0x13:
+        p += 16;
+        break;
+      case 0x06: case 0x0a: case 0xff: case 0x7f:
+        break;
+      case 0x0b: {
+        const e1 = b.indexOf(0, p);
+        p = b.indexOf(0, e1 + 1) + 1;
+        break;
+      }
+      case 0x0c:
+        p += 4 + b.readInt32LE(p) + 12;
+        break;
+      default:
+        return -1;
+    }
+  }
+  return p === end ? last : -1;
+}
+
+/**
+ * An inserted document: drivers append a generated ObjectId `_id` as the last field, mongod stores _id
+ * first. Moving those 17 bytes before decoding gives the _id-first object directly (no second object) and
+ * the bytes to store; the copy also detaches them from the (possibly 48 MB) frame.
+ */
+function decodeInserted(bytes: Buffer): Doc {
+  const last = lastElementOffset(bytes);
+  const isTrailingId =
+    last === bytes.length - 18 && bytes[last] === 0x07 && bytes[last + 1] === 0x5f && bytes[last + 2] === 0x69 && bytes[last + 3] === 0x64 && bytes[last + 4] === 0;
+  const own = isTrailingId && last > 4 ? moveTrailingIdFirst(bytes)! : Buffer.from(bytes);
+  const doc = decodeBson(own);
+  rawBson.set(doc, own);
+  return doc;
+}
+
 export function decodeBson(buf: Uint8Array): Doc {
   return BSON.deserialize(buf, deserializeOptions);
 }
@@ -127,15 +197,11 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
     const kind = frame[pos++];
     const size = frame.readInt32LE(pos);
     if (kind === 0) {
-      command = decodeBson(frame.subarray(pos, pos + size));
-      if (command.insert !== undefined && Array.isArray(command.documents)) {
-        // Inserted documents inline in the body: decode them from their own bytes to keep those.
-        const raw = BSON.deserialize(frame.subarray(pos, pos + size), { ...deserializeOptions, fieldsAsRaw: { documents: true } });
-        command.documents = (raw.documents as Buffer[]).map((bytes) => {
-          const doc = decodeBson(bytes);
-          rawBson.set(doc, bytes);
-          return doc;
-        });
+      // `documents` (only an insert has it at top level) stays raw here and is decoded per document below.
+      command = BSON.deserialize(frame.subarray(pos, pos + size), bodyOptions) as Doc;
+      if (Array.isArray(command.documents)) {
+        const raw = command.documents as Buffer[];
+        command.documents = command.insert !== undefined ? raw.map(decodeInserted) : raw.map((b) => decodeBson(b));
       }
       pos += size;
     } else if (kind === 1) {
@@ -146,9 +212,7 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
       while (p < sectionEnd) {
         const len = frame.readInt32LE(p);
         const bytes = frame.subarray(p, p + len);
-        const doc = decodeBson(bytes);
-        rawBson.set(doc, bytes);
-        docs.push(doc);
+        docs.push(identifier === 'documents' ? decodeInserted(bytes) : decodeBson(bytes));
         p += len;
       }
       sequences.push([identifier, docs]);
@@ -159,14 +223,6 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
   }
   if (!command) throw new Error('OP_MSG without a body section');
   for (const [identifier, docs] of sequences) command[identifier] = docs;
-  // Only inserted documents are kept; copy their bytes out of the (possibly 48 MB) frame.
-  const inserted = command.documents;
-  if (command.insert !== undefined && Array.isArray(inserted)) {
-    for (const d of inserted as Doc[]) {
-      const b = rawBson.get(d);
-      if (b) rawBson.set(d, Buffer.from(b));
-    }
-  }
   return { opCode: OP_MSG, requestId, flags, command };
 }
 
@@ -206,42 +262,49 @@ function encodeBody(body: Doc): Buffer | Uint8Array {
     return BSON.serialize(body, serializeOptions);
   }
   const docs = cursor[batchKey] as Doc[];
-  const parts: Buffer[] = [];
+  const encoded = docs.map(bsonOf);
   let arrayLen = 5;
-  for (let i = 0; i < docs.length; i++) {
-    const key = cstring(String(i));
-    const bytes = bsonOf(docs[i]);
-    parts.push(Buffer.from([0x03]), key, bytes);
-    arrayLen += 1 + key.length + bytes.length;
-  }
-  const arrHead = Buffer.allocUnsafe(4);
-  arrHead.writeInt32LE(arrayLen, 0);
-  const id = cursor.id as { low: number; high: number };
-  const idBytes = Buffer.allocUnsafe(8);
-  idBytes.writeInt32LE(id.low, 0);
-  idBytes.writeInt32LE(id.high, 4);
+  for (let i = 0; i < encoded.length; i++) arrayLen += 2 + digits(i) + encoded[i].length;
   const nsBytes = Buffer.from(String(cursor.ns), 'utf8');
-  const nsLen = Buffer.allocUnsafe(4);
-  nsLen.writeInt32LE(nsBytes.length + 1, 0);
   const batchName = batchKey === 'firstBatch' ? FIRST : NEXT;
   const cursorLen = 4 + (1 + batchName.length + arrayLen) + (1 + ID.length + 8) + (1 + NS.length + 4 + nsBytes.length + 1) + 1;
   const total = 4 + (1 + CURSOR.length + cursorLen) + (1 + OK.length + 8) + 1;
-  const head = Buffer.allocUnsafe(4);
-  head.writeInt32LE(total, 0);
-  const cursorHead = Buffer.allocUnsafe(4);
-  cursorHead.writeInt32LE(cursorLen, 0);
-  const okVal = Buffer.allocUnsafe(8);
-  okVal.writeDoubleLE(1, 0);
-  return Buffer.concat([
-    head,
-    Buffer.from([0x03]), CURSOR, cursorHead,
-    Buffer.from([0x04]), batchName, arrHead, ...parts, Buffer.from([0]),
-    Buffer.from([0x12]), ID, idBytes,
-    Buffer.from([0x02]), NS, nsLen, nsBytes, Buffer.from([0]),
-    Buffer.from([0]),
-    Buffer.from([0x01]), OK, okVal,
-    Buffer.from([0]),
-  ]);
+  const out = Buffer.allocUnsafe(total);
+  let p = out.writeInt32LE(total, 0);
+  out[p++] = 0x03;
+  p += CURSOR.copy(out, p);
+  p = out.writeInt32LE(cursorLen, p);
+  out[p++] = 0x04;
+  p += batchName.copy(out, p);
+  p = out.writeInt32LE(arrayLen, p);
+  for (let i = 0; i < encoded.length; i++) {
+    out[p++] = 0x03;
+    p += out.write(String(i), p, 'latin1');
+    out[p++] = 0;
+    p += encoded[i].copy(out, p);
+  }
+  out[p++] = 0;
+  out[p++] = 0x12;
+  p += ID.copy(out, p);
+  const id = cursor.id as { low: number; high: number };
+  p = out.writeInt32LE(id.low, p);
+  p = out.writeInt32LE(id.high, p);
+  out[p++] = 0x02;
+  p += NS.copy(out, p);
+  p = out.writeInt32LE(nsBytes.length + 1, p);
+  p += nsBytes.copy(out, p);
+  out[p++] = 0;
+  out[p++] = 0;
+  out[p++] = 0x01;
+  p += OK.copy(out, p);
+  p = out.writeDoubleLE(1, p);
+  out[p++] = 0;
+  if (p !== total) throw new Error(`cursor reply size mismatch ${p} != ${total}`);
+  return out;
+}
+
+function digits(i: number): number {
+  return i < 10 ? 1 : i < 100 ? 2 : i < 1000 ? 3 : i < 10000 ? 4 : i < 100000 ? 5 : String(i).length;
 }
 
 export function encodeOpMsg(requestId: number, responseTo: number, flags: number, body: Doc): Buffer {

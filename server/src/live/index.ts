@@ -5,7 +5,6 @@ import { canSeeRegion } from '../auth/scope';
 import type { AppContext } from '../context';
 import type { CameraState } from '../contracts/live';
 import { AppError } from '../lib/errors';
-import type { Document } from 'mongodb';
 import { LiveHub, type PointEntry, type TransitionInput } from './hub';
 import { RegionTree } from './region-tree';
 import { liveRoutes } from './routes';
@@ -218,7 +217,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
           pendingUpserts.delete(change.id);
           pendingDeletes.add(change.id);
         } else {
-          const loaded = change.camera && typeof change.camera === 'object' ? loadedFromDoc(change.camera as Document) : null;
+          const loaded = change.camera && typeof change.camera === 'object' ? loadedFromDoc(change.camera) : null;
           if (loaded) {
             pendingDeletes.delete(loaded.entry.id);
             pendingUpserts.set(loaded.entry.id, loaded);

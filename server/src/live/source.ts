@@ -121,7 +121,8 @@ export function storeSource(store: Store): LiveSource {
         _id: 1, regionId: 1, sharing: 1, enabled: 1, gbCode: 1, name: 1, address: 1, vendor: 1, 'maintainer.org': 1, tags: 1,
         location: 1, upstreamId: 1, 'status.state': 1, 'status.since': 1, 'status.flapping': 1,
       };
-      for await (const doc of col('cameras').find({}, { projection, batchSize: 5000 })) {
+      // modest batches: the embedded store runs in this process and answers each batch in one go
+      for await (const doc of col('cameras').find({}, { projection, batchSize: 1000 })) {
         const p = loadedFromDoc(doc);
         if (p) out.push(p);
       }

@@ -39,7 +39,7 @@ interface Point extends Job {
   m: PointState;
   statusWrittenAt: number;
   acctSince: number;
-  current: Promise<CheckOutcome> | null;
+  current: Promise<{ result: ProbeResult; kind: ProbeKind; transition: Transition | null }> | null;
 }
 
 export interface PointStatus {
@@ -359,7 +359,7 @@ export class MonitoringService {
     return nextDue(p.dueAt, retrying ? Math.min(this.config.MONITOR_RETRY_INTERVAL_MS, p.intervalMs) : p.intervalMs, Date.now());
   }
 
-  private async checkOnce(p: Point): Promise<CheckOutcome> {
+  private async checkOnce(p: Point): Promise<{ result: ProbeResult; kind: ProbeKind; transition: Transition | null }> {
     const kind = p.kind;
     const t0 = performance.now();
     // No abort signal on the hot path (≈8 µs per probe for the listener): stop() waits for running
@@ -367,24 +367,25 @@ export class MonitoringService {
     const result = await this.probes[kind].check(p.target);
     this.hot.count(kind, result.outcome);
     this.hot.duration(kind, (performance.now() - t0) / 1000);
-    if (p.deleted || this.stopped) return { result, kind, status: this.view(p), transition: null };
+    if (p.deleted || this.stopped) return { result, kind, transition: null };
     const reason = result.outcome === 'ok' ? 'ok' : `${result.outcome}${result.detail ? `: ${result.detail}` : ''}`;
     const transition = this.apply(p, { kind: 'check', at: Date.now(), up: result.up, rttMs: result.up ? result.rttMs : null, reason });
-    return { result, kind, status: this.view(p), transition };
+    return { result, kind, transition };
   }
 
   /** Probe now (POST /cameras/:id/check). Joins a check already running instead of starting a second one. */
   async checkNow(id: string): Promise<CheckOutcome> {
     const p = this.points.get(id);
     if (!p) throw AppError.notFound('monitored point');
-    if (p.current) return p.current;
     if (!p.enabled) {
       const result = await this.probes[p.kind].check(p.target, this.abort.signal);
       return { result, kind: p.kind, status: this.view(p), transition: null };
     }
-    this.scheduler.runNow(p);
-    if (!p.current) throw new AppError('unavailable', 'check could not be started');
-    return p.current;
+    if (!p.current) this.scheduler.runNow(p);
+    const current = p.current;
+    if (!current) throw new AppError('unavailable', 'check could not be started');
+    const out = await current;
+    return { ...out, status: this.view(p) };
   }
 
   /** Maintenance windows (the alerts capability owns them) switch a point's MAINTENANCE state. */

@@ -75,7 +75,7 @@ export const rtspProbe: Probe = {
       const disarm = armDeadline(target.timeoutMs, signal, (why) => {
         finish(result('timeout', startedAt, { detail: why === 'aborted' ? 'aborted' : `no complete answer (${phase})` }));
       });
-      socket.once('connect', () => {
+      socket.on('connect', () => {
         phase = 'options';
         socket.write(request('OPTIONS', url, cseq));
       });
@@ -120,10 +120,10 @@ export const rtspProbe: Probe = {
         }
         finish(result('ok', startedAt, { status: 200 }));
       });
-      socket.once('end', () => {
+      socket.on('end', () => {
         finish(result(phase === 'connect' ? 'reset' : 'protocol_error', startedAt, { detail: `peer closed during ${phase}` }));
       });
-      socket.once('error', (err: NodeJS.ErrnoException) => {
+      socket.on('error', (err: NodeJS.ErrnoException) => {
         const c = classifyNetError(err);
         finish(result(c.outcome, startedAt, { detail: c.detail }));
       });

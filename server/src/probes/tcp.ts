@@ -28,20 +28,21 @@ export const tcpProbe: Probe = {
         if (connectedRtt) finish({ ...connectedRtt, detail: 'connected; peer kept the connection open' });
         else finish(result('timeout', startedAt, { detail: why === 'aborted' ? 'aborted' : 'connect timed out' }));
       });
-      socket.once('connect', () => {
+      // `on`, not `once`: each event fires once per socket anyway, and once() allocates a wrapper (hot path).
+      socket.on('connect', () => {
         connectedRtt = result('ok', startedAt);
         socket.end();
       });
-      // Anything the peer sends is irrelevant to a connect check; reading keeps the socket flowing to FIN.
-      socket.on('data', () => undefined);
-      socket.once('end', () => {
+      // Anything the peer sends is irrelevant to a connect check; flowing mode lets its FIN through.
+      socket.resume();
+      socket.on('end', () => {
         if (connectedRtt) finish(connectedRtt);
       });
-      socket.once('close', () => {
+      socket.on('close', () => {
         if (connectedRtt) finish(connectedRtt);
         else finish(result('reset', startedAt, { detail: 'closed before connect' }));
       });
-      socket.once('error', (err: NodeJS.ErrnoException) => {
+      socket.on('error', (err: NodeJS.ErrnoException) => {
         const c = classifyNetError(err);
         finish(connectedRtt && c.outcome === 'reset'
           ? { ...result('reset', startedAt, { detail: `${c.detail} after connect` }), rttMs: connectedRtt.rttMs }

@@ -223,6 +223,10 @@ export class RegionService implements RegionIndex, RegionLookup {
   }
 
   list(principal: Principal, q: RegionListQuery): Region[] {
+    for (const field of ['within', 'parentId'] as const) {
+      const ref = q[field];
+      if (ref && (!this.docs.has(ref) || !canSeeRegion(principal, this, ref))) throw refNotFound(field, 'region');
+    }
     let ids = this.visibleIds(principal);
     if (q.within) {
       const within = new Set(this.subtree(q.within));
@@ -359,7 +363,7 @@ export class RegionService implements RegionIndex, RegionLookup {
     if (parentId === null) throw new AppError('validation_failed', `a ${tier} needs a parent ${wanted}`, [{ field: 'parentId', message: `required: the ${wanted} this ${tier} belongs to` }]);
     const parent = this.docs.get(parentId);
     if (!parent || !canSeeRegion(principal, this, parentId)) {
-      throw new AppError('validation_failed', `unknown parent region ${parentId}`, [{ field: 'parentId', message: 'unknown region' }]);
+      throw refNotFound('parentId', 'region');
     }
     if (parent.tier !== wanted) {
       throw new AppError('validation_failed', `a ${tier} must sit under a ${wanted}, not a ${parent.tier}`, [{ field: 'parentId', message: `must be a ${wanted} (is a ${parent.tier})` }]);
@@ -438,7 +442,7 @@ export class RegionService implements RegionIndex, RegionLookup {
   private resolveTarget(principal: Principal, targetId: string, excluded: Set<string>): { regionId: string; gridId: string | null } {
     const t = this.docs.get(targetId);
     if (!t || !canSeeRegion(principal, this, targetId)) {
-      throw new AppError('validation_failed', `unknown region ${targetId}`, [{ field: 'movePointsTo', message: 'unknown region' }]);
+      throw refNotFound('movePointsTo', 'region');
     }
     if (excluded.has(targetId)) {
       throw new AppError('validation_failed', 'movePointsTo lies inside the subtree being changed', [{ field: 'movePointsTo', message: 'must lie outside the moved/deleted subtree' }]);
@@ -585,6 +589,14 @@ export class RegionService implements RegionIndex, RegionLookup {
     for (const rid of sub) this.feed.emit({ kind: 'delete', id: rid });
     return { deleted: sub.length, pointsMoved: moved };
   }
+}
+
+/**
+ * A body or query reference to a region that does not exist or lies outside the caller's scope: 404
+ * like a URL id, so the two cases cannot be told apart (scope must not reveal existence).
+ */
+export function refNotFound(field: string, what: 'region' | 'camera point'): AppError {
+  return new AppError('not_found', `${field}: ${what} not found`, [{ field, message: `${what} not found` }]);
 }
 
 function actorOf(p: Principal): AuditActor {

@@ -8,7 +8,7 @@ import type { Camera, CameraInput, ProbeDefaults } from '../schema';
 import type { CameraService } from '../service';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
 import { cameraComparable, codeValue, comparable, mapRow, sameValue, type MapContext, type RowIssue } from './mapping';
-import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals } from './model';
+import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals, type StagedRow } from './model';
 import { parseImportFile, type ImportFormat } from './parse';
 import { RegionDirectory } from './regions';
 import type { ImportReport } from './schema';
@@ -210,7 +210,7 @@ export class TransferService {
           jobId: job._id,
           seq: seq++,
           level: batch[0].level,
-          rows: batch.map((p) => ({ line: p.line, input: p.input, upstreamGbCode: p.upstreamGbCode, outcome: p.outcome === 'created' ? 'created' : 'updated' })),
+          rowsJson: JSON.stringify(batch.map((p): StagedRow => ({ line: p.line, input: p.input, upstreamGbCode: p.upstreamGbCode, outcome: p.outcome === 'created' ? 'created' : 'updated' }))),
         };
         await this.chunks.collection.insertOne(chunk);
         await hooks.afterStage?.(seq, job._id.toHexString());
@@ -386,7 +386,7 @@ export class TransferService {
     const cursor = this.chunks.collection.find<ImportChunkDoc>({ jobId }).sort({ seq: 1 }).batchSize(4);
     let seq = 0;
     for await (const c of cursor) {
-      yield c.rows.map((r) => ({ seq: seq++, line: r.line, input: r.input, upstreamGbCode: r.upstreamGbCode ?? null, level: c.level, outcome: r.outcome }));
+      yield (JSON.parse(c.rowsJson) as StagedRow[]).map((r) => ({ seq: seq++, line: r.line, input: r.input, upstreamGbCode: r.upstreamGbCode ?? null, level: c.level, outcome: r.outcome }));
     }
   }
 
