@@ -103,6 +103,7 @@ describe('camera points over HTTP', function () {
       ['grid outside the region', { regionId: 'OTHER', gbCode: 'OTHERCODE', gridId: 'GRID' }, 'gridId'],
       ['unknown field (typo)', { vendr: 'x' }, 'body'],
       ['bad sharing', { sharing: 'public' }, 'sharing'],
+      ['a line break in the name', { name: '第一行\n第二行' }, 'name'],
       ['probe interval too short', { probe: { intervalSec: 1 } }, 'probe.intervalSec'],
     ];
     for (const [what, over, field] of invalid) {
@@ -247,7 +248,7 @@ describe('camera points over HTTP', function () {
       const byGrid = await api('GET', `/cameras?regionId=${grid}`);
       expect(items<{ gridId: string }>(byGrid.body).every((c) => c.gridId === grid)).to.equal(true);
       expect(byGrid.body.total).to.equal(1);
-      for (const qs of [`regionId=${street}`, `regionId=${community}&subtree=false`, 'enabled=true', 'enabled=false', 'tier=community', 'tier=grid', `maintainer=${encodeURIComponent('安讯')}`, 'sharing=own,up']) {
+      for (const qs of [`regionId=${street}`, `regionId=${community}&subtree=false`, 'enabled=true', 'enabled=false', 'tier=community', 'tier=grid', `maintainer=${encodeURIComponent('安讯')}`, 'sharing=own,up', `vendor=${encodeURIComponent('海康威视')}`, `vendor=${encodeURIComponent('大华')}&enabled=false`]) {
         const page = await api('GET', `/cameras?${qs}&limit=1000`);
         expect(page.body.total, qs).to.equal(items(page.body).length);
       }

@@ -28,7 +28,21 @@ const serializeOptions = { ignoreUndefined: false };
  * stays one, although the in-memory copy holds plain JS numbers for matching). Stored document objects
  * are never mutated (updates replace them), which keeps this cache valid.
  */
-export const rawBson = new WeakMap<Doc, Buffer>();
+const BYTES = Symbol('bson');
+
+/**
+ * Kept on the document itself under a non-enumerable symbol, invisible to BSON.serialize, mingo, spread
+ * and Object.keys. (A WeakMap with one entry per stored document made every major GC walk an ephemeron
+ * table of that size.)
+ */
+export const rawBson = {
+  get(doc: Doc): Buffer | undefined {
+    return (doc as { [BYTES]?: Buffer })[BYTES];
+  },
+  set(doc: Doc, bytes: Buffer): void {
+    Object.defineProperty(doc, BYTES, { value: bytes, enumerable: false, writable: true, configurable: true });
+  },
+};
 
 export function bsonOf(doc: Doc): Buffer {
   let b = rawBson.get(doc);
@@ -198,7 +212,7 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
     const size = frame.readInt32LE(pos);
     if (kind === 0) {
       // `documents` (only an insert has it at top level) stays raw here and is decoded per document below.
-      command = BSON.deserialize(frame.subarray(pos, pos + size), bodyOptions) as Doc;
+      command = BSON.deserialize(frame.subarray(pos, pos + size), bodyOptions);
       if (Array.isArray(command.documents)) {
         const raw = command.documents as Buffer[];
         command.documents = command.insert !== undefined ? raw.map(decodeInserted) : raw.map((b) => decodeBson(b));

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { loadDemoDistrict } from '../../../scripts/demo-district';
+import { DEMO_DISTRICT_CODE, loadDemoDistrict } from '../../../scripts/demo-district';
 import type { AppContext } from '../context';
 import { defineRoute } from '../lib/http';
 import type { Registry } from './registry';
@@ -10,6 +10,19 @@ const demoResultSchema = z.object({ regions: z.number().int(), points: z.number(
 /** First-run helper for the console: loads the synthetic demo district into an empty registry. */
 export function demoRouter(ctx: AppContext, registry: Registry): Router {
   const router = Router();
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/demo',
+    summary: 'Whether the registry is empty (the console then offers the demo district) and whether the demo district is loaded',
+    tags: ['demo'],
+    permission: 'region:read',
+    responses: { 200: { description: 'registry state', schema: z.object({ empty: z.boolean(), demoLoaded: z.boolean() }) } },
+    handler: async () => {
+      const empty = registry.regions.size() === 0 && (await registry.cameras.isEmpty());
+      const demoLoaded = registry.regions.listAll().some((r) => r.tier === 'district' && r.code === DEMO_DISTRICT_CODE && registry.regions.isSynthetic(r.id));
+      return { empty, demoLoaded };
+    },
+  });
   defineRoute(router, ctx.openapi, {
     method: 'post',
     path: '/demo/load',

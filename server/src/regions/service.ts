@@ -181,9 +181,17 @@ export class RegionService implements RegionIndex, RegionLookup {
     return this.children.get(regionId) ?? [];
   }
 
-  /** Every node (no boundary), for importers and the live index. Cheap: served from memory. */
-  listAll(): RegionNode[] {
-    return [...this.docs.keys()].map((id) => this.get(id) as RegionNode);
+  /** Every node, for importers, the live index and maps. Cheap: served from memory (boundaries on request). */
+  listAll(opts: { boundary?: boolean } = {}): Array<RegionNode & { boundary?: unknown }> {
+    return [...this.docs.keys()].map((id) => {
+      const node = this.get(id) as RegionNode;
+      return opts.boundary ? { ...node, boundary: this.docs.get(id)?.boundary ?? null } : node;
+    });
+  }
+
+  /** True for nodes created by the demo generator (their note says so). */
+  isSynthetic(id: string): boolean {
+    return (this.docs.get(id)?.note ?? '').includes('synthetic');
   }
 
   size(): number {
