@@ -104,6 +104,14 @@ function makeCameras(n: number, regions: ObjectId[], grids: ObjectId[]): CameraD
   return docs;
 }
 
+/** Documents per region, in the order of `regions`, so every page asked for is a full one. */
+function regionSizes(docs: CameraDoc[], regions: ObjectId[]): number[] {
+  const byId = new Map(regions.map((id, i) => [id.toHexString(), i]));
+  const sizes = regions.map(() => 0);
+  for (const d of docs) sizes[byId.get(d.regionId.toHexString()) as number]++;
+  return sizes;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   const idx = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
@@ -154,12 +162,13 @@ async function runDriver(coll: Collection<CameraDoc>, docs: CameraDoc[], o: Opts
     const found = await coll.findOne({ gbCode: d.gbCode });
     if (found?.gbCode !== d.gbCode) throw new Error(`lookup of ${d.gbCode} failed`);
   });
-  const perRegion = Math.floor(docs.length / regions.length);
+  const perRegion = regionSizes(docs, regions);
   const page = await measure(o.pages, async (i) => {
     const regionId = regions[i % regions.length];
-    const skip = Math.floor(r() * Math.max(1, perRegion - 100));
+    const size = perRegion[i % regions.length];
+    const skip = Math.floor(r() * Math.max(1, size - 50));
     const rows = await coll.find({ regionId }).sort({ gbCode: 1 }).skip(skip).limit(50).toArray();
-    if (perRegion >= 150 && rows.length !== 50) throw new Error(`page returned ${rows.length} rows`);
+    if (rows.length !== Math.min(50, size)) throw new Error(`page returned ${rows.length} rows`);
   });
   return { via: 'driver', insertMs, lookup, page };
 }
@@ -211,12 +220,13 @@ async function runMongoose(uri: string, docs: CameraDoc[], o: Opts, regions: Obj
       const found = await Camera.findOne({ gbCode: d.gbCode }).lean();
       if (found?.gbCode !== d.gbCode) throw new Error(`lookup of ${d.gbCode} failed`);
     });
-    const perRegion = Math.floor(docs.length / regions.length);
+    const perRegion = regionSizes(docs, regions);
     const page = await measure(o.pages, async (i) => {
       const regionId = regions[i % regions.length];
-      const skip = Math.floor(r() * Math.max(1, perRegion - 100));
+      const size = perRegion[i % regions.length];
+      const skip = Math.floor(r() * Math.max(1, size - 50));
       const rows = await Camera.find({ regionId }).sort({ gbCode: 1 }).skip(skip).limit(50).lean();
-      if (perRegion >= 150 && rows.length !== 50) throw new Error(`page returned ${rows.length} rows`);
+      if (rows.length !== Math.min(50, size)) throw new Error(`page returned ${rows.length} rows`);
     });
     return { via: 'mongoose', insertMs, leanInsertMs, lookup, page };
   } finally {

@@ -185,8 +185,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       socket.resetAndDestroy();
       return null;
     }
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    // Only connections that can outlive a probe are tracked for stop(); the rest close on their own.
+    if (action === 'blackhole' || action === 'slow') {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    }
     if (action === 'blackhole') {
       socket.on('data', () => undefined);
       // The peer gave up: close our side too, or CLOSE_WAIT sockets pile up.
@@ -204,10 +207,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       socket.once('data', () => socket.end(GARBAGE));
       return;
     }
+    // A tcp connect check sends nothing: no parser is set up until bytes arrive.
     let buf = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
+    socket.on('data', (data: Buffer) => {
+      buf += data.toString('latin1');
       if (buf.length > 65_536) {
         socket.destroy();
         return;

@@ -95,6 +95,7 @@ describe('console end to end in headless Chromium', function () {
   let browser: Browser;
   let page: Page;
   const consoleErrors: string[] = [];
+  const foreignRequests: string[] = [];
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
@@ -112,6 +113,10 @@ describe('console end to end in headless Chromium', function () {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     page = await context.newPage();
     page.on('pageerror', (err) => consoleErrors.push(err.message));
+    page.on('request', (req) => {
+      const url = req.url();
+      if (!url.startsWith(app.baseUrl) && !/^(data|blob):/.test(url)) foreignRequests.push(url);
+    });
   });
 
   after(async () => {
@@ -255,6 +260,16 @@ describe('console end to end in headless Chromium', function () {
     await page.screenshot({ path: path.join(artifacts, 'e2e-07-import-dry-run.png') });
   });
 
+  it('when the map opens, then the points are drawn on the offline basemap without any outside request', async () => {
+    await page.click('[data-testid="nav-"]');
+    await page.fill('[data-testid=search]', '');
+    await page.click('[data-testid="nav-map"]');
+    await page.waitForSelector('[data-testid=map] canvas');
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: path.join(artifacts, 'e2e-08-map.png') });
+    expect(foreignRequests, foreignRequests.join('\n')).to.deep.equal([]);
+  });
+
   it('when the wall display opens at 1920×1080, then it shows the district online rate in large type', async () => {
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.click('[data-testid="nav-wall"]');
@@ -264,7 +279,7 @@ describe('console end to end in headless Chromium', function () {
       return e ? parseFloat(getComputedStyle(e).fontSize) : 0;
     });
     expect(size).to.be.at.least(48);
-    await page.screenshot({ path: path.join(artifacts, 'e2e-08-wall-1920.png') });
+    await page.screenshot({ path: path.join(artifacts, 'e2e-09-wall-1920.png') });
     expect(consoleErrors, consoleErrors.join('\n')).to.deep.equal([]);
   });
 });

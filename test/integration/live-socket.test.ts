@@ -259,6 +259,15 @@ describe('live push over Socket.IO (integration)', function () {
     expect(health.status).to.equal(200);
   });
 
+  it('when a client floods subscribe, then it is rate limited instead of costing a snapshot each time', async () => {
+    const socket = track(open(app, admin));
+    await connected(socket);
+    const acks = await Promise.all(Array.from({ length: 25 }, () => emitAck<SubscribeResult>(socket, 'subscribe', { regionId: C1 })));
+    const limited = acks.filter((a) => !a.ok && a.error.code === 'rate_limited');
+    expect(acks.filter((a) => a.ok)).to.have.length(20);
+    expect(limited).to.have.length(5);
+  });
+
   it('when the registry adds a point, then subscribed consoles are told to resync and the new snapshot holds it', async () => {
     const socket = track(open(app, admin));
     await connected(socket);

@@ -136,6 +136,13 @@ describe('regions over HTTP', function () {
       expect((await api('GET', '/regions?tier=planet')).status).to.equal(400);
     });
 
+    it('when a code change would orphan the codes of its children, then 422 names code', async () => {
+      const res = await api('PATCH', `/regions/${s}`, { code: '210302009' });
+      expect(res.status).to.equal(422);
+      expect(res.body.error.details[0]).to.deep.include({ field: 'code' });
+      expect(res.body.error.details[0].message).to.contain('210302001001');
+    });
+
     it('when renaming with a stale If-Match, then 409; with the current one, the version bumps', async () => {
       const ok = await api('PATCH', `/regions/${c}`, { name: '胜利新社区' }, { 'if-match': '"v1"' });
       expect(ok.status, JSON.stringify(ok.body)).to.equal(200);

@@ -263,25 +263,25 @@ const csv = <T extends z.ZodType<string, string>>(item: T) =>
 
 /** GET /cameras query. Every filter combines with AND; multi-valued ones accept comma-separated values. */
 export const cameraListQuerySchema = z.strictObject({
-  regionId: objectIdSchema.optional(),
-  subtree: boolQuery.default(true),
-  tier: z.enum(['district', 'street', 'community', 'grid']).optional(),
-  vendor: csv(z.string().max(64)).optional(),
-  maintainer: csv(z.string().max(128)).optional(),
-  tag: csv(z.string().max(32)).optional(),
+  regionId: objectIdSchema.optional().describe('points of this region (a grid: points whose gridId is it)'),
+  subtree: boolQuery.default(true).describe('with regionId: include the whole subtree (default) or only the node itself'),
+  tier: z.enum(['district', 'street', 'community', 'grid']).optional().describe('points registered at a region of this tier; grid = points that have a grid'),
+  vendor: csv(z.string().max(64)).optional().describe('comma-separated, any of'),
+  maintainer: csv(z.string().max(128)).optional().describe('maintainer.org, comma-separated, any of'),
+  tag: csv(z.string().max(32)).optional().describe('comma-separated, any of'),
   enabled: boolQuery.optional(),
-  state: csv(cameraStateSchema).optional(),
+  state: csv(cameraStateSchema).optional().describe('status.state, comma-separated, any of'),
   sharing: csv(sharingSchema).optional(),
-  type: csv(z.string().regex(/^\d{3}$/)).optional(),
-  upstreamId: objectIdSchema.optional(),
-  q: z.string().trim().max(64).optional(),
+  type: csv(z.string().regex(/^\d{3}$/)).optional().describe('GB/T 28181 type code (digits 11-13), e.g. 132,118'),
+  upstreamId: objectIdSchema.optional().describe('points behind this NVR/switch point'),
+  q: z.string().trim().max(64).optional().describe('substring of name or address (Chinese works), a gbCode or part of one'),
   sort: z
     .string()
     .regex(new RegExp(`^-?(${cameraSortKeys.join('|')})$`), `one of ${cameraSortKeys.join(', ')}, optionally prefixed with "-"`)
     .default('gbCode'),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
-  cursor: z.string().max(1024).optional(),
-  count: boolQuery.default(true),
+  cursor: z.string().max(1024).optional().describe('nextCursor of the previous page (same filters and sort)'),
+  count: boolQuery.default(true).describe('include total (false skips the count)'),
 });
 export type CameraListQuery = z.infer<typeof cameraListQuerySchema>;
 

@@ -113,7 +113,7 @@ export interface ResyncNotice {
   reason: 'registry_changed' | 'room_reset';
 }
 
-export type LiveErrorCode = 'bad_request' | 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'internal';
+export type LiveErrorCode = 'bad_request' | 'unauthenticated' | 'forbidden' | 'not_found' | 'rate_limited' | 'unavailable' | 'internal';
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: LiveErrorCode; message: string } };
 

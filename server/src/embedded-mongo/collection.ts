@@ -5,6 +5,7 @@
  */
 import { BSON } from 'bson';
 import { compareValues, TypeBound, type Doc } from './compare';
+import { DocStore } from './docstore';
 import { duplicateKeyError } from './errors';
 import { Index, type IndexSpec } from './indexes';
 import type { StorageOp } from './storage';
@@ -47,7 +48,7 @@ export interface CollectionStats {
 }
 
 export class Collection {
-  readonly docs = new Map<string, Doc>();
+  readonly docs = new DocStore();
   readonly indexes = new Map<string, Index>();
   readonly stats: CollectionStats = { collscans: 0, ixscans: 0, idlookups: 0, docsExamined: 0 };
 

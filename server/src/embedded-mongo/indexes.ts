@@ -137,7 +137,7 @@ export class Index {
     this.tree.clear();
   }
 
-  ensureBuilt(docs: Map<string, Doc>): void {
+  ensureBuilt(docs: Iterable<[string, Doc]>): void {
     if (this.built) return;
     this.built = true;
     for (const [id, doc] of docs) this.add(doc, id);

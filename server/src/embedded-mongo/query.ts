@@ -381,6 +381,20 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
   return { docs, plan: p, docsExamined: examined };
 }
 
+/** Number of matching documents; an empty filter or an exact index plan counts without reading documents. */
+export function countQuery(coll: Collection | undefined, filter: Doc): number {
+  if (!coll) return 0;
+  if (Object.keys(filter).length === 0) return coll.docs.size;
+  const p = plan(coll, filter, []);
+  if (p.exact && p.index) {
+    coll.stats.ixscans++;
+    let n = 0;
+    for (const id of candidateIds(p)) if (coll.docs.has(id)) n++;
+    return n;
+  }
+  return runQuery(coll, filter).docs.length;
+}
+
 export function explainPlan(p: Plan, r?: QueryResult): Doc {
   const input: Doc =
     p.stage === 'COLLSCAN'

@@ -44,7 +44,12 @@ const appCodes: Record<string, LiveErrorCode> = {
   forbidden: 'forbidden',
   not_found: 'not_found',
   unavailable: 'unavailable',
+  rate_limited: 'rate_limited',
 };
+
+/** A snapshot can be megabytes: a socket may ask for this many per window, then gets rate_limited. */
+const SUBSCRIBES_PER_WINDOW = 20;
+const SUBSCRIBE_WINDOW_MS = 10_000;
 
 function failure(err: unknown, logger: Logger): Ack<never> {
   if (err instanceof AppError) return { ok: false, error: { code: appCodes[err.code] ?? 'internal', message: err.message } };
@@ -76,8 +81,19 @@ export function attachLiveNamespace(io: Server, deps: LiveSocketDeps): LiveNames
       rooms.clear();
     };
 
+    let windowStart = 0;
+    let windowCount = 0;
     socket.on('subscribe', (raw: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: Ack<unknown>) => void) : () => undefined;
+      const now = Date.now();
+      if (now - windowStart > SUBSCRIBE_WINDOW_MS) {
+        windowStart = now;
+        windowCount = 0;
+      }
+      if (++windowCount > SUBSCRIBES_PER_WINDOW) {
+        reply({ ok: false, error: { code: 'rate_limited', message: `at most ${SUBSCRIBES_PER_WINDOW} subscribes per ${SUBSCRIBE_WINDOW_MS / 1000} s` } });
+        return;
+      }
       const parsed = subscribeRequestSchema.safeParse(raw);
       if (!parsed.success) {
         reply(zodFailure(parsed.error.issues, 'subscribe'));

@@ -483,6 +483,16 @@ export class MonitoringService {
 
   /** Transitions and uptime of one point over the last `periodMs` (rollups + what is not flushed yet). */
   async history(id: string, period: string, periodMs: number): Promise<HistoryAnswer> {
+    try {
+      return await this.readHistory(id, period, periodMs);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      this.logger.warn('history read failed', { cameraId: id, err });
+      throw new AppError('unavailable', 'the store is unreachable; status (GET …/status) is still served from memory');
+    }
+  }
+
+  private async readHistory(id: string, period: string, periodMs: number): Promise<HistoryAnswer> {
     const p = this.points.get(id);
     const to = Date.now();
     const from = to - periodMs;

@@ -501,6 +501,12 @@ export class RegionService implements RegionIndex, RegionLookup {
       this.requireParent(principal, cur.tier, newParent);
     }
     const issues = this.checkCode(cur.tier, newCode, newParent);
+    if (patch.code !== undefined && newCode) {
+      // children keep their codes, so they must still extend this one
+      const prefix = newCode.length === 8 ? newCode.slice(0, 6) : newCode;
+      const clash = this.childIds(id).map((c) => this.docs.get(c)).find((c) => c?.code && !c.code.startsWith(prefix));
+      if (clash) issues.push({ field: 'code', message: `child region ${clash.name} has code ${clash.code}, which does not start with ${prefix}` });
+    }
     if (patch.households != null && (cur.tier === 'district' || cur.tier === 'street')) {
       issues.push({ field: 'households', message: 'households are kept for communities and grids' });
     }

@@ -28,6 +28,7 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
   /** `${tier}\u0001${normalised name}` → nodes; grids also by code (`grid\u0002${code}`). */
   private readonly byName = new Map<string, RegionNode[]>();
   private readonly byCode = new Map<string, RegionNode[]>();
+  private readonly byParentName = new Map<string, RegionNode[]>();
   private readonly ancestorsMemo = new Map<string, string[]>();
 
   constructor(nodes: Iterable<RegionNode>) {
@@ -40,6 +41,7 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
       this.byId.set(n.id, n);
       push(this.children, n.parentId, n);
       push(this.byName, `${n.tier}\u0001${norm(n.name)}`, n);
+      push(this.byParentName, `${n.parentId ?? ''}\u0001${norm(n.name)}`, n);
       if (n.code) push(this.byCode, n.code, n);
     }
   }
@@ -140,6 +142,9 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
     }
     if (!v.grid) return regionId ? { ok: true, regionId } : null;
 
+    // the usual case, a grid named inside its community, is one map lookup
+    const direct = regionId ? (this.byParentName.get(`${regionId}\u0001${norm(v.grid)}`) ?? []).filter((n) => n.tier === 'grid') : [];
+    if (direct.length === 1) return { ok: true, regionId: regionId as string, gridId: direct[0].id };
     const grids = [...new Set([...(this.byName.get(`grid\u0001${norm(v.grid)}`) ?? []), ...(this.byCode.get(v.grid) ?? []).filter((n) => n.tier === 'grid')])];
     const inside = regionId ? grids.filter((g) => this.ancestorsOrSelf(g.id).includes(regionId)) : grids;
     if (inside.length === 0) {

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { BSON, Long } from 'bson';
+import { Long } from 'bson';
 import type { Doc } from '../compare';
 import type { Handler } from './context';
 
@@ -39,7 +39,7 @@ function dbSize(ctx: Parameters<Handler>[0], db: string): { objects: number; dat
   for (const c of colls?.values() ?? []) {
     objects += c.docs.size;
     indexes += c.indexes.size;
-    for (const d of c.docs.values()) dataSize += BSON.calculateObjectSize(d);
+    dataSize += c.docs.byteSize();
   }
   return { objects, dataSize, indexes, collections: colls?.size ?? 0 };
 }
@@ -150,8 +150,7 @@ export const adminCommands: Record<string, Handler> = {
   collStats: (ctx) => {
     const name = String(ctx.cmd.collStats);
     const c = ctx.engine.get(ctx.db, name);
-    let size = 0;
-    for (const d of c?.docs.values() ?? []) size += BSON.calculateObjectSize(d);
+    const size = c?.docs.byteSize() ?? 0;
     const count = c?.docs.size ?? 0;
     const indexSizes: Doc = {};
     for (const ix of c?.indexes.values() ?? []) indexSizes[ix.name] = 0;

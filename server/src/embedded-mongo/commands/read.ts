@@ -3,7 +3,7 @@ import { WriteTx } from '../collection';
 import { compareValues, parseSort, pathValues, toNumber, type Doc } from '../compare';
 import { CommandError } from '../errors';
 import { compileProjection } from '../projection';
-import { explainPlan, plan, runQuery } from '../query';
+import { countQuery, explainPlan, plan, runQuery } from '../query';
 import { cloneDoc, withId } from '../update';
 import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
 
@@ -47,10 +47,7 @@ const count: Handler = (ctx) => {
   const query = optionalDoc(ctx.cmd.query, 'query') ?? {};
   const skip = optionalNumber(ctx.cmd.skip, 'skip') ?? 0;
   const limit = Math.abs(optionalNumber(ctx.cmd.limit, 'limit') ?? 0);
-  let n: number;
-  if (!coll) n = 0;
-  else if (Object.keys(query).length === 0) n = coll.docs.size;
-  else n = runQuery(coll, query).docs.length;
+  let n = countQuery(coll, query);
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
   return { n, ok: 1 };
@@ -150,6 +147,15 @@ const aggregate: Handler = (ctx) => {
   if (cmd.explain) {
     return { ...explainPlan(coll ? plan(coll, filter, parseSort(sort)) : { stage: 'COLLSCAN', scans: [], sorted: true, reverse: false }), ok: 1 };
   }
+  if (isCountPipeline(rest) && !sort && out === undefined) {
+    // countDocuments(): [$match, $group {_id: <constant>, n: {$sum: 1}}] answered without reading documents.
+    const group = rest[0].$group as Doc;
+    const field = Object.keys(group).find((k) => k !== '_id')!;
+    const n = countQuery(coll, filter);
+    const docs = n > 0 ? [{ _id: group._id, [field]: n }] : [];
+    const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
+    return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, docs, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+  }
   const base = runQuery(coll, filter, { sort: parseSort(sort), skip, limit }).docs;
   let result: Doc[] = base;
   if (rest.length) {
@@ -172,6 +178,17 @@ const aggregate: Handler = (ctx) => {
   const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
   return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, result, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
 };
+
+function isCountPipeline(stages: Doc[]): boolean {
+  if (stages.length !== 1 || !('$group' in stages[0])) return false;
+  const group = stages[0].$group as Doc;
+  const keys = Object.keys(group);
+  if (keys.length !== 2 || keys[0] !== '_id') return false;
+  const id = group._id;
+  if (id !== null && typeof id !== 'number' && !(typeof id === 'string' && !id.startsWith('$'))) return false;
+  const acc = group[keys[1]] as Doc | undefined;
+  return Boolean(acc) && typeof acc === 'object' && Object.keys(acc).length === 1 && acc.$sum === 1;
+}
 
 function writeOut(ctx: CommandContext, target: Doc | string, docs: Doc[]): void {
   const db = typeof target === 'string' ? ctx.db : typeof target.db === 'string' ? target.db : ctx.db;

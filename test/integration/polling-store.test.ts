@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import mongoose from 'mongoose';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/src/embedded-mongo';
+import { createLogger } from '../../server/src/lib/logger';
+import type { Transition } from '../../server/src/monitoring/events';
+import { createMonitoringMetrics } from '../../server/src/monitoring/metrics';
+import { MonitoringStore } from '../../server/src/monitoring/persistence';
+
+const t = (cameraId: string, seq: number): Transition => ({
+  id: `${cameraId}:${seq}`,
+  cameraId,
+  regionId: 'r1',
+  seq,
+  from: seq === 1 ? 'UNKNOWN' : 'UP',
+  to: seq === 1 ? 'UP' : 'DOWN',
+  at: new Date(),
+  reason: null,
+  rttMs: null,
+  flapping: false,
+  failingSince: null,
+});
+
+describe('monitoring store writes (embedded store)', function () {
+  this.timeout(20_000);
+  let server: EmbeddedMongo;
+  let conn: mongoose.Connection;
+  let dir: string;
+  const zero = { inFlight: () => 0, lagMs: () => 0, pointsByState: () => ({}), flapping: () => 0, bufferedTransitions: () => 0, bufferedStatus: () => 0 };
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-mstore-'));
+    server = await startEmbeddedMongo({ dbPath: dir, port: 0 });
+    conn = await mongoose.createConnection(server.uri('m')).asPromise();
+  });
+  after(async () => {
+    await conn.close();
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a retried batch holds transitions that were already written, then they are skipped and the new ones written once', async () => {
+    const metrics = createMonitoringMetrics(zero);
+    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, rollupsRetentionDays: 1 }, metrics, createLogger('silent'));
+    await store.ensureIndexes();
+    store.addTransition(t('a', 1));
+    store.addTransition(t('a', 2));
+    await store.flush();
+    // the same two again (an ack lost in a store outage) plus a new one
+    store.addTransition(t('a', 1));
+    store.addTransition(t('a', 2));
+    store.addTransition(t('a', 3));
+    await store.flush();
+    expect(store.bufferedTransitions).to.equal(0);
+    const ids = (await store.transitions.find({}).toArray()).map((d) => d._id).sort();
+    expect(ids).to.deep.equal(['a:1', 'a:2', 'a:3']);
+    const written = (await metrics.transitionsWritten.get()).values[0].value;
+    expect(written).to.equal(3);
+  });
+
+  it('when the buffer overflows, then the oldest are dropped and counted', async () => {
+    const metrics = createMonitoringMetrics(zero);
+    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, rollupsRetentionDays: 1 }, metrics, createLogger('silent'));
+    for (let i = 1; i <= 105; i++) store.addTransition(t('b', i));
+    expect(store.bufferedTransitions).to.equal(100);
+    expect((await metrics.transitionsDropped.get()).values[0].value).to.equal(5);
+  });
+
+  it('when rollups of one hour are added in pieces, then one upsert per point-hour sums them', async () => {
+    const metrics = createMonitoringMetrics(zero);
+    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, rollupsRetentionDays: 1 }, metrics, createLogger('silent'));
+    const hour = Date.UTC(2026, 10, 26, 10);
+    store.addRollup('c', 'r1', hour, 'upSec', 30, 1, 0);
+    store.addRollup('c', 'r1', hour, 'downSec', 20, 1, 1);
+    await store.flush({ rollups: true });
+    store.addRollup('c', 'r1', hour, 'upSec', 10, 1, 0);
+    await store.flush({ rollups: true });
+    const rows = await store.rollupCol.find({}).toArray();
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({ _id: `c:${hour}`, upSec: 40, downSec: 20, checks: 3, failures: 1 });
+    expect(rows[0].hour).to.be.instanceOf(Date);
+  });
+});
