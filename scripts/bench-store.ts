@@ -123,25 +123,37 @@ interface Latency {
   p99: number;
   max: number;
   count: number;
+  /** process CPU (user+system, client and in-process store together) per operation, µs */
+  cpuUsPerOp: number;
+}
+
+/** CPU seconds used by this process since `since` (load-independent, unlike wall time on a shared machine). */
+function cpuSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
 }
 
 async function measure(count: number, op: (i: number) => Promise<void>): Promise<Latency> {
   for (let i = 0; i < Math.min(200, count); i++) await op(i); // warm-up: JIT, connection pool
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
     await op(i);
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99), max: times[times.length - 1], count };
+  const cpuUsPerOp = (cpuSince(cpu0) * 1e6) / count;
+  return { p50: percentile(times, 50), p99: percentile(times, 99), max: times[times.length - 1], count, cpuUsPerOp };
 }
 
 interface Result {
   via: 'driver' | 'mongoose';
   insertMs: number;
+  insertCpuS: number;
   /** mongoose insertMany with lean: true (no hydration/validation). */
   leanInsertMs?: number;
+  leanInsertCpuS?: number;
   lookup: Latency;
   page: Latency;
 }
@@ -152,8 +164,10 @@ async function runDriver(coll: Collection<CameraDoc>, docs: CameraDoc[], o: Opts
   await coll.createIndex({ regionId: 1, gbCode: 1 });
   const copies = docs.map((d) => ({ ...d }));
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < copies.length; i += o.batch) await coll.insertMany(copies.slice(i, i + o.batch), { ordered: false });
   const insertMs = performance.now() - t0;
+  const insertCpuS = cpuSince(c0);
   const count = await coll.countDocuments({});
   if (count !== docs.length) throw new Error(`driver: ${count} documents stored, expected ${docs.length}`);
   const r = rng(7);
@@ -170,7 +184,7 @@ async function runDriver(coll: Collection<CameraDoc>, docs: CameraDoc[], o: Opts
     const rows = await coll.find({ regionId }).sort({ gbCode: 1 }).skip(skip).limit(50).toArray();
     if (rows.length !== Math.min(50, size)) throw new Error(`page returned ${rows.length} rows`);
   });
-  return { via: 'driver', insertMs, lookup, page };
+  return { via: 'driver', insertMs, insertCpuS, lookup, page };
 }
 
 async function runMongoose(uri: string, docs: CameraDoc[], o: Opts, regions: ObjectId[]): Promise<Result> {
@@ -205,13 +219,17 @@ async function runMongoose(uri: string, docs: CameraDoc[], o: Opts, regions: Obj
     const Lean = conn.model<CameraDoc>('BenchCameraLean', schema.clone().set('collection', 'cameras_mongoose_lean'));
     await Lean.createIndexes();
     const tl = performance.now();
+    const cl = process.cpuUsage();
     for (let i = 0; i < docs.length; i += o.batch) await Lean.insertMany(docs.slice(i, i + o.batch), { ordered: false, lean: true });
     const leanInsertMs = performance.now() - tl;
+    const leanInsertCpuS = cpuSince(cl);
     if ((await Lean.countDocuments({})) !== docs.length) throw new Error('mongoose lean: wrong document count');
     await Lean.collection.drop();
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (let i = 0; i < docs.length; i += o.batch) await Camera.insertMany(docs.slice(i, i + o.batch), { ordered: false });
     const insertMs = performance.now() - t0;
+    const insertCpuS = cpuSince(c0);
     const count = await Camera.countDocuments({});
     if (count !== docs.length) throw new Error(`mongoose: ${count} documents stored, expected ${docs.length}`);
     const r = rng(11);
@@ -228,7 +246,7 @@ async function runMongoose(uri: string, docs: CameraDoc[], o: Opts, regions: Obj
       const rows = await Camera.find({ regionId }).sort({ gbCode: 1 }).skip(skip).limit(50).lean();
       if (rows.length !== Math.min(50, size)) throw new Error(`page returned ${rows.length} rows`);
     });
-    return { via: 'mongoose', insertMs, leanInsertMs, lookup, page };
+    return { via: 'mongoose', insertMs, insertCpuS, leanInsertMs, leanInsertCpuS, lookup, page };
   } finally {
     await conn.close();
   }
@@ -283,12 +301,12 @@ async function main(): Promise<void> {
   lines.push('| via | measure | result | target | verdict |');
   lines.push('|---|---|---|---|---|');
   for (const r of results) {
-    const insertRow = (label: string, t: number) =>
-      `| ${r.via} | ${label} | ${(t / 1000).toFixed(2)} s (${Math.round(o.n / (t / 1000)).toLocaleString('en')} docs/s) | ≤ 5 s | ${verdict(t <= 5000)} |`;
-    lines.push(insertRow(`bulk insert ${o.n.toLocaleString('en')} docs${r.via === 'mongoose' ? ' (insertMany, validated documents)' : ' (insertMany)'}`, r.insertMs));
-    if (r.leanInsertMs !== undefined) lines.push(insertRow(`bulk insert ${o.n.toLocaleString('en')} docs (insertMany, lean: true)`, r.leanInsertMs));
-    lines.push(`| ${r.via} | point lookup by gbCode (${r.lookup.count} sequential) | p50 ${ms(r.lookup.p50)} ms, p99 ${ms(r.lookup.p99)} ms, max ${ms(r.lookup.max)} ms | p99 ≤ 2 ms | ${verdict(r.lookup.p99 <= 2)} |`);
-    lines.push(`| ${r.via} | page of 50: regionId filter, sort gbCode, varying skip (${r.page.count}) | p50 ${ms(r.page.p50)} ms, p99 ${ms(r.page.p99)} ms, max ${ms(r.page.max)} ms | p99 ≤ 20 ms | ${verdict(r.page.p99 <= 20)} |`);
+    const insertRow = (label: string, t: number, cpuS: number) =>
+      `| ${r.via} | ${label} | ${(t / 1000).toFixed(2)} s wall (${Math.round(o.n / (t / 1000)).toLocaleString('en')} docs/s), ${cpuS.toFixed(2)} CPU-s | ≤ 5 s | ${verdict(t <= 5000)} |`;
+    lines.push(insertRow(`bulk insert ${o.n.toLocaleString('en')} docs${r.via === 'mongoose' ? ' (insertMany, validated documents)' : ' (insertMany)'}`, r.insertMs, r.insertCpuS));
+    if (r.leanInsertMs !== undefined) lines.push(insertRow(`bulk insert ${o.n.toLocaleString('en')} docs (insertMany, lean: true)`, r.leanInsertMs, r.leanInsertCpuS ?? NaN));
+    lines.push(`| ${r.via} | point lookup by gbCode (${r.lookup.count} sequential) | p50 ${ms(r.lookup.p50)} ms, p99 ${ms(r.lookup.p99)} ms, max ${ms(r.lookup.max)} ms; ${Math.round(r.lookup.cpuUsPerOp)} CPU-µs/op | p99 ≤ 2 ms | ${verdict(r.lookup.p99 <= 2)} |`);
+    lines.push(`| ${r.via} | page of 50: regionId filter, sort gbCode, varying skip (${r.page.count}) | p50 ${ms(r.page.p50)} ms, p99 ${ms(r.page.p99)} ms, max ${ms(r.page.max)} ms; ${Math.round(r.page.cpuUsPerOp)} CPU-µs/op | p99 ≤ 20 ms | ${verdict(r.page.p99 <= 20)} |`);
   }
   lines.push('');
   lines.push(`Machine load average (1 min) at start ${loadBefore.toFixed(1)}, at end ${os.loadavg()[0].toFixed(1)} — the machine is shared; above ~2 the latencies include waiting for a core.`);

@@ -133,7 +133,9 @@ class Board {
     if (cat) {
       for (let i = 0; i < n; i++) {
         this.idx.set(cat.ids[i], i);
-        this.pointRegion[i] = cat.dict.regions[cat.region[i]];
+        // a point in a grid (网格) counts toward the grid, which lies inside its community
+        const grid = cat.grid[i] >= 0 ? cat.dict.regions[cat.grid[i]] : undefined;
+        this.pointRegion[i] = grid && this.regions.has(grid) ? grid : cat.dict.regions[cat.region[i]];
         // keep known states across a catalog reload; the next snapshot corrects them anyway
         const o = oldIdx.get(cat.ids[i]);
         if (o !== undefined) {
@@ -245,6 +247,10 @@ class Board {
       if (!res.ok) {
         this.connection.value = 'error';
         this.lastError.value = res.error.message;
+        // transient refusals: try again rather than leave a stale board on the wall
+        if (res.error.code === 'rate_limited' || res.error.code === 'unavailable' || res.error.code === 'internal') {
+          setTimeout(() => this.subscribe(false), 5000);
+        }
         return;
       }
       const data = res.data;

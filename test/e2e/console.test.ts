@@ -24,7 +24,12 @@ function newestMtime(dir: string): number {
 /** The server serves client/dist; build it when missing or older than the sources. */
 function ensureClientBuilt(): void {
   const index = path.join(root, 'client', 'dist', 'index.html');
-  const sources = Math.max(newestMtime(path.join(root, 'client', 'src')), newestMtime(path.join(root, 'server', 'src', 'contracts')));
+  const sources = Math.max(
+    newestMtime(path.join(root, 'client', 'src')),
+    newestMtime(path.join(root, 'server', 'src', 'contracts')),
+    fs.statSync(path.join(root, 'client', 'index.html')).mtimeMs,
+    fs.statSync(path.join(root, 'client', 'vite.config.mjs')).mtimeMs,
+  );
   if (fs.existsSync(index) && fs.statSync(index).mtimeMs > sources) return;
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.mjs', '--logLevel', 'warn'], {
     cwd: root,
@@ -202,6 +207,29 @@ describe('console end to end in headless Chromium', function () {
     expect(await stateOf(page, victim)).to.equal(1);
     await page.waitForSelector(`[data-testid=outage-item][data-id="${downNow[0]}"]`);
     await page.screenshot({ path: path.join(artifacts, 'e2e-05-after-reconnect.png') });
+  });
+
+  it('when a batch arrives after a gap in seq, then the console does not apply it and resynchronises with the server', async () => {
+    const before = await summary(page);
+    const hub = await liveOf(app.ctx).ready();
+    const rootId = hub.regions.roots()[0];
+    const upId = victim;
+    expect(await stateOf(page, upId)).to.equal(1);
+    // a forged batch two ahead of the console's seq, claiming that point went DOWN
+    app.io.of('/live').emit('status:changed', {
+      regionId: rootId,
+      epoch: before.epoch,
+      seq: before.seq + 2,
+      serverTime: Date.now(),
+      changes: { ids: [upId], st: [3], since: [Math.floor(Date.now() / 1000)], flap: [] },
+      counts: { total: [0, 0, 0, 0, 0, 0], children: {} },
+    });
+    await page.waitForTimeout(800);
+    expect(await stateOf(page, upId)).to.equal(1);
+    await page.waitForSelector('[data-testid=connection].live');
+    const after = await summary(page);
+    expect(after.counts).to.deep.equal(before.counts);
+    expect(after.seq).to.equal(before.seq);
   });
 
   it('when the operator switches language, then the console speaks English and back', async () => {

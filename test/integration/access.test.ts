@@ -129,6 +129,7 @@ const table: Record<string, Entry> = {
   'POST /cameras/{id}/check': { build: (fx, t) => Promise.resolve({ method: 'POST', path: `/cameras/${fx.camera[t]}/check` }) },
 
   // ---- demo ------------------------------------------------------------------------------------------
+  'GET /demo': { unscoped: 'first-run state of the whole registry (empty or not, loading or not)', build: () => Promise.resolve({ method: 'GET', path: '/demo' }) },
   'POST /demo/load': {
     ok: 409,
     unscoped: 'district-wide first-run action; its success path (empty registry) is covered by the registry tests',

@@ -123,6 +123,19 @@ describe('live hub', () => {
     hub.close();
   });
 
+  it('when only the FLAPPING mark changes, then the batch carries the mark and the counts stay', async () => {
+    const { hub, batches } = makeHub([pt('a', 'c1'), pt('b', 'c1')]);
+    hub.join('d', { scopeRegionId: null });
+    hub.applyTransition({ cameraId: 'b', to: 'UP', at: 1000_000, flapping: true });
+    await sleep(50);
+    expect(batches).to.have.length(1);
+    expect(batches[0].batch.changes.ids).to.deep.equal(['b']);
+    expect(batches[0].batch.changes.flap).to.deep.equal([0]);
+    expect(batches[0].batch.counts.total).to.deep.equal([0, 2, 0, 0, 0, 0]);
+    expect(batches[0].batch.counts.children).to.deep.equal({});
+    hub.close();
+  });
+
   it('when the registry adds a point, then rooms get a new epoch and a resync notice', () => {
     const { hub, resyncs } = makeHub([pt('a', 'c1')]);
     const room = hub.join('d', { scopeRegionId: null });

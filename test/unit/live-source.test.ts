@@ -28,7 +28,7 @@ describe('live source', () => {
 
   it('when a catalog is built, then repeated values are dictionary-coded and the order follows the ids asked for', () => {
     const attrs = new Map<string, PointAttrs>();
-    const base: PointAttrs = { gbCode: '', name: '', address: '', regionId: 'r1', vendor: '海康威视', maintainer: '', tags: ['a'], sharing: 0, lon: null, lat: null, upstream: '' };
+    const base: PointAttrs = { gbCode: '', name: '', address: '', regionId: 'r1', gridId: '', vendor: '海康威视', maintainer: '', tags: ['a'], sharing: 0, lon: null, lat: null, upstream: '' };
     attrs.set('x', { ...base, name: 'X' });
     attrs.set('y', { ...base, name: 'Y', regionId: 'r2', vendor: '大华', tags: ['a', 'b'] });
     const cat = buildCatalog('root', ['y', 'missing', 'x'], attrs);

@@ -145,6 +145,8 @@ export const pointCatalogSchema = z.object({
   address: z.array(z.string()),
   /** Index into `dict.regions`. */
   region: z.array(z.number().int()),
+  /** The point's grid (网格), index into `dict.regions`, -1 = none. */
+  grid: z.array(z.number().int()),
   /** Index into `dict.vendors`, -1 = none. */
   vendor: z.array(z.number().int()),
   /** Index into `dict.maintainers`, -1 = none. */

@@ -119,22 +119,39 @@ export class Collection {
     });
   }
 
+  /**
+   * Only indexes whose keys differ between the two versions are touched: an update of one field leaves
+   * the other indexes (and their unique checks) alone.
+   */
   replace(oldDoc: Doc, newDoc: Doc, tx: WriteTx): void {
     const id = idKey(oldDoc._id);
-    for (const ix of this.indexes.values()) ix.remove(oldDoc, id);
-    try {
-      this.checkUnique(newDoc, id);
-    } catch (err) {
-      for (const ix of this.indexes.values()) ix.add(oldDoc, id);
-      throw err;
+    const changes: [Index, string[], string[]][] = [];
+    for (const ix of this.indexes.values()) {
+      if (!ix.isBuilt) continue;
+      const before = ix.keysOf(oldDoc);
+      const after = ix.keysOf(newDoc);
+      if (before.length === after.length && before.every((k, i) => k === after[i])) continue;
+      changes.push([ix, before, after]);
+    }
+    for (const [ix, before, after] of changes) {
+      if (!ix.unique) continue;
+      for (const k of after) {
+        if (before.includes(k) || ix.holderOtherThan(k, id) === undefined) continue;
+        throw this.dupError(ix, ix.keyTuples(newDoc).find((t) => ix.encode(t) === k) ?? []);
+      }
+    }
+    for (const [ix, before, after] of changes) {
+      ix.removeKeys(before, id);
+      ix.addKeys(after, id);
     }
     this.docs.set(id, newDoc);
-    for (const ix of this.indexes.values()) ix.add(newDoc, id);
     tx.ops.push({ t: 'put', ns: this.ns, id, doc: newDoc });
     tx.undo.push(() => {
-      for (const ix of this.indexes.values()) ix.remove(newDoc, id);
+      for (const [ix, before, after] of changes) {
+        ix.removeKeys(after, id);
+        ix.addKeys(before, id);
+      }
       this.docs.set(id, oldDoc);
-      for (const ix of this.indexes.values()) ix.add(oldDoc, id);
     });
   }
 

@@ -263,13 +263,3 @@ export function parseSort(sort: unknown): SortSpec {
   if (!sort || typeof sort !== 'object') return [];
   return Object.entries(sort as Doc).map(([k, v]) => [k, toNumber(v) < 0 ? -1 : 1]);
 }
-
-export function docComparator(spec: SortSpec): (a: Doc, b: Doc) => number {
-  return (a, b) => {
-    for (const [path, dir] of spec) {
-      const c = compareValues(sortKey(a, path, dir), sortKey(b, path, dir));
-      if (c !== 0) return dir * c;
-    }
-    return 0;
-  };
-}

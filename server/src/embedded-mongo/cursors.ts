@@ -46,7 +46,7 @@ export class CursorStore {
       const raw = c.docs[c.pos];
       const d = c.project ? c.project(raw) : raw;
       if (batchSize === undefined || batchSize <= 0) {
-        bytes += BSON.calculateObjectSize(d);
+        bytes += d instanceof Uint8Array ? d.length : BSON.calculateObjectSize(d);
         if (bytes > MAX_BATCH_BYTES && out.length > 0) break;
       }
       out.push(d);

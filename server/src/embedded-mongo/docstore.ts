@@ -24,6 +24,11 @@ export class DocStore {
     return this.decode(id, v);
   }
 
+  /** The document, or its BSON bytes when it has not been decoded yet (nothing is decoded here). */
+  peek(id: string): Doc | Buffer | undefined {
+    return this.map.get(id);
+  }
+
   /** Stores the document; when its bytes are known, only the bytes are kept until it is next read. */
   set(id: string, doc: Doc): void {
     this.map.set(id, rawBson.get(doc) ?? doc);

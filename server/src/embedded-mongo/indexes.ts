@@ -103,7 +103,6 @@ export class Index {
       for (const k of keys) for (const v of values) next.push([...k, v]);
       keys = next;
     }
-    if (keys.length > 1) keys = dedupe(keys);
     return keys;
   }
 
@@ -122,7 +121,10 @@ export class Index {
         return [encodeField(v, this.fields[0][1])];
       }
     }
-    return this.keyTuples(doc).map((t) => this.encode(t));
+    const tuples = this.keyTuples(doc);
+    if (tuples.length === 1) return [this.encode(tuples[0])];
+    // Equal values (by MongoDB equality) encode equally: a Set drops duplicate array elements in O(n).
+    return [...new Set(tuples.map((t) => this.encode(t)))];
   }
 
   /**
@@ -131,6 +133,24 @@ export class Index {
    * of a bulk insert.
    */
   private built = true;
+
+  get isBuilt(): boolean {
+    return this.built;
+  }
+
+  addKeys(keys: string[], id: string): void {
+    for (const k of keys) this.tree.set(k + id, id);
+  }
+
+  removeKeys(keys: string[], id: string): void {
+    for (const k of keys) this.tree.delete(k + id);
+  }
+
+  /** A document other than `id` holding encoded key `k`, if any. */
+  holderOtherThan(k: string, id: string): string | undefined {
+    for (const other of this.idsWithPrefix(k)) if (other !== id) return other;
+    return undefined;
+  }
 
   markLazy(): void {
     this.built = false;
@@ -224,14 +244,6 @@ export class Index {
   clear(): void {
     this.tree.clear();
   }
-}
-
-function dedupe(keys: IndexKey[]): IndexKey[] {
-  const out: IndexKey[] = [];
-  for (const k of keys) {
-    if (!out.some((o) => o.every((v, i) => compareValues(v, k[i]) === 0))) out.push(k);
-  }
-  return out;
 }
 
 export function defaultIndexName(key: Doc): string {

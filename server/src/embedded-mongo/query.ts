@@ -7,7 +7,7 @@
 import { Query } from 'mingo';
 import type { Collection } from './collection';
 import { idKey } from './collection';
-import { compareValues, docComparator, pathValues, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
+import { compareValues, pathValues, sortKey, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
 import { CommandError } from './errors';
 import { isPoint, type Index, type Interval } from './indexes';
 import { encodeValue } from './keycodec';
@@ -237,7 +237,8 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
   const conds = fieldConditions(filter);
   const idIvs = conds.get('_id');
   if (idIvs && idIvs.every(isPoint)) {
-    return { stage: 'IDHACK', scans: [], ids: idIvs.map((iv) => iv.lo), sorted: idIvs.length === 1, reverse: false };
+    const exact = Object.keys(filter).length === 1 && pureEquality(filter._id);
+    return { stage: 'IDHACK', scans: [], ids: idIvs.map((iv) => iv.lo), sorted: idIvs.length === 1, reverse: false, exact };
   }
   let best: { plan: Plan; score: number } | undefined;
   for (const ix of coll.indexes.values()) {
@@ -330,6 +331,8 @@ export interface QueryOptions {
   skip?: number;
   /** 0 = no limit. */
   limit?: number;
+  /** The caller only re-sends the documents: undecoded ones may come back as their BSON Buffer. */
+  raw?: boolean;
 }
 
 export interface QueryResult {
@@ -350,15 +353,17 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
   else coll.stats.collscans++;
   const out: Doc[] = [];
   let examined = 0;
-  if (p.exact && p.sorted && p.index) {
-    // Skipped entries are never fetched: a deep page costs index steps only.
+  if (p.exact && p.sorted && (p.index || p.stage === 'IDHACK')) {
+    // Skipped entries are never fetched: a deep page costs index steps only. With `raw`, documents not
+    // decoded yet are returned as their BSON bytes (a find without projection only re-sends them).
     let skipped = 0;
-    for (const id of candidateIds(p)) {
+    const ids = p.stage === 'IDHACK' ? (p.ids ?? []).map(idKey) : candidateIds(p);
+    for (const id of ids) {
       if (skipped < skip) {
         skipped++;
         continue;
       }
-      const d = coll.docs.get(id);
+      const d = opts.raw ? (coll.docs.peek(id) as Doc | undefined) : coll.docs.get(id);
       if (!d) continue;
       examined++;
       out.push(d);
@@ -375,10 +380,24 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
     if (out.length >= stopAt) break;
   }
   coll.stats.docsExamined += examined;
-  if (!p.sorted && sort.length) out.sort(docComparator(sort));
+  if (!p.sorted && sort.length) sortDocs(out, sort);
   const end = limit > 0 ? skip + limit : undefined;
   const docs = skip || end !== undefined ? out.slice(skip, end) : out;
   return { docs, plan: p, docsExamined: examined };
+}
+
+/** In-place sort computing each document's sort keys once (not per comparison). Stable, like mongod's. */
+export function sortDocs(docs: Doc[], sort: SortSpec): void {
+  if (docs.length < 2) return;
+  const keyed = docs.map((d, i) => ({ d, i, k: sort.map(([path, dir]) => sortKey(d, path, dir)) }));
+  keyed.sort((a, b) => {
+    for (let j = 0; j < sort.length; j++) {
+      const c = compareValues(a.k[j], b.k[j]);
+      if (c !== 0) return sort[j][1] * c;
+    }
+    return a.i - b.i;
+  });
+  for (let i = 0; i < docs.length; i++) docs[i] = keyed[i].d;
 }
 
 /** Number of matching documents; an empty filter or an exact index plan counts without reading documents. */

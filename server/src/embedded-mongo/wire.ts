@@ -45,6 +45,7 @@ export const rawBson = {
 };
 
 export function bsonOf(doc: Doc): Buffer {
+  if (doc instanceof Uint8Array) return doc as unknown as Buffer;
   let b = rawBson.get(doc);
   if (!b) {
     b = Buffer.from(BSON.serialize(doc, serializeOptions));

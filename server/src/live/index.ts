@@ -277,7 +277,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
 function sameAttr(a: PointAttrs | undefined, b: PointAttrs): boolean {
   if (!a) return false;
   return (
-    a.gbCode === b.gbCode && a.name === b.name && a.address === b.address && a.regionId === b.regionId && a.vendor === b.vendor &&
+    a.gbCode === b.gbCode && a.name === b.name && a.address === b.address && a.regionId === b.regionId && a.gridId === b.gridId && a.vendor === b.vendor &&
     a.maintainer === b.maintainer && a.sharing === b.sharing && a.lon === b.lon && a.lat === b.lat && a.upstream === b.upstream &&
     a.tags.join('\u0000') === b.tags.join('\u0000')
   );

@@ -1,13 +1,17 @@
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { canSeeRegion } from '../auth/scope';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import { consoleConfigSchema, pointCatalogQuerySchema, pointCatalogSchema, type PointCatalog } from '../contracts/live';
-import { defineRoute } from '../lib/http';
+import { defineRoute, RESPONDED } from '../lib/http';
 import { scopeOf, type LiveHub } from './hub';
 import type { RegionTree } from './region-tree';
 import type { LiveSource } from './source';
+
+const gzip = promisify(zlib.gzip);
 
 export const liveRegionsSchema = z.object({
   /** The caller's scope root (null = global): the board opens there. */
@@ -72,11 +76,16 @@ export function liveRoutes(router: Router, ctx: AppContext, deps: LiveRouteDeps)
     permission: 'status:read',
     query: pointCatalogQuerySchema,
     responses: { 200: { description: 'point catalog', schema: pointCatalogSchema } },
-    handler: async ({ principal, query }) => {
+    handler: async ({ principal, query, req, res }) => {
       const hub = await deps.ready();
       deps.assertCanWatch(principal, query.regionId, hub.regions);
       const ids = hub.visibleIds(query.regionId, scopeOf(principal));
-      return deps.catalog(query.regionId, ids);
+      const catalog = deps.catalog(query.regionId, ids);
+      if (ids.length < 2000 || !/\bgzip\b/.test(req.get('Accept-Encoding') ?? '')) return catalog;
+      // 100,000 points are ~15 MB of JSON: compress off the event loop (zlib runs on the thread pool)
+      const body = await gzip(JSON.stringify(catalog), { level: 1 });
+      res.status(200).set({ 'Content-Type': 'application/json; charset=utf-8', 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }).end(body);
+      return RESPONDED;
     },
   });
 

@@ -10,6 +10,8 @@ export interface PointAttrs {
   name: string;
   address: string;
   regionId: string;
+  /** '' = none. */
+  gridId: string;
   vendor: string;
   maintainer: string;
   tags: string[];
@@ -75,9 +77,11 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
   const regionId = idString(doc.regionId);
   if (!id || !regionId) return null;
   const status = (doc.status ?? {}) as Document;
-  let st: StateCode = isState(status.state) ? stateCodeOf[status.state] : 0;
+  // the confirmed state, as the change feed reports it: a PENDING point is still what it was confirmed as
+  const state: unknown = isState(status.confirmed) ? status.confirmed : status.state;
+  let st: StateCode = isState(state) ? stateCodeOf[state] : 0;
   // a disabled point without a monitoring status yet is shown as DISABLED, not UNKNOWN
-  if (doc.enabled === false && !isState(status.state)) st = stateCodeOf.DISABLED;
+  if (doc.enabled === false && !isState(state)) st = stateCodeOf.DISABLED;
   const sharing = sharingCode[str(doc.sharing)] ?? 0;
   const loc = (doc.location ?? null) as Document | null;
   return {
@@ -87,6 +91,7 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
       name: str(doc.name),
       address: str(doc.address),
       regionId,
+      gridId: idString(doc.gridId),
       vendor: str(doc.vendor),
       maintainer: str((doc.maintainer as Document | undefined)?.org),
       tags: Array.isArray(doc.tags) ? doc.tags.map((t) => str(t)).filter(Boolean) : [],
@@ -119,7 +124,7 @@ export function storeSource(store: Store): LiveSource {
       const out: LoadedPoint[] = [];
       const projection = {
         _id: 1, regionId: 1, sharing: 1, enabled: 1, gbCode: 1, name: 1, address: 1, vendor: 1, 'maintainer.org': 1, tags: 1,
-        location: 1, upstreamId: 1, 'status.state': 1, 'status.since': 1, 'status.flapping': 1,
+        location: 1, upstreamId: 1, gridId: 1, 'status.state': 1, 'status.confirmed': 1, 'status.since': 1, 'status.flapping': 1,
       };
       // modest batches: the embedded store runs in this process and answers each batch in one go
       for await (const doc of col('cameras').find({}, { projection, batchSize: 1000 })) {
@@ -152,6 +157,7 @@ export function buildCatalog(regionId: string, ids: string[], attrs: ReadonlyMap
     name: [],
     address: [],
     region: [],
+    grid: [],
     vendor: [],
     maintainer: [],
     tags: [],
@@ -180,6 +186,7 @@ export function buildCatalog(regionId: string, ids: string[], attrs: ReadonlyMap
     cat.name.push(a.name);
     cat.address.push(a.address);
     cat.region.push(code('regions', a.regionId, true));
+    cat.grid.push(a.gridId ? code('regions', a.gridId, true) : -1);
     cat.vendor.push(code('vendors', a.vendor));
     cat.maintainer.push(code('maintainers', a.maintainer));
     cat.tags.push(a.tags.map((t) => code('tags', t)));

@@ -1,10 +1,11 @@
-import { Aggregator, ProcessingMode } from 'mingo';
+import { ProcessingMode } from 'mingo';
 import { WriteTx } from '../collection';
 import { compareValues, parseSort, pathValues, toNumber, type Doc } from '../compare';
 import { CommandError } from '../errors';
 import { compileProjection } from '../projection';
 import { countQuery, explainPlan, plan, runQuery } from '../query';
 import { cloneDoc, withId } from '../update';
+import { runPipeline } from './bucket';
 import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
 
 const find: Handler = (ctx) => {
@@ -19,8 +20,8 @@ const find: Handler = (ctx) => {
   }
   const skip = optionalNumber(cmd.skip, 'skip') ?? 0;
   if (skip < 0) throw new CommandError(51024, 'Location51024', "BSON field 'skip' value must be >= 0, actual value '" + skip + "'");
-  const r = runQuery(ctx.engine.get(ctx.db, name), filter, { sort: parseSort(cmd.sort), skip, limit });
   const project = compileProjection(cmd.projection, filter);
+  const r = runQuery(ctx.engine.get(ctx.db, name), filter, { sort: parseSort(cmd.sort), skip, limit, raw: !project });
   const cursor = ctx.engine.cursors.first(`${ctx.db}.${name}`, r.docs, {
     batchSize: optionalNumber(cmd.batchSize, 'batchSize'),
     singleBatch,
@@ -98,7 +99,7 @@ function aggregationError(err: unknown): CommandError {
 }
 
 /** Stages that never modify their input documents, so stored documents can be fed to mingo uncloned. */
-const NON_MUTATING = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$bucket', '$bucketAuto']);
+const NON_MUTATING = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$bucketAuto']);
 
 const aggregate: Handler = (ctx) => {
   const { cmd } = ctx;
@@ -161,12 +162,12 @@ const aggregate: Handler = (ctx) => {
   if (rest.length) {
     const safe = rest.every((s) => NON_MUTATING.has(Object.keys(s)[0]));
     rest = rewriteStages(rest);
-    const agg = new Aggregator(rest, {
+    const options = {
       processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
       collectionResolver: (other: string) => [...(ctx.engine.get(ctx.db, other)?.docs.values() ?? [])].map(cloneDoc),
-    });
+    };
     try {
-      result = agg.run<Doc>(base);
+      result = runPipeline(base, rest, options);
     } catch (err) {
       throw aggregationError(err);
     }
