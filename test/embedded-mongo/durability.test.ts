@@ -113,6 +113,42 @@ describe('embedded-mongo conformance: durability and locking (child process)', f
     }
   });
 
+  it('when acknowledged deletes, updates, index changes and a drop precede a SIGKILL, then they are all still applied after restart', async () => {
+    const { started, proc } = spawnStore(dbPath);
+    children.push(proc);
+    const child = await started;
+    const client = await MongoClient.connect(`mongodb://127.0.0.1:${child.port}/dur2`, { serverSelectionTimeoutMS: 2000 });
+    const db = client.db('dur2');
+    const c = db.collection<{ _id: number; v: number; s?: string }>('c');
+    await c.insertMany(Array.from({ length: 100 }, (_, i) => ({ _id: i, v: i })));
+    await c.createIndex({ v: 1 }, { unique: true });
+    await c.createIndex({ s: 1 });
+    await c.deleteMany({ _id: { $lt: 30 } });
+    await c.updateMany({ _id: { $gte: 90 } }, { $set: { s: 'late' } });
+    await c.dropIndex('s_1');
+    await db.collection('gone').insertOne({ a: 1 });
+    await db.collection('gone').drop();
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    await client.close(true).catch(() => undefined);
+
+    const store = await startEmbeddedMongo({ dbPath, host: '127.0.0.1', port: 0 });
+    const c2 = await MongoClient.connect(store.uri('dur2'), { serverSelectionTimeoutMS: 2000 });
+    try {
+      const d = c2.db('dur2');
+      expect(await d.collection('c').countDocuments({})).to.equal(70);
+      expect(await d.collection<{ _id: number }>('c').countDocuments({ _id: { $lt: 30 } })).to.equal(0);
+      expect(await d.collection('c').countDocuments({ s: 'late' })).to.equal(10);
+      expect((await d.collection('c').listIndexes().toArray()).map((i): unknown => i.name).sort()).to.deep.equal(['_id_', 'v_1']);
+      expect(await d.listCollections({ name: 'gone' }).toArray()).to.have.length(0);
+      const err = await d.collection('c').insertOne({ _id: 1000, v: 50 } as never).catch((e: unknown) => e);
+      expect((err as { code?: number }).code, 'unique index still enforced after restart').to.equal(11000);
+    } finally {
+      await c2.close();
+      await store.close();
+    }
+  });
+
   it('when a second store is started on a dbPath in use by another process, then it is refused with a clear error', async () => {
     const { started, proc } = spawnStore(dbPath);
     children.push(proc);

@@ -172,6 +172,7 @@ function isPlainObjectWithOps(v: unknown): boolean {
 
 /** Plain equality or $eq/$in only: a point index scan on the field returns exactly its matches. */
 function pureEquality(cond: unknown): boolean {
+  if (cond === undefined) return false;
   if (!isPlainObject(cond)) return usableScalar(cond);
   const keys = Object.keys(cond);
   if (keys.length === 0 || !keys[0].startsWith('$')) return true;
@@ -237,7 +238,7 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
   const conds = fieldConditions(filter);
   const idIvs = conds.get('_id');
   if (idIvs && idIvs.every(isPoint)) {
-    const exact = Object.keys(filter).length === 1 && pureEquality(filter._id);
+    const exact = Object.keys(filter).length === 1 && Object.prototype.hasOwnProperty.call(filter, '_id') && pureEquality(filter._id);
     return { stage: 'IDHACK', scans: [], ids: idIvs.map((iv) => iv.lo), sorted: idIvs.length === 1, reverse: false, exact };
   }
   let best: { plan: Plan; score: number } | undefined;
