@@ -4,7 +4,20 @@
  * when set (a throw-away database, dropped afterwards). Each figure is measured twice: through the raw
  * `mongodb` driver and through mongoose, each in its own collection of N camera-like documents.
  * Prints a markdown table with the targets.
+ *
+ * Options: `--n`, `--lookups`, `--pages`, `--batch` (counts), `--settle-ms 1000`, `--store-process`.
+ * - Settling (added 18:05 UTC 2026-11-26): after each bulk insert the bench waits `--settle-ms` (default 1 s)
+ *   and then runs 1,000 unmeasured lookups before the 5,000 measured ones (was: 200 right after the insert).
+ *   Reason: a 100,000-document insertMany leaves V8 concurrent-marking a freshly grown heap for up to a second;
+ *   a lookup arriving in that second measured the GC aftermath of the bench's own bulk load (client and store
+ *   in one process), not lookup latency. Lookups stay sequential, p99 is still over all 5,000 measured ones.
+ * - `--store-process` (added 18:05 UTC): runs the embedded store in a child process (`node --import tsx
+ *   server/src/embedded-mongo/cli.ts`, i.e. what `npm run db` runs), so the client's heap and GC do not share
+ *   the store's thread, as in a deployment with `MONGODB_URI` pointing at `npm run db`. Without the flag the
+ *   store runs in-process as `npm start` does when `MONGODB_URI` is unset. "CPU-s" covers only this (client)
+ *   process in that mode; the store's CPU time is printed below the table.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,17 +31,56 @@ interface Opts {
   lookups: number;
   pages: number;
   batch: number;
+  'settle-ms': number;
 }
 
-function parseOpts(argv: string[]): Opts {
-  const o: Opts = { n: 100_000, lookups: 5_000, pages: 1_000, batch: 1_000 };
+function parseOpts(argv: string[]): { o: Opts; storeProcess: boolean } {
+  const o: Opts = { n: 100_000, lookups: 5_000, pages: 1_000, batch: 1_000, 'settle-ms': 1_000 };
+  let storeProcess = false;
   for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === '--store-process') {
+      storeProcess = true;
+      i--;
+      continue;
+    }
     const key = argv[i].replace(/^--/, '') as keyof Opts;
     const v = Number(argv[i + 1]);
-    if (!(key in o) || !Number.isInteger(v) || v <= 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
+    if (!(key in o) || !Number.isInteger(v) || v < 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
     o[key] = v;
   }
-  return o;
+  return { o, storeProcess };
+}
+
+/** Waits after a bulk load (see the header), then the measured phase's own warm-up follows. */
+async function settle(o: Opts): Promise<void> {
+  await new Promise((r) => setTimeout(r, o['settle-ms']));
+}
+
+/** Starts `server/src/embedded-mongo/cli.ts` in a child process on a free port; resolves with its URI. */
+function startStoreProcess(dbPath: string): Promise<{ child: ChildProcess; uri: string }> {
+  const cli = path.resolve(__dirname, '../server/src/embedded-mongo/cli.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, '--port', '0', '--dbpath', dbPath, '--quiet'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`store process exited with ${code}`)));
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      const line = out.split('\n').find((l) => l.startsWith('mongodb://'));
+      if (line) resolve({ child, uri: line.trim() });
+    });
+  });
+}
+
+/** user+system CPU seconds of a (Linux) child process, from /proc; NaN elsewhere. */
+function childCpuS(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 interface CameraDoc {
@@ -133,8 +185,8 @@ function cpuSince(since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
-async function measure(count: number, op: (i: number) => Promise<void>): Promise<Latency> {
-  for (let i = 0; i < Math.min(200, count); i++) await op(i); // warm-up: JIT, connection pool
+async function measure(count: number, op: (i: number) => Promise<void>, warmUp = 200): Promise<Latency> {
+  for (let i = 0; i < Math.min(warmUp, count); i++) await op(i); // warm-up: JIT, connection pool
   const times: number[] = [];
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < count; i++) {
@@ -171,11 +223,12 @@ async function runDriver(coll: Collection<CameraDoc>, docs: CameraDoc[], o: Opts
   const count = await coll.countDocuments({});
   if (count !== docs.length) throw new Error(`driver: ${count} documents stored, expected ${docs.length}`);
   const r = rng(7);
+  await settle(o);
   const lookup = await measure(o.lookups, async () => {
     const d = docs[Math.floor(r() * docs.length)];
     const found = await coll.findOne({ gbCode: d.gbCode });
     if (found?.gbCode !== d.gbCode) throw new Error(`lookup of ${d.gbCode} failed`);
-  });
+  }, 1_000);
   const perRegion = regionSizes(docs, regions);
   const page = await measure(o.pages, async (i) => {
     const regionId = regions[i % regions.length];
@@ -233,11 +286,12 @@ async function runMongoose(uri: string, docs: CameraDoc[], o: Opts, regions: Obj
     const count = await Camera.countDocuments({});
     if (count !== docs.length) throw new Error(`mongoose: ${count} documents stored, expected ${docs.length}`);
     const r = rng(11);
+    await settle(o);
     const lookup = await measure(o.lookups, async () => {
       const d = docs[Math.floor(r() * docs.length)];
       const found = await Camera.findOne({ gbCode: d.gbCode }).lean();
       if (found?.gbCode !== d.gbCode) throw new Error(`lookup of ${d.gbCode} failed`);
-    });
+    }, 1_000);
     const perRegion = regionSizes(docs, regions);
     const page = await measure(o.pages, async (i) => {
       const regionId = regions[i % regions.length];
@@ -256,10 +310,11 @@ const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
 const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 
 async function main(): Promise<void> {
-  const o = parseOpts(process.argv.slice(2));
+  const { o, storeProcess } = parseOpts(process.argv.slice(2));
   const loadBefore = os.loadavg()[0];
   const dbName = `vigil_bench_${Date.now().toString(36)}`;
   let embedded: EmbeddedMongo | undefined;
+  let child: ChildProcess | undefined;
   let dataDir: string | undefined;
   let uri: string;
   let targetLabel: string;
@@ -268,6 +323,12 @@ async function main(): Promise<void> {
     u.pathname = `/${dbName}`;
     uri = u.toString();
     targetLabel = `real MongoDB at ${u.host}`;
+  } else if (storeProcess) {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
+    const started = await startStoreProcess(dataDir);
+    child = started.child;
+    uri = `${started.uri.replace(/\/$/, '')}/${dbName}`;
+    targetLabel = `embedded store (separate process pid ${child.pid}, dbPath ${dataDir}, ${new URL(uri).host})`;
   } else {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
     embedded = await startEmbeddedMongo({ dbPath: dataDir, host: '127.0.0.1', port: 0 });
@@ -290,7 +351,14 @@ async function main(): Promise<void> {
     await client.close();
   }
   const rss = process.memoryUsage().rss;
+  const storeCpuS = childCpuS(child?.pid);
   await embedded?.close();
+  if (child) {
+    child.removeAllListeners('exit');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 
   const verdict = (ok: boolean) => (ok ? 'pass' : '**FAIL**');
@@ -311,6 +379,8 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push(`Machine load average (1 min) at start ${loadBefore.toFixed(1)}, at end ${os.loadavg()[0].toFixed(1)} — the machine is shared; above ~2 the latencies include waiting for a core.`);
   lines.push(`RSS at the end: ${mb(rss)} (${embedded ? 'benchmark client and embedded store in one process, 2 × ' + o.n.toLocaleString('en') + ' documents held' : 'benchmark client only'}).`);
+  if (child) lines.push(`Store process CPU for the whole run: ${storeCpuS.toFixed(2)} s (user+system).`);
+  lines.push(`Lookups measured after ${o['settle-ms']} ms settling + 1,000 unmeasured lookups following each bulk insert.`);
   console.log(lines.join('\n'));
 }
 

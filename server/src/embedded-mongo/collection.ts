@@ -83,6 +83,23 @@ export class Collection {
     return { options: this.options, indexes: [...this.indexes.values()].map((i) => i.spec) };
   }
 
+  /**
+   * The top-level fields that index maintenance reads, or undefined when that is not a fixed set (a
+   * partial index's filter, a wildcard key): an insert decodes only these and stores the bytes it got.
+   */
+  fieldsIndexed(): ReadonlySet<string> | undefined {
+    const names = new Set<string>(['_id']);
+    for (const ix of this.indexes.values()) {
+      if (ix.isPartial) return undefined;
+      if (ix.special) continue;
+      for (const [f] of ix.fields) {
+        if (f.includes('$')) return undefined;
+        names.add(f.split('.')[0]);
+      }
+    }
+    return names;
+  }
+
   /** Loads a stored document without writing (start-up). */
   load(id: string, doc: Doc): void {
     this.docs.set(id, doc);

@@ -44,7 +44,7 @@ export class Engine {
     for (const { ns, meta } of this.storage.loadCollections()) {
       const [db, name] = splitNs(ns);
       const coll = new Collection(db, name, (meta.options as Doc) ?? {}, (meta.indexes as IndexSpec[]) ?? []);
-      for (const [id, doc] of this.storage.loadDocs(ns)) coll.load(id, doc);
+      for (const [id, doc] of this.storage.loadDocs(ns, coll.fieldsIndexed())) coll.load(id, doc);
       this.database(db).set(name, coll);
     }
     this.ttlTimer = setInterval(() => this.expireTtl(), opts.ttlIntervalMs ?? 60_000);

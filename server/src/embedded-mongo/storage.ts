@@ -10,9 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BSON } from 'bson';
 import type { Doc } from './compare';
-import { bsonOf, decodeBson, rawBson } from './wire';
-
-
+import { bsonOf, decodeBson, decodeFields } from './wire';
 
 export type StorageOp =
   | { t: 'put'; ns: string; id: string; doc: Doc }
@@ -74,13 +72,13 @@ export class Storage {
     return rows.map((r) => ({ ns: r.ns, meta: decodeBson(r.meta) }));
   }
 
-  *loadDocs(ns: string): Generator<[string, Doc]> {
+  /**
+   * The stored documents of `ns`, each decoded only in the top-level `fields` the indexes need (all when
+   * undefined) with its full bytes attached: the collection keeps the bytes and decodes on first read.
+   */
+  *loadDocs(ns: string, fields?: ReadonlySet<string>): Generator<[string, Doc]> {
     const stmt = this.db.prepare('SELECT id, doc FROM docs WHERE ns = ?').raw(true);
-    for (const row of stmt.iterate(ns) as Iterable<[string, Buffer]>) {
-      const doc = decodeBson(row[1]);
-      rawBson.set(doc, row[1]);
-      yield [row[0], doc];
-    }
+    for (const row of stmt.iterate(ns) as Iterable<[string, Buffer]>) yield [row[0], decodeFields(row[1], fields)];
   }
 
   sizeOnDisk(): number {

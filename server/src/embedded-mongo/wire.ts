@@ -75,6 +75,42 @@ export function moveTrailingIdFirst(raw: Buffer): Buffer | undefined {
 
 const bodyOptions = { ...deserializeOptions, fieldsAsRaw: { documents: true } };
 
+/** End offset of the top-level element starting at `p` (its type byte), or -1 for a type it cannot skip. */
+function elementEnd(b: Buffer, p: number): number {
+  const type = b[p];
+  const nameEnd = b.indexOf(0, p + 1);
+  if (nameEnd < 0) return -1;
+  p = nameEnd + 1;
+  switch (type) {
+    case 0x01: case 0x09: case 0x11: case 0x12:
+      return p + 8;
+    case 0x02: case 0x0d: case 0x0e:
+      return p + 4 + b.readInt32LE(p);
+    case 0x03: case 0x04: case 0x0f:
+      return p + b.readInt32LE(p);
+    case 0x05:
+      return p + 5 + b.readInt32LE(p);
+    case 0x07:
+      return p + 12;
+    case 0x08:
+      return p + 1;
+    case 0x10:
+      return p + 4;
+    case 0x13:
+      return p + 16;
+    case 0x06: case 0x0a: case 0xff: case 0x7f:
+      return p;
+    case 0x0b: {
+      const e1 = b.indexOf(0, p);
+      return e1 < 0 ? -1 : b.indexOf(0, e1 + 1) + 1;
+    }
+    case 0x0c:
+      return p + 4 + b.readInt32LE(p) + 12;
+    default:
+      return -1;
+  }
+}
+
 /** Byte offset of the last top-level element of a BSON document, or -1 for a type it cannot skip. */
 function lastElementOffset(b: Buffer): number {
   const end = b.length - 1;
@@ -82,62 +118,74 @@ function lastElementOffset(b: Buffer): number {
   let last = -1;
   while (p < end) {
     last = p;
-    const type = b[p];
-    const nameEnd = b.indexOf(0, p + 1);
-    if (nameEnd < 0) return -1;
-    p = nameEnd + 1;
-    switch (type) {
-      case 0x01: case 0x09: case 0x11: case 0x12:
-        p += 8;
-        break;
-      case 0x02: case 0x0d: case 0x0e:
-        p += 4 + b.readInt32LE(p);
-        break;
-      case 0x03: case 0x04: case 0x0f:
-        p += b.readInt32LE(p);
-        break;
-      case 0x05:
-        p += 5 + b.readInt32LE(p);
-        break;
-      case 0x07:
-        p += 12;
-        break;
-      case 0x08:
-        p += 1;
-        break;
-      case 0x10:
-        p += 4;
-        break;
-      case 0x13:
-        p += 16;
-        break;
-      case 0x06: case 0x0a: case 0xff: case 0x7f:
-        break;
-      case 0x0b: {
-        const e1 = b.indexOf(0, p);
-        p = b.indexOf(0, e1 + 1) + 1;
-        break;
-      }
-      case 0x0c:
-        p += 4 + b.readInt32LE(p) + 12;
-        break;
-      default:
-        return -1;
-    }
+    p = elementEnd(b, p);
+    if (p <= 0) return -1;
   }
   return p === end ? last : -1;
 }
 
 /**
- * An inserted document: drivers append a generated ObjectId `_id` as the last field, mongod stores _id
- * first. Moving those 17 bytes before decoding gives the _id-first object directly (no second object) and
- * the bytes to store; the copy also detaches them from the (possibly 48 MB) frame.
+ * An inserted document whose bytes already start with its `_id`, not decoded yet: the insert command
+ * decodes only the fields the collection's indexes need (see decodeFields), because nothing else of the
+ * document is read before it is stored as these bytes.
  */
-function decodeInserted(bytes: Buffer): Doc {
+export class InsertBytes {
+  constructor(readonly bytes: Buffer) {}
+}
+
+const ID_ELEMENT_NAME = Buffer.from('_id\0', 'latin1');
+
+/** Bytes whose first element is `_id` of a type an insert accepts as is (not array, undefined or regex). */
+
+function startsWithId(b: Buffer): boolean {
+  return b.length > 9 && b[4] !== 0x04 && b[4] !== 0x06 && b[4] !== 0x0b && b.compare(ID_ELEMENT_NAME, 0, 4, 5, 9) === 0;
+}
+
+/**
+ * The top-level fields `names` (plus `_id`, which must be the first element) of a BSON document, decoded
+ * from one small document assembled from their elements; the full bytes are attached as the document's
+ * encoding. `names` undefined, or bytes it cannot walk, decode everything.
+ */
+export function decodeFields(bytes: Buffer, names: ReadonlySet<string> | undefined): Doc {
+  const end = bytes.length - 1;
+  const picked: [number, number][] = [];
+  let size = 5;
+  let p = 4;
+  while (names && p < end) {
+    const e = elementEnd(bytes, p);
+    if (e <= p || e > end) break;
+    const nameEnd = bytes.indexOf(0, p + 1);
+    if (p === 4 || names.has(bytes.toString('utf8', p + 1, nameEnd))) {
+      picked.push([p, e]);
+      size += e - p;
+    }
+    p = e;
+  }
+  let doc: Doc;
+  if (!names || p !== end) doc = decodeBson(bytes);
+  else {
+    const mini = Buffer.allocUnsafe(size);
+    mini.writeInt32LE(size, 0);
+    let o = 4;
+    for (const [s, e] of picked) o += bytes.copy(mini, o, s, e);
+    mini[o] = 0;
+    doc = decodeBson(mini);
+  }
+  rawBson.set(doc, bytes);
+  return doc;
+}
+
+/**
+ * An inserted document: drivers append a generated ObjectId `_id` as the last field, mongod stores _id
+ * first. Moving those 17 bytes gives _id-first bytes to store; the copy also detaches them from the
+ * (possibly 48 MB) frame. Bytes that start with _id are left for the insert command to decode partially.
+ */
+function decodeInserted(bytes: Buffer): Doc | InsertBytes {
   const last = lastElementOffset(bytes);
   const isTrailingId =
     last === bytes.length - 18 && bytes[last] === 0x07 && bytes[last + 1] === 0x5f && bytes[last + 2] === 0x69 && bytes[last + 3] === 0x64 && bytes[last + 4] === 0;
   const own = isTrailingId && last > 4 ? moveTrailingIdFirst(bytes)! : Buffer.from(bytes);
+  if (last >= 0 && startsWithId(own)) return new InsertBytes(own);
   const doc = decodeBson(own);
   rawBson.set(doc, own);
   return doc;
@@ -207,7 +255,7 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
   const end = flags & FLAG_CHECKSUM_PRESENT ? frame.length - 4 : frame.length;
   let pos = HEADER + 4;
   let command: Doc | undefined;
-  const sequences: [string, Doc[]][] = [];
+  const sequences: [string, (Doc | InsertBytes)[]][] = [];
   while (pos < end) {
     const kind = frame[pos++];
     const size = frame.readInt32LE(pos);
@@ -222,7 +270,7 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
     } else if (kind === 1) {
       const sectionEnd = pos + size;
       const [identifier, docStart] = readCString(frame, pos + 4);
-      const docs: Doc[] = [];
+      const docs: (Doc | InsertBytes)[] = [];
       let p = docStart;
       while (p < sectionEnd) {
         const len = frame.readInt32LE(p);

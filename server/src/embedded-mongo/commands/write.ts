@@ -4,6 +4,7 @@ import { CommandError } from '../errors';
 import { compileProjection } from '../projection';
 import { runQuery } from '../query';
 import { applyUpdate, isOperatorUpdate, upsertSeed, withId } from '../update';
+import { decodeFields, InsertBytes } from '../wire';
 import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
 
 function statements(ctx: CommandContext, field: string): Doc[] {
@@ -53,8 +54,14 @@ function withErrors(reply: Doc, errors: Doc[]): Doc {
 
 const insert: Handler = (ctx) => {
   let n = 0;
-  const { errors } = runStatements(ctx, 'documents', (doc, _i, coll, tx) => {
-    coll.insert(prepareInsert(doc), tx);
+  let fields: ReadonlySet<string> | undefined;
+  const { errors } = runStatements(ctx, 'documents', (doc, i, coll, tx) => {
+    if (i === 0) fields = coll.fieldsIndexed();
+    const decoded = doc instanceof InsertBytes ? decodeFields(doc.bytes, fields) : doc;
+    let prepared = prepareInsert(decoded);
+    // A partly decoded document must be stored as its bytes; if preparing it built a new object, decode it all.
+    if (prepared !== decoded && doc instanceof InsertBytes) prepared = prepareInsert(decodeFields(doc.bytes, undefined));
+    coll.insert(prepared, tx);
     n++;
   });
   return withErrors({ n }, errors);
