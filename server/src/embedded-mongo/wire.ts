@@ -136,7 +136,6 @@ export class InsertBytes {
 const ID_ELEMENT_NAME = Buffer.from('_id\0', 'latin1');
 
 /** Bytes whose first element is `_id` of a type an insert accepts as is (not array, undefined or regex). */
-
 function startsWithId(b: Buffer): boolean {
   return b.length > 9 && b[4] !== 0x04 && b[4] !== 0x06 && b[4] !== 0x0b && b.compare(ID_ELEMENT_NAME, 0, 4, 5, 9) === 0;
 }
