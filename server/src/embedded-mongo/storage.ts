@@ -12,6 +12,9 @@ import { BSON } from 'bson';
 import type { Doc } from './compare';
 import { bsonOf, decodeBson, decodeFields } from './wire';
 
+/** Rows per multi-row INSERT (3 parameters each, well under SQLite's 32,766-parameter limit). */
+const PUT_BATCH = 100;
+
 export type StorageOp =
   | { t: 'put'; ns: string; id: string; doc: Doc }
   | { t: 'del'; ns: string; id: string }
@@ -21,6 +24,7 @@ export type StorageOp =
 export class Storage {
   private readonly db: Database.Database;
   private readonly putStmt: Database.Statement;
+  private readonly putManyStmt: Database.Statement;
   private readonly delStmt: Database.Statement;
   private readonly metaStmt: Database.Statement;
   private readonly dropDocsStmt: Database.Statement;
@@ -41,11 +45,13 @@ export class Storage {
     this.metaStmt = this.db.prepare('INSERT OR REPLACE INTO collections (ns, meta) VALUES (?, ?)');
     this.dropDocsStmt = this.db.prepare('DELETE FROM docs WHERE ns = ?');
     this.dropMetaStmt = this.db.prepare('DELETE FROM collections WHERE ns = ?');
+    this.putManyStmt = this.db.prepare(`INSERT OR REPLACE INTO docs (ns, id, doc) VALUES ${Array(PUT_BATCH).fill('(?, ?, ?)').join(', ')}`);
     this.applyTx = this.db.transaction((ops: StorageOp[]) => {
-      for (const op of ops) {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i];
         switch (op.t) {
           case 'put':
-            this.putStmt.run(op.ns, op.id, bsonOf(op.doc));
+            i += this.putRun(ops, i) - 1;
             break;
           case 'del':
             this.delStmt.run(op.ns, op.id);
@@ -60,6 +66,31 @@ export class Storage {
         }
       }
     });
+  }
+
+  /**
+   * Writes the run of puts starting at `start` (a bulk insert's documents), PUT_BATCH rows per statement
+   * where possible: one SQLite statement per document was a tenth of a bulk insert's CPU. Rows of one
+   * statement are applied in order, so a later put of the same id still wins. Returns how many ops it wrote.
+   */
+  private putRun(ops: StorageOp[], start: number): number {
+    let n = 0;
+    while (start + n < ops.length && ops[start + n].t === 'put') n++;
+    let i = start;
+    const args: unknown[] = [];
+    for (; i + PUT_BATCH <= start + n; i += PUT_BATCH) {
+      args.length = 0;
+      for (let j = i; j < i + PUT_BATCH; j++) {
+        const op = ops[j] as Extract<StorageOp, { t: 'put' }>;
+        args.push(op.ns, op.id, bsonOf(op.doc));
+      }
+      this.putManyStmt.run(args);
+    }
+    for (; i < start + n; i++) {
+      const op = ops[i] as Extract<StorageOp, { t: 'put' }>;
+      this.putStmt.run(op.ns, op.id, bsonOf(op.doc));
+    }
+    return n;
   }
 
   /** Applies the operations in one transaction; returns only after COMMIT. */

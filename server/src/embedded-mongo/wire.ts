@@ -147,31 +147,49 @@ function startsWithId(b: Buffer): boolean {
  */
 export function decodeFields(bytes: Buffer, names: ReadonlySet<string> | undefined): Doc {
   const end = bytes.length - 1;
-  const picked: [number, number][] = [];
+  const wanted = names && nameBytes(names);
+  const picked: number[] = [];
   let size = 5;
   let p = 4;
-  while (names && p < end) {
+  while (wanted && p < end) {
     const e = elementEnd(bytes, p);
     if (e <= p || e > end) break;
-    const nameEnd = bytes.indexOf(0, p + 1);
-    if (p === 4 || names.has(bytes.toString('utf8', p + 1, nameEnd))) {
-      picked.push([p, e]);
+    if (p === 4 || isWanted(bytes, p + 1, wanted)) {
+      picked.push(p, e);
       size += e - p;
     }
     p = e;
   }
   let doc: Doc;
-  if (!names || p !== end) doc = decodeBson(bytes);
+  if (!wanted || p !== end) doc = decodeBson(bytes);
   else {
     const mini = Buffer.allocUnsafe(size);
     mini.writeInt32LE(size, 0);
     let o = 4;
-    for (const [s, e] of picked) o += bytes.copy(mini, o, s, e);
+    for (let i = 0; i < picked.length; i += 2) o += bytes.copy(mini, o, picked[i], picked[i + 1]);
     mini[o] = 0;
     doc = decodeBson(mini);
   }
   rawBson.set(doc, bytes);
   return doc;
+}
+
+/** Each name as its UTF-8 bytes plus the terminating 0, so element names are matched without decoding them. */
+const nameBytesCache = new WeakMap<ReadonlySet<string>, Buffer[]>();
+function nameBytes(names: ReadonlySet<string>): Buffer[] {
+  let list = nameBytesCache.get(names);
+  if (!list) {
+    list = [...names].map((n) => Buffer.from(n + '\0', 'utf8'));
+    nameBytesCache.set(names, list);
+  }
+  return list;
+}
+
+function isWanted(b: Buffer, nameStart: number, wanted: Buffer[]): boolean {
+  for (const w of wanted) {
+    if (nameStart + w.length <= b.length && b[nameStart] === w[0] && b.compare(w, 0, w.length, nameStart, nameStart + w.length) === 0) return true;
+  }
+  return false;
 }
 
 /**
