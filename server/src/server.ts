@@ -73,7 +73,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.disable('x-powered-by');
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('query parser', 'simple');
-  app.use(securityHeaders(config));
+  // an intranet tile server on another origin must be allowed as an image source by the CSP
+  const tileOrigin = config.MAP_TILE_URL && /^https?:/.test(config.MAP_TILE_URL) ? [new URL(config.MAP_TILE_URL.replace(/\{[xyz]\}/g, '0')).origin] : [];
+  app.use(securityHeaders(config, tileOrigin));
   app.use(corsAllowList(config));
 
   app.get('/healthz', (_req, res) => {

@@ -104,9 +104,8 @@ describe('console end to end in headless Chromium', function () {
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
-      // CI installs Debian's chromium (.ci/run); a developer machine without it skips, loudly
-      console.warn(`e2e skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
-      this.skip();
+      // .ci/run installs Debian's chromium; a missing browser is a failure, never a silent skip
+      throw new Error(`e2e needs ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     }
     ensureClientBuilt();
     fs.mkdirSync(artifacts, { recursive: true });

@@ -52,6 +52,20 @@ describe('server: health, errors, OpenAPI', () => {
   });
 });
 
+describe('server: security headers', () => {
+  it('when MAP_TILE_URL names an intranet tile server, then the CSP allows its origin for images and nothing else changes', async () => {
+    const app = await bootApp({ MAP_TILE_URL: 'http://tiles.video.local:8080/{z}/{x}/{y}.png' });
+    try {
+      const res = await fetch(`${app.baseUrl}/healthz`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).to.match(/img-src[^;]*http:\/\/tiles\.video\.local:8080/);
+      expect(csp).to.match(/script-src 'self'(;|$)/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('server process: start, second instance, SIGTERM, bad config', function () {
   this.timeout(60_000);
   let dataDir: string;
