@@ -4,9 +4,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { liveOf } from '../../server/src/live';
-import { monitoringOf, type ConfirmedState } from '../../server/src/monitoring';
+import { demoDistrictCameras } from '../../scripts/sim/mapping';
+import { startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
 import type { TestApp } from '../helpers/app';
-import { bootAdmin, bootAuthApp } from '../helpers/auth';
+import { bootAdmin, bootAuthApp, loginAs, type ApiClient } from '../helpers/auth';
 
 const root = path.resolve(__dirname, '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -56,31 +57,19 @@ declare const document: { querySelector(selector: string): PageElement | null; q
 declare const window: { __vigil: BoardHook; __xss?: number };
 declare function getComputedStyle(e: PageElement): { fontSize: string };
 
-let feedSeq = 0;
-
-/**
- * A confirmed transition as the monitoring engine announces it, emitted on the app's one change feed
- * (the same wiring a probe result takes): a direct fault without waiting for probe timeouts.
+/*
+ * Real polling against the camera simulator. The demo district's points say rtspPort 554 / httpPort 80 (as
+ * `npm run sim -- --demo --rtsp-port 554 --http-port 80` serves them); a new point is checked within a
+ * second of being created, so the simulator must already answer on those ports when the demo loads —
+ * re-pointing 5,400 points afterwards would first mark every one of them DOWN. CI runs as root.
+ * Points keep the 60 s default interval (≈ 90 checks/s for the district); the few the test faults get
+ * intervalSec 5 (the registry's minimum), and a failure is retried every RETRY_MS until DOWN is confirmed.
  */
-async function confirm(app: TestApp, cameraId: string, to: ConfirmedState): Promise<void> {
-  const hub = await liveOf(app.ctx).ready();
-  const point = hub.getPoint(cameraId);
-  if (!point) throw new Error(`unknown point ${cameraId}`);
-  feedSeq += 1;
-  monitoringOf(app.ctx).feed.emit({
-    id: `${cameraId}:e2e-${feedSeq}`,
-    cameraId,
-    regionId: point.regionId,
-    seq: 1_000_000 + feedSeq,
-    from: to === 'DOWN' ? 'UP' : 'DOWN',
-    to,
-    at: new Date(),
-    reason: 'e2e fault',
-    rttMs: null,
-    flapping: false,
-    failingSince: to === 'DOWN' ? new Date() : null,
-  });
-}
+const RETRY_MS = 200;
+const RETRIES = 3;
+const FAULTED_INTERVAL_SEC = 5;
+/** Time from a fault to its first failing check, plus the confirm window, plus a live batch and margin. */
+const DETECT_BUDGET_MS = FAULTED_INTERVAL_SEC * 1000 + RETRIES * RETRY_MS + 1500;
 
 interface BoardSummary {
   size: number;
@@ -97,6 +86,8 @@ const stateOf = (page: Page, id: string): Promise<number | null> =>
 describe('console end to end in headless Chromium', function () {
   this.timeout(120_000);
   let app: TestApp;
+  let sim: RunningSimulator;
+  let api: ApiClient;
   let browser: Browser;
   let page: Page;
   const consoleErrors: string[] = [];
@@ -109,7 +100,18 @@ describe('console end to end in headless Chromium', function () {
     }
     ensureClientBuilt();
     fs.mkdirSync(artifacts, { recursive: true });
-    app = await bootAuthApp({ LIVE_RECONCILE_SEC: '0' });
+    sim = await startSimulator({ cameras: demoDistrictCameras(), rtspPort: 554, httpPort: 80, controlPort: 0 }).catch((err: unknown) => {
+      throw new Error(`e2e runs the demo district's simulator on ports 554/80 (root or CAP_NET_BIND_SERVICE): ${String(err)}`);
+    });
+    app = await bootAuthApp({
+      LIVE_RECONCILE_SEC: '0',
+      MONITOR_ENABLED: 'true',
+      MONITOR_RETRY_INTERVAL_MS: String(RETRY_MS),
+      PROBE_DEFAULT_RETRIES: String(RETRIES),
+      PROBE_DEFAULT_TIMEOUT_MS: '1000',
+      MONITOR_FLUSH_MS: '200',
+    });
+    api = await loginAs(app, bootAdmin);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
@@ -126,7 +128,32 @@ describe('console end to end in headless Chromium', function () {
   after(async () => {
     await browser?.close();
     await app?.close();
+    await sim?.stop();
   });
+
+  /** Sets the fault of simulated cameras through the simulator's control API (as an operator's script would). */
+  async function setFault(addresses: string[], mode: 'down' | 'up'): Promise<void> {
+    const res = await fetch(`${sim.controlUrl}/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ select: { addresses }, fault: { mode } }),
+    });
+    expect(res.status, await res.text()).to.equal(200);
+  }
+
+  /** Shortens a point's check interval through the REST API; returns its simulator address. */
+  async function watchClosely(id: string): Promise<string> {
+    const cur = await api.get(`/cameras/${id}`);
+    expect(cur.status).to.equal(200);
+    const res = await api.request('PATCH', `/cameras/${id}`, { probe: { intervalSec: FAULTED_INTERVAL_SEC } }, { headers: { 'if-match': String(cur.headers.get('etag')) } });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return String(res.body.endpoint.host);
+  }
+
+  async function serverState(id: string): Promise<string> {
+    const res = await api.get(`/cameras/${id}/status`);
+    return String(res.body.state);
+  }
 
   it('when an operator logs in to an empty registry, then the first-run page loads the demo district and the board shows it live', async () => {
     await page.goto(app.baseUrl);
@@ -141,6 +168,8 @@ describe('console end to end in headless Chromium', function () {
     await page.waitForSelector('.point-row');
     const s = await summary(page);
     expect(s.size).to.equal(5400);
+    // every enabled point is checked within a second of loading; the simulator answers them all
+    await page.waitForFunction(() => window.__vigil.summary().counts[1] >= 5000, null, { timeout: 20_000, polling: 250 });
     await page.screenshot({ path: path.join(artifacts, 'e2e-02-board-zh.png') });
   });
 
@@ -149,7 +178,7 @@ describe('console end to end in headless Chromium', function () {
   it('when a camera goes down, then its row turns red and it appears under Outages within the confirm window', async () => {
     const picked = await page.evaluate(() => {
       const rows = [...document.querySelectorAll('.point-row')];
-      const row = rows.find((r) => r.dataset.state !== 'DOWN') ?? rows[0];
+      const row = rows.find((r) => r.dataset.state === 'UP') ?? rows[0];
       return { id: row.dataset.id ?? '', code: row.querySelector('.c-code')?.textContent ?? '' };
     });
     victim = picked.id;
@@ -158,37 +187,59 @@ describe('console end to end in headless Chromium', function () {
     await page.fill('[data-testid=search]', victimCode);
     await page.waitForSelector(`.point-row[data-id="${victim}"]`);
 
-    // the monitoring change feed reports a confirmed DOWN; live push takes it from there
+    const addr = await watchClosely(victim);
+    await page.waitForSelector(`.point-row[data-id="${victim}"][data-state="UP"]`, { timeout: 10_000 });
+    expect(sim.cameras.has(addr)).to.equal(true);
+
+    // the simulated camera stops answering; polling finds it, confirms DOWN, live push takes it to the board
     const started = Date.now();
-    await confirm(app, victim, 'DOWN');
-    await page.waitForSelector(`.point-row[data-id="${victim}"][data-state="DOWN"]`, { timeout: 5000 });
-    const toRed = Date.now() - started;
-    expect(toRed).to.be.below(2000);
+    await setFault([addr], 'down');
+    await page.waitForSelector(`.point-row[data-id="${victim}"][data-state="DOWN"]`, { timeout: DETECT_BUDGET_MS + 5000 });
+    const redAt = Date.now();
+    const toRed = redAt - started;
+    expect(toRed).to.be.below(DETECT_BUDGET_MS);
+    // the confirm window itself: first failed check → board red within retries × retry interval + margin
+    const history = await api.get(`/cameras/${victim}/history?period=24h`);
+    const down = (history.body.transitions as Array<{ to: string; at: string; failingSince: string | null }>).find((t) => t.to === 'DOWN');
+    expect(down, JSON.stringify(history.body.transitions)).to.not.equal(undefined);
+    const failingSince = Date.parse(String(down?.failingSince));
+    expect(redAt - failingSince).to.be.below(RETRIES * RETRY_MS + 1500);
     await page.waitForSelector('[data-testid=outage-toast]');
     await page.screenshot({ path: path.join(artifacts, 'e2e-03-board-down.png') });
 
     await page.click('[data-testid="nav-outages"]');
     await page.waitForSelector(`[data-testid=outage-item][data-id="${victim}"]`, { timeout: 5000 });
     await page.screenshot({ path: path.join(artifacts, 'e2e-04-outages.png') });
+
+    // the fault clears: the next check finds it up and it leaves Outages
+    await setFault([addr], 'up');
+    await page.waitForSelector(`[data-testid=outage-item][data-id="${victim}"]`, { state: 'detached', timeout: DETECT_BUDGET_MS + 5000 });
+    expect(await stateOf(page, victim)).to.equal(1);
   });
 
   it('when the connection drops and changes happen meanwhile, then after reconnecting the board equals the server state', async () => {
     const before = await summary(page);
-    const listed = await page.evaluate(() => [...document.querySelectorAll('[data-testid=outage-item]')].map((e) => e.dataset.id ?? ''));
-    expect(listed).to.include(victim);
+    const hub = await liveOf(app.ctx).ready();
+    const rootRoom = hub.join(hub.regions.roots()[0], { scopeRegionId: null });
+    const snap = hub.stateFor(rootRoom);
+    if (snap.kind !== 'snapshot') throw new Error('expected snapshot');
+    const downNow = snap.points.ids.filter((id, i) => snap.points.st[i] === 1 && id !== victim).slice(0, 30);
+    expect(downNow).to.have.length(30);
+    const addrs = await Promise.all(downNow.map((id) => watchClosely(id)));
 
     await page.context().setOffline(true);
     for (const s of await app.io.of('/live').fetchSockets()) s.disconnect(false);
     await page.waitForSelector('[data-testid=connection].offline', { timeout: 5000 });
 
-    // while the console is away: the victim recovers, 30 other points go down
-    const hub = await liveOf(app.ctx).ready();
-    const rootRoom = hub.join(hub.regions.roots()[0], { scopeRegionId: null });
-    const snap = hub.stateFor(rootRoom);
-    if (snap.kind !== 'snapshot') throw new Error('expected snapshot');
-    const downNow = snap.points.ids.filter((id, i) => snap.points.st[i] !== 3 && id !== victim).slice(0, 30);
-    await confirm(app, victim, 'UP');
-    for (const id of downNow) await confirm(app, id, 'DOWN');
+    // while the console is away, 30 simulated cameras fail and polling confirms them DOWN
+    await setFault(addrs, 'down');
+    const deadline = Date.now() + DETECT_BUDGET_MS + 5000;
+    for (;;) {
+      const states = await Promise.all(downNow.map((id) => serverState(id)));
+      if (states.every((st) => st === 'DOWN')) break;
+      if (Date.now() > deadline) throw new Error(`not all DOWN: ${states.join(',')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     await new Promise((r) => setTimeout(r, 600));
 
     await page.context().setOffline(false);
@@ -202,7 +253,7 @@ describe('console end to end in headless Chromium', function () {
     const server = hub.stateFor(rootRoom);
     hub.leave(rootRoom);
     expect(after.counts).to.deep.equal(server.counts.total);
-    expect(after.counts[3]).to.equal(before.counts[3] - 1 + 30);
+    expect(after.counts[3]).to.equal(before.counts[3] + 30);
     expect(await stateOf(page, victim)).to.equal(1);
     await page.waitForSelector(`[data-testid=outage-item][data-id="${downNow[0]}"]`);
     await page.screenshot({ path: path.join(artifacts, 'e2e-05-after-reconnect.png') });
