@@ -169,7 +169,13 @@ describe('console end to end in headless Chromium', function () {
     const s = await summary(page);
     expect(s.size).to.equal(5400);
     // every enabled point is checked within a second of loading; the simulator answers them all
-    await page.waitForFunction(() => window.__vigil.summary().counts[1] >= 5000, null, { timeout: 20_000, polling: 250 });
+    await page.waitForFunction(() => window.__vigil.summary().counts[1] >= 5000, null, { timeout: 20_000, polling: 250 }).catch(async (err: unknown) => {
+      const hub = await liveOf(app.ctx).ready();
+      const room = hub.join(hub.regions.roots()[0], { scopeRegionId: null });
+      const server = hub.stateFor(room).counts.total;
+      hub.leave(room);
+      throw new Error(`${String(err)}; board counts ${JSON.stringify((await summary(page)).counts)}; server ${JSON.stringify(server)}; sim ${JSON.stringify(sim.stats())}`);
+    });
     await page.screenshot({ path: path.join(artifacts, 'e2e-02-board-zh.png') });
   });
 
