@@ -4,7 +4,10 @@
  * state equals the store's (checksum) and its highest message rate; then, in headless Chromium, how
  * long the board for 100,000 points takes to render and the longest task during the storm.
  *
- *   npx tsx scripts/bench-live.ts [--points 100000] [--consoles 100] [--no-browser]
+ *   npx tsx scripts/bench-live.ts [--points 100000] [--consoles 100] [--no-browser] [--profile FILE]
+ *
+ * --profile FILE writes a Chromium CPU profile (CDP Profiler, .cpuprofile) from page load to the end of
+ * the storm, and prints the functions with the most self time.
  *
  * Runs the real app in-process (embedded store in a temp dir, AUTH_MODE=open, polling off); the storm is
  * emitted on the monitoring change feed, and the store's status is written the way monitoring does.
@@ -41,6 +44,25 @@ const POINTS = Number(arg('points', '100000'));
 const CONSOLES = Number(arg('consoles', '100'));
 const BROWSER = !process.argv.includes('--no-browser');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PROFILE = process.argv.includes('--profile') ? arg('profile', 'bench-results/live.cpuprofile') : null;
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per function (ms), largest first. */
+function topSelf(profile: CpuProfile, n: number): Array<{ fn: string; ms: number }> {
+  const byNode = new Map(profile.nodes.map((x) => [x.id, x]));
+  const self = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const f = byNode.get(id)?.callFrame;
+    const key = f ? `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}:${f.columnNumber + 1}` : '?';
+    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([fn, ms]) => ({ fn, ms: Math.round(ms) }));
+}
 
 function hash(s: string): number {
   let h = 2166136261;
@@ -163,6 +185,7 @@ async function main(): Promise<void> {
 
     let page: import('playwright-core').Page | null = null;
     let browser: import('playwright-core').Browser | null = null;
+    let stopProfile: (() => Promise<void>) | null = null;
     if (BROWSER && fs.existsSync(CHROMIUM)) {
       const { chromium } = await import('playwright-core');
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
@@ -173,6 +196,18 @@ async function main(): Promise<void> {
           for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
         }).observe({ type: 'longtask' as 'mark', buffered: true });
       });
+      if (PROFILE) {
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+        await cdp.send('Profiler.start');
+        stopProfile = async () => {
+          const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: CpuProfile };
+          fs.mkdirSync(path.dirname(PROFILE), { recursive: true });
+          fs.writeFileSync(PROFILE, JSON.stringify(profile));
+          out.profileTopSelf = topSelf(profile, 25);
+        };
+      }
       t = Date.now();
       await page.goto(server.url);
       await page.waitForFunction(
@@ -255,6 +290,8 @@ async function main(): Promise<void> {
       out.browserLongTasksDuringStorm = during.length;
       out.browserLongestTaskDuringStormMs = during.length ? Math.round(Math.max(...during)) : 0;
       out.browserLongestTaskAtLoadMs = tasks.length ? Math.round(Math.max(...tasks.filter((x) => x.start < stormStartPerf).map((x) => x.duration), 0)) : 0;
+      out.browserLongTasks = tasks.map((x) => `${Math.round(x.start)}+${Math.round(x.duration)}`).join(' ');
+      if (stopProfile) await stopProfile();
       await browser?.close();
     } else out.browser = 'skipped';
 

@@ -7,8 +7,8 @@ import { cameraStates, probeKinds, sharingValues } from './schema';
  * directly (`status.state`, `status.since`, …); registry writes never touch it after the insert.
  *
  * Text search (`q`): `searchText` is the NFKC-lowercased name, address and gbCode joined by newlines;
- * `searchTokens` holds the character bigrams of name and address (plus the name's single CJK
- * characters), indexed multikey. A query containing Chinese matches one selective bigram by equality
+ * `searchTokens` holds the character bigrams of name and address that contain a CJK character (plus the
+ * name's single CJK characters), indexed multikey. A query containing Chinese matches one selective bigram by equality
  * (index-narrowed), all its bigrams with `$all`, and is confirmed by a substring regex on `searchText`:
  * substring search for Chinese without a word segmenter or a text index (which MongoDB does not offer
  * for Chinese either). A 20-digit query is an exact gbCode lookup on the unique index; other ASCII/digit
@@ -103,14 +103,21 @@ const cameraSchema = new Schema<CameraDoc>(
 cameraSchema.index({ gbCode: 1 }, { unique: true });
 cameraSchema.index({ regionId: 1, gbCode: 1 });
 cameraSchema.index({ gridId: 1 });
-cameraSchema.index({ vendor: 1 });
-cameraSchema.index({ 'maintainer.org': 1 });
+// filter fields are indexed with gbCode (the default sort) behind them: one value's points come out
+// already in page order, so a list stops after one page instead of gathering and sorting all of them
+// enabled first: on equal standing the embedded planner takes the first index, and disabled points are
+// few (a short walk) while enabled ones are nearly all (the first page is found at once)
+cameraSchema.index({ enabled: 1, gbCode: 1 });
+cameraSchema.index({ vendor: 1, gbCode: 1 });
+cameraSchema.index({ 'maintainer.org': 1, gbCode: 1 });
 cameraSchema.index({ tags: 1 });
-cameraSchema.index({ enabled: 1 });
 cameraSchema.index({ 'status.state': 1 });
 cameraSchema.index({ upstreamId: 1 });
-cameraSchema.index({ searchTokens: 1 });
+cameraSchema.index({ searchTokens: 1, gbCode: 1 });
 cameraSchema.index({ name: 1, _id: 1 });
+
+/** Indexes earlier versions created that the compound ones above replace (dropped at start-up). */
+export const replacedCameraIndexes = ['vendor_1', 'maintainer.org_1', 'searchTokens_1', 'enabled_1'];
 
 export function cameraModel(conn: Connection): Model<CameraDoc> {
   return (conn.models.Camera as Model<CameraDoc> | undefined) ?? conn.model<CameraDoc>('Camera', cameraSchema);
@@ -138,7 +145,9 @@ function bigrams(s: string): string[] {
 export function searchFieldsOf(p: { name: string; address: string; gbCode: string }): { searchText: string; searchTokens: string[] } {
   const name = normaliseSearch(p.name);
   const address = normaliseSearch(p.address);
-  const tokens = new Set<string>([...bigrams(name), ...bigrams(address)]);
+  // only bigrams with a Chinese character: a query without one is a substring scan and never reads
+  // tokens, so digit/Latin pairs ("12", "-1") would be index entries paid on every write for nothing
+  const tokens = new Set<string>([...bigrams(name), ...bigrams(address)].filter((t) => CJK.test(t)));
   for (const ch of name) if (CJK.test(ch)) tokens.add(ch);
   return { searchText: [name, address, p.gbCode].join('\n'), searchTokens: [...tokens] };
 }
@@ -166,7 +175,10 @@ export function searchFilter(q: string): Record<string, unknown> | null {
   // digits/ASCII-only fragments (gbCode parts, model numbers) have no tokens: substring scan
   if (!chars.some((c) => CJK.test(c))) return text;
   const tokens = chars.length === 1 ? [n] : [...new Set(bigrams(n))];
-  const best = [...tokens].sort((a, b) => selectivity(b) - selectivity(a))[0];
-  // a query spanning name and address may have no bigram in common with either: then scan
-  return { $and: [{ searchTokens: best }, { searchTokens: { $all: tokens.slice(0, 8) } }, text] };
+  // one or two characters are one token, present exactly when the text is in the name (or, for two, the
+  // address): equality alone decides, so the store can page and count from the index without reading points
+  if (chars.length <= 2) return { searchTokens: tokens[0] };
+  const indexed = tokens.filter((t) => CJK.test(t));
+  const best = [...indexed].sort((a, b) => selectivity(b) - selectivity(a))[0];
+  return { $and: [{ searchTokens: best }, { searchTokens: { $all: indexed.slice(0, 8) } }, text] };
 }

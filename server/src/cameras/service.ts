@@ -9,7 +9,7 @@ import { ChangeFeed } from '../regions/events';
 import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
 import { decodeGbCode } from './gbcode';
 import type { CameraChange } from './events';
-import { cameraModel, searchFieldsOf, searchFilter, type CameraDoc } from './model';
+import { cameraModel, replacedCameraIndexes, searchFieldsOf, searchFilter, type CameraDoc } from './model';
 import {
   applyProbeDefaults,
   cameraInputSchema,
@@ -179,6 +179,23 @@ function decodeCursor(cursor: string, s: SortSpec): { value: unknown; id: Types.
   return { value, id: oid(parsed.i) };
 }
 
+/** Regions queried one by one when a list names several (a street with its communities). */
+const MAX_FANOUT = 48;
+
+/** Sort-key order as the store applies it for the registry's sort fields (null/absent < numbers < strings < dates), ties by _id. */
+function compareKey(av: unknown, aId: Types.ObjectId, bv: unknown, bId: Types.ObjectId): number {
+  const rank = (v: unknown): number => (v == null ? 0 : typeof v === 'number' ? 1 : typeof v === 'string' ? 2 : 3);
+  const ra = rank(av);
+  const rb = rank(bv);
+  if (ra !== rb) return ra - rb;
+  const a = av instanceof Date ? av.getTime() : (av as number | string | null);
+  const b = bv instanceof Date ? bv.getTime() : (bv as number | string | null);
+  if (a !== null && b !== null && a !== b) return a < b ? -1 : 1;
+  const x = aId.toHexString();
+  const y = bId.toHexString();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 function readPath(doc: CameraDoc, field: string): unknown {
   return field.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc);
 }
@@ -202,6 +219,25 @@ export interface UpsertResult {
 
 interface BucketState {
   map: Map<string, { total: number; enabled: number }>;
+  /** The map's keys split into their dimensions; rebuilt after a write (lists total from it per request). */
+  rows: BucketRow[] | null;
+}
+
+interface BucketRow {
+  regionId: string;
+  gridId: string;
+  sharing: string;
+  org: string;
+  vendor: string;
+  n: { total: number; enabled: number };
+}
+
+function bucketRows(state: BucketState): BucketRow[] {
+  state.rows ??= [...state.map].map(([k, n]) => {
+    const [regionId, gridId, sharing, org, vendor] = k.split(SEP);
+    return { regionId, gridId, sharing, org, vendor, n };
+  });
+  return state.rows;
 }
 
 
@@ -231,6 +267,8 @@ export class CameraService implements RegionPoints {
 
   async init(): Promise<void> {
     await this.model.init();
+    const have = new Set((await this.coll.indexes()).map((ix) => ix.name));
+    for (const name of replacedCameraIndexes) if (have.has(name)) await this.coll.dropIndex(name);
     // warm the counts in the background: on a large registry the first scan takes seconds
     this.countState().catch((err: unknown) => this.logger.warn('initial point count failed', { err }));
   }
@@ -290,24 +328,42 @@ export class CameraService implements RegionPoints {
 
   /** The store filter for a list query (visibility included). Throws 404 for a region the caller cannot see. */
   listFilter(principal: Principal, q: Omit<CameraListQuery, 'sort' | 'limit' | 'cursor' | 'count'>): Filter {
+    const { and, regionIds } = this.listConditions(principal, q);
+    if (regionIds) and.push(regionIds.length === 1 ? { regionId: oid(regionIds[0]) } : { regionId: { $in: regionIds.map(oid) } });
+    if (and.length === 0) return {};
+    return and.length === 1 ? and[0] : { $and: and };
+  }
+
+  /**
+   * The conditions of a list query, with the region restriction kept apart (null = none) so that `list`
+   * can split it into one index-ordered query per region. Grid ids never appear in it: a point's
+   * regionId is a district, street or community (a grid is its gridId), so they would only add scans.
+   */
+  private listConditions(principal: Principal, q: Omit<CameraListQuery, 'sort' | 'limit' | 'cursor' | 'count'>): { and: Filter[]; regionIds: string[] | null } {
     const and: Filter[] = [];
     const vis = this.visibilityFilter(principal);
     if (vis) and.push(vis);
     let within: string[] | null = null;
+    let regionIds: string[] | null = null;
+    const pointHolder = (id: string): boolean => this.regions.get(id)?.tier !== 'grid';
     if (q.regionId) {
       const r = this.regions.get(q.regionId);
       if (!r || !canSeeRegion(principal, this.regions, q.regionId)) throw AppError.notFound('region');
       if (r.tier === 'grid') and.push({ gridId: oid(r.id) });
       else {
-        within = q.subtree ? this.regions.subtree(r.id) : [r.id];
-        and.push({ regionId: { $in: within.map(oid) } });
+        within = (q.subtree ? this.regions.subtree(r.id) : [r.id]).filter(pointHolder);
+        regionIds = within;
       }
     }
     if (q.tier === 'grid') and.push({ gridId: { $ne: null } });
     else if (q.tier) {
-      const pool = within ?? this.regions.listAll().map((n) => n.id);
+      const pool = within ?? this.regions.listAll().filter((n) => n.tier !== 'grid').map((n) => n.id);
       const ids = pool.filter((id) => this.regions.get(id)?.tier === q.tier);
-      and.push({ regionId: { $in: ids.map(oid) } });
+      const others = pool.filter((id) => this.regions.get(id)?.tier !== q.tier);
+      if (within || ids.length <= others.length) regionIds = ids;
+      // most regions are of this tier (communities): excluding the few others lets a sorted index walk
+      // stop after one page instead of gathering every point of hundreds of regions
+      else and.push(others.length ? { regionId: { $nin: others.map(oid) } } : {});
     }
     if (q.vendor?.length) and.push({ vendor: { $in: q.vendor } });
     if (q.maintainer?.length) and.push({ 'maintainer.org': { $in: q.maintainer } });
@@ -321,36 +377,48 @@ export class CameraService implements RegionPoints {
       const s = searchFilter(q.q);
       if (s) and.push(s);
     }
-    if (and.length === 0) return {};
-    return and.length === 1 ? and[0] : { $and: and };
+    return { and: and.filter((f) => Object.keys(f).length > 0), regionIds };
   }
 
   /**
    * Keyset pagination: the cursor carries the last row's sort value and id, so a page never skips or
    * repeats a point that was not itself changed in between, however many are inserted or deleted
    * meanwhile (offsets would shift). A point whose sort field changes may move across the cursor.
+   *
+   * A filter on several regions (a street's subtree) is answered by one query per region merged here:
+   * each is an ordered walk of the {regionId, sort field} index that stops after one page, where a single
+   * `$in` query would gather and sort every point of the subtree.
    */
   async list(principal: Principal, q: CameraListQuery): Promise<CameraPage> {
-    const filter = this.listFilter(principal, q);
+    const { and, regionIds } = this.listConditions(principal, q);
     const key = q.sort.replace(/^-/, '');
     const s: SortSpec = { key, field: sortFields[key], dir: q.sort.startsWith('-') ? -1 : 1 };
-    let pageFilter = filter;
+    const page: Filter[] = [...and];
     if (q.cursor) {
       const c = decodeCursor(q.cursor, s);
       const op = s.dir === 1 ? '$gt' : '$lt';
-      const after = { $or: [{ [s.field]: { [op]: c.value } }, { [s.field]: c.value, _id: { [op]: c.id } }] };
-      pageFilter = Object.keys(filter).length ? { $and: [filter, after] } : after;
+      // gbCode is unique: the value alone is the position. Otherwise the inclusive range is what an index
+      // can scan from; the `$or` then drops the rows of the cursor's own value already returned.
+      if (s.field === 'gbCode') page.push({ gbCode: { [op]: c.value } });
+      else page.push({ [s.field]: { [op + 'e']: c.value } }, { $or: [{ [s.field]: { [op]: c.value } }, { [s.field]: c.value, _id: { [op]: c.id } }] });
     }
-    const docs = await this.coll
-      .find<CameraDoc>(pageFilter, { projection: { searchText: 0, searchTokens: 0 } })
-      .sort({ [s.field]: s.dir, _id: s.dir })
-      .limit(q.limit + 1)
-      .toArray();
+    const sort = { [s.field]: s.dir, _id: s.dir } as const;
+    const find = (extra: Filter[]): Promise<CameraDoc[]> => {
+      const all = [...page, ...extra];
+      const filter = all.length === 0 ? {} : all.length === 1 ? all[0] : { $and: all };
+      return this.coll.find<CameraDoc>(filter, { projection: { searchText: 0, searchTokens: 0 } }).sort(sort).limit(q.limit + 1).toArray();
+    };
+    let docs: CameraDoc[];
+    if (regionIds && regionIds.length === 0) docs = [];
+    else if (regionIds && regionIds.length > 1 && regionIds.length <= MAX_FANOUT && q.limit <= 200) {
+      const parts = await Promise.all(regionIds.map((id) => find([{ regionId: oid(id) }])));
+      docs = parts.flat().sort((a, b) => s.dir * compareKey(readPath(a, s.field), a._id, readPath(b, s.field), b._id)).slice(0, q.limit + 1);
+    } else docs = await find(regionIds ? [regionIds.length === 1 ? { regionId: oid(regionIds[0]) } : { regionId: { $in: regionIds.map(oid) } }] : []);
     const more = docs.length > q.limit;
-    const page = more ? docs.slice(0, q.limit) : docs;
-    const last = page[page.length - 1];
-    const total = q.count ? ((await this.totalFromCounts(principal, q)) ?? (await this.coll.countDocuments(filter))) : null;
-    return { items: page.map(toCamera), nextCursor: more && last ? encodeCursor(s, readPath(last, s.field), last._id) : null, total };
+    const items = more ? docs.slice(0, q.limit) : docs;
+    const last = items[items.length - 1];
+    const total = q.count ? ((await this.totalFromCounts(principal, q)) ?? (await this.coll.countDocuments(this.listFilter(principal, q)))) : null;
+    return { items: items.map(toCamera), nextCursor: more && last ? encodeCursor(s, readPath(last, s.field), last._id) : null, total };
   }
 
   /**
@@ -373,15 +441,22 @@ export class CameraService implements RegionPoints {
     const vendors = q.vendor?.length ? new Set(q.vendor) : null;
     const sharings = q.sharing?.length ? new Set<string>(q.sharing) : null;
     let total = 0;
-    for (const [k, v] of state.map) {
-      const [regionId, gridId, sharing, org, vendor] = k.split(SEP);
+    const seen = new Map<string, boolean>();
+    for (const { regionId, gridId, sharing, org, vendor, n: v } of bucketRows(state)) {
       if (regionSet && !regionSet.has(regionId)) continue;
       if (vendors && !vendors.has(vendor)) continue;
       if (gridOnly && gridId !== gridOnly) continue;
       if (q.tier === 'grid' ? !gridId : q.tier && this.regions.get(regionId)?.tier !== q.tier) continue;
       if (maintainers && !maintainers.has(org)) continue;
       if (sharings && !sharings.has(sharing)) continue;
-      if (!this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } })) continue;
+      // visibility depends on region, sharing and org only: decide each combination once
+      const vk = regionId + SEP + sharing + SEP + org;
+      let ok = seen.get(vk);
+      if (ok === undefined) {
+        ok = this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } });
+        seen.set(vk, ok);
+      }
+      if (!ok) continue;
       total += q.enabled === undefined ? v.total : q.enabled ? v.enabled : v.total - v.enabled;
     }
     return total;
@@ -770,6 +845,7 @@ export class CameraService implements RegionPoints {
       this.counts = null;
       return;
     }
+    state.rows = null;
     const apply = (d: CameraDoc, sign: 1 | -1): void => {
       const k = this.bucketKey(d);
       const cur = state.map.get(k) ?? { total: 0, enabled: 0 };
@@ -800,7 +876,7 @@ export class CameraService implements RegionPoints {
             map.set(this.bucketKey({ regionId: r._id.r, gridId: r._id.g ?? null, sharing: r._id.s as CameraDoc['sharing'], maintainer: { org: r._id.o ?? '', contact: '', phone: '' }, vendor: r._id.v ?? '' }), { total: r.n, enabled: r.e });
           }
           if (seq === this.writeSeq) {
-            this.counts = { map };
+            this.counts = { map, rows: null };
             return this.counts;
           }
           // a write landed during the scan: its delta is not in these rows, scan again
@@ -815,9 +891,15 @@ export class CameraService implements RegionPoints {
   async buckets(principal: Principal): Promise<PointBucket[]> {
     const state = await this.countState();
     const byRegion = new Map<string, PointBucket>();
-    for (const [k, v] of state.map) {
-      const [regionId, gridId, sharing, org] = k.split(SEP);
-      if (!this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } })) continue;
+    const seen = new Map<string, boolean>();
+    for (const { regionId, gridId, sharing, org, n: v } of bucketRows(state)) {
+      const vk = regionId + SEP + sharing + SEP + org;
+      let ok = seen.get(vk);
+      if (ok === undefined) {
+        ok = this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } });
+        seen.set(vk, ok);
+      }
+      if (!ok) continue;
       const bk = `${regionId}${SEP}${gridId}`;
       const b = byRegion.get(bk) ?? { regionId, gridId: gridId || null, total: 0, enabled: 0 };
       b.total += v.total;

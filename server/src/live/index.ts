@@ -100,6 +100,16 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
   let loading: Promise<LiveHub> | null = null;
   let stopped = false;
   const early: TransitionInput[] = [];
+  /**
+   * The newest transition of each point the index did not know yet (a point just created: its first check
+   * can beat the registry change into the index, and the store's copy of its status may not be written
+   * yet). Applied as soon as the point is indexed, so a first UNKNOWN→UP is never lost.
+   */
+  const orphans = new Map<string, TransitionInput>();
+  const ORPHANS_MAX = 100_000;
+  const applyOrphans = (h: LiveHub): void => {
+    for (const [id, t] of orphans) if (h.applyTransition(t)) orphans.delete(id);
+  };
   /** Attributes of every point (names, addresses…): the catalog endpoint is served from here. */
   let attrs = new Map<string, PointAttrs>();
 
@@ -127,7 +137,8 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
       // consoles hold names, addresses… from the catalog: edits reach them through a resync
       else if (!hub.replaceData(tree, entries) && attrsChanged) hub.resyncAll();
       // transitions that arrived while the store was being read are newer than what it returned
-      for (const t of early.splice(0)) hub.applyTransition(t);
+      for (const t of early.splice(0)) if (!hub.applyTransition(t)) orphans.set(t.cameraId, t);
+      applyOrphans(hub);
       loadedAt = started;
       log.debug('live index loaded', { regions: regions.length, points: points.length, ms: Date.now() - started });
       return hub;
@@ -170,6 +181,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     pendingDeletes.clear();
     pendingUpserts.clear();
     if (!current.replaceData(tree, [...entries.values()]) && attrsChanged) current.resyncAll();
+    applyOrphans(current);
   };
 
   const ready = async (): Promise<LiveHub> => {
@@ -181,8 +193,12 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
   const applyTransition = (t: TransitionInput): void => {
     if (loading) early.push(t);
     if (!hub) return;
-    // a point the index does not know yet was just created: re-read instead of guessing its region
-    if (!hub.applyTransition(t)) void load().catch((err: unknown) => log.warn('live reload failed', { err }));
+    if (hub.applyTransition(t)) return;
+    // a point the index does not know yet was just created: keep the transition until it is indexed, and
+    // re-read unless its registry change is about to be applied anyway
+    if (orphans.size >= ORPHANS_MAX) orphans.clear();
+    orphans.set(t.cameraId, t);
+    if (!pendingUpserts.has(t.cameraId) && !loading) void load().catch((err: unknown) => log.warn('live reload failed', { err }));
   };
 
   const unsubscribers: Array<() => void> = [];
@@ -216,6 +232,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
         if (change.kind === 'delete' && typeof change.id === 'string') {
           pendingUpserts.delete(change.id);
           pendingDeletes.add(change.id);
+          orphans.delete(change.id);
         } else {
           const loaded = change.camera && typeof change.camera === 'object' ? loadedFromDoc(change.camera) : null;
           if (loaded) {
