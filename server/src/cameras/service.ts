@@ -406,7 +406,9 @@ export class CameraService implements RegionPoints {
     const find = (extra: Filter[]): Promise<CameraDoc[]> => {
       const all = [...page, ...extra];
       const filter = all.length === 0 ? {} : all.length === 1 ? all[0] : { $and: all };
-      return this.coll.find<CameraDoc>(filter, { projection: { searchText: 0, searchTokens: 0 } }).sort(sort).limit(q.limit + 1).toArray();
+      // no projection: the store then sends the stored bytes as they are, where projecting out the search
+      // fields would make it decode and re-encode every point of the page (toCamera ignores them anyway)
+      return this.coll.find<CameraDoc>(filter).sort(sort).limit(q.limit + 1).toArray();
     };
     let docs: CameraDoc[];
     if (regionIds && regionIds.length === 0) docs = [];
