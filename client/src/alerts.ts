@@ -11,22 +11,42 @@ export function setMuted(v: boolean): void {
 let ctx: AudioContext | null = null;
 let lastBeep = 0;
 
+/*
+ * Browsers keep an AudioContext made without a user gesture suspended (autoplay policy), and creating one
+ * costs tens of ms: make it on the operator's first click or key, never inside a storm of outages.
+ */
+function unlockAudio(): void {
+  try {
+    ctx ??= new AudioContext();
+    void ctx.resume();
+  } catch {
+    // no audio device (kiosk, headless): the visual cue still shows
+  }
+}
+window.addEventListener('pointerdown', unlockAudio, { once: true, capture: true });
+window.addEventListener('keydown', unlockAudio, { once: true, capture: true });
+
 export function beep(): void {
   if (muted.value) return;
   const now = Date.now();
   // a mass outage arrives over several batches: one cue, not a siren
-  if (now - lastBeep < 3000) return;
+  if (now - lastBeep < 3000 || !ctx) return;
   lastBeep = now;
+  const audio = ctx;
+  // out of the batch's task: a storm's frame is for the board
+  setTimeout(() => play(audio), 0);
+}
+
+function play(audio: AudioContext): void {
   try {
-    ctx ??= new AudioContext();
-    const t = ctx.currentTime;
+    const t = audio.currentTime;
     for (const [i, f] of [880, 660].entries()) {
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
       osc.frequency.value = f;
       gain.gain.setValueAtTime(0.15, t + i * 0.18);
       gain.gain.exponentialRampToValueAtTime(0.001, t + i * 0.18 + 0.16);
-      osc.connect(gain).connect(ctx.destination);
+      osc.connect(gain).connect(audio.destination);
       osc.start(t + i * 0.18);
       osc.stop(t + i * 0.18 + 0.17);
     }

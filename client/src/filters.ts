@@ -31,16 +31,24 @@ export function usePointRows(region: Ref<string | null>, f: PointFilter, sort: R
     const rid = region.value ?? board.rootId.value;
     if (!cat || !rid) return new Int32Array(0);
     const inSubtree = board.subtreeIds(rid);
+    // the filter is reactive: read it once, not 100,000 times through its proxy (each read is tracked)
+    const { state, vendor, maintainer, sharing, tag } = f;
     const q = f.q.trim().toLowerCase();
+    const { st, pointRegion } = board;
     const out: number[] = [];
     const n = cat.ids.length;
+    // a region's membership is looked up once per region, not once per point
+    const member = new Map<string, boolean>();
     for (let i = 0; i < n; i++) {
-      if (!inSubtree.has(board.pointRegion[i])) continue;
-      if (f.state !== -1 && board.st[i] !== f.state) continue;
-      if (f.vendor !== -1 && cat.vendor[i] !== f.vendor) continue;
-      if (f.maintainer !== -1 && cat.maintainer[i] !== f.maintainer) continue;
-      if (f.sharing !== -1 && cat.sharing[i] !== f.sharing) continue;
-      if (f.tag !== -1 && !cat.tags[i].includes(f.tag)) continue;
+      const r = pointRegion[i];
+      let m = member.get(r);
+      if (m === undefined) member.set(r, (m = inSubtree.has(r)));
+      if (!m) continue;
+      if (state !== -1 && st[i] !== state) continue;
+      if (vendor !== -1 && cat.vendor[i] !== vendor) continue;
+      if (maintainer !== -1 && cat.maintainer[i] !== maintainer) continue;
+      if (sharing !== -1 && cat.sharing[i] !== sharing) continue;
+      if (tag !== -1 && !cat.tags[i].includes(tag)) continue;
       if (q && !cat.name[i].toLowerCase().includes(q) && !cat.gbCode[i].includes(q) && !cat.address[i].toLowerCase().includes(q)) continue;
       out.push(i);
     }
@@ -50,10 +58,17 @@ export function usePointRows(region: Ref<string | null>, f: PointFilter, sort: R
       // recomputed on every batch: bucket by severity (linear) and order only the buckets that need
       // attention by time, so 100,000 rows never cost a long task
       const buckets: number[][] = [[], [], [], [], [], []];
-      for (const i of out) buckets[severity[board.st[i]]].push(i);
-      buckets[0].sort((a, b) => board.since[b] - board.since[a]);
-      buckets[1].sort((a, b) => board.since[b] - board.since[a]);
-      return Int32Array.from(buckets.flat());
+      for (const i of out) buckets[severity[st[i]]].push(i);
+      const since = board.since;
+      buckets[0].sort((a, b) => since[b] - since[a]);
+      buckets[1].sort((a, b) => since[b] - since[a]);
+      const sorted = new Int32Array(out.length);
+      let o = 0;
+      for (const b of buckets) {
+        sorted.set(b, o);
+        o += b.length;
+      }
+      return sorted;
     }
     if (k === 'name') out.sort(byName);
     else if (k === 'gbCode') out.sort((a, b) => (cat.gbCode[a] < cat.gbCode[b] ? -1 : 1));

@@ -126,6 +126,7 @@ class Board {
     const oldSince = this.since;
     const oldFlap = this.flap;
     this.catalog = cat;
+    this.idHash = null;
     this.idx = new Map();
     this.st = new Uint8Array(n);
     this.since = new Float64Array(n);
@@ -150,6 +151,7 @@ class Board {
   }
 
   private ancestorCache = new Map<string, string[]>();
+  private idHash: Uint32Array | null = null;
 
   /** Region ids from the region up to the root (cached: a storm walks them 10,000 times per batch). */
   ancestors(regionId: string): string[] {
@@ -333,9 +335,12 @@ class Board {
   summary(): { size: number; seq: number; epoch: string | null; counts: number[]; checksum: number } {
     const counts = [0, 0, 0, 0, 0, 0];
     let checksum = 0;
+    // tests and benchmarks poll this: hash the ids once per catalog, not on every call
+    if (!this.idHash || this.idHash.length !== this.size) this.idHash = Uint32Array.from({ length: this.size }, (_, i) => hash(this.catalog?.ids[i] ?? ''));
+    const h = this.idHash;
     for (let i = 0; i < this.size; i++) {
       counts[this.st[i]]++;
-      checksum = (checksum + hash(this.catalog?.ids[i] ?? '') * (this.st[i] + 1)) >>> 0;
+      checksum = (checksum + h[i] * (this.st[i] + 1)) >>> 0;
     }
     return { size: this.size, seq: this.seq, epoch: this.epoch, counts, checksum };
   }
