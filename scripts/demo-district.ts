@@ -17,6 +17,12 @@ import type { RegionInput } from '../server/src/regions/schema';
 
 export const DEMO_DISTRICT_CODE = '210302';
 export const DEMO_COUNTS = { streets: 10, communities: 60, grids: 536, points: 5400 } as const;
+/**
+ * The demo points name the camera simulator's unprivileged default ports (`npm run sim -- --demo`), so a trial
+ * needs no root: real cameras answer on 554/80, which the registry's defaults keep for real points.
+ */
+export const DEMO_RTSP_PORT = 8554;
+export const DEMO_HTTP_PORT = 8080;
 export const SYNTHETIC_NOTE = '合成演示数据 (synthetic demo data, not a survey)';
 
 export type DemoRegion = RegionInput & { id: string };
@@ -187,7 +193,7 @@ export function generateDemoDistrict(seed = 20240501): DemoDistrict {
       gridId,
       address: `辽宁省鞍山市铁东区${road}${1 + Math.floor(rand() * 300)}号`,
       location: { lon: round6(between(p.box.lon0, p.box.lon1)), lat: round6(between(p.box.lat0, p.box.lat1)) },
-      endpoint: { host: demoHost(points.length), rtspPort: 554, rtspPath: isNvr ? '' : vendor.rtspPath, httpPort: 80, onvifPort: 80 },
+      endpoint: { host: demoHost(points.length), rtspPort: DEMO_RTSP_PORT, rtspPath: isNvr ? '' : vendor.rtspPath, httpPort: DEMO_HTTP_PORT, onvifPort: DEMO_HTTP_PORT },
       probe: { kind: isNvr ? 'tcp' : kindRoll < 0.7 ? 'rtsp' : kindRoll < 0.9 ? 'tcp' : 'onvif' },
       vendor: vendor.name,
       model: isNvr ? vendor.nvr : pick(vendor.cams),

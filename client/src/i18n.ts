@@ -15,7 +15,10 @@ const zh = {
     demo: '加载演示区（5,400 个合成点位）',
     loading: '正在加载演示数据…',
     done: '已加载 {n} 个点位',
-    simHint: '运行 npm run sim 启动摄像机模拟器，即可看到点位上线。',
+    simHint: '也可以单独运行 npm run sim -- --demo 启动摄像机模拟器。',
+    withSim: '同时在本机启动演示区的摄像机模拟器（试用）',
+    simStarted: '模拟器已启动：{n} 个摄像机，RTSP 端口 {port}',
+    simFailed: '模拟器未能启动：{msg}',
     orImport: '或在“点位管理”中导入 CSV / XLSX / GB/T 28181 目录。',
   },
   board: {
@@ -116,7 +119,10 @@ const en: typeof zh = {
     demo: 'Load the demo district (5,400 synthetic points)',
     loading: 'Loading demo data…',
     done: '{n} points loaded',
-    simHint: 'Run npm run sim to start the camera simulator and watch points come up.',
+    simHint: 'You can also run npm run sim -- --demo to start the camera simulator separately.',
+    withSim: 'Also start the demo district\'s camera simulator on this machine (trial)',
+    simStarted: 'Simulator running: {n} cameras, RTSP port {port}',
+    simFailed: 'The simulator did not start: {msg}',
     orImport: 'Or import CSV / XLSX / GB/T 28181 catalog files under Registry.',
   },
   board: {

@@ -3,8 +3,8 @@
  *
  *   --count N            N synthetic cameras on 127.16.1.1 … (default 100), spread over --regions R
  *   --from FILE          cameras from a registry export (JSON or CSV); non-loopback hosts are remapped
- *   --demo               the demo district of scripts/demo-district.ts (5,400 points on 127.20.x.y; the
- *                        registry says ports 554/80, so add --rtsp-port 554 --http-port 80 as root)
+ *   --demo               the demo district of scripts/demo-district.ts (5,400 points on 127.20.x.y, whose
+ *                        registry entries name this simulator's default ports 8554/8080)
  *   --rtsp-port P        wildcard RTSP listener (default 8554; 554 needs root)
  *   --http-port P        wildcard HTTP listener for ONVIF + /ISAPI (default 8080)
  *   --control-port P     control API on 127.0.0.1 (default 9554)

@@ -66,9 +66,8 @@ export function camerasFromExport(file: string): { cameras: SimCameraSpec[]; rem
 }
 
 /**
- * The registry helper's demo district (scripts/demo-district.ts): 5,400 points on 127.20.x.y, ports
- * 554 / 80 as in the generated registry (start the simulator with --rtsp-port 554 --http-port 80, which
- * needs root or CAP_NET_BIND_SERVICE, or change the points' ports). Cameras are keyed by gbCode and know
+ * The demo district (scripts/demo-district.ts): 5,400 points on 127.20.x.y whose registry entries name the
+ * simulator's default ports (DEMO_RTSP_PORT / DEMO_HTTP_PORT, 8554 / 8080). Cameras are keyed by gbCode and know
  * their region's ancestors, so `PUT /regions/<street id>/fault` is a street-wide outage.
  */
 export function demoDistrictCameras(seed?: number): SimCameraSpec[] {

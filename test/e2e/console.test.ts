@@ -57,8 +57,8 @@ declare const window: { __vigil: BoardHook; __xss?: number };
 declare function getComputedStyle(e: PageElement): { fontSize: string };
 
 /*
- * Real polling against the camera simulator. The demo district's points say rtspPort 554 / httpPort 80 (as
- * `npm run sim -- --demo --rtsp-port 554 --http-port 80` serves them); a new point is checked within a
+ * Real polling against the camera simulator. The demo district's points say rtspPort 8554 / httpPort 8080 (as
+ * `npm run sim -- --demo` serves them, no root needed); a new point is checked within a
  * second of being created, so the simulator must already answer on those ports when the demo loads —
  * re-pointing 5,400 points afterwards would first mark every one of them DOWN. CI runs as root.
  * The simulator runs as a child process (`npm run sim`), as an operator runs it: 5,400 first checks in one
@@ -102,9 +102,9 @@ describe('console end to end in headless Chromium', function () {
     }
     ensureClientBuilt();
     fs.mkdirSync(artifacts, { recursive: true });
-    sim = runTs('scripts/sim/main.ts', ['--demo', '--rtsp-port', '554', '--http-port', '80', '--control-port', '0'], {});
+    sim = runTs('scripts/sim/main.ts', ['--demo', '--control-port', '0'], {});
     const started = await sim.waitFor(/"control":"(http:[^"]+)"/, 30_000).catch((err: unknown) => {
-      throw new Error(`e2e runs the demo district's simulator on ports 554/80 (root or CAP_NET_BIND_SERVICE): ${String(err)}`);
+      throw new Error(`e2e runs the demo district's simulator on ports 8554/8080: ${String(err)}`);
     });
     simControl = started[1];
     app = await bootAuthApp({
@@ -170,6 +170,8 @@ describe('console end to end in headless Chromium', function () {
     await page.click('[data-testid=login-form] button[type=submit]');
     await page.waitForSelector('[data-testid=first-run]');
     await page.screenshot({ path: path.join(artifacts, 'e2e-01-first-run.png') });
+    // this test runs its own simulator child (with a control API it drives), so the in-process one stays off
+    await page.uncheck('[data-testid=with-simulator]');
     await page.click('[data-testid=load-demo]');
     await page.waitForFunction(() => window.__vigil.summary().size >= 5000, null, { timeout: 60_000, polling: 250 });
     await page.waitForSelector('[data-testid=connection].live');

@@ -130,6 +130,11 @@ const table: Record<string, Entry> = {
 
   // ---- demo ------------------------------------------------------------------------------------------
   'GET /demo': { unscoped: 'first-run state of the whole registry (empty or not, loading or not)', build: () => Promise.resolve({ method: 'GET', path: '/demo' }) },
+  'POST /demo/simulator': {
+    ok: 409,
+    unscoped: 'district-wide trial action; refused (409) until the demo district is loaded — its success path is in demo-simulator.test.ts',
+    build: () => Promise.resolve({ method: 'POST', path: '/demo/simulator' }),
+  },
   'POST /demo/load': {
     ok: 409,
     unscoped: 'district-wide first-run action; its success path (empty registry) is covered by the registry tests',

@@ -116,9 +116,6 @@ cameraSchema.index({ upstreamId: 1 });
 cameraSchema.index({ searchTokens: 1, gbCode: 1 });
 cameraSchema.index({ name: 1, _id: 1 });
 
-/** Indexes earlier versions created that the compound ones above replace (dropped at start-up). */
-export const replacedCameraIndexes = ['vendor_1', 'maintainer.org_1', 'searchTokens_1', 'enabled_1'];
-
 export function cameraModel(conn: Connection): Model<CameraDoc> {
   return (conn.models.Camera as Model<CameraDoc> | undefined) ?? conn.model<CameraDoc>('Camera', cameraSchema);
 }

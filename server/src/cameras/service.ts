@@ -9,7 +9,7 @@ import { ChangeFeed } from '../regions/events';
 import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
 import { decodeGbCode } from './gbcode';
 import type { CameraChange } from './events';
-import { cameraModel, replacedCameraIndexes, searchFieldsOf, searchFilter, type CameraDoc } from './model';
+import { cameraModel, searchFieldsOf, searchFilter, type CameraDoc } from './model';
 import {
   applyProbeDefaults,
   cameraInputSchema,
@@ -267,8 +267,6 @@ export class CameraService implements RegionPoints {
 
   async init(): Promise<void> {
     await this.model.init();
-    const have = new Set((await this.coll.indexes()).map((ix) => ix.name));
-    for (const name of replacedCameraIndexes) if (have.has(name)) await this.coll.dropIndex(name);
     // warm the counts in the background: on a large registry the first scan takes seconds
     this.countState().catch((err: unknown) => this.logger.warn('initial point count failed', { err }));
   }

@@ -1,26 +1,41 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { DEMO_DISTRICT_CODE, loadDemoDistrict } from '../../../scripts/demo-district';
+import { DEMO_DISTRICT_CODE, DEMO_HTTP_PORT, DEMO_RTSP_PORT, loadDemoDistrict } from '../../../scripts/demo-district';
+import { demoDistrictCameras } from '../../../scripts/sim/mapping';
+import { startSimulator, type RunningSimulator } from '../../../scripts/sim/simulator';
+import { AppError } from '../lib/errors';
 import type { AppContext } from '../context';
 import { defineRoute } from '../lib/http';
 import type { Registry } from './registry';
+
+const simulatorSchema = z.object({ running: z.boolean(), cameras: z.number().int(), rtspPort: z.number().int().nullable(), httpPort: z.number().int().nullable(), controlUrl: z.string().nullable() });
 
 const demoResultSchema = z.object({ regions: z.number().int(), points: z.number().int(), tookMs: z.number() });
 
 /** First-run helper for the console: loads the synthetic demo district into an empty registry. */
 export function demoRouter(ctx: AppContext, registry: Registry): Router {
   const router = Router();
+  let simulator: RunningSimulator | null = null;
+  let starting: Promise<RunningSimulator> | null = null;
+  ctx.onStop(async () => {
+    await (starting ?? Promise.resolve(simulator)).then((s) => s?.stop()).catch(() => undefined);
+  });
+  const simulatorState = (): z.infer<typeof simulatorSchema> =>
+    simulator
+      ? { running: true, cameras: simulator.cameras.size, rtspPort: simulator.rtspPort, httpPort: simulator.httpPort, controlUrl: simulator.controlUrl }
+      : { running: false, cameras: 0, rtspPort: null, httpPort: null, controlUrl: null };
+  const demoLoaded = (): boolean =>
+    registry.regions.listAll().some((r) => r.tier === 'district' && r.code === DEMO_DISTRICT_CODE && registry.regions.isSynthetic(r.id));
   defineRoute(router, ctx.openapi, {
     method: 'get',
     path: '/demo',
     summary: 'Whether the registry is empty (the console then offers the demo district) and whether the demo district is loaded',
     tags: ['demo'],
     permission: 'region:read',
-    responses: { 200: { description: 'registry state', schema: z.object({ empty: z.boolean(), demoLoaded: z.boolean() }) } },
+    responses: { 200: { description: 'registry state', schema: z.object({ empty: z.boolean(), demoLoaded: z.boolean(), simulator: simulatorSchema }) } },
     handler: async () => {
       const empty = registry.regions.size() === 0 && (await registry.cameras.isEmpty());
-      const demoLoaded = registry.regions.listAll().some((r) => r.tier === 'district' && r.code === DEMO_DISTRICT_CODE && registry.regions.isSynthetic(r.id));
-      return { empty, demoLoaded };
+      return { empty, demoLoaded: demoLoaded(), simulator: simulatorState() };
     },
   });
   defineRoute(router, ctx.openapi, {
@@ -32,6 +47,28 @@ export function demoRouter(ctx: AppContext, registry: Registry): Router {
     status: 201,
     responses: { 201: { description: 'loaded', schema: demoResultSchema }, 409: { description: 'the registry is not empty' } },
     handler: ({ principal }) => loadDemoDistrict(registry, { userId: principal.userId, username: principal.username }),
+  });
+  defineRoute(router, ctx.openapi, {
+    method: 'post',
+    path: '/demo/simulator',
+    summary: 'Start the camera simulator for the demo district inside this process (trials only; ports 8554/8080 on 127.20.x.y)',
+    tags: ['demo'],
+    permission: 'settings:manage',
+    status: 201,
+    responses: { 201: { description: 'running', schema: simulatorSchema }, 409: { description: 'the demo district is not loaded' } },
+    handler: async () => {
+      if (simulator) return simulatorState();
+      if (!demoLoaded()) throw new AppError('conflict', 'load the demo district first: the simulator serves its synthetic points only');
+      starting ??= startSimulator({ cameras: demoDistrictCameras(), rtspPort: DEMO_RTSP_PORT, httpPort: DEMO_HTTP_PORT, controlPort: 0 });
+      try {
+        simulator = await starting;
+      } catch (err) {
+        throw new AppError('conflict', `the simulator could not start (ports ${DEMO_RTSP_PORT}/${DEMO_HTTP_PORT} in use?): ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        starting = null;
+      }
+      return simulatorState();
+    },
   });
   return router;
 }
