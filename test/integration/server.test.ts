@@ -95,6 +95,36 @@ describe('server process: start, second instance, SIGTERM, bad config', function
     expect(code).to.equal(0);
   });
 
+  it('when a region is created, the server stopped with SIGTERM and started again on the same DATA_DIR, then the region is still there', async () => {
+    const env = { DATA_DIR: dataDir, PORT: '0', AUTH_MODE: 'open' };
+    const first = runTs('server/src/main.ts', [], env);
+    let id: string;
+    try {
+      const [, url] = await first.waitFor(/Console: (http:\/\/\S+)/);
+      const res = await fetch(new URL('/api/v1/regions', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: '持久区', tier: 'district', code: '210399' }),
+      });
+      expect(res.status).to.equal(201);
+      id = ((await res.json()) as { id: string }).id;
+    } finally {
+      first.child.kill('SIGTERM');
+    }
+    expect((await first.exited).code).to.equal(0);
+
+    const second = runTs('server/src/main.ts', [], env);
+    try {
+      const [, url] = await second.waitFor(/Console: (http:\/\/\S+)/);
+      const res = await fetch(new URL(`/api/v1/regions/${id}`, url));
+      expect(res.status).to.equal(200);
+      expect(((await res.json()) as { name: string }).name).to.equal('持久区');
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    expect((await second.exited).code).to.equal(0);
+  });
+
   it('when a configuration value is bad, then start-up stops with exit code 2 naming the variable', async () => {
     const p = runTs('server/src/main.ts', [], { DATA_DIR: dataDir, PORT: 'not-a-port' });
     const { code } = await p.exited;
