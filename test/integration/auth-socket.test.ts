@@ -2,27 +2,13 @@ import { expect } from 'chai';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import type { Principal } from '../../server/src/auth/principal';
 import { authOf } from '../../server/src/auth/instance';
-import type { RegionIndex } from '../../server/src/auth/scope';
 import { assertCanSubscribe, socketAuth } from '../../server/src/auth/socket';
 import { AppError } from '../../server/src/lib/errors';
 import type { TestApp } from '../helpers/app';
 import { bootAuthApp, createUser, loginAs, tokenFor } from '../helpers/auth';
+import { fixedRegionIndex } from '../helpers/regions';
 
-const parent: Record<string, string | null> = { D: null, S1: 'D', S2: 'D', C1: 'S1', C2: 'S2' };
-const regions: RegionIndex = {
-  ancestorsOrSelf(id) {
-    const out: string[] = [];
-    for (let cur: string | null | undefined = id; cur; cur = parent[cur]) {
-      if (!(cur in parent)) return [];
-      out.push(cur);
-    }
-    return out;
-  },
-  subtree(id) {
-    if (!(id in parent)) return [];
-    return Object.keys(parent).filter((r) => this.ancestorsOrSelf(r).includes(id));
-  },
-};
+const regions = fixedRegionIndex();
 
 // A stand-in for the live namespace (the real one belongs to the live capability): same middleware and check.
 const NS = '/auth-live-test';

@@ -1,27 +1,12 @@
 import { expect } from 'chai';
 import { sha256 } from '../../server/src/auth/crypto';
 import { authOf } from '../../server/src/auth/instance';
-import type { RegionIndex } from '../../server/src/auth/scope';
 import type { TestApp } from '../helpers/app';
 import { bootApp } from '../helpers/app';
 import { anonymous, bearerClient, bootAdmin, bootAuthApp, createUser, loginAs, TEST_PASSWORD, tokenFor, type ApiClient } from '../helpers/auth';
+import { fixedRegionIndex } from '../helpers/regions';
 
-// district D → streets S1, S2 → communities C1 (in S1), C2 (in S2)
-const parent: Record<string, string | null> = { D: null, S1: 'D', S2: 'D', C1: 'S1', C2: 'S2' };
-const fakeRegions: RegionIndex = {
-  ancestorsOrSelf(id) {
-    const out: string[] = [];
-    for (let cur: string | null | undefined = id; cur; cur = parent[cur]) {
-      if (!(cur in parent)) return [];
-      out.push(cur);
-    }
-    return out;
-  },
-  subtree(id) {
-    if (!(id in parent)) return [];
-    return Object.keys(parent).filter((r) => this.ancestorsOrSelf(r).includes(id));
-  },
-};
+const fakeRegions = fixedRegionIndex();
 
 const inAYear = (): string => new Date(Date.now() + 300 * 24 * 3600_000).toISOString();
 

@@ -7,26 +7,11 @@ import { bearerOf } from '../../server/src/auth/middleware';
 import { roleWithin, type Principal } from '../../server/src/auth/principal';
 import { BackoffLimiter } from '../../server/src/auth/rate-limit';
 import { createUserSchema, passwordProblem } from '../../server/src/auth/schema';
-import type { RegionIndex } from '../../server/src/auth/scope';
 import { isCrossSiteWrite } from '../../server/src/auth/security';
 import { assertCanSubscribe } from '../../server/src/auth/socket';
+import { fixedRegionIndex } from '../helpers/regions';
 
-// district D → streets S1, S2 → communities C1 (in S1), C2 (in S2)
-const parent: Record<string, string | null> = { D: null, S1: 'D', S2: 'D', C1: 'S1', C2: 'S2' };
-const regions: RegionIndex = {
-  ancestorsOrSelf(id) {
-    const out: string[] = [];
-    for (let cur: string | null | undefined = id; cur; cur = parent[cur]) {
-      if (!(cur in parent)) return [];
-      out.push(cur);
-    }
-    return out;
-  },
-  subtree(id) {
-    if (!(id in parent)) return [];
-    return Object.keys(parent).filter((r) => this.ancestorsOrSelf(r).includes(id));
-  },
-};
+const regions = fixedRegionIndex();
 
 const principal = (role: Principal['role'], scopeRegionId: string | null): Principal => ({
   kind: 'user',
