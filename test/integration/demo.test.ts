@@ -86,8 +86,9 @@ describe('demo district', () => {
     });
 
     it('when the registry is empty, then POST /demo/load loads 5,400 points and the tree counts them; a second load is refused with 409', async () => {
+      const stopped = { running: false, cameras: 0, rtspPort: null, httpPort: null, controlUrl: null };
       const before = (await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()) as { empty: boolean; demoLoaded: boolean };
-      expect(before).to.deep.equal({ empty: true, demoLoaded: false });
+      expect(before).to.deep.equal({ empty: true, demoLoaded: false, simulator: stopped });
       // a double click: the second concurrent request is refused, not run twice
       const both = await Promise.all([fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' }), fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' })]);
       expect(both.map((r) => r.status).sort()).to.deep.equal([201, 409]);
@@ -102,7 +103,7 @@ describe('demo district', () => {
       expect(tree.roots[0].children).to.have.length(10);
       expect(tree.counts.total).to.equal(5400);
       expect(tree.counts.grids.total).to.equal(536);
-      expect(await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()).to.deep.equal({ empty: false, demoLoaded: true });
+      expect(await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()).to.deep.equal({ empty: false, demoLoaded: true, simulator: stopped });
       const again = await fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' });
       expect(again.status).to.equal(409);
       const list = (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=5&q=${encodeURIComponent('社区')}`)).json()) as { items: unknown[]; total: number };
