@@ -220,9 +220,16 @@ describe('console end to end in headless Chromium', function () {
     const toRed = redAt - started;
     expect(toRed).to.be.below(DETECT_BUDGET_MS);
     // the confirm window itself: first failed check → board red within retries × retry interval + margin
-    const history = await api.get(`/cameras/${victim}/history?period=24h`);
-    const down = (history.body.transitions as Array<{ to: string; at: string; failingSince: string | null }>).find((t) => t.to === 'DOWN');
-    expect(down, JSON.stringify(history.body.transitions)).to.not.equal(undefined);
+    // live push comes straight from the change feed; the transition reaches the store with the next flush
+    type T = { to: string; at: string; failingSince: string | null };
+    let transitions: T[] = [];
+    let down: T | undefined;
+    for (const until = Date.now() + 5000; !down && Date.now() < until; ) {
+      transitions = (await api.get(`/cameras/${victim}/history?period=24h`)).body.transitions as T[];
+      down = transitions.find((t) => t.to === 'DOWN');
+      if (!down) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(down, JSON.stringify(transitions)).to.not.equal(undefined);
     const failingSince = Date.parse(String(down?.failingSince));
     expect(redAt - failingSince).to.be.below(RETRIES * RETRY_MS + 1500);
     await page.waitForSelector('[data-testid=outage-toast]');
