@@ -185,6 +185,16 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
   };
 
   const ready = async (): Promise<LiveHub> => {
+    // a region created a moment ago must be subscribable at once: apply a pending region change now
+    // instead of after the burst debounce
+    if (hub && regionsDirty && reloadTimer) {
+      clearTimeout(reloadTimer);
+      reloadTimer = null;
+      applying = applying
+        .then(() => (stopped ? undefined : applyRegistryChanges()))
+        .catch((err: unknown) => log.warn('live: registry change not applied', { err }));
+    }
+    if (hub && deps.registry) await applying;
     if (hub && (deps.registry || Date.now() - loadedAt < STALE_WITHOUT_NOTIFICATIONS_MS)) return hub;
     if (hub && loading === null && !deps.registry) return load();
     return loading ?? load();
