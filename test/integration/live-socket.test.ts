@@ -122,6 +122,15 @@ describe('live push over Socket.IO (integration)', function () {
     expect(Object.keys(ack.data.points).sort()).to.deep.equal(['flap', 'ids', 'since', 'st']);
   });
 
+  it('when a region was created a moment ago, then subscribing to it succeeds at once (no wait for the registry debounce)', async () => {
+    const socket = track(open(app, admin));
+    await connected(socket);
+    const created = await admin.post('/regions', { name: '新社区', tier: 'community', parentId: S1 });
+    expect(created.status).to.equal(201);
+    const ack = await emitAck<SubscribeResult>(socket, 'subscribe', { regionId: String(created.body.id) });
+    expect(ack.ok, JSON.stringify(ack)).to.equal(true);
+  });
+
   it('when a street operator subscribes, then it sees only its street and never another street’s unshared points', async () => {
     const socket = track(open(app, streetOp));
     await connected(socket);
