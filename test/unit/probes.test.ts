@@ -1,16 +1,19 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import { probes, type ProbeKind, type ProbeOutcome, type ProbeTarget } from '../../server/src/probes';
+import { connKind, rawAvailable, useConnKind } from '../../server/src/probes/conn';
 import { parseRtspResponse } from '../../server/src/probes/rtsp';
 import type { FaultInput } from '../../scripts/sim/faults';
 import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
 
-describe('probes against the camera simulator (real loopback sockets)', function () {
+for (const layer of ['raw', 'net'] as const)
+describe(`probes against the camera simulator (real loopback sockets, ${layer} socket layer)`, function () {
   this.timeout(15_000);
   let sim: RunningSimulator;
   const addr = (i: number): string => simAddress(5000 + i);
 
   before(async () => {
+    expect(useConnKind(layer)).to.equal(layer);
     sim = await startSimulator({
       cameras: [
         ...Array.from({ length: 40 }, (_, i) => ({ addr: addr(i) })),
@@ -18,7 +21,10 @@ describe('probes against the camera simulator (real loopback sockets)', function
       ],
     });
   });
-  after(() => sim.stop());
+  after(async () => {
+    useConnKind('raw');
+    await sim.stop();
+  });
 
   const target = (kind: ProbeKind, i: number, extra: Partial<ProbeTarget> = {}): ProbeTarget => ({
     host: addr(i),
@@ -134,5 +140,45 @@ describe('probes against the camera simulator (real loopback sockets)', function
     expect(done && 'response' in done ? done.response.body : null).to.equal('v=0\r\n');
     const bad = parseRtspResponse(Buffer.from('HTTP/1.1 200 OK\r\n\r\n'));
     expect(bad && 'error' in bad ? bad.error : '').to.match(/not RTSP|bad status/);
+  });
+});
+
+describe('probe socket layer', () => {
+  it('when running on this Node, then the raw socket layer is available and chosen by default', () => {
+    expect(rawAvailable).to.equal(true);
+    expect(connKind()).to.equal('raw');
+  });
+
+  it('when the target is a hostname, then the probe still works (DNS goes through net)', async () => {
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.on('end', () => s.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await probes.tcp.check({ host: 'localhost', port, timeoutMs: 1000 });
+    server.close();
+    expect(r.outcome, JSON.stringify(r)).to.equal('ok');
+  });
+
+  it('when many checks run through the callback form, then each gets exactly one result', async () => {
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.on('end', () => s.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const probe = probes.tcp;
+    expect(probe.run).to.be.a('function');
+    const counts = new Array<number>(200).fill(0);
+    await Promise.all(counts.map((_, i) => new Promise<void>((resolve) => {
+      probe.run?.({ host: '127.0.0.1', port, timeoutMs: 2000 }, (r) => {
+        counts[i] += 1;
+        expect(r.outcome).to.equal('ok');
+        setTimeout(resolve, 20);
+      });
+    })));
+    server.close();
+    expect(counts.every((c) => c === 1)).to.equal(true);
   });
 });

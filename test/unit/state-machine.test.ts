@@ -3,6 +3,7 @@ import {
   defaultRules,
   flapPercent,
   initialState,
+  steadyCheck,
   step,
   type MachineEvent,
   type MachineRules,
@@ -199,5 +200,46 @@ describe('state machine (truth table of state-machine.ts)', () => {
       expect(r.transitions.some((t) => t.flapping)).to.equal(false);
       expect(r.transitions).to.have.length(20);
     });
+  });
+});
+
+describe('steady-check fast path', () => {
+  it('when random event sequences run through steadyCheck-then-step and through step alone, then points and transitions are identical', () => {
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff) / 0x7fffffff);
+    let fastHits = 0;
+    for (let run = 0; run < 200; run++) {
+      const rules: MachineRules = { failuresToDown: 1 + Math.floor(rnd() * 4), successesToUp: 1 + Math.floor(rnd() * 3), flapHigh: 20, flapLow: 5 };
+      let slow = initialState(clock);
+      const fast: PointState = { ...slow };
+      const upBias = rnd();
+      for (let i = 0; i < 120; i++) {
+        const r = rnd();
+        const ev: MachineEvent = r < 0.01 ? maint(rnd() < 0.5) : r < 0.015 ? enabled(rnd() < 0.7) : rnd() < upBias ? ok() : fail();
+        const s = step(slow, ev, rules);
+        slow = s.point;
+        let t: MachineTransition | undefined;
+        if (ev.kind === 'check' && steadyCheck(fast, ev.at, ev.up, ev.rttMs, ev.reason, rules)) {
+          fastHits++;
+        } else {
+          const f = step(fast, ev, rules);
+          Object.assign(fast, f.point);
+          t = f.transition;
+        }
+        expect(fast, `run ${run} event ${i}`).to.deep.equal(slow);
+        expect(t, `run ${run} event ${i}`).to.deep.equal(s.transition);
+      }
+    }
+    // the fast path must actually be taken, or this test proves nothing
+    expect(fastHits).to.be.above(1000);
+  });
+
+  it('when the point is not in a steady state, then steadyCheck refuses and leaves it untouched', () => {
+    const pending = run([ok(), fail()]).point;
+    const copy = { ...pending };
+    expect(steadyCheck(pending, clock + 1, true, 1, 'ok', defaultRules)).to.equal(false);
+    expect(pending).to.deep.equal(copy);
+    const young = up();
+    expect(steadyCheck(young, clock + 1, true, 1, 'ok', defaultRules)).to.equal(false);
   });
 });

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics';
 import { probeKinds, probeOutcomes } from '../probes/types';
 import { states } from './state-machine';
 
@@ -17,9 +18,9 @@ export interface MonitoringGauges {
  */
 export function createMonitoringMetrics(gauges: MonitoringGauges): {
   registry: Registry;
-  probes: Counter<'kind' | 'outcome'>;
-  probeDuration: Histogram<'kind'>;
-  dispatchLag: Histogram;
+  probes: HotCounter<'kind' | 'outcome'>;
+  probeDuration: HotHistogram;
+  dispatchLag: HotHistogram;
   transitions: Counter<'to'>;
   transitionsWritten: Counter;
   transitionsDropped: Counter;
@@ -27,27 +28,17 @@ export function createMonitoringMetrics(gauges: MonitoringGauges): {
 } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
-  const probes = new Counter({
-    name: 'vigil_probes_total',
-    help: 'Probes completed, by kind and outcome (rate() = probes/s)',
-    labelNames: ['kind', 'outcome'] as const,
-    registers: [registry],
-  });
-  // pre-create every series so rate() works from the first scrape
-  for (const k of probeKinds) for (const o of probeOutcomes) probes.labels(k, o);
-  const probeDuration = new Histogram({
-    name: 'vigil_probe_duration_seconds',
-    help: 'Time from probe start to the deciding answer or timeout',
-    labelNames: ['kind'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const dispatchLag = new Histogram({
-    name: 'vigil_schedule_lag_seconds',
-    help: 'How late each check was dispatched after its due time',
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
-    registers: [registry],
-  });
+  // Hot-path metrics (one update per check): typed-array counters, series indexed by label position.
+  // Every kind × outcome series exists from the first scrape, so rate() works at once.
+  const probes = new HotCounter(registry, 'vigil_probes_total', 'Probes completed, by kind and outcome (rate() = probes/s)', ['kind', 'outcome'], [probeKinds, probeOutcomes]);
+  const probeDuration = new HotHistogram(
+    registry,
+    'vigil_probe_duration_seconds',
+    'Time from probe start to the deciding answer or timeout',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    { name: 'kind', values: probeKinds },
+  );
+  const dispatchLag = new HotHistogram(registry, 'vigil_schedule_lag_seconds', 'How late each check was dispatched after its due time', [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]);
   new Gauge({
     name: 'vigil_schedule_lag_current_seconds',
     help: 'How overdue the oldest waiting check is right now (cycle lag)',

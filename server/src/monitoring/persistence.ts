@@ -216,11 +216,20 @@ export class MonitoringStore {
     cur.failures += failures;
   }
 
-  private mergeRollup(d: RollupDelta): void {
-    this.addRollup(d.cameraId, d.regionId, d.hour, 'upSec', d.upSec, d.checks, d.failures);
-    this.addRollup(d.cameraId, d.regionId, d.hour, 'downSec', d.downSec, 0, 0);
-    this.addRollup(d.cameraId, d.regionId, d.hour, 'maintenanceSec', d.maintenanceSec, 0, 0);
-    this.addRollup(d.cameraId, d.regionId, d.hour, 'unknownSec', d.unknownSec, 0, 0);
+  /** Adds a whole delta (a point's hour slot, or a failed batch put back) with one lookup. */
+  mergeRollup(d: RollupDelta): void {
+    const key = `${d.cameraId}:${d.hour}`;
+    const cur = this.rollups.get(key);
+    if (!cur) {
+      this.rollups.set(key, { ...d });
+      return;
+    }
+    cur.upSec += d.upSec;
+    cur.downSec += d.downSec;
+    cur.maintenanceSec += d.maintenanceSec;
+    cur.unknownSec += d.unknownSec;
+    cur.checks += d.checks;
+    cur.failures += d.failures;
   }
 
   /** Unflushed rollup deltas of one point (for answers that must include the last minutes). */

@@ -11,8 +11,12 @@ export interface Job extends Deadline {
 export interface SchedulerOptions<J extends Job> {
   /** Most checks running at once. */
   concurrency: number;
-  /** Runs one check. Resolves with the next due time (epoch ms), or null to stop scheduling the job. */
-  run(job: J, lagMs: number): Promise<number | null>;
+  /**
+   * Runs one check and tells the next due time (epoch ms), or null to stop scheduling the job: either by
+   * resolving the returned promise or, when it returns nothing, by calling `done` once (the engine's hot
+   * path: no promise per check).
+   */
+  run(job: J, lagMs: number, done: (next: number | null) => void): Promise<number | null> | undefined;
   now?: () => number;
   onError?(job: J, err: unknown): void;
 }
@@ -142,10 +146,18 @@ export class Scheduler<J extends Job> {
         this.pump();
       }
     };
-    this.opts.run(job, lagMs).then(done, (err: unknown) => {
+    const failed = (err: unknown): void => {
       this.opts.onError?.(job, err);
       done(this.now() + 60_000);
-    });
+    };
+    let pending: Promise<number | null> | undefined;
+    try {
+      pending = this.opts.run(job, lagMs, done);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    pending?.then(done, failed);
   }
 }
 

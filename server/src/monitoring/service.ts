@@ -9,9 +9,9 @@ import { probes as defaultProbes } from '../probes';
 import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
 import { ChangeFeed, type ConfirmedState, type Transition } from './events';
 import { createMonitoringMetrics, type MonitoringMetrics } from './metrics';
-import { MonitoringStore, toStoredStatus, transitionFromDoc, storeId, type StoredStatus } from './persistence';
+import { MonitoringStore, toStoredStatus, transitionFromDoc, storeId, type RollupDelta, type StoredStatus } from './persistence';
 import { nextDue, phaseOf, Scheduler, type Job } from './scheduler';
-import { initialState, step, type MachineEvent, type MachineRules, type MachineTransition, type PointState, type State } from './state-machine';
+import { initialState, steadyCheck, step, type MachineEvent, type MachineRules, type MachineTransition, type PointState, type State } from './state-machine';
 
 /** The registry side the engine listens to (CameraService.onChange). */
 export interface RegistryFeed {
@@ -27,10 +27,19 @@ export interface PointConfig {
   probe: { kind: ProbeKind; intervalSec: number; timeoutMs: number; retries: number };
 }
 
+type CheckDone = { result: ProbeResult; kind: ProbeKind; transition: Transition | null };
+
+/**
+ * One monitored point. Kept small and mutated in place (300,000 of these live in one heap): rules objects
+ * are shared, the machine state is updated in place on the steady path, and the current hour's rollup is
+ * a handful of number fields rather than an entry in a map keyed by a string per check.
+ */
 interface Point extends Job {
   id: string;
   regionId: string;
   kind: ProbeKind;
+  /** Index of `kind` in probeKinds (metric series). */
+  kindIdx: number;
   target: ProbeTarget;
   intervalMs: number;
   rules: MachineRules;
@@ -39,8 +48,23 @@ interface Point extends Job {
   m: PointState;
   statusWrittenAt: number;
   acctSince: number;
-  current: Promise<{ result: ProbeResult; kind: ProbeKind; transition: Transition | null }> | null;
+  /** Callers of checkNow waiting for the running check; null when none. */
+  waiters: Array<(o: CheckDone) => void> | null;
+  /** The current hour's rollup slot (NaN hour = empty). */
+  rHour: number;
+  rUp: number;
+  rDown: number;
+  rMaint: number;
+  rUnknown: number;
+  rChecks: number;
+  rFailures: number;
 }
+
+const CAT_UP = 0;
+const CAT_DOWN = 1;
+const CAT_MAINT = 2;
+const CAT_UNKNOWN = 3;
+const CAT_NONE = -1;
 
 export interface PointStatus {
   cameraId: string;
@@ -97,8 +121,11 @@ export class MonitoringService {
   private readonly config: Config;
   private readonly logger: Logger;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** Label children resolved once: prom-client's labels() hashes its arguments on every call. */
-  private readonly hot: { count(kind: ProbeKind, outcome: ProbeResult['outcome']): void; duration(kind: ProbeKind, s: number): void; lag(s: number): void };
+  /** probes_total series per kind (row) and outcome (column), resolved once. */
+  private readonly outcomeSlots: Record<ProbeResult['outcome'], number>[];
+  /** Shared rules objects, one per retries value (not one per point). */
+  private readonly rulesByRetries = new Map<number, MachineRules>();
+  private readonly statusRefreshMs: number;
   private cronTasks: ScheduledTask[] = [];
   private unsubscribe: (() => void) | undefined;
   private started = false;
@@ -131,17 +158,8 @@ export class MonitoringService {
       bufferedTransitions: () => this.store.bufferedTransitions,
       bufferedStatus: () => this.store.bufferedStatus,
     });
-    const counters = new Map<string, { inc(): void }>();
-    const durations = new Map<string, { observe(v: number): void }>();
-    for (const k of probeKinds) {
-      durations.set(k, this.metrics.probeDuration.labels(k));
-      for (const o of probeOutcomes) counters.set(`${k}:${o}`, this.metrics.probes.labels(k, o));
-    }
-    this.hot = {
-      count: (k, o) => counters.get(`${k}:${o}`)?.inc(),
-      duration: (k, v) => durations.get(k)?.observe(v),
-      lag: (v) => this.metrics.dispatchLag.observe(v),
-    };
+    this.outcomeSlots = probeKinds.map((_k, ki) => Object.fromEntries(probeOutcomes.map((o, oi) => [o, this.metrics.probes.slot(ki, oi)])) as Record<ProbeResult['outcome'], number>);
+    this.statusRefreshMs = this.config.MONITOR_STATUS_REFRESH_SEC * 1000;
     this.store = new MonitoringStore(
       opts.conn,
       {
@@ -154,7 +172,7 @@ export class MonitoringService {
     );
     this.scheduler = new Scheduler<Point>({
       concurrency: this.config.MONITOR_CONCURRENCY,
-      run: (p, lag) => this.runScheduled(p, lag),
+      run: (p, lag, done) => this.runScheduled(p, lag, done),
       onError: (p, err) => this.logger.error('check failed unexpectedly', { cameraId: p.id, err }),
     });
   }
@@ -216,7 +234,12 @@ export class MonitoringService {
   /** Writes buffered statuses/transitions (and rollups when asked). Never throws: failures stay buffered. */
   async flush(what: { rollups?: boolean } = {}): Promise<boolean> {
     const now = Date.now();
-    if (what.rollups) for (const p of this.points.values()) this.account(p, now, null);
+    if (what.rollups) {
+      for (const p of this.points.values()) {
+        this.account(p, now, 0);
+        this.spill(p);
+      }
+    }
     try {
       await this.store.flush({ rollups: Boolean(what.rollups) });
       if (!this.storeHealthy) this.logger.info('store reachable again: buffered monitoring writes flushed');
@@ -291,12 +314,16 @@ export class MonitoringService {
   upsertPoint(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): void {
     const now = Date.now();
     const intervalMs = this.config.MONITOR_INTERVAL_OVERRIDE_MS ?? cfg.probe.intervalSec * 1000;
-    const rules: MachineRules = {
-      failuresToDown: cfg.probe.retries,
-      successesToUp: this.config.MONITOR_SUCCESSES_TO_UP,
-      flapHigh: this.config.MONITOR_FLAP_HIGH_PERCENT,
-      flapLow: this.config.MONITOR_FLAP_LOW_PERCENT,
-    };
+    let rules = this.rulesByRetries.get(cfg.probe.retries);
+    if (!rules) {
+      rules = {
+        failuresToDown: cfg.probe.retries,
+        successesToUp: this.config.MONITOR_SUCCESSES_TO_UP,
+        flapHigh: this.config.MONITOR_FLAP_HIGH_PERCENT,
+        flapLow: this.config.MONITOR_FLAP_LOW_PERCENT,
+      };
+      this.rulesByRetries.set(cfg.probe.retries, rules);
+    }
     const target = targetOf(cfg, Math.min(cfg.probe.timeoutMs, intervalMs));
     let p = this.points.get(cfg.id);
     if (!p) {
@@ -308,6 +335,7 @@ export class MonitoringService {
         removed: false,
         regionId: cfg.regionId,
         kind: cfg.probe.kind,
+        kindIdx: probeKinds.indexOf(cfg.probe.kind),
         target,
         intervalMs,
         rules,
@@ -316,7 +344,14 @@ export class MonitoringService {
         m: restore(stored, latest, now, cfg.enabled),
         statusWrittenAt: now,
         acctSince: now,
-        current: null,
+        waiters: null,
+        rHour: NaN,
+        rUp: 0,
+        rDown: 0,
+        rMaint: 0,
+        rUnknown: 0,
+        rChecks: 0,
+        rFailures: 0,
       };
       this.points.set(cfg.id, p);
       if (!stored) this.store.setStatus(p.id, toStoredStatus(p.m));
@@ -327,7 +362,12 @@ export class MonitoringService {
     }
     const wasEnabled = p.enabled;
     const intervalChanged = p.intervalMs !== intervalMs;
-    Object.assign(p, { regionId: cfg.regionId, kind: cfg.probe.kind, target, intervalMs, rules, enabled: cfg.enabled, deleted: false });
+    if (p.regionId !== cfg.regionId) {
+      // the hour so far belongs to the old region's rollup
+      this.account(p, now, 0);
+      this.spill(p);
+    }
+    Object.assign(p, { regionId: cfg.regionId, kind: cfg.probe.kind, kindIdx: probeKinds.indexOf(cfg.probe.kind), target, intervalMs, rules, enabled: cfg.enabled, deleted: false });
     if (wasEnabled !== cfg.enabled) this.apply(p, { kind: 'enabled', at: now, on: cfg.enabled });
     if (!cfg.enabled) this.scheduler.unschedule(p);
     else if (!wasEnabled) this.scheduler.schedule(p, now + phaseOf(p.id, Math.min(intervalMs, 1000)));
@@ -337,7 +377,8 @@ export class MonitoringService {
   removePoint(id: string): void {
     const p = this.points.get(id);
     if (!p) return;
-    this.account(p, Date.now(), null);
+    this.account(p, Date.now(), 0);
+    this.spill(p);
     p.deleted = true;
     this.scheduler.unschedule(p);
     this.points.delete(id);
@@ -345,32 +386,61 @@ export class MonitoringService {
 
   // ---- checks -------------------------------------------------------------------------------------
 
-  private async runScheduled(p: Point, lagMs: number): Promise<number | null> {
-    this.hot.lag(lagMs / 1000);
-    const current = this.checkOnce(p);
-    p.current = current;
-    try {
-      await current;
-    } finally {
-      p.current = null;
-    }
-    if (!p.enabled || p.deleted || this.stopped) return null;
-    const retrying = p.m.state === 'PENDING' || (p.m.state === 'DOWN' && p.m.successes > 0);
-    return nextDue(p.dueAt, retrying ? Math.min(this.config.MONITOR_RETRY_INTERVAL_MS, p.intervalMs) : p.intervalMs, Date.now());
+  private runScheduled(p: Point, lagMs: number, done: (next: number | null) => void): undefined {
+    this.metrics.dispatchLag.observe(lagMs / 1000);
+    this.startCheck(p, () => {
+      if (!p.enabled || p.deleted || this.stopped) {
+        done(null);
+        return;
+      }
+      const retrying = p.m.state === 'PENDING' || (p.m.state === 'DOWN' && p.m.successes > 0);
+      done(nextDue(p.dueAt, retrying ? Math.min(this.config.MONITOR_RETRY_INTERVAL_MS, p.intervalMs) : p.intervalMs, Date.now()));
+    });
+    return undefined;
   }
 
-  private async checkOnce(p: Point): Promise<{ result: ProbeResult; kind: ProbeKind; transition: Transition | null }> {
+  /**
+   * Probes a point once and applies the result; `after` runs when the state is updated, then every
+   * checkNow caller that joined this check is answered. Callback style on purpose: this runs thousands
+   * of times a second, and each promise costs allocations and microtask hops.
+   */
+  private startCheck(p: Point, after: () => void): void {
     const kind = p.kind;
+    const kindIdx = p.kindIdx;
     const t0 = performance.now();
     // No abort signal on the hot path (≈8 µs per probe for the listener): stop() waits for running
     // checks instead, each bounded by its timeout.
-    const result = await this.probes[kind].check(p.target);
-    this.hot.count(kind, result.outcome);
-    this.hot.duration(kind, (performance.now() - t0) / 1000);
-    if (p.deleted || this.stopped) return { result, kind, transition: null };
-    const reason = result.outcome === 'ok' ? 'ok' : `${result.outcome}${result.detail ? `: ${result.detail}` : ''}`;
-    const transition = this.apply(p, { kind: 'check', at: Date.now(), up: result.up, rttMs: result.up ? result.rttMs : null, reason });
-    return { result, kind, transition };
+    const onResult = (result: ProbeResult): void => {
+      this.metrics.probes.inc(this.outcomeSlots[kindIdx][result.outcome]);
+      this.metrics.probeDuration.observe((performance.now() - t0) / 1000, kindIdx);
+      const transition = p.deleted || this.stopped ? null : this.onCheck(p, result);
+      after();
+      const waiters = p.waiters;
+      if (waiters) {
+        p.waiters = null;
+        const out: CheckDone = { result, kind, transition };
+        for (const w of waiters) w(out);
+      }
+    };
+    const probe = this.probes[kind];
+    if (probe.run) probe.run(p.target, onResult);
+    else probe.check(p.target).then(onResult, (err: unknown) => onResult({ outcome: 'protocol_error', up: false, rttMs: performance.now() - t0, detail: String(err) }));
+  }
+
+  private onCheck(p: Point, result: ProbeResult): Transition | null {
+    const at = Date.now();
+    const reason = result.outcome === 'ok' ? 'ok' : result.detail ? `${result.outcome}: ${result.detail}` : result.outcome;
+    const rttMs = result.up ? result.rttMs : null;
+    if (steadyCheck(p.m, at, result.up, rttMs, reason, p.rules)) {
+      // nothing changed but the counters: the status document is only refreshed now and then
+      this.account(p, at, result.up ? 1 : 2);
+      if (at - p.statusWrittenAt >= this.statusRefreshMs) {
+        this.store.setStatus(p.id, toStoredStatus(p.m));
+        p.statusWrittenAt = at;
+      }
+      return null;
+    }
+    return this.apply(p, { kind: 'check', at, up: result.up, rttMs, reason });
   }
 
   /** Probe now (POST /cameras/:id/check). Joins a check already running instead of starting a second one. */
@@ -381,10 +451,12 @@ export class MonitoringService {
       const result = await this.probes[p.kind].check(p.target, this.abort.signal);
       return { result, kind: p.kind, status: this.view(p), transition: null };
     }
-    if (!p.current) this.scheduler.runNow(p);
-    const current = p.current;
-    if (!current) throw new AppError('unavailable', 'check could not be started');
-    const out = await current;
+    const joined = new Promise<CheckDone>((resolve) => (p.waiters ??= []).push(resolve));
+    if (!p.running && !this.scheduler.runNow(p)) {
+      p.waiters = null;
+      throw new AppError('unavailable', 'check could not be started');
+    }
+    const out = await joined;
     return { ...out, status: this.view(p) };
   }
 
@@ -398,7 +470,7 @@ export class MonitoringService {
 
   private apply(p: Point, ev: MachineEvent): Transition | null {
     const before = p.m;
-    this.account(p, ev.at, ev.kind === 'check' ? ev : null);
+    this.account(p, ev.at, ev.kind === 'check' ? (ev.up ? 1 : 2) : 0);
     const r = step(before, ev, p.rules);
     if (r.point === before) return null;
     p.m = r.point;
@@ -410,7 +482,7 @@ export class MonitoringService {
       m.seq !== before.seq ||
       m.flapping !== before.flapping ||
       m.maintenance !== before.maintenance ||
-      ev.at - p.statusWrittenAt >= this.config.MONITOR_STATUS_REFRESH_SEC * 1000
+      ev.at - p.statusWrittenAt >= this.statusRefreshMs
     ) {
       this.store.setStatus(p.id, toStoredStatus(m));
       p.statusWrittenAt = ev.at;
@@ -438,9 +510,13 @@ export class MonitoringService {
     return t;
   }
 
-  /** Attributes the time since the last accounting to the point's confirmed state, hour by hour. */
-  private account(p: Point, now: number, check: { up: boolean } | null): void {
-    const cat = p.m.maintenance ? 'maintenanceSec' : categoryOf(p.m.confirmed);
+  /**
+   * Attributes the time since the last accounting to the point's confirmed state, hour by hour, and
+   * counts a check (1 = up, 2 = failed; 0 = no check). Adds to the point's own hour slot; only when the
+   * hour turns does the slot move into the store's write buffer.
+   */
+  private account(p: Point, now: number, check: 0 | 1 | 2): void {
+    const cat = p.m.maintenance ? CAT_MAINT : categoryIndex(p.m.confirmed);
     let t = p.acctSince;
     p.acctSince = Math.max(now, t);
     const nowHour = Math.floor(now / HOUR) * HOUR;
@@ -448,10 +524,33 @@ export class MonitoringService {
     while (t < nowHour) {
       const hour = Math.floor(t / HOUR) * HOUR;
       const end = hour + HOUR;
-      if (cat) this.store.addRollup(p.id, p.regionId, hour, cat, (end - t) / 1000, 0, 0);
+      if (cat !== CAT_NONE) this.addToSlot(p, hour, cat, (end - t) / 1000, 0);
       t = end;
     }
-    if (cat || check) this.store.addRollup(p.id, p.regionId, nowHour, cat, Math.max(0, now - t) / 1000, check ? 1 : 0, check && !check.up ? 1 : 0);
+    if (cat !== CAT_NONE || check !== 0) this.addToSlot(p, nowHour, cat, Math.max(0, now - t) / 1000, check);
+  }
+
+  private addToSlot(p: Point, hour: number, cat: number, seconds: number, check: 0 | 1 | 2): void {
+    if (p.rHour !== hour) {
+      this.spill(p);
+      p.rHour = hour;
+    }
+    if (cat === CAT_UP) p.rUp += seconds;
+    else if (cat === CAT_DOWN) p.rDown += seconds;
+    else if (cat === CAT_MAINT) p.rMaint += seconds;
+    else if (cat === CAT_UNKNOWN) p.rUnknown += seconds;
+    if (check !== 0) {
+      p.rChecks += 1;
+      if (check === 2) p.rFailures += 1;
+    }
+  }
+
+  /** Moves the point's hour slot into the store's rollup buffer (written on the next rollup flush). */
+  private spill(p: Point): void {
+    const d = slotOf(p);
+    if (d) this.store.mergeRollup(d);
+    p.rHour = NaN;
+    p.rUp = p.rDown = p.rMaint = p.rUnknown = p.rChecks = p.rFailures = 0;
   }
 
   // ---- reads --------------------------------------------------------------------------------------
@@ -514,6 +613,8 @@ export class MonitoringService {
     };
     for (const r of rows) add(r);
     for (const d of this.store.pendingRollups(id)) if (d.hour >= firstHour) add(d);
+    const slot = p ? slotOf(p) : null;
+    if (slot && slot.hour >= firstHour) add(slot);
     if (p) {
       const cat = p.m.maintenance ? 'maintenanceSec' : categoryOf(p.m.confirmed);
       if (cat) uptime[cat] += Math.max(0, to - Math.max(p.acctSince, firstHour)) / 1000;
@@ -539,6 +640,26 @@ export class MonitoringService {
       }),
     };
   }
+}
+
+function categoryIndex(s: ConfirmedState): number {
+  switch (s) {
+    case 'UP':
+      return CAT_UP;
+    case 'DOWN':
+      return CAT_DOWN;
+    case 'MAINTENANCE':
+      return CAT_MAINT;
+    case 'UNKNOWN':
+      return CAT_UNKNOWN;
+    case 'DISABLED':
+      return CAT_NONE;
+  }
+}
+
+function slotOf(p: Point): RollupDelta | null {
+  if (Number.isNaN(p.rHour)) return null;
+  return { cameraId: p.id, regionId: p.regionId, hour: p.rHour, upSec: p.rUp, downSec: p.rDown, maintenanceSec: p.rMaint, unknownSec: p.rUnknown, checks: p.rChecks, failures: p.rFailures };
 }
 
 function categoryOf(s: ConfirmedState): 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec' | null {

@@ -241,3 +241,29 @@ export function step(prev: PointState, ev: MachineEvent, rules: MachineRules = d
     }
   }
 }
+
+/**
+ * The two steady cases of a check, applied to the point in place: an UP point answering again, or a
+ * DOWN point failing again, each with a full history of that same result (so the flap percent is 0 and
+ * nothing can be announced). Returns false, touching nothing, in every other case: then use `step`.
+ * The outcome equals `step`'s (a randomised test holds them equal); it exists because `step` copies the
+ * point, and at thousands of checks a second almost every check is one of these two.
+ */
+export function steadyCheck(p: PointState, at: number, up: boolean, rttMs: number | null, reason: string | null, rules: MachineRules): boolean {
+  if (p.flapping || p.maintenance || p.histLen !== HIST || rules.flapHigh <= 0) return false;
+  if (up) {
+    if (p.state !== 'UP' || p.confirmed !== 'UP' || p.hist !== HIST_MASK) return false;
+    p.successes += 1;
+    p.failures = 0;
+    p.failingSince = null;
+  } else {
+    if (p.state !== 'DOWN' || p.confirmed !== 'DOWN' || p.hist !== 0) return false;
+    p.failures += 1;
+    p.successes = 0;
+    p.failingSince ??= at;
+  }
+  p.lastCheckAt = at;
+  p.rttMs = rttMs;
+  p.reason = reason;
+  return true;
+}

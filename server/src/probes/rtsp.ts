@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { dial, type Conn, type ConnHandler } from './conn';
 import { armDeadline, classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
 
 export interface RtspResponse {
@@ -46,87 +46,116 @@ function request(method: string, url: string, cseq: number, extra = ''): string 
   return `${method} ${url} RTSP/1.0\r\nCSeq: ${cseq}\r\nUser-Agent: Vigil\r\n${extra}\r\n`;
 }
 
+type Phase = 'connect' | 'options' | 'describe';
+
 /**
  * RTSP/1.0 `OPTIONS` (answered without credentials by compliant servers), then optionally `DESCRIBE`
  * (200 with an SDP body means a stream exists). 401 on either is `auth_required`: the device is alive.
- * The CSeq of each answer must echo ours, otherwise it is a protocol error.
+ * The CSeq of each answer must echo ours, otherwise it is a protocol error. One object per check
+ * implements the socket callbacks (hot path: no closures per check).
  */
+class RtspCheck implements ConnHandler {
+  private readonly startedAt = performance.now();
+  private readonly url: string;
+  private settled = false;
+  private buf: Buffer | null = null;
+  private received = 0;
+  private cseq = 1;
+  private phase: Phase = 'connect';
+  private readonly conn: Conn;
+  private readonly disarm: () => void;
+
+  constructor(
+    private readonly target: ProbeTarget,
+    signal: AbortSignal | undefined,
+    private readonly done: (r: ProbeResult) => void,
+  ) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    const path = target.path ? (target.path.startsWith('/') ? target.path : `/${target.path}`) : '/';
+    this.url = `rtsp://${host}:${target.port}${path}`;
+    this.conn = dial(target.host, target.port, this);
+    this.disarm = armDeadline(target.timeoutMs, signal, (why) => {
+      this.finish(result('timeout', this.startedAt, { detail: why === 'aborted' ? 'aborted' : `no complete answer (${this.phase})` }));
+    });
+  }
+
+  private finish(r: ProbeResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.disarm();
+    this.conn.close();
+    this.done(r);
+  }
+
+  onConnect(): void {
+    this.phase = 'options';
+    this.conn.write(request('OPTIONS', this.url, this.cseq));
+  }
+
+  onData(chunk: Buffer): void {
+    this.received += chunk.length;
+    if (this.received > MAX_READ_BYTES) {
+      this.finish(result('protocol_error', this.startedAt, { detail: `answer exceeds ${MAX_READ_BYTES} bytes` }));
+      return;
+    }
+    // The chunk may be a view of a buffer the socket layer reuses: keep a copy only when waiting for more.
+    const buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    const parsed = parseRtspResponse(buf);
+    if (parsed === null) {
+      this.buf = this.buf === null ? Buffer.from(chunk) : buf;
+      return;
+    }
+    if ('error' in parsed) {
+      this.finish(result('protocol_error', this.startedAt, { detail: parsed.error }));
+      return;
+    }
+    const { response } = parsed;
+    const rest = buf.subarray(parsed.length);
+    this.buf = rest.length ? Buffer.from(rest) : null;
+    const phase = this.phase;
+    const echoed = response.headers.get('cseq');
+    if (echoed !== String(this.cseq)) {
+      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: `CSeq ${echoed ?? 'missing'} does not echo ${this.cseq}` }));
+      return;
+    }
+    if (response.status === 401) {
+      const scheme = (response.headers.get('www-authenticate') ?? '').split(' ')[0] || 'unknown';
+      this.finish(result('auth_required', this.startedAt, { status: 401, detail: `${phase.toUpperCase()} needs ${scheme} credentials` }));
+      return;
+    }
+    if (response.status !== 200) {
+      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: `${phase.toUpperCase()} answered ${response.status} ${response.reason}`.trim() }));
+      return;
+    }
+    if (phase === 'options' && this.target.describe) {
+      this.phase = 'describe';
+      this.cseq += 1;
+      this.conn.write(request('DESCRIBE', this.url, this.cseq, 'Accept: application/sdp\r\n'));
+      return;
+    }
+    if (phase === 'describe' && !response.body.startsWith('v=0')) {
+      this.finish(result('protocol_error', this.startedAt, { status: 200, detail: 'DESCRIBE answer has no SDP body' }));
+      return;
+    }
+    this.finish(result('ok', this.startedAt, { status: 200 }));
+  }
+
+  onEnd(): void {
+    this.finish(result(this.phase === 'connect' ? 'reset' : 'protocol_error', this.startedAt, { detail: `peer closed during ${this.phase}` }));
+  }
+
+  onError(code: string): void {
+    const c = classifyNetError(code);
+    this.finish(result(c.outcome, this.startedAt, { detail: c.detail }));
+  }
+}
+
 export const rtspProbe: Probe = {
   kind: 'rtsp',
   check(target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
-    return new Promise<ProbeResult>((resolve) => {
-      const startedAt = performance.now();
-      const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-      const path = target.path ? (target.path.startsWith('/') ? target.path : `/${target.path}`) : '/';
-      const url = `rtsp://${host}:${target.port}${path}`;
-      let settled = false;
-      let buf: Buffer = Buffer.alloc(0);
-      let received = 0;
-      let cseq = 1;
-      let phase: 'connect' | 'options' | 'describe' = 'connect';
-      const socket = net.connect({ host: target.host, port: target.port });
-      const finish = (r: ProbeResult): void => {
-        if (settled) return;
-        settled = true;
-        disarm();
-        socket.destroy();
-        resolve(r);
-      };
-      const disarm = armDeadline(target.timeoutMs, signal, (why) => {
-        finish(result('timeout', startedAt, { detail: why === 'aborted' ? 'aborted' : `no complete answer (${phase})` }));
-      });
-      socket.on('connect', () => {
-        phase = 'options';
-        socket.write(request('OPTIONS', url, cseq));
-      });
-      socket.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > MAX_READ_BYTES) {
-          finish(result('protocol_error', startedAt, { detail: `answer exceeds ${MAX_READ_BYTES} bytes` }));
-          return;
-        }
-        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-        const parsed = parseRtspResponse(buf);
-        if (parsed === null) return;
-        if ('error' in parsed) {
-          finish(result('protocol_error', startedAt, { detail: parsed.error }));
-          return;
-        }
-        const { response } = parsed;
-        buf = buf.subarray(parsed.length);
-        const echoed = response.headers.get('cseq');
-        if (echoed !== String(cseq)) {
-          finish(result('protocol_error', startedAt, { status: response.status, detail: `CSeq ${echoed ?? 'missing'} does not echo ${cseq}` }));
-          return;
-        }
-        if (response.status === 401) {
-          const scheme = (response.headers.get('www-authenticate') ?? '').split(' ')[0] || 'unknown';
-          finish(result('auth_required', startedAt, { status: 401, detail: `${phase.toUpperCase()} needs ${scheme} credentials` }));
-          return;
-        }
-        if (response.status !== 200) {
-          finish(result('protocol_error', startedAt, { status: response.status, detail: `${phase.toUpperCase()} answered ${response.status} ${response.reason}`.trim() }));
-          return;
-        }
-        if (phase === 'options' && target.describe) {
-          phase = 'describe';
-          cseq += 1;
-          socket.write(request('DESCRIBE', url, cseq, 'Accept: application/sdp\r\n'));
-          return;
-        }
-        if (phase === 'describe' && !response.body.startsWith('v=0')) {
-          finish(result('protocol_error', startedAt, { status: 200, detail: 'DESCRIBE answer has no SDP body' }));
-          return;
-        }
-        finish(result('ok', startedAt, { status: 200 }));
-      });
-      socket.on('end', () => {
-        finish(result(phase === 'connect' ? 'reset' : 'protocol_error', startedAt, { detail: `peer closed during ${phase}` }));
-      });
-      socket.on('error', (err: NodeJS.ErrnoException) => {
-        const c = classifyNetError(err);
-        finish(result(c.outcome, startedAt, { detail: c.detail }));
-      });
-    });
+    return new Promise<ProbeResult>((resolve) => new RtspCheck(target, signal, resolve));
+  },
+  run(target: ProbeTarget, done: (r: ProbeResult) => void): void {
+    new RtspCheck(target, undefined, done);
   },
 };
