@@ -8,6 +8,8 @@
  *   --outage-at S     when the simulator takes 1 % of the points down (default 15; 0 = no outage)
  *   --retry-ms MS     interval between retries while PENDING (default 5000)
  *   --bbe-rate R      blackbox_exporter /probe?module=tcp_connect requests per second (default 300; 0 = off)
+ *   --tick-ms MS      dispatch tick (MONITOR_DISPATCH_TICK_MS; default: the config default)
+ *   --socket K        probe socket layer raw|net (PROBE_SOCKET; default raw)
  *   --bbe-bin PATH    exporter binary (default /usr/bin/prometheus-blackbox-exporter)
  *
  * What runs where: the simulator is a child process (its own core budget); the polling engine (real
@@ -41,6 +43,8 @@ const KINDS = arg('kinds', 'tcp,rtsp').split(',') as Array<'tcp' | 'rtsp'>;
 const OUTAGE_AT_S = Number(arg('outage-at', '15'));
 const RETRY_MS = Number(arg('retry-ms', '5000'));
 const BBE_RATE = Number(arg('bbe-rate', '300'));
+const TICK_MS = arg('tick-ms', '');
+const SOCKET = arg('socket', 'raw');
 const BBE_BIN = arg('bbe-bin', '/usr/bin/prometheus-blackbox-exporter');
 const RETRIES = 3;
 const root = path.resolve(__dirname, '..');
@@ -103,6 +107,8 @@ async function main(): Promise<void> {
     MONITOR_RETRY_INTERVAL_MS: String(RETRY_MS),
     MONITOR_CONCURRENCY: '4096',
     MONITOR_TRANSITION_BUFFER_MAX: '1000000',
+    PROBE_SOCKET: SOCKET,
+    ...(TICK_MS ? { MONITOR_DISPATCH_TICK_MS: TICK_MS } : {}),
   });
   const logger = createLogger('warn');
   // The store is not touched in this run (no start(), no flush timer): a connection object is not needed.
@@ -263,7 +269,7 @@ async function main(): Promise<void> {
       max: Number((elDelay.max / 1e6 - EL_RESOLUTION_MS).toFixed(2)),
     },
     rssMB: Math.round(rss / 2 ** 20),
-    cpu: { engineUsPerProbe: Number(ourUsPerProbe.toFixed(1)), engineCores: Number(((cpu.user + cpu.system) / 1e6 / elapsedS).toFixed(2)), simulatorCores: Number((simCpu / 1e6 / elapsedS).toFixed(2)) },
+    cpu: { engineUsPerProbe: Number(ourUsPerProbe.toFixed(1)), engineUserUsPerProbe: Number((cpu.user / probes.total).toFixed(1)), engineSystemUsPerProbe: Number((cpu.system / probes.total).toFixed(1)), engineCores: Number(((cpu.user + cpu.system) / 1e6 / elapsedS).toFixed(2)), simulatorCores: Number((simCpu / 1e6 / elapsedS).toFixed(2)) },
     blackboxExporter: bbe
       ? { probes: bbeProbes, ok: bbeCounts.ok, fail: bbeCounts.fail, usPerProbe: bbeProbes ? Number((bbeCpu / bbeProbes).toFixed(1)) : null, ratioOursToExporter: bbeProbes ? Number((ourUsPerProbe / (bbeCpu / bbeProbes)).toFixed(3)) : null }
       : 'not run',

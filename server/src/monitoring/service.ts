@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { probes as defaultProbes } from '../probes';
+import { useConnKind } from '../probes/conn';
 import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
 import { ChangeFeed, type ConfirmedState, type Transition } from './events';
 import { createMonitoringMetrics, type MonitoringMetrics } from './metrics';
@@ -138,6 +139,7 @@ export class MonitoringService {
     this.config = opts.config;
     this.logger = opts.logger.child({ component: 'monitoring' });
     this.probes = opts.probes ?? defaultProbes;
+    useConnKind(this.config.PROBE_SOCKET);
     this.polling = this.config.MONITOR_ENABLED ?? this.config.NODE_ENV !== 'test';
     // every running probe listens on the one stop signal
     setMaxListeners(0, this.abort.signal);
@@ -172,6 +174,7 @@ export class MonitoringService {
     );
     this.scheduler = new Scheduler<Point>({
       concurrency: this.config.MONITOR_CONCURRENCY,
+      tickMs: this.config.MONITOR_DISPATCH_TICK_MS,
       run: (p, lag, done) => this.runScheduled(p, lag, done),
       onError: (p, err) => this.logger.error('check failed unexpectedly', { cameraId: p.id, err }),
     });

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import util from 'node:util';
+import { uvBinding, type Binding, type TcpHandle } from '../lib/uv-binding';
 
 /**
  * The one client-socket layer the hot probes (tcp, rtsp) use. Two interchangeable implementations:
@@ -37,75 +38,9 @@ export interface Conn {
 
 export type ConnKind = 'raw' | 'net';
 
-// ---- the raw binding ----------------------------------------------------------------------------
+// ---- the raw layer ----------------------------------------------------------------------------
 
-interface Req {
-  oncomplete: ((...args: never[]) => void) | null;
-  conn?: RawConn;
-}
-
-interface TcpHandle {
-  onread: (this: TcpHandle, buf: ArrayBuffer | undefined) => void;
-  conn?: RawConn;
-  connect(req: Req, host: string, port: number): number;
-  connect6(req: Req, host: string, port: number): number;
-  readStart(): number;
-  shutdown(req: Req): number;
-  writeLatin1String(req: Req, s: string): number;
-  close(cb?: () => void): void;
-}
-
-interface Binding {
-  TCP: new (type: number) => TcpHandle;
-  TCPConnectWrap: new () => Req;
-  ShutdownWrap: new () => Req;
-  WriteWrap: new () => Req;
-  SOCKET: number;
-  state: Int32Array;
-  kReadBytesOrError: number;
-  kArrayBufferOffset: number;
-  UV_EOF: number;
-}
-
-function loadBinding(): Binding | null {
-  try {
-    const legacy = (process as unknown as { binding?: (name: string) => Record<string, unknown> }).binding;
-    if (typeof legacy !== 'function') return null;
-    const tcp = legacy('tcp_wrap') as { TCP?: unknown; TCPConnectWrap?: unknown; constants?: { SOCKET?: unknown } };
-    const stream = legacy('stream_wrap') as { ShutdownWrap?: unknown; WriteWrap?: unknown; streamBaseState?: unknown; kReadBytesOrError?: unknown; kArrayBufferOffset?: unknown };
-    const uv = legacy('uv') as { UV_EOF?: unknown };
-    if (
-      typeof tcp.TCP !== 'function' ||
-      typeof tcp.TCPConnectWrap !== 'function' ||
-      typeof tcp.constants?.SOCKET !== 'number' ||
-      typeof stream.ShutdownWrap !== 'function' ||
-      typeof stream.WriteWrap !== 'function' ||
-      !(stream.streamBaseState instanceof Int32Array) ||
-      typeof stream.kReadBytesOrError !== 'number' ||
-      typeof stream.kArrayBufferOffset !== 'number' ||
-      typeof uv.UV_EOF !== 'number'
-    ) {
-      return null;
-    }
-    const proto = (tcp.TCP as { prototype: Record<string, unknown> }).prototype;
-    for (const m of ['connect', 'connect6', 'readStart', 'shutdown', 'writeLatin1String', 'close']) if (typeof proto[m] !== 'function') return null;
-    return {
-      TCP: tcp.TCP as Binding['TCP'],
-      TCPConnectWrap: tcp.TCPConnectWrap as Binding['TCPConnectWrap'],
-      ShutdownWrap: stream.ShutdownWrap as Binding['ShutdownWrap'],
-      WriteWrap: stream.WriteWrap as Binding['WriteWrap'],
-      SOCKET: tcp.constants.SOCKET,
-      state: stream.streamBaseState,
-      kReadBytesOrError: stream.kReadBytesOrError,
-      kArrayBufferOffset: stream.kArrayBufferOffset,
-      UV_EOF: uv.UV_EOF,
-    };
-  } catch {
-    return null;
-  }
-}
-
-const B = loadBinding();
+const B = uvBinding();
 
 /** Whether the raw layer is usable in this runtime. */
 export const rawAvailable = B !== null;
@@ -126,7 +61,7 @@ function errName(status: number): string {
 
 // Shared callbacks (no closure per connection): the handle and the requests point back at their RawConn.
 function afterConnect(this: void, status: number, handle: TcpHandle): void {
-  const c = handle.conn;
+  const c = handle.conn as RawConn | undefined;
   if (!c || c.closed) return;
   if (status !== 0) {
     c.fail(status);
@@ -141,7 +76,7 @@ function afterConnect(this: void, status: number, handle: TcpHandle): void {
 }
 
 function onRead(this: TcpHandle, buf: ArrayBuffer | undefined): void {
-  const c = this.conn;
+  const c = this.conn as RawConn | undefined;
   if (!c || c.closed || !B) return;
   const nread = B.state[B.kReadBytesOrError];
   if (nread > 0) {
