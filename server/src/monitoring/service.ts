@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import net from 'node:net';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Connection } from 'mongoose';
 import type { CameraChange } from '../cameras/events';
@@ -680,17 +681,20 @@ function categoryOf(s: ConfirmedState): 'upSec' | 'downSec' | 'maintenanceSec' |
   }
 }
 
+const HTTP_OK: readonly number[] = [200];
+
 export function targetOf(cfg: PointConfig, timeoutMs: number): ProbeTarget {
   const e = cfg.endpoint;
+  const family = net.isIP(e.host) as 0 | 4 | 6;
   switch (cfg.probe.kind) {
     case 'tcp':
-      return { host: e.host, port: e.rtspPort || 554, timeoutMs };
+      return { host: e.host, family, port: e.rtspPort || 554, timeoutMs };
     case 'rtsp':
-      return { host: e.host, port: e.rtspPort || 554, timeoutMs, path: e.rtspPath || '/' };
+      return { host: e.host, family, port: e.rtspPort || 554, timeoutMs, path: e.rtspPath || '/' };
     case 'onvif':
-      return { host: e.host, port: e.onvifPort ?? e.httpPort ?? 80, timeoutMs, path: '/onvif/device_service' };
+      return { host: e.host, family, port: e.onvifPort ?? e.httpPort ?? 80, timeoutMs, path: '/onvif/device_service' };
     case 'http':
-      return { host: e.host, port: e.httpPort ?? 80, timeoutMs, path: '/ISAPI/System/status', expectStatus: [200] };
+      return { host: e.host, family, port: e.httpPort ?? 80, timeoutMs, path: '/ISAPI/System/status', expectStatus: HTTP_OK };
   }
 }
 

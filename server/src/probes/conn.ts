@@ -205,9 +205,9 @@ export function connKind(): ConnKind {
 }
 
 /** Opens a TCP connection; IP literals go through the raw layer when chosen, hostnames through `net`. */
-export function dial(host: string, port: number, h: ConnHandler, kind: ConnKind = preferred): Conn {
+export function dial(host: string, port: number, h: ConnHandler, family?: 0 | 4 | 6, kind: ConnKind = preferred): Conn {
   if (kind === 'raw' && B) {
-    const family = net.isIPv4(host) ? 4 : net.isIPv6(host) ? 6 : 0;
+    family ??= net.isIPv4(host) ? 4 : net.isIPv6(host) ? 6 : 0;
     if (family !== 0) return new RawConn(B, h, host, port, family);
   }
   return new NetConn(h, host, port);

@@ -48,6 +48,30 @@ function request(method: string, url: string, cseq: number, extra = ''): string 
 
 type Phase = 'connect' | 'options' | 'describe';
 
+/** The URL and first request of a target, built once per target rather than once per check. */
+const urls = new WeakMap<ProbeTarget, string>();
+const optionsRequests = new WeakMap<ProbeTarget, string>();
+
+function urlOf(target: ProbeTarget): string {
+  let url = urls.get(target);
+  if (url === undefined) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    const path = target.path ? (target.path.startsWith('/') ? target.path : `/${target.path}`) : '/';
+    url = `rtsp://${host}:${target.port}${path}`;
+    urls.set(target, url);
+  }
+  return url;
+}
+
+function optionsRequestOf(target: ProbeTarget, url: string): string {
+  let text = optionsRequests.get(target);
+  if (text === undefined) {
+    text = request('OPTIONS', url, 1);
+    optionsRequests.set(target, text);
+  }
+  return text;
+}
+
 /**
  * RTSP/1.0 `OPTIONS` (answered without credentials by compliant servers), then optionally `DESCRIBE`
  * (200 with an SDP body means a stream exists). 401 on either is `auth_required`: the device is alive.
@@ -70,10 +94,8 @@ class RtspCheck implements ConnHandler {
     signal: AbortSignal | undefined,
     private readonly done: (r: ProbeResult) => void,
   ) {
-    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-    const path = target.path ? (target.path.startsWith('/') ? target.path : `/${target.path}`) : '/';
-    this.url = `rtsp://${host}:${target.port}${path}`;
-    this.conn = dial(target.host, target.port, this);
+    this.url = urlOf(target);
+    this.conn = dial(target.host, target.port, this, target.family);
     this.disarm = armDeadline(target.timeoutMs, signal, (why) => {
       this.finish(result('timeout', this.startedAt, { detail: why === 'aborted' ? 'aborted' : `no complete answer (${this.phase})` }));
     });
@@ -89,7 +111,7 @@ class RtspCheck implements ConnHandler {
 
   onConnect(): void {
     this.phase = 'options';
-    this.conn.write(request('OPTIONS', this.url, this.cseq));
+    this.conn.write(optionsRequestOf(this.target, this.url));
   }
 
   onData(chunk: Buffer): void {

@@ -24,7 +24,7 @@ class TcpCheck implements ConnHandler {
     signal: AbortSignal | undefined,
     private readonly done: (r: ProbeResult) => void,
   ) {
-    this.conn = dial(target.host, target.port, this);
+    this.conn = dial(target.host, target.port, this, target.family);
     this.disarm = armDeadline(target.timeoutMs, signal, (why) => {
       if (this.connected) this.finish({ ...this.connected, detail: 'connected; peer kept the connection open' });
       else this.finish(result('timeout', this.startedAt, { detail: why === 'aborted' ? 'aborted' : 'connect timed out' }));

@@ -21,6 +21,8 @@ export type ProbeOutcome = (typeof probeOutcomes)[number];
 
 export interface ProbeTarget {
   host: string;
+  /** `net.isIP(host)` worked out once when the target is built (saves a regex per check); optional. */
+  family?: 0 | 4 | 6;
   port: number;
   timeoutMs: number;
   /** rtsp: stream path (e.g. /Streaming/Channels/101); http: request path; onvif: service path. */
