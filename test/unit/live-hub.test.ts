@@ -154,4 +154,65 @@ describe('live hub', () => {
     expect(hub.getPoint('a')?.st).to.equal(3);
     hub.close();
   });
+
+  describe('point changes applied in place (applyPointChanges)', () => {
+    it('when a point is added in street 1, then only rooms over street 1 resync and counts include it', () => {
+      const { hub, resyncs } = makeHub([pt('a', 'c1'), pt('b', 's2')]);
+      const district = hub.join('d', { scopeRegionId: null });
+      hub.join('s1', { scopeRegionId: null });
+      hub.join('s2', { scopeRegionId: null });
+      const epochBefore = district.epoch;
+      hub.applyPointChanges([pt('n', 'c1', 0, 3)], []);
+      expect(resyncs.sort()).to.deep.equal(['live:d|*', 'live:s1|*'].sort());
+      expect(district.epoch).to.not.equal(epochBefore);
+      const snap = hub.stateFor(district);
+      expect(snap.counts.total).to.deep.equal([0, 2, 0, 1, 0, 0]);
+      expect(snap.counts.children.s1).to.deep.equal([0, 1, 0, 1, 0, 0]);
+      expect(hub.pointCount).to.equal(3);
+      hub.close();
+    });
+
+    it('when a point moves from street 1 to street 2 and another is deleted, then both streets resync and counts follow', () => {
+      const { hub, resyncs } = makeHub([pt('a', 'c1'), pt('b', 's2'), pt('x', 's2')]);
+      const district = hub.join('d', { scopeRegionId: null });
+      const s1 = hub.join('s1', { scopeRegionId: null });
+      const s2 = hub.join('s2', { scopeRegionId: null });
+      hub.applyPointChanges([pt('a', 's2')], ['x']);
+      expect(resyncs).to.include.members(['live:d|*', 'live:s1|*', 'live:s2|*']);
+      expect(hub.stateFor(s1).counts.total).to.deep.equal([0, 0, 0, 0, 0, 0]);
+      expect(hub.stateFor(s2).counts.total).to.deep.equal([0, 2, 0, 0, 0, 0]);
+      expect(hub.stateFor(district).counts.total).to.deep.equal([0, 2, 0, 0, 0, 0]);
+      expect(hub.getPoint('x')).to.equal(undefined);
+      hub.close();
+    });
+
+    it('when only the stored state of a point differs, then no room resyncs and the change goes out as a batch', async () => {
+      const { hub, resyncs, batches } = makeHub([pt('a', 'c1'), pt('b', 'c1')], 20);
+      hub.join('s1', { scopeRegionId: null });
+      hub.applyPointChanges([{ ...pt('a', 'c1', 0, 3), since: 2000 }], []);
+      await sleep(60);
+      expect(resyncs).to.deep.equal([]);
+      expect(batches.length).to.equal(1);
+      expect(batches[0].batch.changes.ids).to.deep.equal(['a']);
+      expect(batches[0].batch.changes.st).to.deep.equal([3]);
+      hub.close();
+    });
+
+    it('when the stored state is older than the live one, then the live state is kept', () => {
+      const { hub } = makeHub([{ ...pt('a', 'c1', 0, 3), since: 5000 }]);
+      hub.applyPointChanges([{ ...pt('a', 'c1', 0, 1), since: 4000 }, { ...pt('a', 'c1', 0, 1), since: 4000 }], []);
+      expect(hub.getPoint('a')?.st).to.equal(3);
+      expect(hub.getPoint('a')?.since).to.equal(5000);
+      hub.close();
+    });
+
+    it("when a point's name changed, then the rooms over its region resync (the catalog is stale) and others do not", () => {
+      const { hub, resyncs } = makeHub([pt('a', 'c1'), pt('b', 's2')]);
+      hub.join('s1', { scopeRegionId: null });
+      hub.join('s2', { scopeRegionId: null });
+      hub.applyPointChanges([pt('a', 'c1')], [], new Set(['a']));
+      expect(resyncs).to.deep.equal(['live:s1|*']);
+      hub.close();
+    });
+  });
 });

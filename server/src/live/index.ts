@@ -162,25 +162,45 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
       await load();
       return;
     }
-    const tree = regionsDirty ? new RegionTree(await source.regions()) : hub.regions;
-    regionsDirty = false;
     const current = hub;
-    let attrsChanged = false;
-    const entries = new Map(current.allPoints().map((p) => [p.id, p]));
-    for (const id of pendingDeletes) {
-      entries.delete(id);
-      attrs.delete(id);
+    if (regionsDirty) {
+      // the tree itself changed: rebuild (rare: region CRUD)
+      const tree = new RegionTree(await source.regions());
+      regionsDirty = false;
+      let attrsChanged = false;
+      const entries = new Map(current.allPoints().map((p) => [p.id, p]));
+      for (const id of pendingDeletes) {
+        entries.delete(id);
+        attrs.delete(id);
+      }
+      for (const [id, p] of pendingUpserts) {
+        const prev = entries.get(id);
+        // the registry's copy of the state may be older than the change feed's: keep the live one
+        entries.set(id, prev ? { ...p.entry, st: prev.st, since: prev.since, flap: prev.flap } : p.entry);
+        if (!sameAttr(attrs.get(id), p.attrs)) attrsChanged = true;
+        attrs.set(id, p.attrs);
+      }
+      pendingDeletes.clear();
+      pendingUpserts.clear();
+      if (!current.replaceData(tree, [...entries.values()]) && attrsChanged) current.resyncAll();
+      applyOrphans(current);
+      return;
     }
+    // points only: applied in place, O(changed points)
+    const upserts: PointEntry[] = [];
+    const attrsChanged = new Set<string>();
+    for (const id of pendingDeletes) attrs.delete(id);
     for (const [id, p] of pendingUpserts) {
-      const prev = entries.get(id);
+      const prev = current.getPoint(id);
       // the registry's copy of the state may be older than the change feed's: keep the live one
-      entries.set(id, prev ? { ...p.entry, st: prev.st, since: prev.since, flap: prev.flap } : p.entry);
-      if (!sameAttr(attrs.get(id), p.attrs)) attrsChanged = true;
+      upserts.push(prev ? { ...p.entry, st: prev.st, since: prev.since, flap: prev.flap } : p.entry);
+      if (!sameAttr(attrs.get(id), p.attrs)) attrsChanged.add(id);
       attrs.set(id, p.attrs);
     }
+    const deletes = [...pendingDeletes];
     pendingDeletes.clear();
     pendingUpserts.clear();
-    if (!current.replaceData(tree, [...entries.values()]) && attrsChanged) current.resyncAll();
+    current.applyPointChanges(upserts, deletes, attrsChanged);
     applyOrphans(current);
   };
 
