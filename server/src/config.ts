@@ -45,6 +45,7 @@ export const configSchema = z.object({
   MONITOR_FLAP_HIGH_PERCENT: z.coerce.number().min(1).max(100).default(20),
   MONITOR_FLAP_LOW_PERCENT: z.coerce.number().min(0).max(100).default(5),
   MONITOR_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  MONITOR_FLUSH_MAX_OPS: z.coerce.number().int().min(100).max(100_000).default(5000),
   MONITOR_STATUS_REFRESH_SEC: z.coerce.number().int().min(1).max(86_400).default(300),
   MONITOR_RESYNC_CRON: cronExpr.default('*/5 * * * *'),
   MONITOR_ROLLUP_CRON: cronExpr.default('*/5 * * * *'),

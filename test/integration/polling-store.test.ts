@@ -82,4 +82,23 @@ describe('monitoring store writes (embedded store)', function () {
     expect(rows[0]).to.include({ _id: `c:${hour}`, upSec: 40, downSec: 20, checks: 3, failures: 1 });
     expect(rows[0].hour).to.be.instanceOf(Date);
   });
+
+  it('when more writes are buffered than one flush may carry, then periodic flushes write them in slices and { all } drains the rest', async () => {
+    const metrics = createMonitoringMetrics(zero);
+    const store = new MonitoringStore(conn, { transitionBufferMax: 10_000, transitionsRetentionDays: 1, rollupsRetentionDays: 1, maxOpsPerFlush: 100 }, metrics, createLogger('silent'));
+    const hour = Date.UTC(2026, 10, 26, 11);
+    for (let i = 0; i < 250; i++) {
+      store.addTransition(t(`s${i}`, 1));
+      store.setStatus(`s${i}`, { state: 'UP', since: new Date(), lastCheckAt: null, rttMs: null, flapping: false, reason: null });
+      store.addRollup(`s${i}`, 'r1', hour, 'upSec', 1, 1, 0);
+    }
+    await store.flush();
+    expect([store.bufferedTransitions, store.bufferedStatus, store.bufferedRollups]).to.deep.equal([150, 150, 150]);
+    expect(await store.transitions.countDocuments({ _id: /^s/ })).to.equal(100);
+    expect(await store.rollupCol.countDocuments({ hour: new Date(hour) })).to.equal(100);
+    await store.flush({ all: true });
+    expect([store.bufferedTransitions, store.bufferedStatus, store.bufferedRollups]).to.deep.equal([0, 0, 0]);
+    expect(await store.transitions.countDocuments({ _id: /^s/ })).to.equal(250);
+    expect(await store.rollupCol.countDocuments({ hour: new Date(hour) })).to.equal(250);
+  });
 });

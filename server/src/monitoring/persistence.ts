@@ -127,6 +127,22 @@ export function transitionFromDoc(d: TransitionDoc): Transition {
   };
 }
 
+/** Removes and returns the first `n` entries of a map (insertion order: the oldest buffered first). */
+function takeFirst<K, V>(m: Map<K, V>, n: number): Map<K, V> {
+  if (m.size <= n) {
+    const all = new Map(m);
+    m.clear();
+    return all;
+  }
+  const out = new Map<K, V>();
+  for (const [k, v] of m) {
+    if (out.size >= n) break;
+    out.set(k, v);
+  }
+  for (const k of out.keys()) m.delete(k);
+  return out;
+}
+
 function isDuplicateKey(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: number }).code === 11000;
 }
@@ -148,7 +164,17 @@ export class MonitoringStore {
 
   constructor(
     private readonly conn: Connection,
-    private readonly opts: { transitionBufferMax: number; transitionsRetentionDays: number; rollupsRetentionDays: number },
+    private readonly opts: {
+      transitionBufferMax: number;
+      transitionsRetentionDays: number;
+      rollupsRetentionDays: number;
+      /**
+       * Most writes of each kind per periodic flush (default 5,000). With the embedded store in the same
+       * process a write batch holds the event loop while it is applied: a mass outage or an hour turning
+       * over on 300,000 points is written over several flushes instead of in one long stall.
+       */
+      maxOpsPerFlush?: number;
+    },
     private readonly metrics: MonitoringMetrics,
     private readonly logger: Logger,
   ) {}
@@ -243,20 +269,34 @@ export class MonitoringStore {
     return this.flushing !== null;
   }
 
-  /** One flush at a time; a caller arriving during a flush waits for it and then flushes again. */
-  async flush(what: { rollups: boolean } = { rollups: false }): Promise<void> {
+  get bufferedRollups(): number {
+    return this.rollups.size;
+  }
+
+  /**
+   * One flush at a time; a caller arriving during a flush waits for it and then flushes again.
+   * - default (the periodic flush): at most `maxOpsPerFlush` writes of each kind; the rest waits for the
+   *   next one. Rollups buffered so far are written too (they arrive spread out: see the service's spill).
+   * - `{ all: true }`: everything buffered, in as many batches as it takes (stop, tests, the hourly close).
+   * `rollups: true` is the older name for `all: true`.
+   */
+  async flush(what: { rollups?: boolean; all?: boolean } = {}): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    this.flushing = this.doFlush(what.rollups).finally(() => {
+    const all = Boolean(what.all ?? what.rollups);
+    this.flushing = (async () => {
+      do await this.doFlush(all ? 5000 : (this.opts.maxOpsPerFlush ?? 5000));
+      while (all && (this.pendingTransitions.length > 0 || this.dirtyStatus.size > 0 || this.rollups.size > 0));
+    })().finally(() => {
       this.flushing = null;
     });
     return this.flushing;
   }
 
-  private async doFlush(withRollups: boolean): Promise<void> {
+  private async doFlush(maxOps: number): Promise<void> {
     // Transitions before statuses: a crash in between leaves a status one step behind, and the
     // transition re-derived after restart has the same _id, so it is not written twice.
     if (this.pendingTransitions.length) {
-      const batch = this.pendingTransitions.splice(0, 5000);
+      const batch = this.pendingTransitions.splice(0, maxOps);
       this.writingTransitions = batch.length;
       try {
         await this.transitions.insertMany(batch.map(transitionDoc), { ordered: false });
@@ -283,22 +323,20 @@ export class MonitoringStore {
       }
     }
     if (this.dirtyStatus.size) {
-      const batch = this.dirtyStatus;
-      this.dirtyStatus = new Map();
+      const batch = takeFirst(this.dirtyStatus, maxOps);
       const ops: Array<mongo.AnyBulkWriteOperation<CameraStatusDoc>> = [];
       for (const [id, status] of batch) ops.push({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } });
       try {
         await this.cameras.bulkWrite(ops, { ordered: false });
       } catch (err) {
-        // newer statuses written meanwhile win over the failed ones
+        // newer statuses set meanwhile win over the failed ones
         for (const [id, s] of batch) if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);
         this.metrics.flushFailures.labels('status').inc();
         throw err;
       }
     }
-    if (withRollups && this.rollups.size) {
-      const batch = this.rollups;
-      this.rollups = new Map();
+    if (this.rollups.size) {
+      const batch = takeFirst(this.rollups, maxOps);
       const ops: Array<mongo.AnyBulkWriteOperation<RollupDoc>> = [];
       for (const [key, d] of batch) {
         ops.push({

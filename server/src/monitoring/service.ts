@@ -129,6 +129,8 @@ export class MonitoringService {
   private readonly rulesByRetries = new Map<number, MachineRules>();
   private readonly statusRefreshMs: number;
   private cronTasks: ScheduledTask[] = [];
+  /** The rollup spill pass in progress (see startSpillPass), or null. */
+  private spillPass: Iterator<Point> | null = null;
   private unsubscribe: (() => void) | undefined;
   private started = false;
   private stopped = false;
@@ -167,6 +169,7 @@ export class MonitoringService {
       opts.conn,
       {
         transitionBufferMax: this.config.MONITOR_TRANSITION_BUFFER_MAX,
+        maxOpsPerFlush: this.config.MONITOR_FLUSH_MAX_OPS,
         transitionsRetentionDays: this.config.TRANSITIONS_RETENTION_DAYS,
         rollupsRetentionDays: this.config.ROLLUPS_RETENTION_DAYS,
       },
@@ -202,6 +205,7 @@ export class MonitoringService {
     this.unsubscribe = this.opts.registry?.onChange((c) => this.onRegistryChange(c));
     // A tick that finds a flush still running (a slow or unreachable store) skips: no queue of flushes.
     this.flushTimer = setInterval(() => {
+      this.spillSlice();
       if (!this.store.isFlushing) void this.flush();
     }, this.config.MONITOR_FLUSH_MS);
     this.cronTasks.push(
@@ -209,9 +213,12 @@ export class MonitoringService {
         name: 'monitoring-resync',
         noOverlap: true,
       }),
-      cron.schedule(this.config.MONITOR_ROLLUP_CRON, () => this.flush({ rollups: true }), { name: 'monitoring-rollups', noOverlap: true }),
-      // Close every hour's rollups shortly after it ends, whatever MONITOR_ROLLUP_CRON says.
-      cron.schedule('5 0 * * * *', () => this.flush({ rollups: true }), { name: 'monitoring-hourly', noOverlap: true }),
+      // Rollups are accumulated on each point and written by a pass over all points, a slice per flush tick
+      // (one synchronous pass over 300,000 points, and one write of 300,000 upserts, would stall the
+      // event loop for seconds). A point's hour slot is also written when its first check of a new hour
+      // comes; the hourly pass catches points that are not checked (maintenance ends, disabled).
+      cron.schedule(this.config.MONITOR_ROLLUP_CRON, () => this.startSpillPass(), { name: 'monitoring-rollups', noOverlap: true }),
+      cron.schedule('5 0 * * * *', () => this.startSpillPass(), { name: 'monitoring-hourly', noOverlap: true }),
     );
     this.startPolling();
     this.logger.info('monitoring started', { points: this.points.size });
@@ -235,17 +242,47 @@ export class MonitoringService {
     await this.flush({ rollups: true });
   }
 
-  /** Writes buffered statuses/transitions (and rollups when asked). Never throws: failures stay buffered. */
+  /** Starts a pass that moves every point's rollup slot into the write buffer, a slice per flush tick. */
+  startSpillPass(): void {
+    this.spillPass ??= this.points.values();
+  }
+
+  get spilling(): boolean {
+    return this.spillPass !== null;
+  }
+
+  /** One slice of the spill pass (MONITOR_FLUSH_MAX_OPS points). */
+  spillSlice(): void {
+    const pass = this.spillPass;
+    if (!pass) return;
+    const now = Date.now();
+    for (let i = 0; i < this.config.MONITOR_FLUSH_MAX_OPS; i++) {
+      const next = pass.next();
+      if (next.done) {
+        this.spillPass = null;
+        return;
+      }
+      this.account(next.value, now, 0);
+      this.spill(next.value);
+    }
+  }
+
+  /**
+   * Writes buffered statuses, transitions and rollups. The periodic call writes at most
+   * MONITOR_FLUSH_MAX_OPS of each; `{ rollups: true }` first moves every point's rollup slot into the
+   * buffer and then writes everything (stop, tests). Never throws: failures stay buffered.
+   */
   async flush(what: { rollups?: boolean } = {}): Promise<boolean> {
     const now = Date.now();
     if (what.rollups) {
+      this.spillPass = null;
       for (const p of this.points.values()) {
         this.account(p, now, 0);
         this.spill(p);
       }
     }
     try {
-      await this.store.flush({ rollups: Boolean(what.rollups) });
+      await this.store.flush({ all: Boolean(what.rollups) });
       if (!this.storeHealthy) this.logger.info('store reachable again: buffered monitoring writes flushed');
       this.storeHealthy = true;
       return true;
