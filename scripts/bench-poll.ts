@@ -10,13 +10,17 @@
  *   --bbe-rate R      blackbox_exporter /probe?module=tcp_connect requests per second (default 300; 0 = off)
  *   --tick-ms MS      dispatch tick (MONITOR_DISPATCH_TICK_MS; default: the config default)
  *   --socket K        probe socket layer raw|net (PROBE_SOCKET; default raw)
+ *   --no-store        engine only: no embedded store, nothing written (default: store in this process, as npm start)
+ *   --rollup-pass-at S when the periodic rollup pass over all points is started (default 30; it runs every 5 min)
  *   --bbe-bin PATH    exporter binary (default /usr/bin/prometheus-blackbox-exporter)
  *
- * What runs where: the simulator is a child process (its own core budget); the polling engine (real
- * scheduler, probes, state machine, change feed, write buffers — store flushes are not part of this
- * run, see BENCHMARKS.md) runs in this process; blackbox_exporter is driven from a third process so
- * its HTTP client does not count as ours. Points start restored as UP (steady state), phases spread
- * over the interval as in production.
+ * What runs where: the simulator is a child process; the polling engine runs in this process together
+ * with the embedded store, as `npm start` runs them: the points are camera documents in the store (with
+ * the registry's indexes), the engine starts from them (resync) and writes statuses, transitions and
+ * rollups every MONITOR_FLUSH_MS, and the 5-minute rollup pass over all points is started once during
+ * the run (--rollup-pass-at). `--no-store` measures the engine alone. blackbox_exporter is driven from a
+ * third process so its HTTP client does not count as ours. Points start restored as UP (steady state),
+ * phases spread over the interval as in production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +32,10 @@ import { loadConfig } from '../server/src/config';
 import { createLogger } from '../server/src/lib/logger';
 import type { Transition } from '../server/src/monitoring/events';
 import { MonitoringService } from '../server/src/monitoring/service';
+import { cameraModel } from '../server/src/cameras/model';
+import { formatGbCode } from '../server/src/cameras/gbcode';
+import { openStore, type Store } from '../server/src/store/connection';
+import { Types } from 'mongoose';
 import { simAddress } from './sim/simulator';
 
 function arg(name: string, def: string): string {
@@ -45,6 +53,8 @@ const RETRY_MS = Number(arg('retry-ms', '5000'));
 const BBE_RATE = Number(arg('bbe-rate', '300'));
 const TICK_MS = arg('tick-ms', '');
 const SOCKET = arg('socket', 'raw');
+const WITH_STORE = !process.argv.includes('--no-store');
+const SPILL_AT_S = Number(arg('rollup-pass-at', '30'));
 const BBE_BIN = arg('bbe-bin', '/usr/bin/prometheus-blackbox-exporter');
 const RETRIES = 3;
 const root = path.resolve(__dirname, '..');
@@ -111,24 +121,66 @@ async function main(): Promise<void> {
     ...(TICK_MS ? { MONITOR_DISPATCH_TICK_MS: TICK_MS } : {}),
   });
   const logger = createLogger('warn');
-  // The store is not touched in this run (no start(), no flush timer): a connection object is not needed.
-  const service = new MonitoringService({ config, logger, conn: {} as never });
   const now = Date.now();
   const idOf = new Map<string, string>();
-  for (let i = 0; i < POINTS; i++) {
-    const kind = KINDS[i % KINDS.length];
-    const id = `p${i}`;
-    idOf.set(simAddress(i), id);
-    service.upsertPoint(
-      {
-        id,
-        regionId: `r${i % 100}`,
-        enabled: true,
-        endpoint: { host: simAddress(i), rtspPort, rtspPath: '/Streaming/Channels/101', httpPort },
-        probe: { kind, intervalSec: INTERVAL_S, timeoutMs: 3000, retries: RETRIES },
-      },
-      { state: 'UP', confirmed: 'UP', since: new Date(now), lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 },
-    );
+  let service: MonitoringService;
+  let store: Store | null = null;
+  let dataDir = '';
+  const stored = { state: 'UP' as const, confirmed: 'UP' as const, since: new Date(now), lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 };
+  if (WITH_STORE) {
+    // As `npm start` runs it: the embedded store in this process, the registry's `cameras` collection with
+    // its production indexes, the engine started from the store (resync), flushing statuses, transitions
+    // and rollups every MONITOR_FLUSH_MS.
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-poll-'));
+    store = await openStore(loadConfig({}, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' }), logger);
+    await cameraModel(store.conn).createIndexes();
+    const cameras = store.conn.db?.collection('cameras');
+    if (!cameras) throw new Error('store not connected');
+    const regionIds = Array.from({ length: 100 }, () => new Types.ObjectId());
+    const t0 = performance.now();
+    for (let base = 0; base < POINTS; base += 5000) {
+      const docs = [];
+      for (let i = base; i < Math.min(POINTS, base + 5000); i++) {
+        const _id = new Types.ObjectId();
+        idOf.set(simAddress(i), _id.toHexString());
+        docs.push({
+          _id,
+          gbCode: formatGbCode({ center: '21030201', industry: '04', type: '132', network: '0', serial: i + 1 }),
+          name: `bench ${i}`,
+          regionId: regionIds[i % 100],
+          address: '',
+          enabled: true,
+          sharing: 'own',
+          tags: [],
+          searchTokens: [],
+          endpoint: { host: simAddress(i), rtspPort, rtspPath: '/Streaming/Channels/101', httpPort },
+          probe: { kind: KINDS[i % KINDS.length], intervalSec: INTERVAL_S, timeoutMs: 3000, retries: RETRIES },
+          status: stored,
+          version: 1,
+        });
+      }
+      await cameras.insertMany(docs, { ordered: false });
+    }
+    process.stderr.write(`bench: ${POINTS} camera documents written to the embedded store in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    service = new MonitoringService({ config, logger, conn: store.conn });
+    await service.start();
+  } else {
+    // Engine only: points loaded directly, nothing written (no start(), no flush timer).
+    service = new MonitoringService({ config, logger, conn: {} as never });
+    for (let i = 0; i < POINTS; i++) {
+      const id = `p${i}`;
+      idOf.set(simAddress(i), id);
+      service.upsertPoint(
+        {
+          id,
+          regionId: `r${i % 100}`,
+          enabled: true,
+          endpoint: { host: simAddress(i), rtspPort, rtspPath: '/Streaming/Channels/101', httpPort },
+          probe: { kind: KINDS[i % KINDS.length], intervalSec: INTERVAL_S, timeoutMs: 3000, retries: RETRIES },
+        },
+        stored,
+      );
+    }
   }
   process.stderr.write(`bench: ${POINTS} points loaded (${KINDS.join('+')}), ${(POINTS / INTERVAL_S).toFixed(0)} probes/s target\n`);
 
@@ -166,7 +218,7 @@ async function main(): Promise<void> {
   const EL_RESOLUTION_MS = 5;
   const elDelay = monitorEventLoopDelay({ resolution: EL_RESOLUTION_MS });
   const lagSamples: number[] = [];
-  service.startPolling();
+  if (!WITH_STORE) service.startPolling();
   process.stderr.write(`bench: polling; warm-up ${WARMUP_S} s (startup lag of the first phases is not measured)\n`);
   await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
   service.metrics.dispatchLag.reset();
@@ -212,9 +264,14 @@ async function main(): Promise<void> {
     }, OUTAGE_AT_S * 1000);
   }
 
+  const spillTimer = WITH_STORE && SPILL_AT_S > 0 ? setTimeout(() => {
+    process.stderr.write(`bench: rollup pass over all points started at t=${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    service.startSpillPass();
+  }, SPILL_AT_S * 1000) : undefined;
+
   const progress = setInterval(() => {
     void countProbes().then((c) => {
-      process.stderr.write(`bench: t=${((Date.now() - t0) / 1000).toFixed(0)} s probes=${c.total} inFlight=${service['scheduler'].inFlight} lag=${service['scheduler'].currentLagMs()} ms rss=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB down=${outageDown.size}/${outageSet.size}\n`);
+      process.stderr.write(`bench: t=${((Date.now() - t0) / 1000).toFixed(0)} s probes=${c.total} inFlight=${service['scheduler'].inFlight} lag=${service['scheduler'].currentLagMs()} ms rss=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB down=${outageDown.size}/${outageSet.size} buffered(st/tr/ro)=${service.store.bufferedStatus}/${service.store.bufferedTransitions}/${service.store.bufferedRollups}\n`);
     });
   }, 10_000);
 
@@ -238,7 +295,16 @@ async function main(): Promise<void> {
     driver.kill('SIGTERM');
     bbeCounts = JSON.parse(await line) as typeof bbeCounts;
   }
-  // no service.stop(): it would flush to a store this run does not have
+  if (spillTimer) clearTimeout(spillTimer);
+  const buffered = { transitions: service.store.bufferedTransitions, statuses: service.store.bufferedStatus, rollups: service.store.bufferedRollups };
+  const written = WITH_STORE && store?.conn.db
+    ? { transitions: await store.conn.db.collection('transitions').countDocuments({}), rollups: await store.conn.db.collection('rollups').countDocuments({}) }
+    : null;
+  if (store) {
+    await service.stop();
+    await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
   bbe?.kill('SIGTERM');
   sim.kill('SIGTERM');
 
@@ -269,6 +335,7 @@ async function main(): Promise<void> {
       max: Number((elDelay.max / 1e6 - EL_RESOLUTION_MS).toFixed(2)),
     },
     rssMB: Math.round(rss / 2 ** 20),
+    store: WITH_STORE ? { mode: 'embedded, in this process', bufferedAtEnd: buffered, documentsAtEnd: written } : 'none (engine only)',
     cpu: { engineUsPerProbe: Number(ourUsPerProbe.toFixed(1)), engineUserUsPerProbe: Number((cpu.user / probes.total).toFixed(1)), engineSystemUsPerProbe: Number((cpu.system / probes.total).toFixed(1)), engineCores: Number(((cpu.user + cpu.system) / 1e6 / elapsedS).toFixed(2)), simulatorCores: Number((simCpu / 1e6 / elapsedS).toFixed(2)) },
     blackboxExporter: bbe
       ? { probes: bbeProbes, ok: bbeCounts.ok, fail: bbeCounts.fail, usPerProbe: bbeProbes ? Number((bbeCpu / bbeProbes).toFixed(1)) : null, ratioOursToExporter: bbeProbes ? Number((ourUsPerProbe / (bbeCpu / bbeProbes)).toFixed(3)) : null }

@@ -127,6 +127,13 @@ export function transitionFromDoc(d: TransitionDoc): Transition {
   };
 }
 
+/**
+ * Status and rollup writes go out in commands of this many operations, one after the other: the embedded
+ * store applies a command in one go on the event loop it shares with polling, so small commands keep each
+ * stall short (probe answers are handled in between).
+ */
+const WRITE_CHUNK = 250;
+
 /** Removes and returns the first `n` entries of a map (insertion order: the oldest buffered first). */
 function takeFirst<K, V>(m: Map<K, V>, n: number): Map<K, V> {
   if (m.size <= n) {
@@ -323,41 +330,45 @@ export class MonitoringStore {
       }
     }
     if (this.dirtyStatus.size) {
-      const batch = takeFirst(this.dirtyStatus, maxOps);
-      const ops: Array<mongo.AnyBulkWriteOperation<CameraStatusDoc>> = [];
-      for (const [id, status] of batch) ops.push({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } });
-      try {
-        await this.cameras.bulkWrite(ops, { ordered: false });
-      } catch (err) {
-        // newer statuses set meanwhile win over the failed ones
-        for (const [id, s] of batch) if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);
-        this.metrics.flushFailures.labels('status').inc();
-        throw err;
+      const batch = [...takeFirst(this.dirtyStatus, maxOps)];
+      for (let i = 0; i < batch.length; i += WRITE_CHUNK) {
+        const ops: Array<mongo.AnyBulkWriteOperation<CameraStatusDoc>> = [];
+        for (const [id, status] of batch.slice(i, i + WRITE_CHUNK)) ops.push({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } });
+        try {
+          await this.cameras.bulkWrite(ops, { ordered: false });
+        } catch (err) {
+          // this chunk and the ones after it go back; newer statuses set meanwhile win over them
+          for (const [id, s] of batch.slice(i)) if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);
+          this.metrics.flushFailures.labels('status').inc();
+          throw err;
+        }
       }
     }
     if (this.rollups.size) {
-      const batch = takeFirst(this.rollups, maxOps);
-      const ops: Array<mongo.AnyBulkWriteOperation<RollupDoc>> = [];
-      for (const [key, d] of batch) {
-        ops.push({
-          updateOne: {
-            filter: { _id: key },
-            update: {
-              $setOnInsert: { cameraId: storeId(d.cameraId), regionId: storeId(d.regionId), hour: new Date(d.hour) },
-              $inc: { upSec: d.upSec, downSec: d.downSec, maintenanceSec: d.maintenanceSec, unknownSec: d.unknownSec, checks: d.checks, failures: d.failures },
+      const batch = [...takeFirst(this.rollups, maxOps).entries()];
+      for (let i = 0; i < batch.length; i += WRITE_CHUNK) {
+        const ops: Array<mongo.AnyBulkWriteOperation<RollupDoc>> = [];
+        for (const [key, d] of batch.slice(i, i + WRITE_CHUNK)) {
+          ops.push({
+            updateOne: {
+              filter: { _id: key },
+              update: {
+                $setOnInsert: { cameraId: storeId(d.cameraId), regionId: storeId(d.regionId), hour: new Date(d.hour) },
+                $inc: { upSec: d.upSec, downSec: d.downSec, maintenanceSec: d.maintenanceSec, unknownSec: d.unknownSec, checks: d.checks, failures: d.failures },
+              },
+              upsert: true,
             },
-            upsert: true,
-          },
-        });
-      }
-      try {
-        await this.rollupCol.bulkWrite(ops, { ordered: false });
-      } catch (err) {
-        // An $inc whose outcome is unknown may be applied twice on retry: rollups tolerate that small
-        // error (they are aggregates), transitions do not and are idempotent instead.
-        for (const d of batch.values()) this.mergeRollup(d);
-        this.metrics.flushFailures.labels('rollups').inc();
-        throw err;
+          });
+        }
+        try {
+          await this.rollupCol.bulkWrite(ops, { ordered: false });
+        } catch (err) {
+          // An $inc whose outcome is unknown may be applied twice on retry: rollups tolerate that small
+          // error (they are aggregates), transitions do not and are idempotent instead.
+          for (const [, d] of batch.slice(i)) this.mergeRollup(d);
+          this.metrics.flushFailures.labels('rollups').inc();
+          throw err;
+        }
       }
     }
   }

@@ -383,7 +383,9 @@ export class MonitoringService {
         enabled: cfg.enabled,
         deleted: false,
         m: restore(stored, latest, now, cfg.enabled),
-        statusWrittenAt: now,
+        // Refreshes of unchanged statuses are spread over the refresh period (a phase per point), not all due
+        // together one period after a restart (that would be one interval-long burst of N writes).
+        statusWrittenAt: now - phaseOf(cfg.id, this.statusRefreshMs),
         acctSince: now,
         waiters: null,
         rHour: NaN,
