@@ -8,6 +8,8 @@ import { createLogger } from '../../server/src/lib/logger';
 import type { Transition } from '../../server/src/monitoring/events';
 import { createMonitoringMetrics } from '../../server/src/monitoring/metrics';
 import { MonitoringStore } from '../../server/src/monitoring/persistence';
+import { MonitoringService } from '../../server/src/monitoring/service';
+import { loadConfig } from '../../server/src/config';
 
 const t = (cameraId: string, seq: number): Transition => ({
   id: `${cameraId}:${seq}`,
@@ -100,5 +102,34 @@ describe('monitoring store writes (embedded store)', function () {
     expect([store.bufferedTransitions, store.bufferedStatus, store.bufferedRollups]).to.deep.equal([0, 0, 0]);
     expect(await store.transitions.countDocuments({ _id: /^s/ })).to.equal(250);
     expect(await store.rollupCol.countDocuments({ hour: new Date(hour) })).to.equal(250);
+  });
+
+  it('when a rollup pass runs over 250 points with 100 writes per flush, then it waits for each flush (no growing buffer) and writes every point once', async () => {
+    const config = loadConfig({}, { NODE_ENV: 'test', MONITOR_ENABLED: 'true', MONITOR_FLUSH_MAX_OPS: '100' });
+    const m = new MonitoringService({ config, logger: createLogger('silent'), conn });
+    const since = new Date(Date.now() - 30_000);
+    for (let i = 0; i < 250; i++) {
+      m.upsertPoint(
+        { id: `sp${i}`, regionId: 'r', enabled: true, endpoint: { host: '127.0.0.1', rtspPort: 554 }, probe: { kind: 'tcp', intervalSec: 60, timeoutMs: 1000, retries: 3 } },
+        { state: 'UP', confirmed: 'UP', since, lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 },
+      );
+    }
+    m.startSpillPass();
+    m.spillSlice();
+    expect(m.store.bufferedRollups).to.equal(100);
+    // the store has not taken the first slice yet: the pass waits instead of buffering more
+    m.spillSlice();
+    expect(m.store.bufferedRollups).to.equal(100);
+    let flushes = 0;
+    while (m.spilling || m.store.bufferedRollups > 0) {
+      await m.store.flush();
+      flushes++;
+      m.spillSlice();
+      expect(m.store.bufferedRollups).to.be.at.most(100);
+    }
+    expect(flushes).to.equal(3);
+    const rows = await m.store.rollupCol.find({ cameraId: /^sp/ }).toArray();
+    expect(rows).to.have.length(250);
+    expect(rows.every((r) => r.regionId === "r" && r.checks === 0 && r.upSec >= 0)).to.equal(true);
   });
 });

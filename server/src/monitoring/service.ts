@@ -205,8 +205,9 @@ export class MonitoringService {
     this.unsubscribe = this.opts.registry?.onChange((c) => this.onRegistryChange(c));
     // A tick that finds a flush still running (a slow or unreachable store) skips: no queue of flushes.
     this.flushTimer = setInterval(() => {
+      if (this.store.isFlushing) return;
       this.spillSlice();
-      if (!this.store.isFlushing) void this.flush();
+      void this.flush();
     }, this.config.MONITOR_FLUSH_MS);
     this.cronTasks.push(
       cron.schedule(this.config.MONITOR_RESYNC_CRON, () => this.resync().catch((err: unknown) => this.logger.warn('registry resync failed', { err })), {
@@ -251,12 +252,17 @@ export class MonitoringService {
     return this.spillPass !== null;
   }
 
-  /** One slice of the spill pass (MONITOR_FLUSH_MAX_OPS points). */
+  /**
+   * One slice of the spill pass: as many points as the next flush can write (MONITOR_FLUSH_MAX_OPS less
+   * what is buffered already), so a store slower than the pass slows the pass down instead of growing
+   * the buffer.
+   */
   spillSlice(): void {
     const pass = this.spillPass;
     if (!pass) return;
     const now = Date.now();
-    for (let i = 0; i < this.config.MONITOR_FLUSH_MAX_OPS; i++) {
+    const room = this.config.MONITOR_FLUSH_MAX_OPS - this.store.bufferedRollups;
+    for (let i = 0; i < room; i++) {
       const next = pass.next();
       if (next.done) {
         this.spillPass = null;
