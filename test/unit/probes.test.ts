@@ -161,6 +161,24 @@ describe('probe socket layer', () => {
     expect(r.outcome, JSON.stringify(r)).to.equal('ok');
   });
 
+  it('when the target is an IPv6 literal, then tcp and rtsp reach it on the raw layer', async () => {
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.on('end', () => s.end());
+      s.on('data', (d: Buffer) => {
+        const cseq = /CSeq: (\d+)/.exec(d.toString())?.[1] ?? '0';
+        s.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const tcp = await probes.tcp.check({ host: '::1', port, timeoutMs: 1000 });
+    const rtsp = await probes.rtsp.check({ host: '::1', port, timeoutMs: 1000 });
+    server.close();
+    expect(tcp.outcome, JSON.stringify(tcp)).to.equal('ok');
+    expect(rtsp.outcome, JSON.stringify(rtsp)).to.equal('ok');
+  });
+
   it('when many checks run through the callback form, then each gets exactly one result', async () => {
     const server = net.createServer((s) => {
       s.on('error', () => undefined);
