@@ -306,7 +306,9 @@ export class MonitoringService {
     const seen = new Set<string>();
     const cursor = this.store.cameras.find(
       {},
-      { projection: { regionId: 1, enabled: 1, endpoint: 1, probe: 1, status: 1 } },
+      // batches of 1,000: the embedded store answers a getMore on the event loop polling shares, and a
+      // default (16 MB) batch of a 300,000-point registry would hold it for a second
+      { projection: { regionId: 1, enabled: 1, endpoint: 1, probe: 1, status: 1 }, batchSize: 1000 },
     ) as unknown as AsyncIterable<{ _id: unknown; regionId: unknown; enabled?: boolean; endpoint: PointConfig['endpoint']; probe?: Partial<PointConfig['probe']>; status?: StoredStatus }>;
     for await (const row of cursor) {
       const id = String(row._id);
