@@ -47,7 +47,7 @@ export const configSchema = z.object({
   MONITOR_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   MONITOR_FLUSH_MAX_OPS: z.coerce.number().int().min(100).max(100_000).default(2000),
   MONITOR_STATUS_REFRESH_SEC: z.coerce.number().int().min(1).max(86_400).default(900),
-  MONITOR_RESYNC_CRON: cronExpr.default('*/5 * * * *'),
+  MONITOR_RESYNC_CRON: cronExpr.default('7 * * * *'),
   MONITOR_ROLLUP_CRON: cronExpr.default('*/15 * * * *'),
   MONITOR_TRANSITION_BUFFER_MAX: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   TRANSITIONS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),

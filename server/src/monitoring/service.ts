@@ -129,6 +129,8 @@ export class MonitoringService {
   private readonly rulesByRetries = new Map<number, MachineRules>();
   private readonly statusRefreshMs: number;
   private cronTasks: ScheduledTask[] = [];
+  /** Points read by start()'s registry read, scheduled once it is complete (see upsertPoint). */
+  private startQueue: Array<{ p: Point; offset: number }> | null = null;
   /** The rollup spill pass in progress (see startSpillPass), or null. */
   private spillPass: Iterator<Point> | null = null;
   private unsubscribe: (() => void) | undefined;
@@ -201,7 +203,14 @@ export class MonitoringService {
     }
     await this.store.ensureIndexes().catch((err: unknown) => this.logger.warn('monitoring indexes not created', { err }));
     const latest = await this.store.latestTransitions();
-    await this.resync(latest);
+    this.startQueue = [];
+    try {
+      await this.resync(latest);
+    } finally {
+      const base = Date.now();
+      for (const { p, offset } of this.startQueue) if (p.enabled && !p.deleted && !p.running && p.qIndex < 0) this.scheduler.schedule(p, base + offset);
+      this.startQueue = null;
+    }
     this.unsubscribe = this.opts.registry?.onChange((c) => this.onRegistryChange(c));
     // A tick that finds a flush still running (a slow or unreachable store) skips: no queue of flushes.
     this.flushTimer = setInterval(() => {
@@ -373,8 +382,10 @@ export class MonitoringService {
       };
       this.rulesByRetries.set(cfg.probe.retries, rules);
     }
-    const target = targetOf(cfg, Math.min(cfg.probe.timeoutMs, intervalMs));
     let p = this.points.get(cfg.id);
+    // the periodic resync hands every point in again: an unchanged one costs a comparison, no allocation
+    if (p && !p.deleted && sameSettings(p, cfg, intervalMs, rules)) return;
+    const target = targetOf(cfg, Math.min(cfg.probe.timeoutMs, intervalMs));
     if (!p) {
       p = {
         id: cfg.id,
@@ -408,7 +419,14 @@ export class MonitoringService {
       if (!stored) this.store.setStatus(p.id, toStoredStatus(p.m));
       if (cfg.enabled !== (p.m.state !== 'DISABLED')) this.apply(p, { kind: 'enabled', at: now, on: cfg.enabled });
       // Restored points keep their phase (spread over the interval); new ones are checked within a second.
-      if (cfg.enabled) this.scheduler.schedule(p, now + (stored ? phaseOf(p.id, intervalMs) : phaseOf(p.id, Math.min(intervalMs, 1000))));
+      if (cfg.enabled) {
+        const offset = stored ? phaseOf(p.id, intervalMs) : phaseOf(p.id, Math.min(intervalMs, 1000));
+        // During the start-up read, phases count from when polling starts, not from when the point was read
+        // (a 300,000-point read takes seconds: counting from the read would make those seconds' worth of
+        // checks all due at once, a catch-up burst).
+        if (this.startQueue) this.startQueue.push({ p, offset });
+        else this.scheduler.schedule(p, now + offset);
+      }
       return;
     }
     const wasEnabled = p.enabled;
@@ -693,6 +711,30 @@ export class MonitoringService {
   }
 }
 
+/** Whether a point already runs with these settings (then a registry re-read changes nothing). */
+function sameSettings(p: Point, cfg: PointConfig, intervalMs: number, rules: MachineRules): boolean {
+  const t = p.target;
+  const e = cfg.endpoint;
+  if (p.regionId !== cfg.regionId || p.kind !== cfg.probe.kind || p.enabled !== cfg.enabled || p.intervalMs !== intervalMs || p.rules !== rules) return false;
+  if (t.host !== e.host || t.timeoutMs !== Math.min(cfg.probe.timeoutMs, intervalMs)) return false;
+  const fresh = targetPort(cfg);
+  return t.port === fresh.port && (t.path ?? null) === (fresh.path ?? null);
+}
+
+function targetPort(cfg: PointConfig): { port: number; path?: string } {
+  const e = cfg.endpoint;
+  switch (cfg.probe.kind) {
+    case 'tcp':
+      return { port: e.rtspPort || 554 };
+    case 'rtsp':
+      return { port: e.rtspPort || 554, path: e.rtspPath || '/' };
+    case 'onvif':
+      return { port: e.onvifPort ?? e.httpPort ?? 80, path: '/onvif/device_service' };
+    case 'http':
+      return { port: e.httpPort ?? 80, path: '/ISAPI/System/status' };
+  }
+}
+
 function categoryIndex(s: ConfirmedState): number {
   switch (s) {
     case 'UP':
@@ -731,18 +773,10 @@ function categoryOf(s: ConfirmedState): 'upSec' | 'downSec' | 'maintenanceSec' |
 const HTTP_OK: readonly number[] = [200];
 
 export function targetOf(cfg: PointConfig, timeoutMs: number): ProbeTarget {
-  const e = cfg.endpoint;
-  const family = net.isIP(e.host) as 0 | 4 | 6;
-  switch (cfg.probe.kind) {
-    case 'tcp':
-      return { host: e.host, family, port: e.rtspPort || 554, timeoutMs };
-    case 'rtsp':
-      return { host: e.host, family, port: e.rtspPort || 554, timeoutMs, path: e.rtspPath || '/' };
-    case 'onvif':
-      return { host: e.host, family, port: e.onvifPort ?? e.httpPort ?? 80, timeoutMs, path: '/onvif/device_service' };
-    case 'http':
-      return { host: e.host, family, port: e.httpPort ?? 80, timeoutMs, path: '/ISAPI/System/status', expectStatus: HTTP_OK };
-  }
+  const host = cfg.endpoint.host;
+  const t: ProbeTarget = { host, family: net.isIP(host) as 0 | 4 | 6, timeoutMs, ...targetPort(cfg) };
+  if (cfg.probe.kind === 'http') t.expectStatus = HTTP_OK;
+  return t;
 }
 
 const confirmedStates: readonly ConfirmedState[] = ['UNKNOWN', 'UP', 'DOWN', 'MAINTENANCE', 'DISABLED'];
