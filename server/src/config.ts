@@ -67,7 +67,7 @@ export const configSchema = z.object({
   LIVE_REPLAY_BATCHES: z.coerce.number().int().min(1).max(100_000).default(240),
   LIVE_REPLAY_POINTS: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   LIVE_ROOM_IDLE_SEC: z.coerce.number().int().min(0).max(86_400).default(120),
-  LIVE_RECONCILE_SEC: z.coerce.number().int().min(0).max(86_400).default(120),
+  LIVE_RECONCILE_SEC: z.coerce.number().int().min(0).max(86_400).default(900),
   MAP_TILE_URL: z
     .string()
     .regex(/^(https?:\/\/|\/)[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}[^\s]*$/, 'must be an http(s) or /path URL template with {z}, {x} and {y}')
