@@ -29,7 +29,7 @@ export interface SchedulerOptions<J extends Job> {
 }
 
 /**
- * Dispatches checks from a deadline queue (binary heap on due time) with bounded concurrency. Each job
+ * Dispatches checks from a deadline queue (a heap on due time) with bounded concurrency. Each job
  * has at most one slot, so a scheduler that falls behind does not pile up: late jobs run once, as soon as
  * a slot frees, and the caller schedules the next run from its own phase (see `nextDue`). The lag of
  * each dispatch (now − dueAt) is reported to the caller and `currentLagMs()` tells how late the oldest
