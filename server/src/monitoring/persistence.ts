@@ -45,6 +45,18 @@ export function toStoredStatus(m: PointState): StoredStatus {
 
 export type RollupCategory = 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec';
 
+export type RollupCounts = Record<RollupCategory | 'checks' | 'failures', number>;
+
+/** Adds one rollup's seconds and counts to another (buffer merges, uptime sums). */
+export function addCounts(into: RollupCounts, d: RollupCounts): void {
+  into.upSec += d.upSec;
+  into.downSec += d.downSec;
+  into.maintenanceSec += d.maintenanceSec;
+  into.unknownSec += d.unknownSec;
+  into.checks += d.checks;
+  into.failures += d.failures;
+}
+
 export interface RollupDelta {
   cameraId: string;
   regionId: string;
@@ -257,12 +269,7 @@ export class MonitoringStore {
       this.rollups.set(key, { ...d });
       return;
     }
-    cur.upSec += d.upSec;
-    cur.downSec += d.downSec;
-    cur.maintenanceSec += d.maintenanceSec;
-    cur.unknownSec += d.unknownSec;
-    cur.checks += d.checks;
-    cur.failures += d.failures;
+    addCounts(cur, d);
   }
 
   /** Unflushed rollup deltas of one point (for answers that must include the last minutes). */

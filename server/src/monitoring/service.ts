@@ -11,7 +11,7 @@ import { useConnKind } from '../probes/conn';
 import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
 import { ChangeFeed, type ConfirmedState, type Transition } from './events';
 import { createMonitoringMetrics, type MonitoringMetrics } from './metrics';
-import { MonitoringStore, toStoredStatus, transitionFromDoc, storeId, type RollupDelta, type StoredStatus } from './persistence';
+import { addCounts, MonitoringStore, toStoredStatus, transitionFromDoc, storeId, type RollupCounts, type RollupDelta, type StoredStatus } from './persistence';
 import { nextDue, phaseOf, Scheduler, type Job } from './scheduler';
 import { initialState, steadyCheck, step, type MachineEvent, type MachineRules, type MachineTransition, type PointState, type State } from './state-machine';
 
@@ -669,17 +669,10 @@ export class MonitoringService {
       .sort({ at: -1, seq: -1 })
       .limit(1000)
       .toArray();
-    const uptime = { upSec: 0, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 0, failures: 0 };
+    const uptime: RollupCounts = { upSec: 0, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 0, failures: 0 };
     const firstHour = Math.floor(from / HOUR) * HOUR;
     const rows = await this.store.rollupCol.find({ cameraId: storeId(id), hour: { $gte: new Date(firstHour) } }).toArray();
-    const add = (r: { upSec: number; downSec: number; maintenanceSec: number; unknownSec: number; checks: number; failures: number }): void => {
-      uptime.upSec += r.upSec;
-      uptime.downSec += r.downSec;
-      uptime.maintenanceSec += r.maintenanceSec;
-      uptime.unknownSec += r.unknownSec;
-      uptime.checks += r.checks;
-      uptime.failures += r.failures;
-    };
+    const add = (r: RollupCounts): void => addCounts(uptime, r);
     for (const r of rows) add(r);
     for (const d of this.store.pendingRollups(id)) if (d.hour >= firstHour) add(d);
     const slot = p ? slotOf(p) : null;

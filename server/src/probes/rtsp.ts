@@ -1,5 +1,5 @@
-import { dial, type Conn, type ConnHandler } from './conn';
-import { armDeadline, classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
+import { SocketCheck } from './socket-check';
+import { classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
 
 export interface RtspResponse {
   status: number;
@@ -78,35 +78,15 @@ function optionsRequestOf(target: ProbeTarget, url: string): string {
  * The CSeq of each answer must echo ours, otherwise it is a protocol error. One object per check
  * implements the socket callbacks (hot path: no closures per check).
  */
-class RtspCheck implements ConnHandler {
-  private readonly startedAt = performance.now();
-  private readonly url: string;
-  private settled = false;
+class RtspCheck extends SocketCheck {
+  private readonly url = urlOf(this.target);
   private buf: Buffer | null = null;
   private received = 0;
   private cseq = 1;
   private phase: Phase = 'connect';
-  private readonly conn: Conn;
-  private readonly disarm: () => void;
 
-  constructor(
-    private readonly target: ProbeTarget,
-    signal: AbortSignal | undefined,
-    private readonly done: (r: ProbeResult) => void,
-  ) {
-    this.url = urlOf(target);
-    this.conn = dial(target.host, target.port, this, target.family);
-    this.disarm = armDeadline(target.timeoutMs, signal, (why) => {
-      this.finish(result('timeout', this.startedAt, { detail: why === 'aborted' ? 'aborted' : `no complete answer (${this.phase})` }));
-    });
-  }
-
-  private finish(r: ProbeResult): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.disarm();
-    this.conn.close();
-    this.done(r);
+  protected expired(why: 'timeout' | 'aborted'): ProbeResult {
+    return result('timeout', this.startedAt, { detail: why === 'aborted' ? 'aborted' : `no complete answer (${this.phase})` });
   }
 
   onConnect(): void {

@@ -1,5 +1,5 @@
-import { dial, type Conn, type ConnHandler } from './conn';
-import { armDeadline, classifyNetError, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
+import { SocketCheck } from './socket-check';
+import { classifyNetError, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
 
 /**
  * TCP connect to the camera's port (554 by default): the cheapest check. After the handshake we half-close
@@ -8,35 +8,13 @@ import { armDeadline, classifyNetError, result, type Probe, type ProbeResult, ty
  * address) is not up. A peer that keeps the connection open without a word until the deadline has still
  * accepted it: that is `ok` for this kind (the rtsp probe is the one that notices a silent service). RTT is
  * the connect time.
- *
- * One object per check implements the socket callbacks (no closures per check: this is the hot path of
- * the polling engine, thousands of checks a second).
  */
-class TcpCheck implements ConnHandler {
-  private readonly startedAt = performance.now();
+class TcpCheck extends SocketCheck {
   private connected: ProbeResult | undefined;
-  private settled = false;
-  private readonly conn: Conn;
-  private readonly disarm: () => void;
 
-  constructor(
-    target: ProbeTarget,
-    signal: AbortSignal | undefined,
-    private readonly done: (r: ProbeResult) => void,
-  ) {
-    this.conn = dial(target.host, target.port, this, target.family);
-    this.disarm = armDeadline(target.timeoutMs, signal, (why) => {
-      if (this.connected) this.finish({ ...this.connected, detail: 'connected; peer kept the connection open' });
-      else this.finish(result('timeout', this.startedAt, { detail: why === 'aborted' ? 'aborted' : 'connect timed out' }));
-    });
-  }
-
-  private finish(r: ProbeResult): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.disarm();
-    this.conn.close();
-    this.done(r);
+  protected expired(why: 'timeout' | 'aborted'): ProbeResult {
+    if (this.connected) return { ...this.connected, detail: 'connected; peer kept the connection open' };
+    return result('timeout', this.startedAt, { detail: why === 'aborted' ? 'aborted' : 'connect timed out' });
   }
 
   onConnect(): void {
