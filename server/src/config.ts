@@ -27,6 +27,7 @@ export const configSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   EMBEDDED_DB_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default('vigil'),
+  EMBEDDED_STORE_THREAD: bool.default(true),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   IMPORT_LIMIT_BYTES: z.coerce.number().int().min(1024).default(104_857_600),

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import mongoose from 'mongoose';
 import type { Config } from '../config';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../embedded-mongo';
+import { startEmbeddedMongo } from '../embedded-mongo';
+import { startEmbeddedMongoThread } from '../embedded-mongo/thread';
 import type { Logger } from '../lib/logger';
 
 export interface Store {
@@ -21,16 +22,27 @@ function redact(uri: string): string {
 
 /** MONGODB_URI when set; otherwise starts the embedded store under DATA_DIR/db on a free loopback port. */
 export async function openStore(config: Config, logger: Logger): Promise<Store> {
-  let embedded: EmbeddedMongo | undefined;
+  let embedded: { uri(db?: string): string; close(): Promise<void> } | undefined;
   let uri = config.MONGODB_URI;
   if (!uri) {
     const log = logger.child({ component: 'embedded-mongo' });
-    embedded = await startEmbeddedMongo({
+    const opts = {
       dbPath: path.join(config.DATA_DIR, 'db'),
       host: '127.0.0.1',
       port: 0,
-      log: (level, msg, fields) => log[level](msg, fields),
-    });
+      log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => log[level](msg, fields),
+    };
+    embedded = config.EMBEDDED_STORE_THREAD
+      ? await startEmbeddedMongoThread({
+          ...opts,
+          onCrash: (err) => {
+            // every request would fail from here on: exit, so the supervisor restarts us (nothing
+            // acknowledged is lost: the store's writes are durable before they are acknowledged)
+            log.error('embedded store thread died', { err });
+            process.exit(1);
+          },
+        })
+      : await startEmbeddedMongo(opts);
     uri = embedded.uri(config.EMBEDDED_DB_NAME);
   }
   const conn = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000, autoIndex: true });
