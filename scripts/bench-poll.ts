@@ -5,7 +5,7 @@
  *   --interval S      check interval, seconds (default 60) → N / S probes per second
  *   --duration S      measured run length, seconds (default 90), after --warmup S (default 5) of polling
  *   --kinds K         tcp,rtsp (default: half tcp, half rtsp) or tcp
- *   --outage-at S     when the simulator takes 1 % of the points down (default 15; 0 = no outage)
+ *   --outage-at S     when the simulator takes 1 % of the points down (default 5; 0 = no outage)
  *   --retry-ms MS     interval between retries while PENDING (default 5000)
  *   --bbe-rate R      blackbox_exporter /probe?module=tcp_connect requests per second (default 300; 0 = off)
  *   --tick-ms MS      dispatch tick (MONITOR_DISPATCH_TICK_MS; default: the config default)
@@ -48,7 +48,7 @@ const INTERVAL_S = Number(arg('interval', '60'));
 const DURATION_S = Number(arg('duration', '90'));
 const WARMUP_S = Number(arg('warmup', '5'));
 const KINDS = arg('kinds', 'tcp,rtsp').split(',') as Array<'tcp' | 'rtsp'>;
-const OUTAGE_AT_S = Number(arg('outage-at', '15'));
+const OUTAGE_AT_S = Number(arg('outage-at', '5'));
 const RETRY_MS = Number(arg('retry-ms', '5000'));
 const BBE_RATE = Number(arg('bbe-rate', '300'));
 const TICK_MS = arg('tick-ms', '');
