@@ -25,6 +25,9 @@ export const faultSchema = z.strictObject({
 export type Fault = z.infer<typeof faultSchema>;
 export type FaultInput = z.input<typeof faultSchema>;
 
+/** What one accepted connection does, decided once at accept time (reset and flapping resolve to these). */
+export type Action = 'up' | 'down' | 'blackhole' | 'slow' | 'garbage' | 'http401' | 'http500';
+
 export const UP: Fault = { mode: 'up', latencyMs: 0, pattern: 'UD', stepMs: 0 };
 
 /** Which cameras a scenario step or control call applies to. */

@@ -10,6 +10,8 @@
  *   --control-port P     control API on 127.0.0.1 (default 9554)
  *   --scenario FILE      run a scenario (JSON, see faults.ts scenarioSchema) after start
  *   --credentials U:P    every camera wants Digest credentials for DESCRIBE and /ISAPI
+ *   --socket raw|net     RTSP-port listener: raw libuv handles for the hot paths (default, cheapest per
+ *                        connection) or plain `net` (default when VIGIL_SIM_SOCKET=net)
  *
  * Control API: GET /health, GET /stats, GET /cameras, GET|PUT /cameras/:addr/fault,
  * PUT /regions/:id/fault, POST /faults {select, fault}, POST /scenario {name, steps}.
@@ -17,11 +19,16 @@
 import fs from 'node:fs';
 import { scenarioSchema } from './faults';
 import { camerasFromExport, demoDistrictCameras, syntheticCameras } from './mapping';
-import { startSimulator, type SimCameraSpec } from './simulator';
+import { startSimulator, type SimCameraSpec, type SimSocketKind } from './simulator';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function socketArg(v: string | undefined): SimSocketKind | undefined {
+  if (v === undefined || v === 'raw' || v === 'net') return v;
+  throw new Error(`--socket must be raw or net, not ${v}`);
 }
 
 async function main(): Promise<void> {
@@ -50,9 +57,10 @@ async function main(): Promise<void> {
     rtspPort: Number(arg('rtsp-port') ?? 8554),
     httpPort: Number(arg('http-port') ?? 8080),
     controlPort: Number(arg('control-port') ?? 9554),
+    socket: socketArg(arg('socket')),
   });
   process.stdout.write(
-    JSON.stringify({ cameras: cameras.length, first: cameras[0]?.addr, rtspPort: sim.rtspPort, httpPort: sim.httpPort, control: sim.controlUrl }) + '\n',
+    JSON.stringify({ cameras: cameras.length, first: cameras[0]?.addr, rtspPort: sim.rtspPort, httpPort: sim.httpPort, socket: sim.socket, control: sim.controlUrl }) + '\n',
   );
   const scenario = arg('scenario');
   if (scenario) {

@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { faultSchema, scenarioSchema, selectorSchema, UP, type Fault, type FaultInput, type ScenarioInput, type Selector } from './faults';
+import { faultSchema, scenarioSchema, selectorSchema, UP, type Action, type Fault, type FaultInput, type ScenarioInput, type Selector } from './faults';
+import { answerRtspRequests, digestValid, GARBAGE, MAX_REQUEST_BYTES, REALM, type RtspSession } from './protocol';
+import { listenRawRtsp, rawListenerAvailable, type RawRtspListener } from './raw-listener';
 
 export interface SimCameraSpec {
   /** The loopback address this camera answers on (127.x.y.z). */
@@ -28,8 +30,11 @@ interface SimCamera {
   connections: number;
 }
 
-/** What one accepted connection does, decided once at accept time. */
-type Action = 'up' | 'down' | 'blackhole' | 'slow' | 'garbage' | 'http401' | 'http500';
+/**
+ * How the RTSP-port listener is built: `raw` serves the hot actions on libuv handles directly
+ * (raw-listener.ts), `net` is the public `net.Server` for everything.
+ */
+export type SimSocketKind = 'raw' | 'net';
 
 export interface SimulatorOptions {
   cameras: SimCameraSpec[];
@@ -40,11 +45,18 @@ export interface SimulatorOptions {
   /** Control API, on loopback only. */
   controlPort?: number;
   controlHost?: string;
+  /**
+   * RTSP-port listener (default: VIGIL_SIM_SOCKET, else `raw`); `raw` quietly stays `net` where the
+   * runtime lacks the bindings or listenHost is not an IP literal.
+   */
+  socket?: SimSocketKind;
 }
 
 export interface RunningSimulator {
   rtspPort: number;
   httpPort: number;
+  /** The RTSP-port listener actually in use. */
+  socket: SimSocketKind;
   controlUrl: string;
   cameras: ReadonlyMap<string, Readonly<SimCamera>>;
   setCameraFault(addr: string, fault: FaultInput): void;
@@ -56,9 +68,6 @@ export interface RunningSimulator {
   stop(): Promise<void>;
 }
 
-const REALM = 'VigilSim';
-const GARBAGE = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x47, 0x41, 0x52, 0x42, 0x41, 0x47, 0x45, 0x0d, 0x0a, 0x00, 0x9c]);
-
 /** 127.16.1.1, 127.16.1.2, … — skips .0 and .255 octets; 64,516 cameras per second octet. */
 export function simAddress(i: number): string {
   return `127.${16 + Math.floor(i / 64_516)}.${(Math.floor(i / 254) % 254) + 1}.${(i % 254) + 1}`;
@@ -69,39 +78,39 @@ function normaliseAddr(a: string | undefined): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
-function md5(s: string): string {
-  return crypto.createHash('md5').update(s).digest('hex');
+/**
+ * A dotted-quad IPv4 address as its 32-bit number, or -1 for anything else (including leading zeros, so
+ * every number has one spelling). Every connection looks its camera up by the address it dialled; with
+ * 300,000 cameras a Map keyed by a fresh string costs a hash of it plus a compare against a key string
+ * somewhere in memory, which showed up as ~20 % of the simulator's user time; a number key does not.
+ */
+export function ipv4Number(s: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1;
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? n * 256 + part : -1;
 }
 
-/** RFC 2617 Digest without qop (what RTSP cameras use), and with qop=auth (what HTTP clients send). */
-function digestValid(header: string | undefined, method: string, creds: { username: string; password: string }, nonce: string): boolean {
-  if (!header?.startsWith('Digest ')) return false;
-  const params = new Map<string, string>();
-  for (const m of header.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) params.set(m[1].toLowerCase(), m[2] ?? m[3] ?? '');
-  if (params.get('username') !== creds.username || params.get('nonce') !== nonce) return false;
-  const ha1 = md5(`${creds.username}:${params.get('realm') ?? REALM}:${creds.password}`);
-  const ha2 = md5(`${method}:${params.get('uri') ?? ''}`);
-  const qop = params.get('qop');
-  const expected = qop
-    ? md5(`${ha1}:${nonce}:${params.get('nc') ?? ''}:${params.get('cnonce') ?? ''}:${qop}:${ha2}`)
-    : md5(`${ha1}:${nonce}:${ha2}`);
-  return params.get('response') === expected;
-}
-
-function sdp(addr: string, path: string): string {
-  return [
-    'v=0',
-    `o=- 1 1 IN IP4 ${addr}`,
-    `s=Vigil simulated camera ${path}`,
-    `c=IN IP4 0.0.0.0`,
-    't=0 0',
-    'a=control:*',
-    'm=video 0 RTP/AVP 96',
-    'a=rtpmap:96 H264/90000',
-    'a=fmtp:96 packetization-mode=1;profile-level-id=42e01f;sprop-parameter-sets=Z0LgH9oBQBbsBEAAAAMAQAAADyPGDKg=,aM4yyA==',
-    'a=control:trackID=1',
-    '',
-  ].join('\r\n');
+/** VIGIL_SIM_SOCKET chooses the RTSP listener when the caller does not (lets a whole test run use `net`). */
+function defaultSocketKind(): SimSocketKind {
+  return process.env.VIGIL_SIM_SOCKET === 'net' ? 'net' : 'raw';
 }
 
 /**
@@ -112,12 +121,16 @@ function sdp(addr: string, path: string): string {
  */
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   const cameras = new Map<string, SimCamera>();
+  /** The same cameras by IPv4 number: the per-connection lookup (see ipv4Number). */
+  const byIp = new Map<number, SimCamera>();
   const regionFaults = new Map<string, Fault>();
   const byRegion = new Map<string, SimCamera[]>();
   for (const c of opts.cameras) {
     const regions = [...(c.regionId ? [c.regionId] : []), ...(c.ancestorRegionIds ?? [])];
     const cam: SimCamera = { addr: c.addr, id: c.id, regionId: c.regionId, regions, credentials: c.credentials, fault: faultSchema.parse(c.fault ?? UP), connections: 0 };
     cameras.set(c.addr, cam);
+    const ip = ipv4Number(c.addr);
+    if (ip >= 0) byIp.set(ip, cam);
     for (const r of regions) {
       const list = byRegion.get(r) ?? [];
       list.push(cam);
@@ -170,21 +183,26 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }, ms);
     timers.add(t);
   };
-  /** Decides at accept; returns the camera and action, or null when the connection was already dealt with. */
-  const accept = (socket: net.Socket): { cam: SimCamera; action: Action } | null => {
-    socket.on('error', () => undefined);
-    const cam = cameras.get(normaliseAddr(socket.localAddress));
+  /** Decides once per connection (counting it): the camera and action, or null for an unknown address. */
+  const decide = (localAddress: string): { cam: SimCamera; action: Action } | null => {
+    const ip = ipv4Number(localAddress);
+    const cam = ip >= 0 ? byIp.get(ip) : cameras.get(localAddress);
     if (!cam) {
       counts.unknown++;
-      socket.resetAndDestroy();
       return null;
     }
     const action = actionFor(cam);
     counts[action]++;
-    if (action === 'down') {
+    return { cam, action };
+  };
+  /** A decided connection on a public socket; returns it when the protocol code should take over. */
+  const adopt = (socket: net.Socket, decided: { cam: SimCamera; action: Action } | null): { cam: SimCamera; action: Action } | null => {
+    socket.on('error', () => undefined);
+    if (!decided || decided.action === 'down') {
       socket.resetAndDestroy();
       return null;
     }
+    const { action } = decided;
     // Only connections that can outlive a probe are tracked for stop(); the rest close on their own.
     if (action === 'blackhole' || action === 'slow') {
       sockets.add(socket);
@@ -196,64 +214,39 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       socket.once('end', () => socket.destroy());
       return null;
     }
-    return { cam, action };
+    return decided;
   };
+  const accept = (socket: net.Socket): { cam: SimCamera; action: Action } | null => adopt(socket, decide(normaliseAddr(socket.localAddress)));
 
-  const rtspServer = net.createServer({ allowHalfOpen: false }, (socket) => {
-    const accepted = accept(socket);
+  /** The RTSP port on a public socket: every action on the `net` listener, the cold ones on the raw one. */
+  const serveRtsp = (socket: net.Socket, decided: { cam: SimCamera; action: Action } | null): void => {
+    const accepted = adopt(socket, decided);
     if (!accepted) return;
     const { cam, action } = accepted;
     if (action === 'garbage') {
       socket.once('data', () => socket.end(GARBAGE));
       return;
     }
-    // A tcp connect check sends nothing: no parser is set up until bytes arrive.
+    if (action === 'down' || action === 'blackhole') return; // dealt with in adopt()
+    const session: RtspSession = {
+      cam,
+      action,
+      reply: (text) =>
+        later(action === 'slow' ? latencyOf(cam) : 0, () => {
+          if (!socket.destroyed) socket.write(text, 'latin1');
+        }),
+    };
+    // A tcp connect check sends nothing: nothing is parsed until bytes arrive.
     let buf = '';
     socket.on('data', (data: Buffer) => {
       buf += data.toString('latin1');
-      if (buf.length > 65_536) {
+      if (buf.length > MAX_REQUEST_BYTES) {
         socket.destroy();
         return;
       }
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = buf.slice(0, end);
-        const lines = head.split('\r\n');
-        const headers = new Map<string, string>();
-        for (const l of lines.slice(1)) {
-          const i = l.indexOf(':');
-          if (i > 0) headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
-        }
-        const bodyLen = Number(headers.get('content-length') ?? 0) || 0;
-        if (buf.length < end + 4 + bodyLen) return;
-        buf = buf.slice(end + 4 + bodyLen);
-        const [method = '', uri = ''] = (lines[0] ?? '').split(' ');
-        const cseq = headers.get('cseq') ?? '0';
-        const reply = (status: string, extra: string[] = [], body = ''): void => {
-          const out = [`RTSP/1.0 ${status}`, `CSeq: ${cseq}`, 'Server: VigilSim/1.0', ...extra];
-          if (body) out.push(`Content-Length: ${Buffer.byteLength(body)}`);
-          const text = `${out.join('\r\n')}\r\n\r\n${body}`;
-          later(action === 'slow' ? latencyOf(cam) : 0, () => {
-            if (!socket.destroyed) socket.write(text);
-          });
-        };
-        if (action === 'http401') reply('401 Unauthorized', [`WWW-Authenticate: Digest realm="${REALM}", nonce="${nonce}"`]);
-        else if (action === 'http500') reply('500 Internal Server Error');
-        else if (method === 'OPTIONS') reply('200 OK', ['Public: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, GET_PARAMETER']);
-        else if (method === 'DESCRIBE') {
-          if (cam.credentials && !digestValid(headers.get('authorization'), method, cam.credentials, nonce)) {
-            reply('401 Unauthorized', [`WWW-Authenticate: Digest realm="${REALM}", nonce="${nonce}"`]);
-          } else {
-            const base = uri.endsWith('/') ? uri : `${uri}/`;
-            reply('200 OK', ['Content-Type: application/sdp', `Content-Base: ${base}`], sdp(cam.addr, new URL(uri.replace(/^rtsp:/, 'http:')).pathname));
-          }
-        } else if (method === 'SETUP') reply('461 Unsupported Transport');
-        else if (method === 'TEARDOWN' || method === 'GET_PARAMETER') reply('200 OK');
-        else reply('405 Method Not Allowed', ['Allow: OPTIONS, DESCRIBE, SETUP, TEARDOWN, GET_PARAMETER']);
-      }
+      buf = answerRtspRequests(session, buf, nonce);
     });
-  });
+  };
 
   const actions = new WeakMap<net.Socket, { cam: SimCamera; action: Action }>();
   const httpServer = http.createServer((req, res) => {
@@ -313,8 +306,19 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       });
     });
   const listenHost = opts.listenHost ?? '0.0.0.0';
-  const rtspPort = await listen(rtspServer, opts.rtspPort ?? 0, listenHost);
-  const httpPort = await listen(httpServer, opts.httpPort ?? 0, listenHost);
+  const wantRaw = (opts.socket ?? defaultSocketKind()) === 'raw' && rawListenerAvailable;
+  const rawRtsp: RawRtspListener | null = wantRaw
+    ? listenRawRtsp({ host: listenHost, port: opts.rtspPort ?? 0, backlog: 4096, nonce, decide, handOff: (socket, cam, action) => serveRtsp(socket, { cam, action }) })
+    : null;
+  const rtspServer = rawRtsp ? null : net.createServer({ allowHalfOpen: false }, (socket) => serveRtsp(socket, decide(normaliseAddr(socket.localAddress))));
+  const rtspPort = rawRtsp ? rawRtsp.port : await listen(rtspServer as net.Server, opts.rtspPort ?? 0, listenHost);
+  let httpPort: number;
+  try {
+    httpPort = await listen(httpServer, opts.httpPort ?? 0, listenHost);
+  } catch (err) {
+    await (rawRtsp ? rawRtsp.close() : new Promise<void>((resolve) => rtspServer?.close(() => resolve())));
+    throw err;
+  }
 
   const select = (s: Selector): SimCamera[] => {
     if ('camera' in s) {
@@ -336,6 +340,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const sim: Omit<RunningSimulator, 'controlUrl'> = {
     rtspPort,
     httpPort,
+    socket: rawRtsp ? 'raw' : 'net',
     cameras,
     setCameraFault(addr, fault) {
       const cam = cameras.get(addr);
@@ -376,9 +381,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     async stop() {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
-      await Promise.all(
-        [rtspServer, httpServer, control].map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
-      );
+      await Promise.all([
+        rawRtsp?.close(),
+        ...[rtspServer, httpServer, control].map((srv) => srv && new Promise<void>((resolve) => srv.close(() => resolve()))),
+      ]);
     },
   };
   const control = controlServer(sim, regionFaults);
@@ -428,7 +434,7 @@ function controlServer(sim: Omit<RunningSimulator, 'controlUrl'>, regionFaults: 
         const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
         const body: unknown = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
         const m = req.method ?? 'GET';
-        if (m === 'GET' && parts[0] === 'health') return json(res, 200, { ok: true, cameras: sim.cameras.size, rtspPort: sim.rtspPort, httpPort: sim.httpPort });
+        if (m === 'GET' && parts[0] === 'health') return json(res, 200, { ok: true, cameras: sim.cameras.size, rtspPort: sim.rtspPort, httpPort: sim.httpPort, socket: sim.socket });
         if (m === 'GET' && parts[0] === 'stats') return json(res, 200, sim.stats());
         if (parts[0] === 'cameras' && parts.length === 1 && m === 'GET') {
           const limit = Number(url.searchParams.get('limit') ?? 1000);

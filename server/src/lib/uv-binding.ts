@@ -44,6 +44,12 @@ export interface Binding {
   state: Int32Array;
   kReadBytesOrError: number;
   kArrayBufferOffset: number;
+  /**
+   * Index in `state` set after each write: non-zero when libuv queued the write (its `oncomplete` will be
+   * called), zero when it went to the kernel at once (no callback). A server closing a handle must know,
+   * since closing cancels queued writes.
+   */
+  kLastWriteWasAsync: number;
   UV_EOF: number;
 }
 
@@ -60,7 +66,14 @@ function load(): Binding | null {
     const legacy = (process as unknown as { binding?: (name: string) => Record<string, unknown> }).binding;
     if (typeof legacy !== 'function') return null;
     const tcp = legacy('tcp_wrap') as { TCP?: unknown; TCPConnectWrap?: unknown; constants?: { SOCKET?: unknown; SERVER?: unknown } };
-    const stream = legacy('stream_wrap') as { ShutdownWrap?: unknown; WriteWrap?: unknown; streamBaseState?: unknown; kReadBytesOrError?: unknown; kArrayBufferOffset?: unknown };
+    const stream = legacy('stream_wrap') as {
+      ShutdownWrap?: unknown;
+      WriteWrap?: unknown;
+      streamBaseState?: unknown;
+      kReadBytesOrError?: unknown;
+      kArrayBufferOffset?: unknown;
+      kLastWriteWasAsync?: unknown;
+    };
     const uv = legacy('uv') as { UV_EOF?: unknown };
     if (
       typeof tcp.TCP !== 'function' ||
@@ -72,6 +85,7 @@ function load(): Binding | null {
       !(stream.streamBaseState instanceof Int32Array) ||
       typeof stream.kReadBytesOrError !== 'number' ||
       typeof stream.kArrayBufferOffset !== 'number' ||
+      typeof stream.kLastWriteWasAsync !== 'number' ||
       typeof uv.UV_EOF !== 'number'
     ) {
       return null;
@@ -89,6 +103,7 @@ function load(): Binding | null {
       state: stream.streamBaseState,
       kReadBytesOrError: stream.kReadBytesOrError,
       kArrayBufferOffset: stream.kArrayBufferOffset,
+      kLastWriteWasAsync: stream.kLastWriteWasAsync,
       UV_EOF: uv.UV_EOF,
     };
   } catch {
