@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Collection, Document, MongoClient } from 'mongodb';
+import { ObjectId, type Collection, type Document, type MongoClient } from 'mongodb';
 import { realMongo, serverError, sleep, useTarget } from './target';
 
 /** Every stage name in an explain plan tree (winningPlan nests them under inputStage(s) / queryPlan). */
@@ -295,6 +295,59 @@ describe('embedded-mongo conformance: indexes', () => {
       const viaScan = await c.find({ seq: { $gt: 1990 } }).hint({ $natural: 1 }).toArray();
       expect(viaIndex.map((d): unknown => d.seq)).to.deep.equal([1991, 1992, 1993, 1994, 1995, 1996, 1997, 1998, 1999]);
       expect(viaScan.map((d) => d.seq as number).sort((a, b) => a - b)).to.deep.equal(viaIndex.map((d): unknown => d.seq));
+    });
+  });
+
+  describe('bulk writes and later reads', () => {
+    // the embedded store merges a non-unique index's new entries lazily, in key order, at the next read
+    const tokens = (i: number): string[] => Array.from({ length: 30 }, (_, k) => `${'路口广场公园学校'[(i + k) % 8]}${k % 7}`);
+
+    interface Tokened {
+      _id: ObjectId | number;
+      code: string;
+      group: number;
+      tokens: string[];
+    }
+    // numbers as _id give index entries of several _id lengths, ObjectIds all of one
+    for (const idKind of ['ObjectId', 'number'] as const) {
+      it(`when many multikey documents (${idKind} _id) are inserted, updated and deleted without a read in between, then index equality, order and counts are exact`, async () => {
+        const c = t().db.collection<Tokened>(`ixbulk_${idKind}`);
+        await c.createIndex({ tokens: 1, code: 1 });
+        await c.createIndex({ group: 1, code: -1 });
+        const docs: Tokened[] = Array.from({ length: 3000 }, (_, i) => ({ _id: idKind === 'number' ? i : new ObjectId(), code: `c${String(i).padStart(5, '0')}`, group: i % 7, tokens: tokens(i) }));
+        for (let b = 0; b < docs.length; b += 1000) await c.insertMany(docs.slice(b, b + 1000));
+        // 90,000 multikey entries: more than one pending run; then writes that must see every entry
+        const gone = [5, 6, 7, 2999, 10];
+        await c.deleteMany({ _id: { $in: gone.slice(0, 4).map((i) => docs[i]._id) } });
+        await c.updateOne({ _id: docs[10]._id }, { $set: { tokens: ['独有'], group: 99 } });
+        await c.insertOne({ _id: idKind === 'number' ? 5000 : new ObjectId(), code: 'c00000a', group: 3, tokens: ['路0', '独有'] });
+        const live = docs.filter((_d, i) => !gone.includes(i));
+        const want = live.filter((d) => d.tokens.includes('路0')).map((d) => d.code);
+        want.push('c00000a');
+        want.sort();
+        const got = await c.find({ tokens: '路0' }).sort({ code: 1 }).toArray();
+        expect(got.map((d) => d.code)).to.deep.equal(want);
+        expect(await c.countDocuments({ tokens: '独有' })).to.equal(2);
+        const g3 = await c.find({ group: 3 }).sort({ code: -1 }).limit(3).toArray();
+        const want3 = [...live.filter((d) => d.group === 3).map((d) => d.code), 'c00000a'].sort().reverse().slice(0, 3);
+        expect(g3.map((d) => d.code)).to.deep.equal(want3);
+        expect(await c.countDocuments({ group: 99 })).to.equal(1);
+        expect(await c.countDocuments({ tokens: { $in: ['路0', '场1'] } })).to.equal(live.filter((d) => d.tokens.includes('路0') || d.tokens.includes('场1')).length + 1);
+      });
+    }
+
+    it('when a bulk insert repeats a value of a unique index inside one batch, then the later document is refused', async () => {
+      const c = fresh();
+      await c.createIndex({ code: 1 }, { unique: true });
+      await c.createIndex({ tags: 1 });
+      const err = await c.insertMany([{ code: 'a', tags: ['x'] }, { code: 'b', tags: ['x'] }, { code: 'a', tags: ['y'] }], { ordered: false }).then(
+        () => null,
+        (e: { writeErrors?: unknown }) => e,
+      );
+      expect(err).to.not.equal(null);
+      expect(await c.countDocuments({})).to.equal(2);
+      expect(await c.countDocuments({ tags: 'y' })).to.equal(0);
+      expect(await c.countDocuments({ tags: 'x' })).to.equal(2);
     });
   });
 });

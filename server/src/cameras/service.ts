@@ -179,22 +179,7 @@ function decodeCursor(cursor: string, s: SortSpec): { value: unknown; id: Types.
   return { value, id: oid(parsed.i) };
 }
 
-/** Regions queried one by one when a list names several (a street with its communities). */
-const MAX_FANOUT = 48;
-
-/** Sort-key order as the store applies it for the registry's sort fields (null/absent < numbers < strings < dates), ties by _id. */
-function compareKey(av: unknown, aId: Types.ObjectId, bv: unknown, bId: Types.ObjectId): number {
-  const rank = (v: unknown): number => (v == null ? 0 : typeof v === 'number' ? 1 : typeof v === 'string' ? 2 : 3);
-  const ra = rank(av);
-  const rb = rank(bv);
-  if (ra !== rb) return ra - rb;
-  const a = av instanceof Date ? av.getTime() : (av as number | string | null);
-  const b = bv instanceof Date ? bv.getTime() : (bv as number | string | null);
-  if (a !== null && b !== null && a !== b) return a < b ? -1 : 1;
-  const x = aId.toHexString();
-  const y = bId.toHexString();
-  return x < y ? -1 : x > y ? 1 : 0;
-}
+const listProjection = { searchText: 0, searchTokens: 0 } as const;
 
 function readPath(doc: CameraDoc, field: string): unknown {
   return field.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc);
@@ -221,6 +206,8 @@ interface BucketState {
   map: Map<string, { total: number; enabled: number }>;
   /** The map's keys split into their dimensions; rebuilt after a write (lists total from it per request). */
   rows: BucketRow[] | null;
+  /** The rows summed over grid and vendor: what a list total without those filters needs (far fewer rows). */
+  coarse: BucketRow[] | null;
 }
 
 interface BucketRow {
@@ -229,17 +216,33 @@ interface BucketRow {
   sharing: string;
   org: string;
   vendor: string;
+  /** regionId, sharing and org joined: visibility depends on these only. */
+  vk: string;
   n: { total: number; enabled: number };
 }
 
 function bucketRows(state: BucketState): BucketRow[] {
   state.rows ??= [...state.map].map(([k, n]) => {
     const [regionId, gridId, sharing, org, vendor] = k.split(SEP);
-    return { regionId, gridId, sharing, org, vendor, n };
+    return { regionId, gridId, sharing, org, vendor, vk: regionId + SEP + sharing + SEP + org, n };
   });
   return state.rows;
 }
 
+function coarseRows(state: BucketState): BucketRow[] {
+  if (!state.coarse) {
+    const byVk = new Map<string, BucketRow>();
+    for (const r of bucketRows(state)) {
+      const c = byVk.get(r.vk);
+      if (c) {
+        c.n.total += r.n.total;
+        c.n.enabled += r.n.enabled;
+      } else byVk.set(r.vk, { ...r, gridId: '', vendor: '', n: { ...r.n } });
+    }
+    state.coarse = [...byVk.values()];
+  }
+  return state.coarse;
+}
 
 /**
  * The camera point registry: validation beyond the schema, tier scoping, optimistic concurrency,
@@ -320,6 +323,16 @@ export class CameraService implements RegionPoints {
     return docs.map(toCamera);
   }
 
+  /**
+   * Drops the in-memory point counts so the next read rebuilds them from the store: for writers that
+   * bypass this service (bulk loading tools, the registry benchmark's fill), whose points the counts
+   * would otherwise miss.
+   */
+  invalidateCounts(): void {
+    this.writeSeq += 1;
+    this.counts = null;
+  }
+
   async isEmpty(): Promise<boolean> {
     return (await this.coll.countDocuments({}, { limit: 1 })) === 0;
   }
@@ -383,9 +396,8 @@ export class CameraService implements RegionPoints {
    * repeats a point that was not itself changed in between, however many are inserted or deleted
    * meanwhile (offsets would shift). A point whose sort field changes may move across the cursor.
    *
-   * A filter on several regions (a street's subtree) is answered by one query per region merged here:
-   * each is an ordered walk of the {regionId, sort field} index that stops after one page, where a single
-   * `$in` query would gather and sort every point of the subtree.
+   * A filter on several regions (a street's subtree) is one `$in` query that the store answers by merging
+   * ordered walks of the {regionId, sort field} index (see query.ts, `merge`), stopping after one page.
    */
   async list(principal: Principal, q: CameraListQuery): Promise<CameraPage> {
     const { and, regionIds } = this.listConditions(principal, q);
@@ -400,20 +412,17 @@ export class CameraService implements RegionPoints {
       if (s.field === 'gbCode') page.push({ gbCode: { [op]: c.value } });
       else page.push({ [s.field]: { [op + 'e']: c.value } }, { $or: [{ [s.field]: { [op]: c.value } }, { [s.field]: c.value, _id: { [op]: c.id } }] });
     }
-    const sort = { [s.field]: s.dir, _id: s.dir } as const;
-    const find = (extra: Filter[]): Promise<CameraDoc[]> => {
-      const all = [...page, ...extra];
-      const filter = all.length === 0 ? {} : all.length === 1 ? all[0] : { $and: all };
-      // no projection: the store then sends the stored bytes as they are, where projecting out the search
-      // fields would make it decode and re-encode every point of the page (toCamera ignores them anyway)
-      return this.coll.find<CameraDoc>(filter).sort(sort).limit(q.limit + 1).toArray();
-    };
-    let docs: CameraDoc[];
-    if (regionIds && regionIds.length === 0) docs = [];
-    else if (regionIds && regionIds.length > 1 && regionIds.length <= MAX_FANOUT && q.limit <= 200) {
-      const parts = await Promise.all(regionIds.map((id) => find([{ regionId: oid(id) }])));
-      docs = parts.flat().sort((a, b) => s.dir * compareKey(readPath(a, s.field), a._id, readPath(b, s.field), b._id)).slice(0, q.limit + 1);
-    } else docs = await find(regionIds ? [regionIds.length === 1 ? { regionId: oid(regionIds[0]) } : { regionId: { $in: regionIds.map(oid) } }] : []);
+    // gbCode is unique, so it orders alone and the {gbCode} / {regionId, gbCode} … indexes serve the sort
+    // (on MongoDB too, which cannot use them for an extra `_id` key); other fields tie-break on _id
+    const sort: Record<string, 1 | -1> = s.field === 'gbCode' ? { gbCode: s.dir } : { [s.field]: s.dir, _id: s.dir };
+    if (regionIds) page.push(regionIds.length === 1 ? { regionId: oid(regionIds[0]) } : { regionId: { $in: regionIds.map(oid) } });
+    const filter = page.length === 0 ? {} : page.length === 1 ? page[0] : { $and: page };
+    // Several regions (a street's subtree) are one `$in` query: the store (and mongod, up to 200 values)
+    // merges one ordered walk of the {regionId, sort field} index per region and stops after one page.
+    // The search fields are a third of a point's bytes and toCamera ignores them; the embedded store drops
+    // top-level fields by splicing the stored bytes, so leaving them out costs nothing there either.
+    const docs: CameraDoc[] =
+      regionIds && regionIds.length === 0 ? [] : await this.coll.find<CameraDoc>(filter, { projection: listProjection }).sort(sort).limit(q.limit + 1).toArray();
     const more = docs.length > q.limit;
     const items = more ? docs.slice(0, q.limit) : docs;
     const last = items[items.length - 1];
@@ -440,23 +449,33 @@ export class CameraService implements RegionPoints {
     const maintainers = q.maintainer?.length ? new Set(q.maintainer) : null;
     const vendors = q.vendor?.length ? new Set(q.vendor) : null;
     const sharings = q.sharing?.length ? new Set<string>(q.sharing) : null;
+    const seesAll = this.visibilityFilter(principal) === null;
+    const tierOf = new Map<string, boolean>();
     let total = 0;
     const seen = new Map<string, boolean>();
-    for (const { regionId, gridId, sharing, org, vendor, n: v } of bucketRows(state)) {
+    const rows = vendors || gridOnly || q.tier === 'grid' ? bucketRows(state) : coarseRows(state);
+    for (const { regionId, gridId, sharing, org, vendor, vk, n: v } of rows) {
       if (regionSet && !regionSet.has(regionId)) continue;
       if (vendors && !vendors.has(vendor)) continue;
       if (gridOnly && gridId !== gridOnly) continue;
-      if (q.tier === 'grid' ? !gridId : q.tier && this.regions.get(regionId)?.tier !== q.tier) continue;
+      if (q.tier === 'grid') {
+        if (!gridId) continue;
+      } else if (q.tier) {
+        let ok = tierOf.get(regionId);
+        if (ok === undefined) tierOf.set(regionId, (ok = this.regions.get(regionId)?.tier === q.tier));
+        if (!ok) continue;
+      }
       if (maintainers && !maintainers.has(org)) continue;
       if (sharings && !sharings.has(sharing)) continue;
-      // visibility depends on region, sharing and org only: decide each combination once
-      const vk = regionId + SEP + sharing + SEP + org;
-      let ok = seen.get(vk);
-      if (ok === undefined) {
-        ok = this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } });
-        seen.set(vk, ok);
+      if (!seesAll) {
+        // visibility depends on region, sharing and org only: decide each combination once
+        let ok = seen.get(vk);
+        if (ok === undefined) {
+          ok = this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } });
+          seen.set(vk, ok);
+        }
+        if (!ok) continue;
       }
-      if (!ok) continue;
       total += q.enabled === undefined ? v.total : q.enabled ? v.enabled : v.total - v.enabled;
     }
     return total;
@@ -846,6 +865,7 @@ export class CameraService implements RegionPoints {
       return;
     }
     state.rows = null;
+    state.coarse = null;
     const apply = (d: CameraDoc, sign: 1 | -1): void => {
       const k = this.bucketKey(d);
       const cur = state.map.get(k) ?? { total: 0, enabled: 0 };
@@ -876,7 +896,7 @@ export class CameraService implements RegionPoints {
             map.set(this.bucketKey({ regionId: r._id.r, gridId: r._id.g ?? null, sharing: r._id.s as CameraDoc['sharing'], maintainer: { org: r._id.o ?? '', contact: '', phone: '' }, vendor: r._id.v ?? '' }), { total: r.n, enabled: r.e });
           }
           if (seq === this.writeSeq) {
-            this.counts = { map, rows: null };
+            this.counts = { map, rows: null, coarse: null };
             return this.counts;
           }
           // a write landed during the scan: its delta is not in these rows, scan again

@@ -7,6 +7,7 @@
 import { BSON, Long } from 'bson';
 import type { Doc } from './compare';
 import { CommandError } from './errors';
+import type { Projection } from './projection';
 
 export const DEFAULT_FIRST_BATCH = 101;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
@@ -15,9 +16,10 @@ export const CURSOR_IDLE_MS = 10 * 60 * 1000;
 interface OpenCursor {
   id: number;
   ns: string;
+  /** Documents, or stored BSON bytes not decoded yet (a raw find): both are sent as they are. */
   docs: Doc[];
   pos: number;
-  project?: (d: Doc) => Doc;
+  project?: Projection;
   lastUsed: number;
   /** Remaining documents the client may still receive (limit), Infinity when unlimited. */
   remaining: number;
@@ -44,7 +46,7 @@ export class CursorStore {
     let bytes = 0;
     while (c.pos < c.docs.length && out.length < max) {
       const raw = c.docs[c.pos];
-      const d = c.project ? c.project(raw) : raw;
+      const d = (c.project ? c.project.raw(raw) : raw) as Doc;
       if (batchSize === undefined || batchSize <= 0) {
         bytes += d instanceof Uint8Array ? d.length : BSON.calculateObjectSize(d);
         if (bytes > MAX_BATCH_BYTES && out.length > 0) break;
@@ -57,7 +59,7 @@ export class CursorStore {
   }
 
   /** The reply `cursor` document of a command that opens a cursor. */
-  first(ns: string, docs: Doc[], opts: { batchSize?: number; singleBatch?: boolean; limit?: number; project?: (d: Doc) => Doc }): Doc {
+  first(ns: string, docs: Doc[], opts: { batchSize?: number; singleBatch?: boolean; limit?: number; project?: Projection }): Doc {
     const c: OpenCursor = {
       id: 0,
       ns,

@@ -46,6 +46,14 @@ export class DocStore {
     for (const [id, v] of this.map) yield v instanceof Uint8Array ? this.decode(id, v) : v;
   }
 
+  /**
+   * Every document as stored, nothing decoded: a match-all scan that hands bytes to the cursor (a raw find
+   * with a projection) must not decode and keep every document of the collection.
+   */
+  peekValues(): IterableIterator<Doc | Buffer> {
+    return this.map.values();
+  }
+
   [Symbol.iterator](): Generator<[string, Doc]> {
     return this.entries();
   }

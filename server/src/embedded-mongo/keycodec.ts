@@ -3,32 +3,82 @@
  * comparison of encode(a) and encode(b) agree, and no encoding is a prefix of another (so compound keys
  * are plain concatenations). Index trees compare keys with `<` on strings, which is several times faster
  * than comparing BSON values.
+ *
+ * Every encoding is a one-byte string (all chars ≤ 0xff): V8 compares one-byte strings about three times
+ * faster than two-byte ones, and one CJK character anywhere (a search token, a name) used to make the
+ * whole key two-byte. Index insertion is mostly string comparisons, so this is most of a bulk insert.
  */
 import { toNumber, TypeBound, typeRank, type Doc } from './compare';
+
+/** The largest char of any encoding (complement() and successor() work in 0..MAX_CHAR). */
+const MAX_CHAR = 0xff;
 
 function rankChar(rank: number): string {
   return String.fromCharCode(0x10 + Math.round(rank * 2));
 }
 
+const STRING_HEAD = rankChar(3);
+
+/** ASCII without \u0000 and \u0001: such a string encodes as itself plus the terminator. */
+function plain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    if (u < 2 || u >= 0x80) return false;
+  }
+  return true;
+}
+
+/**
+ * UTF-16 code units in order, as a prefix code over one-byte chars: \u0000 ends the string, 0 and 1 are
+ * escaped (\u0001\u0001, \u0001\u0002), 2..0x7f stand for themselves, and a unit ≥ 0x80 is three chars
+ * (0x80 + its top 7 bits, the next 8 bits, the last bit), which sort above every ASCII char.
+ */
 function escapeString(s: string): string {
-  if (s.indexOf('\u0000') < 0 && s.indexOf('\u0001') < 0) return s + '\u0000';
+  if (plain(s)) return s + '\u0000';
   let out = '';
-  for (const c of s) out += c === '\u0000' ? '\u0001\u0001' : c === '\u0001' ? '\u0001\u0002' : c;
+  for (let i = 0; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    if (u >= 0x80) out += String.fromCharCode(0x80 + (u >> 9), (u >> 1) & 0xff, u & 1);
+    else if (u > 1) out += s[i];
+    else out += u === 0 ? '\u0001\u0001' : '\u0001\u0002';
+  }
   return out + '\u0000';
+}
+
+/**
+ * Encodings of short strings, reused: search tokens (one or two CJK characters, ~30 per camera point)
+ * are a few thousand distinct values repeated in every document, and encoding a CJK character is a
+ * loop with three char codes. Bounded: cleared when full.
+ */
+const shortStrings = new Map<string, string>();
+const SHORT = 4;
+const MAX_SHORT_STRINGS = 50_000;
+
+function encodeString(s: string): string {
+  if (s.length > SHORT) return STRING_HEAD + escapeString(s);
+  let e = shortStrings.get(s);
+  if (e === undefined) {
+    if (shortStrings.size >= MAX_SHORT_STRINGS) shortStrings.clear();
+    e = STRING_HEAD + escapeString(s);
+    shortStrings.set(s, e);
+  }
+  return e;
 }
 
 const f64 = new Float64Array(1);
 const u16 = new Uint16Array(f64.buffer);
 
-/** 4 chars, big-endian, sign-flipped IEEE 754: native string order = numeric order; NaN first. */
+/** 8 chars, big-endian bytes of the sign-flipped IEEE 754 double: string order = numeric order; NaN first. */
 function encodeNumber(n: number): string {
-  if (Number.isNaN(n)) return '\u0000\u0000\u0000\u0000';
+  if (Number.isNaN(n)) return '\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000';
   f64[0] = n === 0 ? 0 : n;
   // little-endian host: u16[3] holds the sign and exponent
-  if (u16[3] & 0x8000) {
-    return String.fromCharCode(~u16[3] & 0xffff, ~u16[2] & 0xffff, ~u16[1] & 0xffff, ~u16[0] & 0xffff);
-  }
-  return String.fromCharCode(u16[3] | 0x8000, u16[2], u16[1], u16[0]);
+  const neg = (u16[3] & 0x8000) !== 0;
+  const a = neg ? ~u16[3] & 0xffff : u16[3] | 0x8000;
+  const b = neg ? ~u16[2] & 0xffff : u16[2];
+  const c = neg ? ~u16[1] & 0xffff : u16[1];
+  const d = neg ? ~u16[0] & 0xffff : u16[0];
+  return String.fromCharCode(a >> 8, a & 0xff, b >> 8, b & 0xff, c >> 8, c & 0xff, d >> 8, d & 0xff);
 }
 
 function hex(n: number, width: number): string {
@@ -42,7 +92,7 @@ export function encodeValue(v: unknown): string {
     case 2:
       return head + encodeNumber(typeof v === 'number' ? v : toNumber(v));
     case 3:
-      return head + escapeString(typeof v === 'string' ? v : String(v));
+      return typeof v === 'string' ? encodeString(v) : head + escapeString(String(v));
     case 4: {
       let out = head;
       for (const [k, x] of Object.entries(v as Doc)) out += rankChar(typeRank(x)) + escapeString(k) + encodeValue(x);
@@ -87,7 +137,7 @@ export function encodeTypeBound(b: TypeBound): string {
 
 export function complement(s: string): string {
   let out = '';
-  for (let i = 0; i < s.length; i++) out += String.fromCharCode(0xffff - s.charCodeAt(i));
+  for (let i = 0; i < s.length; i++) out += String.fromCharCode(MAX_CHAR - s.charCodeAt(i));
   return out;
 }
 
@@ -99,7 +149,7 @@ export function encodeField(v: unknown, dir: number): string {
 /** The smallest string greater than every string starting with `s`; undefined when there is none. */
 export function successor(s: string): string | undefined {
   let end = s.length;
-  while (end > 0 && s.charCodeAt(end - 1) === 0xffff) end--;
+  while (end > 0 && s.charCodeAt(end - 1) >= MAX_CHAR) end--;
   if (end === 0) return undefined;
   return s.slice(0, end - 1) + String.fromCharCode(s.charCodeAt(end - 1) + 1);
 }

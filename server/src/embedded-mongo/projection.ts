@@ -1,10 +1,31 @@
 /**
  * find projections. Plain inclusion/exclusion of (dotted) fields is done here, cheaply; anything with
  * operators ($slice, $elemMatch, positional `.$`, expressions) goes through mingo.
+ *
+ * A projection also takes a stored document that is still only its BSON bytes (a raw find hands the
+ * cursor those, see query.ts): an inclusion decodes just the projected top-level fields, an exclusion of
+ * top-level fields copies the other elements' bytes. Neither decodes, or keeps, the whole document.
  */
 import { Query } from 'mingo';
 import type { Doc } from './compare';
 import { CommandError } from './errors';
+import { decodeBson, decodeFields, omitFields, rawBson } from './wire';
+
+/** A projection's input and output in a cursor: a document, or BSON bytes (sent as they are). */
+export type Projected = Doc | Uint8Array;
+
+/** Document in, document out (findAndModify); `raw` is the cursors' variant that also takes and gives bytes. */
+export type Projection = ((d: Doc) => Doc) & { raw: (d: Projected) => Projected };
+
+function makeProjection(raw: (d: Projected) => Projected): Projection {
+  const f = ((d: Doc) => asDoc(raw(d))) as Projection;
+  f.raw = raw;
+  return f;
+}
+
+function asDoc(d: Projected): Doc {
+  return d instanceof Uint8Array ? decodeBson(d) : d;
+}
 
 type Tree = { [k: string]: Tree | true };
 
@@ -12,7 +33,7 @@ function isFlag(v: unknown): boolean {
   return typeof v === 'number' || typeof v === 'boolean';
 }
 
-export function compileProjection(projection: unknown, filter: Doc): ((d: Doc) => Doc) | undefined {
+export function compileProjection(projection: unknown, filter: Doc): Projection | undefined {
   if (!projection || typeof projection !== 'object') return undefined;
   const spec = projection as Doc;
   const keys = Object.keys(spec);
@@ -25,13 +46,13 @@ export function compileProjection(projection: unknown, filter: Doc): ((d: Doc) =
     } catch (err) {
       throw new CommandError(2, 'BadValue', (err as Error).message);
     }
-    return (d) => {
+    return makeProjection((d) => {
       try {
-        return (q.find([d], spec).next() as Doc | undefined) ?? {};
+        return (q.find([asDoc(d)], spec).next() as Doc | undefined) ?? {};
       } catch (err) {
         throw new CommandError(2, 'BadValue', (err as Error).message);
       }
-    };
+    });
   }
   let excludeId = false;
   const include: Tree = {};
@@ -54,14 +75,22 @@ export function compileProjection(projection: unknown, filter: Doc): ((d: Doc) =
     throw new CommandError(31254, 'Location31254', `Cannot do exclusion on field ${bad} in inclusion projection`);
   }
   if (nInclude || (!nExclude && !excludeId)) {
-    return (d) => {
+    const roots = new Set([...Object.keys(include), '_id']);
+    return makeProjection((input) => {
+      const d = input instanceof Uint8Array ? decodeFields(Buffer.from(input.buffer, input.byteOffset, input.byteLength), roots) : input;
       const out = pick(d, include);
       if (!excludeId && d._id !== undefined) return { _id: d._id, ...out };
       return out;
-    };
+    });
   }
   if (excludeId) exclude._id = true;
-  return (d) => omit(d, exclude);
+  const topLevel = Object.values(exclude).every((t) => t === true) ? new Set(Object.keys(exclude)) : undefined;
+  return makeProjection((d) => {
+    // top-level exclusions splice the stored bytes: nothing is decoded or re-encoded
+    const bytes = !topLevel ? undefined : d instanceof Uint8Array ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : rawBson.get(d);
+    const spliced = bytes && topLevel ? omitFields(bytes, topLevel) : undefined;
+    return spliced ?? omit(asDoc(d), exclude);
+  });
 }
 
 function addPath(tree: Tree, path: string): void {

@@ -112,17 +112,41 @@ function fieldTest(cond: unknown): FieldTest | undefined {
  */
 function fastMatcher(filter: Doc): Matcher | undefined {
   const fields: [string, FieldTest][] = [];
-  for (const [k, cond] of Object.entries(filter)) {
-    if (k.startsWith('$')) return undefined;
-    const t = fieldTest(cond);
-    if (!t) return undefined;
-    fields.push([k, t]);
-  }
+  // a top-level $and of such filters is their conjunction (the registry's list filters are this shape)
+  const collect = (f: Doc): boolean => {
+    for (const [k, cond] of Object.entries(f)) {
+      if (k === '$and') {
+        if (!Array.isArray(cond) || cond.length === 0 || !cond.every((sub) => isPlainObject(sub) && collect(sub))) return false;
+        continue;
+      }
+      if (k.startsWith('$')) return false;
+      const t = fieldTest(cond);
+      if (!t) return false;
+      fields.push([k, t]);
+    }
+    return true;
+  };
+  if (!collect(filter)) return undefined;
+  const compiled = fields.map(([path, t]) => ({ path, parts: path.split('.'), t }));
+  const one: unknown[] = [undefined];
   return (doc) => {
-    for (const [path, t] of fields) {
-      const direct = path.includes('.') ? undefined : doc[path];
-      const values = direct !== undefined && !Array.isArray(direct) ? [direct] : pathValues(doc, path);
-      if (!t(values)) return false;
+    for (const { path, parts, t } of compiled) {
+      // plain sub-documents down to a non-array value (the common case) give that one value; arrays on the
+      // way and other shapes take pathValues' full MongoDB semantics
+      let v: unknown = doc;
+      for (let i = 0; i < parts.length && v !== undefined; i++) {
+        if (i > 0 && !isPlainObject(v)) {
+          v = null;
+          break;
+        }
+        v = (v as Doc)[parts[i]];
+      }
+      let ok: boolean;
+      if (v !== undefined && v !== null && !Array.isArray(v)) {
+        one[0] = v;
+        ok = t(one);
+      } else ok = t(pathValues(doc, path));
+      if (!ok) return false;
     }
     return true;
   };
@@ -203,7 +227,16 @@ export interface Plan {
   reverse: boolean;
   /** The index scan returns exactly the matching documents (pure equality on scanned fields): no re-test. */
   exact?: boolean;
+  /**
+   * Several scans, each already in sort order (points on the fields before the sort fields): their
+   * documents are merged by sort key — mongod's SORT_MERGE for `{ a: { $in: [...] } }` sorted on the
+   * index's next field — so a limited find stops after limit documents instead of sorting all matches.
+   */
+  merge?: boolean;
 }
+
+/** More scans than this are not merged (each needs its head document): the plan gathers and sorts. */
+const MAX_MERGE_SCANS = 256;
 
 const MAX_SCANS = 20_000;
 
@@ -263,7 +296,14 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
       if (ivs.length === 1 && eqPrefix === points - 1) eqPrefix = points;
     }
     if (points === 0 && !ranged) continue;
-    const order = scans.length === 1 ? sortFromIndex(ix, eqPrefix, sort, coll.idsAreObjectIds) : { sorted: false, reverse: false };
+    let merge = false;
+    let order = { sorted: sort.length === 0, reverse: false };
+    if (scans.length === 1) order = sortFromIndex(ix, eqPrefix, sort, coll.idsAreObjectIds);
+    else if (sort.length > 0 && scans.length <= MAX_MERGE_SCANS) {
+      // every scan has points on the first `points` fields, so each is ordered by the fields after them
+      order = sortFromIndex(ix, points, sort, coll.idsAreObjectIds);
+      merge = order.sorted;
+    }
     const uniqueHit = ix.unique && points === ix.fields.length;
     const filterKeys = Object.keys(filter);
     const exact =
@@ -272,7 +312,7 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
       ix.fields.slice(0, points).every(([f]) => f in filter && pureEquality(filter[f]));
     const score = (uniqueHit ? 1000 : 0) + points * 10 + (ranged ? 5 : 0) + (order.sorted && sort.length ? 3 : 0);
     if (!best || score > best.score) {
-      best = { plan: { stage: 'IXSCAN', index: ix, scans, sorted: order.sorted, reverse: order.reverse, exact }, score };
+      best = { plan: { stage: 'IXSCAN', index: ix, scans, sorted: order.sorted, reverse: order.reverse, exact, ...(merge ? { merge } : {}) }, score };
     }
   }
   const chosen = choose();
@@ -293,18 +333,126 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
   }
 }
 
-function* candidateIds(p: Plan): Generator<string> {
-  const seen = new Set<string>();
+function* candidateIds(coll: Collection, p: Plan, sort: SortSpec): Generator<string> {
+  if (p.merge) {
+    yield* mergedIds(coll, p, sort);
+    return;
+  }
+  const seen = noDuplicates(coll, p.index!, p.scans) ? null : new Set<string>();
   for (const scan of p.scans) {
     for (const id of p.index!.scan(scan, p.reverse)) {
-      if (seen.has(id)) continue;
-      seen.add(id);
+      if (seen) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
       yield id;
     }
   }
 }
 
-function* candidates(coll: Collection, p: Plan): Generator<Doc> {
+interface MergeHead {
+  it: Iterator<string>;
+  id: string;
+  keys: unknown[];
+  /** Position of the scan: equal sort keys come out in scan order, like one index walk would give. */
+  n: number;
+}
+
+/**
+ * Ids of several ordered scans merged by the documents' sort keys (compared like sortDocs does), each
+ * document once. Only the head document of each scan is read ahead.
+ */
+function* mergedIds(coll: Collection, p: Plan, sort: SortSpec): Generator<string> {
+  const seen = new Set<string>();
+  const cmp = (a: MergeHead, b: MergeHead): number => {
+    for (let j = 0; j < sort.length; j++) {
+      const c = compareValues(a.keys[j], b.keys[j]);
+      if (c !== 0) return sort[j][1] * c;
+    }
+    return a.n - b.n;
+  };
+  // advances `h` to its next unseen, existing document; false when its scan is exhausted
+  const advance = (h: MergeHead): boolean => {
+    for (;;) {
+      const r = h.it.next();
+      if (r.done) return false;
+      if (seen.has(r.value)) continue;
+      const d = coll.docs.get(r.value);
+      if (!d) continue;
+      h.id = r.value;
+      h.keys = sort.map(([path, dir]) => sortKey(d, path, dir));
+      return true;
+    }
+  };
+  const heap: MergeHead[] = [];
+  const up = (i: number): void => {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (cmp(heap[i], heap[parent]) >= 0) return;
+      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      i = parent;
+    }
+  };
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && cmp(heap[l], heap[m]) < 0) m = l;
+      if (r < heap.length && cmp(heap[r], heap[m]) < 0) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  p.scans.forEach((scan, n) => {
+    const h: MergeHead = { it: p.index!.scan(scan, p.reverse), id: '', keys: [], n };
+    if (advance(h)) {
+      heap.push(h);
+      up(heap.length - 1);
+    }
+  });
+  while (heap.length) {
+    const h = heap[0];
+    const id = h.id;
+    seen.add(id);
+    yield id;
+    // a document on several scans (multikey) is skipped where it shows up again
+    if (advance(h)) down(0);
+    else {
+      const last = heap.pop()!;
+      if (heap.length) {
+        heap[0] = last;
+        down(0);
+      }
+    }
+    // heads of other scans may hold the id just yielded
+    for (let i = 0; i < heap.length; i++) {
+      if (heap[i].id !== id) continue;
+      if (advance(heap[i])) {
+        up(i);
+        down(i);
+      } else {
+        const last = heap.pop()!;
+        if (i < heap.length) {
+          heap[i] = last;
+          up(i);
+          down(i);
+        }
+      }
+      i = -1; // the heap changed shape: look again from the start
+    }
+  }
+}
+
+function* candidates(coll: Collection, p: Plan, sort: SortSpec): Generator<Doc> {
+  if (p.merge) {
+    for (const id of mergedIds(coll, p, sort)) {
+      const d = coll.docs.get(id);
+      if (d) yield d;
+    }
+    return;
+  }
   if (p.stage === 'IDHACK') {
     for (const id of p.ids ?? []) {
       const d = coll.docs.get(idKey(id));
@@ -316,11 +464,13 @@ function* candidates(coll: Collection, p: Plan): Generator<Doc> {
     yield* coll.docs.values();
     return;
   }
-  const seen = new Set<string>();
+  const seen = noDuplicates(coll, p.index, p.scans) ? null : new Set<string>();
   for (const scan of p.scans) {
     for (const id of p.index.scan(scan, p.reverse)) {
-      if (seen.has(id)) continue;
-      seen.add(id);
+      if (seen) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
       const d = coll.docs.get(id);
       if (d) yield d;
     }
@@ -358,7 +508,7 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
     // Skipped entries are never fetched: a deep page costs index steps only. With `raw`, documents not
     // decoded yet are returned as their BSON bytes (a find without projection only re-sends them).
     let skipped = 0;
-    const ids = p.stage === 'IDHACK' ? (p.ids ?? []).map(idKey) : candidateIds(p);
+    const ids = p.stage === 'IDHACK' ? (p.ids ?? []).map(idKey) : candidateIds(coll, p, sort);
     for (const id of ids) {
       if (skipped < skip) {
         skipped++;
@@ -374,7 +524,22 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
     return { docs: out, plan: p, docsExamined: examined };
   }
   const stopAt = p.sorted && limit > 0 ? skip + limit : Infinity;
-  for (const d of candidates(coll, p)) {
+  if (opts.raw && p.stage === 'COLLSCAN' && sort.length === 0 && Object.keys(filter).length === 0) {
+    // match-all: nothing to test, so nothing is decoded (a full read must not leave every document decoded
+    // in memory); the cursor sends the bytes, or projects them field by field
+    let skipped = 0;
+    for (const d of coll.docs.peekValues()) {
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      out.push(d as Doc);
+      if (limit > 0 && out.length >= limit) break;
+    }
+    coll.stats.docsExamined += out.length;
+    return { docs: out, plan: p, docsExamined: out.length };
+  }
+  for (const d of candidates(coll, p, sort)) {
     examined++;
     if (!test(d)) continue;
     out.push(d);
@@ -408,11 +573,58 @@ export function countQuery(coll: Collection | undefined, filter: Doc): number {
   const p = plan(coll, filter, []);
   if (p.exact && p.index) {
     coll.stats.ixscans++;
+    const counted = countEntries(coll, p.index, p.scans);
+    if (counted !== undefined) return counted;
     let n = 0;
-    for (const id of candidateIds(p)) if (coll.docs.has(id)) n++;
+    // index entries and documents change together (one write transaction), so every id is a document
+    for (const _id of candidateIds(coll, p, [])) n++;
     return n;
   }
   return runQuery(coll, filter).docs.length;
+}
+
+/** What an index may offer for counting without walking entries (see countEntries). */
+type CountingIndex = Index & { countRange?: (prefix: Interval[]) => number; multikey?: readonly boolean[] };
+
+/**
+ * The number of documents in the point scans of an exact plan from their entries alone (no set of ids to
+ * drop duplicates), when no document can have two entries in them (noDuplicates); undefined otherwise.
+ */
+function countEntries(coll: Collection, index: Index, scans: Interval[][]): number | undefined {
+  const ix = index as CountingIndex;
+  if (!noDuplicates(coll, ix, scans)) return undefined;
+  let n = 0;
+  for (const scan of scans) {
+    if (ix.countRange) n += ix.countRange(scan);
+    else for (const _id of ix.scan(scan)) n++;
+  }
+  return n;
+}
+
+/**
+ * Whether no document can come out of `scans` twice: each field is either a point of the only scan (a
+ * multikey field then still matches one of a document's values) or holds one value per document.
+ */
+function noDuplicates(coll: Collection, ix: CountingIndex, scans: Interval[][]): boolean {
+  for (let i = 0; i < ix.fields.length; i++) {
+    if (scans.length === 1 && i < scans[0].length && isPoint(scans[0][i])) continue;
+    if (!singleValued(coll, ix, i)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether field `i` of the index has at most one value per document: the index's multikey flags say so
+ * when it keeps them; otherwise a complete single-field index on the same field with exactly one entry
+ * per document proves it (each document then yields one distinct value for the field).
+ */
+function singleValued(coll: Collection, ix: CountingIndex, i: number): boolean {
+  if (ix.multikey) return !ix.multikey[i];
+  const field = ix.fields[i][0];
+  for (const other of coll.indexes.values()) {
+    if (other.fields.length === 1 && other.fields[0][0] === field && other.complete && other.isBuilt && other.size === coll.docs.size) return true;
+  }
+  return false;
 }
 
 export function explainPlan(p: Plan, r?: QueryResult): Doc {
@@ -422,7 +634,9 @@ export function explainPlan(p: Plan, r?: QueryResult): Doc {
       : p.stage === 'IDHACK'
         ? { stage: 'IDHACK' }
         : { stage: 'IXSCAN', keyPattern: p.index?.spec.key, indexName: p.index?.name, direction: p.reverse ? 'backward' : 'forward', isMultiKey: false };
-  const winningPlan = p.stage === 'COLLSCAN' ? input : { stage: 'FETCH', inputStage: input };
+  // several merged scans show as mongod shows them: SORT_MERGE over one IXSCAN per scan
+  const merged = p.merge ? { stage: 'SORT_MERGE', inputStages: p.scans.map(() => input) } : input;
+  const winningPlan = p.stage === 'COLLSCAN' ? input : { stage: 'FETCH', inputStage: merged };
   const doc: Doc = { queryPlanner: { winningPlan, rejectedPlans: [] } };
   if (r) doc.executionStats = { nReturned: r.docs.length, totalDocsExamined: r.docsExamined, executionSuccess: true };
   return doc;

@@ -12,6 +12,9 @@ import { BSON } from 'bson';
 import type { Doc } from './compare';
 import { bsonOf, decodeBson, decodeFields } from './wire';
 
+/** A rowid table: documents (~1.5 KB) stay inline in the table's leaf pages; (ns, id) is a small unique index. */
+const DOCS_COLUMNS = 'ns TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL, PRIMARY KEY (ns, id)';
+
 /** Rows per multi-row INSERT (3 parameters each, well under SQLite's 32,766-parameter limit). */
 const PUT_BATCH = 100;
 
@@ -38,8 +41,9 @@ export class Storage {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS collections (ns TEXT PRIMARY KEY, meta BLOB NOT NULL) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS docs (ns TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS docs (${DOCS_COLUMNS});
     `);
+    this.migrateDocsToRowid();
     this.putStmt = this.db.prepare('INSERT OR REPLACE INTO docs (ns, id, doc) VALUES (?, ?, ?)');
     this.delStmt = this.db.prepare('DELETE FROM docs WHERE ns = ? AND id = ?');
     this.metaStmt = this.db.prepare('INSERT OR REPLACE INTO collections (ns, meta) VALUES (?, ?)');
@@ -91,6 +95,32 @@ export class Storage {
       this.putStmt.run(op.ns, op.id, bsonOf(op.doc));
     }
     return n;
+  }
+
+  /**
+   * Stores created before documents lived in a rowid table kept them in a WITHOUT ROWID table, where a
+   * row over ~1,000 bytes (a camera point is ~1,500) spills into an overflow page of its own: every
+   * document cost two to three 4 KiB pages to write, to the WAL and again at the checkpoint. A rowid
+   * table keeps such rows inline. The copy is one SQLite transaction, so a crash during it leaves the
+   * old table in place and the next start tries again.
+   */
+  private migrateDocsToRowid(): void {
+    const row = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'").get() as { sql: string } | undefined;
+    if (!row || !/WITHOUT\s+ROWID/i.test(row.sql)) return;
+    this.db.transaction(() => {
+      this.db.exec(`
+        CREATE TABLE docs_rowid (${DOCS_COLUMNS});
+        INSERT INTO docs_rowid (ns, id, doc) SELECT ns, id, doc FROM docs;
+        DROP TABLE docs;
+        ALTER TABLE docs_rowid RENAME TO docs;
+      `);
+    })();
+  }
+
+  /** Whether documents are stored in the rowid layout (tests). */
+  docsTableIsRowid(): boolean {
+    const row = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'").get() as { sql: string } | undefined;
+    return Boolean(row && !/WITHOUT\s+ROWID/i.test(row.sql));
   }
 
   /** Applies the operations in one transaction; returns only after COMMIT. */

@@ -59,13 +59,13 @@ export function bsonOf(doc: Doc): Buffer {
  * _id last; mongod (and this store) keeps _id first. Only valid when the document's last field is known to
  * be an ObjectId _id (a 17-byte element: type, "_id\0", 12 bytes).
  */
-export function moveTrailingIdFirst(raw: Buffer): Buffer | undefined {
+export function moveTrailingIdFirst(raw: Buffer, into?: Buffer): Buffer | undefined {
   const n = raw.length;
   const start = n - 1 - 17;
   if (start < 4 || raw[start] !== 0x07 || raw[start + 1] !== 0x5f || raw[start + 2] !== 0x69 || raw[start + 3] !== 0x64 || raw[start + 4] !== 0) {
     return undefined;
   }
-  const out = Buffer.allocUnsafe(n);
+  const out = into ?? Buffer.allocUnsafe(n);
   raw.copy(out, 0, 0, 4);
   raw.copy(out, 4, start, n - 1);
   raw.copy(out, 4 + 17, 4, start);
@@ -174,6 +174,37 @@ export function decodeFields(bytes: Buffer, names: ReadonlySet<string> | undefin
   return doc;
 }
 
+/**
+ * The BSON document without its top-level fields `names`, by copying the other elements' bytes (no
+ * decoding). Undefined for bytes it cannot walk.
+ */
+export function omitFields(bytes: Buffer, names: ReadonlySet<string>): Buffer | undefined {
+  const end = bytes.length - 1;
+  const unwanted = nameBytes(names);
+  const kept: number[] = [];
+  let size = 5;
+  let p = 4;
+  while (p < end) {
+    const e = elementEnd(bytes, p);
+    if (e <= p || e > end) return undefined;
+    if (!isWanted(bytes, p + 1, unwanted)) {
+      // adjacent kept elements are copied as one run
+      if (kept.length && kept[kept.length - 1] === p) kept[kept.length - 1] = e;
+      else kept.push(p, e);
+      size += e - p;
+    }
+    p = e;
+  }
+  if (p !== end) return undefined;
+  if (size === bytes.length) return bytes;
+  const out = Buffer.allocUnsafe(size);
+  out.writeInt32LE(size, 0);
+  let o = 4;
+  for (let i = 0; i < kept.length; i += 2) o += bytes.copy(out, o, kept[i], kept[i + 1]);
+  out[o] = 0;
+  return out;
+}
+
 /** Each name as its UTF-8 bytes plus the terminating 0, so element names are matched without decoding them. */
 const nameBytesCache = new WeakMap<ReadonlySet<string>, Buffer[]>();
 function nameBytes(names: ReadonlySet<string>): Buffer[] {
@@ -197,15 +228,32 @@ function isWanted(b: Buffer, nameStart: number, wanted: Buffer[]): boolean {
  * first. Moving those 17 bytes gives _id-first bytes to store; the copy also detaches them from the
  * (possibly 48 MB) frame. Bytes that start with _id are left for the insert command to decode partially.
  */
-function decodeInserted(bytes: Buffer): Doc | InsertBytes {
+function decodeInserted(bytes: Buffer, own: Buffer = Buffer.allocUnsafe(bytes.length)): Doc | InsertBytes {
   const last = lastElementOffset(bytes);
   const isTrailingId =
     last === bytes.length - 18 && bytes[last] === 0x07 && bytes[last + 1] === 0x5f && bytes[last + 2] === 0x69 && bytes[last + 3] === 0x64 && bytes[last + 4] === 0;
-  const own = isTrailingId && last > 4 ? moveTrailingIdFirst(bytes)! : Buffer.from(bytes);
+  if (!(isTrailingId && last > 4 && moveTrailingIdFirst(bytes, own))) bytes.copy(own);
   if (last >= 0 && startsWithId(own)) return new InsertBytes(own);
   const doc = decodeBson(own);
   rawBson.set(doc, own);
   return doc;
+}
+
+/**
+ * The documents of one insert message, copied into ONE allocation (the store keeps each document's bytes
+ * as a view of it): a copy per document from Node's 8 KB pool made a new pool buffer every few camera
+ * points and was a visible part of a bulk import.
+ */
+function decodeInsertedAll(list: Buffer[]): (Doc | InsertBytes)[] {
+  let total = 0;
+  for (const b of list) total += b.length;
+  const slab = Buffer.allocUnsafeSlow(total);
+  let o = 0;
+  return list.map((b) => {
+    const own = slab.subarray(o, o + b.length);
+    o += b.length;
+    return decodeInserted(b, own);
+  });
 }
 
 export function decodeBson(buf: Uint8Array): Doc {
@@ -281,21 +329,20 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
       command = BSON.deserialize(frame.subarray(pos, pos + size), bodyOptions);
       if (Array.isArray(command.documents)) {
         const raw = command.documents as Buffer[];
-        command.documents = command.insert !== undefined ? raw.map(decodeInserted) : raw.map((b) => decodeBson(b));
+        command.documents = command.insert !== undefined ? decodeInsertedAll(raw) : raw.map((b) => decodeBson(b));
       }
       pos += size;
     } else if (kind === 1) {
       const sectionEnd = pos + size;
       const [identifier, docStart] = readCString(frame, pos + 4);
-      const docs: (Doc | InsertBytes)[] = [];
+      const raw: Buffer[] = [];
       let p = docStart;
       while (p < sectionEnd) {
         const len = frame.readInt32LE(p);
-        const bytes = frame.subarray(p, p + len);
-        docs.push(identifier === 'documents' ? decodeInserted(bytes) : decodeBson(bytes));
+        raw.push(frame.subarray(p, p + len));
         p += len;
       }
-      sequences.push([identifier, docs]);
+      sequences.push([identifier, identifier === 'documents' ? decodeInsertedAll(raw) : raw.map((b) => decodeBson(b))]);
       pos = sectionEnd;
     } else {
       throw new Error(`unknown OP_MSG section kind ${kind}`);

@@ -5,6 +5,7 @@ import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { RegionService } from '../../regions/service';
 import type { Camera, CameraInput, ProbeDefaults } from '../schema';
+import { dropStaleCameraIndexes } from '../model';
 import type { CameraService } from '../service';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
 import { cameraComparable, codeValue, comparable, mapRow, sameValue, type MapContext, type RowIssue } from './mapping';
@@ -17,6 +18,14 @@ import { TableError } from './table';
 
 /** Rows per store round trip (the camera service's bulk upsert is built for batches of ~1,000). */
 const BATCH = 1000;
+/**
+ * Rows per apply round trip for a large import: each round trip has a fixed cost (the service's lookup
+ * by code, one store command and commit, the change feed), so 100,000 rows go in 20 batches of 5,000.
+ * Imports up to 20,000 rows keep batches of 1,000.
+ */
+export function applyBatchSize(rows: number): number {
+  return Math.min(5 * BATCH, Math.max(BATCH, Math.ceil(rows / 20)));
+}
 /** The report lists at most this many problems (ordered by line); `errorsTruncated` says when more exist. */
 export const MAX_REPORTED_ERRORS = 10_000;
 
@@ -74,6 +83,9 @@ export class TransferService {
   async init(): Promise<void> {
     await this.jobs.init();
     await this.chunks.init();
+    // before a roll-forward: an import pays for every index of `cameras`, stale ones included
+    const dropped = await dropStaleCameraIndexes(this.deps.cameras.model);
+    if (dropped.length) this.deps.logger.warn('dropped camera indexes the schema no longer defines', { dropped });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -219,7 +231,7 @@ export class TransferService {
       await this.jobs.collection.updateOne({ _id: job._id }, { $set: { state: 'committed', committedAt: new Date() } });
       phase('stage');
       await hooks.afterCommit?.(job._id.toHexString());
-      applied = await this.applyBatches(job, this.memoryBatches(changed), hooks);
+      applied = await this.applyBatches(job, this.memoryBatches(changed, applyBatchSize(changed.length)), hooks);
       phase('apply');
     }
     totals.created = applied.created;
@@ -368,11 +380,11 @@ export class TransferService {
     return { planned: result, issues };
   }
 
-  private *memoryBatches(rows: PlannedRow[]): Generator<PlannedRow[]> {
+  private *memoryBatches(rows: PlannedRow[], size = BATCH): Generator<PlannedRow[]> {
     let level = -1;
     let batch: PlannedRow[] = [];
     for (const r of rows) {
-      if ((r.level !== level && batch.length) || batch.length >= BATCH) {
+      if ((r.level !== level && batch.length) || batch.length >= size) {
         yield batch;
         batch = [];
       }

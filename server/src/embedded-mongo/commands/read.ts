@@ -21,7 +21,7 @@ const find: Handler = (ctx) => {
   const skip = optionalNumber(cmd.skip, 'skip') ?? 0;
   if (skip < 0) throw new CommandError(51024, 'Location51024', "BSON field 'skip' value must be >= 0, actual value '" + skip + "'");
   const project = compileProjection(cmd.projection, filter);
-  const r = runQuery(ctx.engine.get(ctx.db, name), filter, { sort: parseSort(cmd.sort), skip, limit, raw: !project });
+  const r = runQuery(ctx.engine.get(ctx.db, name), filter, { sort: parseSort(cmd.sort), skip, limit, raw: true });
   const cursor = ctx.engine.cursors.first(`${ctx.db}.${name}`, r.docs, {
     batchSize: optionalNumber(cmd.batchSize, 'batchSize'),
     singleBatch,
