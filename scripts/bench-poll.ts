@@ -339,7 +339,7 @@ async function main(): Promise<void> {
       max: Number((elDelay.max / 1e6 - EL_RESOLUTION_MS).toFixed(2)),
     },
     rssMB: Math.round(rss / 2 ** 20),
-    store: WITH_STORE ? { mode: 'embedded, in this process', bufferedAtEnd: buffered, documentsAtEnd: written } : 'none (engine only)',
+    store: WITH_STORE ? { mode: 'embedded, in a worker thread of this process (as npm start runs it)', bufferedAtEnd: buffered, documentsAtEnd: written } : 'none (engine only)',
     cpu: { engineUsPerProbe: Number(ourUsPerProbe.toFixed(1)), engineUserUsPerProbe: Number((cpu.user / probes.total).toFixed(1)), engineSystemUsPerProbe: Number((cpu.system / probes.total).toFixed(1)), engineCores: Number(((cpu.user + cpu.system) / 1e6 / elapsedS).toFixed(2)), simulatorCores: Number((simCpu / 1e6 / elapsedS).toFixed(2)) },
     blackboxExporter: bbe
       ? { probes: bbeProbes, ok: bbeCounts.ok, fail: bbeCounts.fail, usPerProbe: bbeProbes ? Number((bbeCpu / bbeProbes).toFixed(1)) : null, ratioOursToExporter: bbeProbes ? Number((ourUsPerProbe / (bbeCpu / bbeProbes)).toFixed(3)) : null }
