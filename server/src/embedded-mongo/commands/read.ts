@@ -6,6 +6,7 @@ import { compileProjection } from '../projection';
 import { countQuery, explainPlan, plan, runQuery } from '../query';
 import { cloneDoc, withId } from '../update';
 import { runPipeline } from './bucket';
+import { simpleGroup } from './group';
 import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
 
 const find: Handler = (ctx) => {
@@ -156,6 +157,13 @@ const aggregate: Handler = (ctx) => {
     const docs = n > 0 ? [{ _id: group._id, [field]: n }] : [];
     const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
     return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, docs, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+  }
+  if (rest.length === 1 && '$group' in rest[0] && !sort && skip === 0 && limit === 0 && out === undefined) {
+    const grouped = simpleGroup(runQuery(coll, filter, { raw: true }).docs, rest[0].$group as Doc);
+    if (grouped) {
+      const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
+      return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, grouped, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+    }
   }
   const base = runQuery(coll, filter, { sort: parseSort(sort), skip, limit }).docs;
   let result: Doc[] = base;
