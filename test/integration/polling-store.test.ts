@@ -7,7 +7,7 @@ import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/src/embedde
 import { createLogger } from '../../server/src/lib/logger';
 import type { Transition } from '../../server/src/monitoring/events';
 import { createMonitoringMetrics } from '../../server/src/monitoring/metrics';
-import { MonitoringStore } from '../../server/src/monitoring/persistence';
+import { MonitoringStore, type RollupDelta } from '../../server/src/monitoring/persistence';
 import { MonitoringService } from '../../server/src/monitoring/service';
 import { loadConfig } from '../../server/src/config';
 
@@ -74,11 +74,12 @@ describe('monitoring store writes (embedded store)', function () {
     const metrics = createMonitoringMetrics(zero);
     const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, rollupsRetentionDays: 1 }, metrics, createLogger('silent'));
     const hour = Date.UTC(2026, 10, 26, 10);
-    store.addRollup('c', 'r1', hour, 'upSec', 30, 1, 0);
-    store.addRollup('c', 'r1', hour, 'downSec', 20, 1, 1);
-    await store.flush({ rollups: true });
-    store.addRollup('c', 'r1', hour, 'upSec', 10, 1, 0);
-    await store.flush({ rollups: true });
+    const piece = (upSec: number, downSec: number, failures: number): RollupDelta => ({ cameraId: 'c', regionId: 'r1', hour, upSec, downSec, maintenanceSec: 0, unknownSec: 0, checks: 1, failures });
+    store.mergeRollup(piece(30, 0, 0));
+    store.mergeRollup(piece(0, 20, 1));
+    await store.flush({ all: true });
+    store.mergeRollup(piece(10, 0, 0));
+    await store.flush({ all: true });
     const rows = await store.rollupCol.find({}).toArray();
     expect(rows).to.have.length(1);
     expect(rows[0]).to.include({ _id: `c:${hour}`, upSec: 40, downSec: 20, checks: 3, failures: 1 });
@@ -92,7 +93,7 @@ describe('monitoring store writes (embedded store)', function () {
     for (let i = 0; i < 250; i++) {
       store.addTransition(t(`s${i}`, 1));
       store.setStatus(`s${i}`, { state: 'UP', since: new Date(), lastCheckAt: null, rttMs: null, flapping: false, reason: null });
-      store.addRollup(`s${i}`, 'r1', hour, 'upSec', 1, 1, 0);
+      store.mergeRollup({ cameraId: `s${i}`, regionId: 'r1', hour, upSec: 1, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 1, failures: 0 });
     }
     await store.flush();
     expect([store.bufferedTransitions, store.bufferedStatus, store.bufferedRollups]).to.deep.equal([150, 150, 150]);

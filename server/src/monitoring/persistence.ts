@@ -248,19 +248,6 @@ export class MonitoringStore {
     this.dirtyStatus.set(cameraId, s);
   }
 
-  /** Adds to one point's hour: `seconds` to the `cat` counter (if any), plus checks and failures. Hot path. */
-  addRollup(cameraId: string, regionId: string, hour: number, cat: RollupCategory | null, seconds: number, checks: number, failures: number): void {
-    const key = `${cameraId}:${hour}`;
-    let cur = this.rollups.get(key);
-    if (!cur) {
-      cur = { cameraId, regionId, hour, upSec: 0, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 0, failures: 0 };
-      this.rollups.set(key, cur);
-    }
-    if (cat) cur[cat] += seconds;
-    cur.checks += checks;
-    cur.failures += failures;
-  }
-
   /** Adds a whole delta (a point's hour slot, or a failed batch put back) with one lookup. */
   mergeRollup(d: RollupDelta): void {
     const key = `${d.cameraId}:${d.hour}`;
@@ -292,11 +279,10 @@ export class MonitoringStore {
    * - default (the periodic flush): at most `maxOpsPerFlush` writes of each kind; the rest waits for the
    *   next one. Rollups buffered so far are written too (they arrive spread out: see the service's spill).
    * - `{ all: true }`: everything buffered, in as many batches as it takes (stop, tests, the hourly close).
-   * `rollups: true` is the older name for `all: true`.
    */
-  async flush(what: { rollups?: boolean; all?: boolean } = {}): Promise<void> {
+  async flush(what: { all?: boolean } = {}): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    const all = Boolean(what.all ?? what.rollups);
+    const all = Boolean(what.all);
     this.flushing = (async () => {
       do await this.doFlush(all ? 5000 : (this.opts.maxOpsPerFlush ?? 5000));
       while (all && (this.pendingTransitions.length > 0 || this.dirtyStatus.size > 0 || this.rollups.size > 0));

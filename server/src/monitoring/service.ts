@@ -40,8 +40,6 @@ interface Point extends Job {
   id: string;
   regionId: string;
   kind: ProbeKind;
-  /** Index of `kind` in probeKinds (metric series). */
-  kindIdx: number;
   target: ProbeTarget;
   intervalMs: number;
   rules: MachineRules;
@@ -62,6 +60,11 @@ interface Point extends Job {
   rFailures: number;
 }
 
+/** Metric series of each probe kind (its position in probeKinds). */
+const KIND_INDEX = Object.fromEntries(probeKinds.map((k, i) => [k, i])) as Record<ProbeKind, number>;
+
+/** Rollup categories by index: CAT_FIELDS[cat] is the rollup field a category's seconds go to. */
+const CAT_FIELDS = ['upSec', 'downSec', 'maintenanceSec', 'unknownSec'] as const;
 const CAT_UP = 0;
 const CAT_DOWN = 1;
 const CAT_MAINT = 2;
@@ -277,8 +280,7 @@ export class MonitoringService {
         this.spillPass = null;
         return;
       }
-      this.account(next.value, now, 0);
-      this.spill(next.value);
+      this.closeSlot(next.value, now);
     }
   }
 
@@ -291,10 +293,7 @@ export class MonitoringService {
     const now = Date.now();
     if (what.rollups) {
       this.spillPass = null;
-      for (const p of this.points.values()) {
-        this.account(p, now, 0);
-        this.spill(p);
-      }
+      for (const p of this.points.values()) this.closeSlot(p, now);
     }
     try {
       await this.store.flush({ all: Boolean(what.rollups) });
@@ -395,7 +394,6 @@ export class MonitoringService {
         removed: false,
         regionId: cfg.regionId,
         kind: cfg.probe.kind,
-        kindIdx: probeKinds.indexOf(cfg.probe.kind),
         target,
         intervalMs,
         rules,
@@ -433,10 +431,9 @@ export class MonitoringService {
     const intervalChanged = p.intervalMs !== intervalMs;
     if (p.regionId !== cfg.regionId) {
       // the hour so far belongs to the old region's rollup
-      this.account(p, now, 0);
-      this.spill(p);
+      this.closeSlot(p, now);
     }
-    Object.assign(p, { regionId: cfg.regionId, kind: cfg.probe.kind, kindIdx: probeKinds.indexOf(cfg.probe.kind), target, intervalMs, rules, enabled: cfg.enabled, deleted: false });
+    Object.assign(p, { regionId: cfg.regionId, kind: cfg.probe.kind, target, intervalMs, rules, enabled: cfg.enabled, deleted: false });
     if (wasEnabled !== cfg.enabled) this.apply(p, { kind: 'enabled', at: now, on: cfg.enabled });
     if (!cfg.enabled) this.scheduler.unschedule(p);
     else if (!wasEnabled) this.scheduler.schedule(p, now + phaseOf(p.id, Math.min(intervalMs, 1000)));
@@ -446,8 +443,7 @@ export class MonitoringService {
   removePoint(id: string): void {
     const p = this.points.get(id);
     if (!p) return;
-    this.account(p, Date.now(), 0);
-    this.spill(p);
+    this.closeSlot(p, Date.now());
     p.deleted = true;
     this.scheduler.unschedule(p);
     this.points.delete(id);
@@ -475,7 +471,7 @@ export class MonitoringService {
    */
   private startCheck(p: Point, after: () => void): void {
     const kind = p.kind;
-    const kindIdx = p.kindIdx;
+    const kindIdx = KIND_INDEX[kind];
     const t0 = performance.now();
     // No abort signal on the hot path (≈8 µs per probe for the listener): stop() waits for running
     // checks instead, each bounded by its timeout.
@@ -585,7 +581,7 @@ export class MonitoringService {
    * hour turns does the slot move into the store's write buffer.
    */
   private account(p: Point, now: number, check: 0 | 1 | 2): void {
-    const cat = p.m.maintenance ? CAT_MAINT : categoryIndex(p.m.confirmed);
+    const cat = categoryOfPoint(p);
     let t = p.acctSince;
     p.acctSince = Math.max(now, t);
     const nowHour = Math.floor(now / HOUR) * HOUR;
@@ -612,6 +608,12 @@ export class MonitoringService {
       p.rChecks += 1;
       if (check === 2) p.rFailures += 1;
     }
+  }
+
+  /** Accounts the time up to `now` and moves the point's hour slot into the write buffer. */
+  private closeSlot(p: Point, now: number): void {
+    this.account(p, now, 0);
+    this.spill(p);
   }
 
   /** Moves the point's hour slot into the store's rollup buffer (written on the next rollup flush). */
@@ -678,8 +680,8 @@ export class MonitoringService {
     const slot = p ? slotOf(p) : null;
     if (slot && slot.hour >= firstHour) add(slot);
     if (p) {
-      const cat = p.m.maintenance ? 'maintenanceSec' : categoryOf(p.m.confirmed);
-      if (cat) uptime[cat] += Math.max(0, to - Math.max(p.acctSince, firstHour)) / 1000;
+      const cat = categoryOfPoint(p);
+      if (cat !== CAT_NONE) uptime[CAT_FIELDS[cat]] += Math.max(0, to - Math.max(p.acctSince, firstHour)) / 1000;
     }
     const known = uptime.upSec + uptime.downSec;
     return {
@@ -728,8 +730,10 @@ function targetPort(cfg: PointConfig): { port: number; path?: string } {
   }
 }
 
-function categoryIndex(s: ConfirmedState): number {
-  switch (s) {
+/** The rollup category the point's time counts for now (maintenance wins over the confirmed state). */
+function categoryOfPoint(p: Point): number {
+  if (p.m.maintenance) return CAT_MAINT;
+  switch (p.m.confirmed) {
     case 'UP':
       return CAT_UP;
     case 'DOWN':
@@ -746,21 +750,6 @@ function categoryIndex(s: ConfirmedState): number {
 function slotOf(p: Point): RollupDelta | null {
   if (Number.isNaN(p.rHour)) return null;
   return { cameraId: p.id, regionId: p.regionId, hour: p.rHour, upSec: p.rUp, downSec: p.rDown, maintenanceSec: p.rMaint, unknownSec: p.rUnknown, checks: p.rChecks, failures: p.rFailures };
-}
-
-function categoryOf(s: ConfirmedState): 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec' | null {
-  switch (s) {
-    case 'UP':
-      return 'upSec';
-    case 'DOWN':
-      return 'downSec';
-    case 'MAINTENANCE':
-      return 'maintenanceSec';
-    case 'UNKNOWN':
-      return 'unknownSec';
-    case 'DISABLED':
-      return null;
-  }
 }
 
 const HTTP_OK: readonly number[] = [200];
