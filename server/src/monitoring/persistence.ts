@@ -188,7 +188,7 @@ export class MonitoringStore {
       transitionsRetentionDays: number;
       rollupsRetentionDays: number;
       /**
-       * Most writes of each kind per periodic flush (default 5,000). With the embedded store in the same
+       * Most writes of each kind per periodic flush (default 5,000; the app passes MONITOR_FLUSH_MAX_OPS). With the embedded store in the same
        * process a write batch holds the event loop while it is applied: a mass outage or an hour turning
        * over on 300,000 points is written over several flushes instead of in one long stall.
        */
@@ -323,45 +323,57 @@ export class MonitoringStore {
       }
     }
     if (this.dirtyStatus.size) {
-      const batch = [...takeFirst(this.dirtyStatus, maxOps)];
-      for (let i = 0; i < batch.length; i += WRITE_CHUNK) {
-        const ops: Array<mongo.AnyBulkWriteOperation<CameraStatusDoc>> = [];
-        for (const [id, status] of batch.slice(i, i + WRITE_CHUNK)) ops.push({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } });
-        try {
-          await this.cameras.bulkWrite(ops, { ordered: false });
-        } catch (err) {
-          // this chunk and the ones after it go back; newer statuses set meanwhile win over them
-          for (const [id, s] of batch.slice(i)) if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);
-          this.metrics.flushFailures.labels('status').inc();
-          throw err;
-        }
-      }
+      await this.writeInChunks(
+        [...takeFirst(this.dirtyStatus, maxOps)],
+        this.cameras,
+        ([id, status]) => ({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } }),
+        // newer statuses set meanwhile win over the ones put back
+        ([id, s]) => {
+          if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);
+        },
+        'status',
+      );
     }
     if (this.rollups.size) {
-      const batch = [...takeFirst(this.rollups, maxOps).entries()];
-      for (let i = 0; i < batch.length; i += WRITE_CHUNK) {
-        const ops: Array<mongo.AnyBulkWriteOperation<RollupDoc>> = [];
-        for (const [key, d] of batch.slice(i, i + WRITE_CHUNK)) {
-          ops.push({
-            updateOne: {
-              filter: { _id: key },
-              update: {
-                $setOnInsert: { cameraId: storeId(d.cameraId), regionId: storeId(d.regionId), hour: new Date(d.hour) },
-                $inc: { upSec: d.upSec, downSec: d.downSec, maintenanceSec: d.maintenanceSec, unknownSec: d.unknownSec, checks: d.checks, failures: d.failures },
-              },
-              upsert: true,
+      await this.writeInChunks(
+        [...takeFirst(this.rollups, maxOps)],
+        this.rollupCol,
+        ([key, d]) => ({
+          updateOne: {
+            filter: { _id: key },
+            update: {
+              $setOnInsert: { cameraId: storeId(d.cameraId), regionId: storeId(d.regionId), hour: new Date(d.hour) },
+              $inc: { upSec: d.upSec, downSec: d.downSec, maintenanceSec: d.maintenanceSec, unknownSec: d.unknownSec, checks: d.checks, failures: d.failures },
             },
-          });
-        }
-        try {
-          await this.rollupCol.bulkWrite(ops, { ordered: false });
-        } catch (err) {
-          // An $inc whose outcome is unknown may be applied twice on retry: rollups tolerate that small
-          // error (they are aggregates), transitions do not and are idempotent instead.
-          for (const [, d] of batch.slice(i)) this.mergeRollup(d);
-          this.metrics.flushFailures.labels('rollups').inc();
-          throw err;
-        }
+            upsert: true,
+          },
+        }),
+        // An $inc whose outcome is unknown may be applied twice on retry: rollups tolerate that small
+        // error (they are aggregates), transitions do not and are idempotent instead.
+        ([, d]) => this.mergeRollup(d),
+        'rollups',
+      );
+    }
+  }
+
+  /**
+   * Writes entries as commands of WRITE_CHUNK operations, one after the other. When a command fails, its
+   * entries and all later ones are handed back to the buffer (`putBack`) and the error is thrown.
+   */
+  private async writeInChunks<E, D extends mongo.Document>(
+    entries: E[],
+    col: mongo.Collection<D>,
+    toOp: (e: E) => mongo.AnyBulkWriteOperation<D>,
+    putBack: (e: E) => void,
+    what: string,
+  ): Promise<void> {
+    for (let i = 0; i < entries.length; i += WRITE_CHUNK) {
+      try {
+        await col.bulkWrite(entries.slice(i, i + WRITE_CHUNK).map(toOp), { ordered: false });
+      } catch (err) {
+        for (const e of entries.slice(i)) putBack(e);
+        this.metrics.flushFailures.labels(what).inc();
+        throw err;
       }
     }
   }
