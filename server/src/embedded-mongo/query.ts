@@ -174,7 +174,9 @@ export function conditionIntervals(cond: unknown): Interval[] | null {
   if ('$in' in cond) {
     const list = cond.$in;
     if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SCANS || !list.every(usableScalar)) return null;
-    return list.map((v) => point(v ?? null));
+    // one scan per distinct value: a repeated value would return its documents twice
+    const distinct = [...(list as unknown[])].sort(compareValues).filter((v, i, a) => i === 0 || compareValues(a[i - 1], v) !== 0);
+    return distinct.map((v) => point(v ?? null));
   }
   let range: Interval | null = null;
   const bound = (op: string, v: unknown): void => {
@@ -194,13 +196,19 @@ function isPlainObjectWithOps(v: unknown): boolean {
   return isPlainObject(v) && Object.keys(v).some((k) => k.startsWith('$'));
 }
 
-/** Plain equality or $eq/$in only: a point index scan on the field returns exactly its matches. */
+/**
+ * Plain equality, or one `$eq` / `$in`, with no null: a point index scan on the field returns exactly its
+ * matches. Null also matches a missing field (and, on a dotted path, more than the index holds under null),
+ * and two operators on one field must both hold: those are fetched and tested, as mongod does.
+ */
 function pureEquality(cond: unknown): boolean {
-  if (cond === undefined) return false;
+  if (cond === undefined || cond === null) return false;
   if (!isPlainObject(cond)) return usableScalar(cond);
   const keys = Object.keys(cond);
   if (keys.length === 0 || !keys[0].startsWith('$')) return true;
-  return keys.every((k) => k === '$eq' || k === '$in');
+  if (keys.length !== 1) return false;
+  if (keys[0] === '$eq') return cond.$eq !== null && cond.$eq !== undefined;
+  return keys[0] === '$in' && Array.isArray(cond.$in) && !cond.$in.some((v) => v === null || v === undefined);
 }
 
 /** Top-level field conditions, including those inside a top-level $and. */

@@ -30,13 +30,14 @@ startEmbeddedMongo({
   (store) => {
     port.on('message', (m: ToThread) => {
       if (m.type !== 'close') return;
-      void store.close().then(
-        () => {
-          send({ type: 'closed' });
-          port.close();
-        },
-        (err: unknown) => send({ type: 'closed', error: String(err) }),
-      );
+      // the port closes either way: the thread must end, or it keeps the process alive
+      void store
+        .close()
+        .then(
+          () => send({ type: 'closed' }),
+          (err: unknown) => send({ type: 'closed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+        )
+        .finally(() => port.close());
     });
     send({ type: 'ready', host: store.host, port: store.port });
   },

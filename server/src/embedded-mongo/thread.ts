@@ -49,7 +49,7 @@ export function startEmbeddedMongoThread(opts: ThreadOptions): Promise<EmbeddedM
   let closing: Promise<void> | undefined;
   let ready = false;
   return new Promise<EmbeddedMongoThread>((resolve, reject) => {
-    let closed: (() => void) | undefined;
+    let closed: ((error?: string) => void) | undefined;
     worker.on('message', (m: FromThread) => {
       switch (m.type) {
         case 'log':
@@ -59,7 +59,7 @@ export function startEmbeddedMongoThread(opts: ThreadOptions): Promise<EmbeddedM
           reject(m.locked ? new DataDirLockedError(m.locked.dir, m.locked.pid) : new Error(`embedded store did not start: ${m.message}`));
           return;
         case 'closed':
-          closed?.();
+          closed?.(m.error);
           return;
         case 'ready': {
           ready = true;
@@ -69,8 +69,8 @@ export function startEmbeddedMongoThread(opts: ThreadOptions): Promise<EmbeddedM
             port: m.port,
             uri: (dbName = 'test') => `mongodb://${hostForUri}:${m.port}/${dbName}`,
             close() {
-              closing ??= new Promise<void>((done) => {
-                closed = done;
+              closing ??= new Promise<void>((done, fail) => {
+                closed = (error) => (error ? fail(new Error(`embedded store did not close cleanly: ${error}`)) : done());
                 worker.once('exit', () => done());
                 worker.postMessage({ type: 'close' } satisfies ToThread);
               });

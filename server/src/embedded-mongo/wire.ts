@@ -73,7 +73,17 @@ export function moveTrailingIdFirst(raw: Buffer, into?: Buffer): Buffer | undefi
   return out;
 }
 
-const bodyOptions = { ...deserializeOptions, fieldsAsRaw: { documents: true } };
+/**
+ * For an `insert` body only: its `documents` stay raw and are decoded per document. `fieldsAsRaw` applies
+ * at every depth, so any other command (an update setting a field named `documents`, a filter on one) is
+ * decoded normally.
+ */
+const insertBodyOptions = { ...deserializeOptions, fieldsAsRaw: { documents: true } };
+
+/** Whether a command body's first element — the command name — is `insert`. */
+function isInsertBody(body: Buffer): boolean {
+  return body.length > 11 && body.toString('latin1', 5, 12) === 'insert\0';
+}
 
 /** End offset of the top-level element starting at `p` (its type byte), or -1 for a type it cannot skip. */
 function elementEnd(b: Buffer, p: number): number {
@@ -325,11 +335,12 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
     const kind = frame[pos++];
     const size = frame.readInt32LE(pos);
     if (kind === 0) {
-      // `documents` (only an insert has it at top level) stays raw here and is decoded per document below.
-      command = BSON.deserialize(frame.subarray(pos, pos + size), bodyOptions);
-      if (Array.isArray(command.documents)) {
-        const raw = command.documents as Buffer[];
-        command.documents = command.insert !== undefined ? decodeInsertedAll(raw) : raw.map((b) => decodeBson(b));
+      const body = frame.subarray(pos, pos + size);
+      if (isInsertBody(body)) {
+        command = BSON.deserialize(body, insertBodyOptions);
+        if (Array.isArray(command.documents)) command.documents = decodeInsertedAll(command.documents as Buffer[]);
+      } else {
+        command = BSON.deserialize(body, deserializeOptions);
       }
       pos += size;
     } else if (kind === 1) {

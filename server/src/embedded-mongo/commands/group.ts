@@ -120,9 +120,11 @@ function truthy(v: unknown): boolean {
   return !(v === MISSING || v === null || v === false || v === 0);
 }
 
-export function simpleGroup(docs: Iterable<Doc | Uint8Array>, group: Doc): Doc[] | null {
+/** Null when the shape is not one of these (then `input` is not read: the general path runs the query). */
+export function simpleGroup(input: () => Iterable<Doc | Uint8Array>, group: Doc): Doc[] | null {
   const spec = parse(group);
   if (!spec) return null;
+  const docs = input();
   const project = spec.roots.size ? compileProjection(Object.fromEntries([...spec.roots].map((r) => [r, 1])), {}) : undefined;
   const groups = new Map<string, { id: unknown; sums: number[] }>();
   try {

@@ -158,8 +158,8 @@ const aggregate: Handler = (ctx) => {
     const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
     return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, docs, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
   }
-  if (rest.length === 1 && '$group' in rest[0] && !sort && skip === 0 && limit === 0 && out === undefined) {
-    const grouped = simpleGroup(runQuery(coll, filter, { raw: true }).docs, rest[0].$group as Doc);
+  if (rest.length === 1 && '$group' in rest[0] && !sort && out === undefined) {
+    const grouped = simpleGroup(() => runQuery(coll, filter, { raw: true }).docs, rest[0].$group as Doc);
     if (grouped) {
       const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
       return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, grouped, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
