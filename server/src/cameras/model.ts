@@ -120,22 +120,17 @@ export function cameraModel(conn: Connection): Model<CameraDoc> {
   return (conn.models.Camera as Model<CameraDoc> | undefined) ?? conn.model<CameraDoc>('Camera', cameraSchema);
 }
 
-function sameKey(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const ea = Object.entries(a);
-  const eb = Object.entries(b);
-  return ea.length === eb.length && ea.every(([f, d], i) => eb[i][0] === f && Number(eb[i][1]) === Number(d));
-}
-
 /**
- * Drops indexes of `cameras` that the schema no longer defines (mongoose creates the schema's indexes
- * but never removes old ones). Databases of earlier versions still carry vendor_1, maintainer.org_1,
- * enabled_1 and searchTokens_1, replaced by compound indexes: each is maintained on every write for
- * nothing, and searchTokens_1 alone holds ~30 entries per point, which nearly doubled the index work of
- * an import. Run at start-up, after the schema's indexes exist. Returns the names dropped.
+ * Indexes earlier versions created on `cameras` and this one replaced by compound indexes (mongoose creates
+ * the schema's indexes but never removes old ones): each is maintained on every write for nothing, and
+ * searchTokens_1 alone holds ~30 entries per point, which nearly doubled the index work of an import. Only
+ * these are dropped: an index an operator added by hand is theirs.
  */
+const REPLACED_INDEXES = new Set(['vendor_1', 'maintainer.org_1', 'enabled_1', 'searchTokens_1']);
+
+/** Drops the replaced indexes where they still exist. Run at start-up. Returns the names dropped. */
 export async function dropStaleCameraIndexes(model: Model<CameraDoc>): Promise<string[]> {
-  const wanted = model.schema.indexes().map(([key]) => key as Record<string, unknown>);
-  let existing: Array<{ name?: string; key: Record<string, unknown> }>;
+  let existing: Array<{ name?: string }>;
   try {
     existing = await model.collection.indexes();
   } catch (err) {
@@ -144,7 +139,7 @@ export async function dropStaleCameraIndexes(model: Model<CameraDoc>): Promise<s
   }
   const dropped: string[] = [];
   for (const ix of existing) {
-    if (!ix.name || ix.name === '_id_' || wanted.some((k) => sameKey(k, ix.key))) continue;
+    if (!ix.name || !REPLACED_INDEXES.has(ix.name)) continue;
     await model.collection.dropIndex(ix.name);
     dropped.push(ix.name);
   }

@@ -9,7 +9,7 @@ import { ChangeFeed } from '../regions/events';
 import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
 import { decodeGbCode } from './gbcode';
 import type { CameraChange } from './events';
-import { cameraModel, searchFieldsOf, searchFilter, type CameraDoc } from './model';
+import { cameraModel, dropStaleCameraIndexes, searchFieldsOf, searchFilter, type CameraDoc } from './model';
 import {
   applyProbeDefaults,
   cameraInputSchema,
@@ -270,6 +270,8 @@ export class CameraService implements RegionPoints {
 
   async init(): Promise<void> {
     await this.model.init();
+    const dropped = await dropStaleCameraIndexes(this.model);
+    if (dropped.length) this.logger.warn('dropped camera indexes an earlier version created', { dropped });
     // warm the counts in the background: on a large registry the first scan takes seconds
     this.countState().catch((err: unknown) => this.logger.warn('initial point count failed', { err }));
   }

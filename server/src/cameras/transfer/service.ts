@@ -5,7 +5,6 @@ import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { RegionService } from '../../regions/service';
 import type { Camera, CameraInput, ProbeDefaults } from '../schema';
-import { dropStaleCameraIndexes } from '../model';
 import type { CameraService } from '../service';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
 import { cameraComparable, codeValue, comparable, mapRow, sameValue, type MapContext, type RowIssue } from './mapping';
@@ -83,9 +82,6 @@ export class TransferService {
   async init(): Promise<void> {
     await this.jobs.init();
     await this.chunks.init();
-    // before a roll-forward: an import pays for every index of `cameras`, stale ones included
-    const dropped = await dropStaleCameraIndexes(this.deps.cameras.model);
-    if (dropped.length) this.deps.logger.warn('dropped camera indexes the schema no longer defines', { dropped });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -398,7 +394,7 @@ export class TransferService {
     const cursor = this.chunks.collection.find<ImportChunkDoc>({ jobId }).sort({ seq: 1 }).batchSize(4);
     let seq = 0;
     for await (const c of cursor) {
-      yield (JSON.parse(c.rowsJson) as StagedRow[]).map((r) => ({ seq: seq++, line: r.line, input: r.input, upstreamGbCode: r.upstreamGbCode ?? null, level: c.level, outcome: r.outcome }));
+      yield stagedRowsOf(c).map((r) => ({ seq: seq++, line: r.line, input: r.input, upstreamGbCode: r.upstreamGbCode ?? null, level: c.level, outcome: r.outcome }));
     }
   }
 
@@ -445,4 +441,13 @@ export class TransferService {
     }
     return out;
   }
+}
+
+/**
+ * A chunk's rows. Chunks staged by an earlier version kept them as an array in `rows`; a job it left
+ * committed is still rolled forward after the upgrade.
+ */
+export function stagedRowsOf(c: ImportChunkDoc): StagedRow[] {
+  if (typeof c.rowsJson === 'string') return JSON.parse(c.rowsJson) as StagedRow[];
+  return (c as { rows?: StagedRow[] }).rows ?? [];
 }
