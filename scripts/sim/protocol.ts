@@ -129,3 +129,9 @@ function answer(s: RtspSession, method: string, uri: string, headers: Map<string
       return response(cseq, '405 Method Not Allowed', ['Allow: OPTIONS, DESCRIBE, SETUP, TEARDOWN, GET_PARAMETER']);
   }
 }
+
+/** A listener's view of the dialled address: IPv4-mapped IPv6 (`::ffff:127.16.1.1`) as plain IPv4. */
+export function normaliseAddr(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}

@@ -2,7 +2,7 @@ import net from 'node:net';
 import util from 'node:util';
 import { uvBinding, type Binding, type Req, type TcpHandle } from '../../server/src/lib/uv-binding';
 import type { Action } from './faults';
-import { answerRtspRequests, MAX_REQUEST_BYTES, type ProtocolCamera, type RtspSession } from './protocol';
+import { answerRtspRequests, MAX_REQUEST_BYTES, normaliseAddr, type ProtocolCamera, type RtspSession } from './protocol';
 
 /**
  * The simulator's RTSP-port listener on libuv's TCP handles directly (Node's `tcp_wrap`, the layer
@@ -38,18 +38,10 @@ export interface RawRtspListener {
 
 const B = uvBinding();
 
-/** Index of "the last write was queued in libuv" in the binding's shared state (set right after each write). */
-const kLastWriteWasAsync: number | null = B ? B.kLastWriteWasAsync : null;
-
 /** Whether the raw listener can run in this runtime. */
 export const rawListenerAvailable = B !== null;
 
 const sockname: { address?: string; port?: number; family?: string } = {};
-
-function normaliseAddr(a: string | undefined): string {
-  if (!a) return '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
 
 function listenError(status: number, host: string, port: number): NodeJS.ErrnoException {
   const code = util.getSystemErrorName(status);
@@ -125,7 +117,6 @@ class RawRtspConn<C extends ProtocolCamera> implements RtspSession {
   private buf = '';
   /** Writes libuv still holds (not yet handed to the kernel): closing now would drop them. */
   private queued = 0;
-  private wrote = false;
   private closed = false;
 
   constructor(
@@ -153,8 +144,8 @@ class RawRtspConn<C extends ProtocolCamera> implements RtspSession {
       this.close();
       return;
     }
-    this.wrote = true;
-    if (kLastWriteWasAsync !== null && b.state[kLastWriteWasAsync] !== 0) this.queued++;
+    // "the last write was queued in libuv" (set by the binding right after each write)
+    if (b.state[b.kLastWriteWasAsync] !== 0) this.queued++;
   }
 
   written(): void {
@@ -164,7 +155,7 @@ class RawRtspConn<C extends ProtocolCamera> implements RtspSession {
   /** The peer half-closed: like `net` with allowHalfOpen false, finish what was written, then close. */
   peerEnded(): void {
     if (this.closed) return;
-    if (this.queued === 0 && (kLastWriteWasAsync !== null || !this.wrote)) {
+    if (this.queued === 0) {
       // Everything written is in the kernel: close() sends it, then FIN.
       this.close();
       return;

@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { faultSchema, scenarioSchema, selectorSchema, UP, type Action, type Fault, type FaultInput, type ScenarioInput, type Selector } from './faults';
-import { answerRtspRequests, digestValid, GARBAGE, MAX_REQUEST_BYTES, REALM, type RtspSession } from './protocol';
+import { answerRtspRequests, digestValid, GARBAGE, MAX_REQUEST_BYTES, normaliseAddr, REALM, type RtspSession } from './protocol';
 import { listenRawRtsp, rawListenerAvailable, type RawRtspListener } from './raw-listener';
 
 export interface SimCameraSpec {
@@ -71,11 +71,6 @@ export interface RunningSimulator {
 /** 127.16.1.1, 127.16.1.2, … — skips .0 and .255 octets; 64,516 cameras per second octet. */
 export function simAddress(i: number): string {
   return `127.${16 + Math.floor(i / 64_516)}.${(Math.floor(i / 254) % 254) + 1}.${(i % 254) + 1}`;
-}
-
-function normaliseAddr(a: string | undefined): string {
-  if (!a) return '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 /**

@@ -191,9 +191,8 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     const attrsChanged = new Set<string>();
     for (const id of pendingDeletes) attrs.delete(id);
     for (const [id, p] of pendingUpserts) {
-      const prev = current.getPoint(id);
-      // the registry's copy of the state may be older than the change feed's: keep the live one
-      upserts.push(prev ? { ...p.entry, st: prev.st, since: prev.since, flap: prev.flap } : p.entry);
+      // the hub keeps whichever state is newer, the registry's copy or the change feed's
+      upserts.push(p.entry);
       if (!sameAttr(attrs.get(id), p.attrs)) attrsChanged.add(id);
       attrs.set(id, p.attrs);
     }
