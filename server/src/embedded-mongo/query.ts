@@ -591,21 +591,14 @@ export function countQuery(coll: Collection | undefined, filter: Doc): number {
   return runQuery(coll, filter).docs.length;
 }
 
-/** What an index may offer for counting without walking entries (see countEntries). */
-type CountingIndex = Index & { countRange?: (prefix: Interval[]) => number; multikey?: readonly boolean[] };
-
 /**
  * The number of documents in the point scans of an exact plan from their entries alone (no set of ids to
  * drop duplicates), when no document can have two entries in them (noDuplicates); undefined otherwise.
  */
-function countEntries(coll: Collection, index: Index, scans: Interval[][]): number | undefined {
-  const ix = index as CountingIndex;
+function countEntries(coll: Collection, ix: Index, scans: Interval[][]): number | undefined {
   if (!noDuplicates(coll, ix, scans)) return undefined;
   let n = 0;
-  for (const scan of scans) {
-    if (ix.countRange) n += ix.countRange(scan);
-    else for (const _id of ix.scan(scan)) n++;
-  }
+  for (const scan of scans) for (const _id of ix.scan(scan)) n++;
   return n;
 }
 
@@ -613,7 +606,7 @@ function countEntries(coll: Collection, index: Index, scans: Interval[][]): numb
  * Whether no document can come out of `scans` twice: each field is either a point of the only scan (a
  * multikey field then still matches one of a document's values) or holds one value per document.
  */
-function noDuplicates(coll: Collection, ix: CountingIndex, scans: Interval[][]): boolean {
+function noDuplicates(coll: Collection, ix: Index, scans: Interval[][]): boolean {
   for (let i = 0; i < ix.fields.length; i++) {
     if (scans.length === 1 && i < scans[0].length && isPoint(scans[0][i])) continue;
     if (!singleValued(coll, ix, i)) return false;
@@ -622,12 +615,10 @@ function noDuplicates(coll: Collection, ix: CountingIndex, scans: Interval[][]):
 }
 
 /**
- * Whether field `i` of the index has at most one value per document: the index's multikey flags say so
- * when it keeps them; otherwise a complete single-field index on the same field with exactly one entry
- * per document proves it (each document then yields one distinct value for the field).
+ * Whether field `i` of the index has at most one value per document: a complete single-field index on
+ * the same field with exactly one entry per document proves it (each document then yields one value).
  */
-function singleValued(coll: Collection, ix: CountingIndex, i: number): boolean {
-  if (ix.multikey) return !ix.multikey[i];
+function singleValued(coll: Collection, ix: Index, i: number): boolean {
   const field = ix.fields[i][0];
   for (const other of coll.indexes.values()) {
     if (other.fields.length === 1 && other.fields[0][0] === field && other.complete && other.isBuilt && other.size === coll.docs.size) return true;

@@ -116,6 +116,10 @@ const aggregate: Handler = (ctx) => {
   if (typeof cmd.aggregate !== 'string') throw new CommandError(73, 'InvalidNamespace', 'aggregate with a database-level source is not supported by the embedded store');
   const name = cmd.aggregate;
   const coll = ctx.engine.get(ctx.db, name);
+  const reply = (docs: Doc[]): Doc => {
+    const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
+    return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, docs, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+  };
   let rest = stages;
   let out: Doc | string | undefined;
   const last = rest[rest.length - 1];
@@ -155,14 +159,12 @@ const aggregate: Handler = (ctx) => {
     const field = Object.keys(group).find((k) => k !== '_id')!;
     const n = countQuery(coll, filter);
     const docs = n > 0 ? [{ _id: group._id, [field]: n }] : [];
-    const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
-    return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, docs, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+    return reply(docs);
   }
   if (rest.length === 1 && '$group' in rest[0] && !sort && out === undefined) {
     const grouped = simpleGroup(() => runQuery(coll, filter, { raw: true }).docs, rest[0].$group as Doc);
     if (grouped) {
-      const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
-      return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, grouped, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+      return reply(grouped);
     }
   }
   const base = runQuery(coll, filter, { sort: parseSort(sort), skip, limit }).docs;
@@ -184,8 +186,7 @@ const aggregate: Handler = (ctx) => {
     writeOut(ctx, out, result);
     result = [];
   }
-  const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
-  return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, result, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
+  return reply(result);
 };
 
 function isCountPipeline(stages: Doc[]): boolean {
