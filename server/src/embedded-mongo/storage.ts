@@ -105,8 +105,8 @@ export class Storage {
    * old table in place and the next start tries again.
    */
   private migrateDocsToRowid(): void {
-    const row = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'").get() as { sql: string } | undefined;
-    if (!row || !/WITHOUT\s+ROWID/i.test(row.sql)) return;
+    const sql = this.docsTableSql();
+    if (sql === undefined || !/WITHOUT\s+ROWID/i.test(sql)) return;
     this.db.transaction(() => {
       this.db.exec(`
         CREATE TABLE docs_rowid (${DOCS_COLUMNS});
@@ -119,8 +119,13 @@ export class Storage {
 
   /** Whether documents are stored in the rowid layout (tests). */
   docsTableIsRowid(): boolean {
+    const sql = this.docsTableSql();
+    return sql !== undefined && !/WITHOUT\s+ROWID/i.test(sql);
+  }
+
+  private docsTableSql(): string | undefined {
     const row = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'").get() as { sql: string } | undefined;
-    return Boolean(row && !/WITHOUT\s+ROWID/i.test(row.sql));
+    return row?.sql;
   }
 
   /** Applies the operations in one transaction; returns only after COMMIT. */
