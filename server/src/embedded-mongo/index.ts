@@ -35,6 +35,11 @@ export interface EmbeddedMongo {
   expireNow(): number;
 }
 
+/** `mongodb://host:port/db` for a store listening on host:port (IPv6 hosts bracketed). */
+export function mongoUri(host: string, port: number, dbName = 'test'): string {
+  return `mongodb://${host.includes(':') ? `[${host}]` : host}:${port}/${dbName}`;
+}
+
 export async function startEmbeddedMongo(opts: EmbeddedMongoOptions): Promise<EmbeddedMongo> {
   const dbPath = path.resolve(opts.dbPath);
   const log = opts.log ?? (() => undefined);
@@ -57,11 +62,10 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions): Promise<Em
   }
   log('info', 'embedded store listening', { host: addr.host, port: addr.port, dbPath });
   let closing: Promise<void> | undefined;
-  const hostForUri = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   return {
     host: addr.host,
     port: addr.port,
-    uri: (dbName = 'test') => `mongodb://${hostForUri}:${addr.port}/${dbName}`,
+    uri: (dbName) => mongoUri(addr.host, addr.port, dbName),
     close() {
       closing ??= (async () => {
         await wire.close();

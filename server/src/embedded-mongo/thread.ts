@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EmbeddedMongoOptions } from './index';
+import { mongoUri, type EmbeddedMongo, type EmbeddedMongoOptions } from './index';
 import { DataDirLockedError } from './lock';
 
 /**
@@ -10,12 +10,7 @@ import { DataDirLockedError } from './lock';
  * would pause the polling engine and the HTTP/Socket.IO server. In its own thread it runs on the other
  * core and its GC pauses only itself. The app talks to it over loopback exactly as to a real MongoDB.
  */
-export interface EmbeddedMongoThread {
-  readonly host: string;
-  readonly port: number;
-  uri(dbName?: string): string;
-  close(): Promise<void>;
-}
+export type EmbeddedMongoThread = Pick<EmbeddedMongo, 'host' | 'port' | 'uri' | 'close'>;
 
 export type ToThread = { type: 'close' };
 export type FromThread =
@@ -63,11 +58,10 @@ export function startEmbeddedMongoThread(opts: ThreadOptions): Promise<EmbeddedM
           return;
         case 'ready': {
           ready = true;
-          const hostForUri = m.host.includes(':') ? `[${m.host}]` : m.host;
           resolve({
             host: m.host,
             port: m.port,
-            uri: (dbName = 'test') => `mongodb://${hostForUri}:${m.port}/${dbName}`,
+            uri: (dbName) => mongoUri(m.host, m.port, dbName),
             close() {
               closing ??= new Promise<void>((done, fail) => {
                 closed = (error) => (error ? fail(new Error(`embedded store did not close cleanly: ${error}`)) : done());

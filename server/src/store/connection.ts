@@ -1,7 +1,7 @@
 import path from 'node:path';
 import mongoose from 'mongoose';
 import type { Config } from '../config';
-import { startEmbeddedMongo } from '../embedded-mongo';
+import { startEmbeddedMongo, type EmbeddedMongoOptions } from '../embedded-mongo';
 import { startEmbeddedMongoThread } from '../embedded-mongo/thread';
 import type { Logger } from '../lib/logger';
 
@@ -30,7 +30,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
       dbPath: path.join(config.DATA_DIR, 'db'),
       host: '127.0.0.1',
       port: 0,
-      log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => log[level](msg, fields),
+      log: ((level, msg, fields) => log[level](msg, fields)) satisfies EmbeddedMongoOptions['log'],
     };
     embedded = config.EMBEDDED_STORE_THREAD
       ? await startEmbeddedMongoThread({
