@@ -58,6 +58,10 @@ const VENDORS = ['海康威视', '大华', '宇视', '天地伟业'];
 const ORGS = ['鞍山安讯科技有限公司', '中国联通鞍山分公司', '中国电信鞍山分公司', '鞍山宏远安防工程有限公司', '辽宁天网智能运维有限公司'];
 const SCENES = ['路口', '小区出入口', '学校门口', '商铺', '公园', '菜市场', '停车场', '广场'];
 
+/** Measured requests slower than this are listed under the table with their time in the run (finding stalls). */
+const SLOW_MS = 50;
+const T0 = performance.now();
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -67,8 +71,9 @@ function pct(xs: number[], p: number): number {
  * Sequential GETs: 3 warm-up requests, then up to `n` measured ones, stopping early once `budgetMs` is
  * spent (a pathological query must not stall the whole run); `n` says how many were measured.
  */
-async function timeGet(url: string, n: number, budgetMs = 20_000): Promise<{ p50: number; p95: number; p99: number; max: number; first: number; n: number }> {
+async function timeGet(url: string, n: number, budgetMs = 20_000): Promise<{ p50: number; p95: number; p99: number; max: number; first: number; n: number; slow: string[] }> {
   const times: number[] = [];
+  const slow: string[] = [];
   let first = 0;
   const started = performance.now();
   for (let i = 0; i < n + 3; i++) {
@@ -79,16 +84,18 @@ async function timeGet(url: string, n: number, budgetMs = 20_000): Promise<{ p50
     const ms = performance.now() - t;
     if (i === 0) first = ms;
     if (i >= 3) times.push(ms); // the first requests warm caches and the JIT
+    if (i >= 3 && ms > SLOW_MS) slow.push(`${ms.toFixed(0)} ms at #${i - 3} (t=${((t - T0) / 1000).toFixed(2)} s)`);
     if (performance.now() - started > budgetMs && times.length >= 1) break;
   }
   if (times.length === 0) times.push(first);
-  return { p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), max: Math.max(...times), first, n: times.length };
+  return { p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), max: Math.max(...times), first, n: times.length, slow };
 }
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-  // BENCH_LOG_LEVEL=info also prints the import's phase timings (parse, load, map, stage, apply)
-  const config = loadConfig({ NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', AUTH_MODE: 'open', DATA_DIR: dataDir, MONITOR_ENABLED: 'false' });
+  // BENCH_LOG_LEVEL=info also prints the import's phase timings (parse, load, map, stage, apply);
+  // EMBEDDED_STORE_THREAD=false puts the store on this thread (so `node --cpu-prof` profiles it too)
+  const config = loadConfig({ NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', AUTH_MODE: 'open', DATA_DIR: dataDir, MONITOR_ENABLED: 'false', ...(process.env.EMBEDDED_STORE_THREAD ? { EMBEDDED_STORE_THREAD: process.env.EMBEDDED_STORE_THREAD } : {}) });
   const server = await startServer({ config, logger: createLogger(config.LOG_LEVEL) });
   const base = server.url.replace(/\/$/, '') + '/api/v1';
   const out: string[] = [];
@@ -233,8 +240,10 @@ async function main(): Promise<void> {
       ['gbCode lookup (q=20 digits)', `${base}/cameras?limit=50&q=${sampleCode}`],
     ];
     log('');
+    log(`lists measured from t=${((performance.now() - T0) / 1000).toFixed(2)} s`);
     log(`| GET (limit 50) at ${have} points | n | first ms | p50 ms | p95 ms | p99 ms | max ms |`);
     log('|---|---|---|---|---|---|---|');
+    const slowNotes: string[] = [];
     const session = PROFILE ? new Session() : undefined;
     if (session) {
       session.connect();
@@ -245,7 +254,9 @@ async function main(): Promise<void> {
       if (ONLY !== undefined && !label.includes(ONLY)) continue;
       const r = await timeGet(url, ITER);
       log(`| ${label} | ${r.n} | ${r.first.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} |`);
+      if (r.slow.length) slowNotes.push(`${label}: ${r.slow.join(', ')}`);
     }
+    for (const note of slowNotes) log(`slow (> ${SLOW_MS} ms) — ${note}`);
     if (session && PROFILE) {
       const { profile } = await session.post('Profiler.stop');
       fs.writeFileSync(PROFILE, JSON.stringify(profile));

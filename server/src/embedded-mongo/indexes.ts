@@ -4,7 +4,7 @@
  * field's direction. Arrays are expanded (multikey), a missing field is
  * indexed as null unless the index is sparse, a partial index holds only documents matching its filter.
  */
-import BTree from 'sorted-btree';
+import { PackedTree } from './packed-tree';
 import { Query } from 'mingo';
 import { compareValues, pathValues, toNumber, TypeBound, type Doc } from './compare';
 import { encodeField, successor } from './keycodec';
@@ -36,7 +36,6 @@ export function isPoint(iv: Interval): boolean {
   return iv.loInc && iv.hiInc && !(iv.lo instanceof TypeBound) && compareValues(iv.lo, iv.hi) === 0;
 }
 
-const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const byEntryKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /**
@@ -57,9 +56,10 @@ export class Index {
   readonly special: boolean;
   /**
    * Entries keyed by the order-preserving encoding of the key values (each field complemented when
-   * descending) followed by the document's _id key; the value is that _id key.
+   * descending) followed by the document's _id key; the value is that _id key. Leaves hold their keys
+   * packed (packed-tree.ts): a string per entry made the store's heap tens of millions of objects.
    */
-  readonly tree = new BTree<string, string>(undefined, byString, 128);
+  private readonly tree = new PackedTree();
   private readonly partial?: Query;
   /** Field name of a single-field, top-level index: the common case, keyed without array juggling. */
   private readonly single?: string;
@@ -212,13 +212,18 @@ export class Index {
     this.pendingIdLength = 0;
     if (keys.length) {
       keys.sort();
+      const values = new Array<string>(keys.length);
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i];
-        this.tree.set(k, ids.get(k.slice(k.length - idLength)) as string);
+        values[i] = ids.get(k.slice(k.length - idLength)) as string;
       }
+      this.tree.setRun(keys, values);
     } else {
       pairs.sort(byEntryKey);
-      for (let i = 0; i < pairs.length; i++) this.tree.set(pairs[i][0], pairs[i][1]);
+      this.tree.setRun(
+        pairs.map((p) => p[0]),
+        pairs.map((p) => p[1]),
+      );
     }
   }
 
@@ -226,7 +231,7 @@ export class Index {
   private put(keys: string[], id: string): void {
     if (keys.length === 0) return;
     if (this.unique) {
-      for (const k of keys) this.tree.set(flatKey(k, id), id);
+      for (const k of keys) this.tree.set(k + id, id);
       return;
     }
     if (id.length !== this.pendingIdLength) {
@@ -269,8 +274,8 @@ export class Index {
 
   /** A document other than `id` holding encoded key `k`, if any. */
   holderOtherThan(k: string, id: string): string | undefined {
-    for (const other of this.idsWithPrefix(k)) if (other !== id) return other;
-    return undefined;
+    this.flush();
+    return this.tree.firstWithPrefix(k, id);
   }
 
   markLazy(): void {
@@ -279,10 +284,17 @@ export class Index {
     this.tree.clear();
   }
 
+  /** Builds the index in one sorted run (only the _id index is lazy, and its keys cannot collide). */
   ensureBuilt(docs: Iterable<[string, Doc]>): void {
     if (this.built) return;
     this.built = true;
-    for (const [id, doc] of docs) this.add(doc, id);
+    const pairs: [string, string][] = [];
+    for (const [id, doc] of docs) for (const k of this.keysOf(doc)) pairs.push([flatKey(k, id), id]);
+    pairs.sort(byEntryKey);
+    this.tree.setRun(
+      pairs.map((p) => p[0]),
+      pairs.map((p) => p[1]),
+    );
   }
 
   add(doc: Doc, id: string): void {
@@ -300,19 +312,9 @@ export class Index {
   conflict(doc: Doc, id: string): IndexKey | undefined {
     if (!this.unique) return undefined;
     for (const k of this.keysOf(doc)) {
-      for (const other of this.idsWithPrefix(k)) {
-        if (other !== id) return this.keyTuples(doc).find((t) => this.encode(t) === k);
-      }
+      if (this.holderOtherThan(k, id) !== undefined) return this.keyTuples(doc).find((t) => this.encode(t) === k);
     }
     return undefined;
-  }
-
-  private *idsWithPrefix(prefix: string): Generator<string> {
-    this.flush();
-    for (const [k, id] of this.tree.entries(prefix)) {
-      if (!k.startsWith(prefix)) return;
-      yield id;
-    }
   }
 
   /**
@@ -324,18 +326,7 @@ export class Index {
     const range = this.range(prefix);
     if (!range) return;
     const [start, end] = range;
-    if (!reverse) {
-      for (const [k, id] of this.tree.entries(start)) {
-        if (end !== undefined && k >= end) return;
-        yield id;
-      }
-    } else {
-      for (const [k, id] of this.tree.entriesReversed(end)) {
-        if (end !== undefined && k >= end) continue;
-        if (k < start) return;
-        yield id;
-      }
-    }
+    yield* reverse ? this.tree.idsReversed(start, end) : this.tree.ids(start, end);
   }
 
   /** Half-open string range [start, end) of the entries inside the intervals; end undefined = to the last. */
