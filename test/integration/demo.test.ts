@@ -118,6 +118,28 @@ describe('demo district', () => {
     });
   });
 
+  describe('a real district under the demo code', () => {
+    let app: TestApp;
+    before(async () => {
+      app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'false' });
+    });
+    after(async () => {
+      await app?.close();
+    });
+
+    it('when a district with code 210302 has a note mentioning "synthetic", then it is not taken for the demo district', async () => {
+      const res = await fetch(`${app.baseUrl}/api/v1/regions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: '铁东区', tier: 'district', parentId: null, code: '210302', note: 'real survey, no synthetic data' }),
+      });
+      expect(res.status, await res.clone().text()).to.equal(201);
+      const demo = (await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()) as { empty: boolean; demoLoaded: boolean };
+      expect(demo.demoLoaded).to.equal(false);
+      expect(demo.empty).to.equal(false);
+    });
+  });
+
   describe('npm start -- --demo', function () {
     this.timeout(180_000);
     it('when started with --demo twice on the same data dir, then the district is loaded once', async () => {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { DEMO_DISTRICT_CODE, DEMO_HTTP_PORT, DEMO_RTSP_PORT, loadDemoDistrict } from '../../../scripts/demo-district';
+import { DEMO_DISTRICT_CODE, DEMO_HTTP_PORT, DEMO_RTSP_PORT, SYNTHETIC_NOTE, loadDemoDistrict } from '../../../scripts/demo-district';
 import { demoDistrictCameras } from '../../../scripts/sim/mapping';
 import { startSimulator, type RunningSimulator } from '../../../scripts/sim/simulator';
 import { AppError } from '../lib/errors';
@@ -25,7 +25,7 @@ export function demoRouter(ctx: AppContext, registry: Registry): Router {
       ? { running: true, cameras: simulator.cameras.size, rtspPort: simulator.rtspPort, httpPort: simulator.httpPort, controlUrl: simulator.controlUrl }
       : { running: false, cameras: 0, rtspPort: null, httpPort: null, controlUrl: null };
   const demoLoaded = (): boolean =>
-    registry.regions.listAll().some((r) => r.tier === 'district' && r.code === DEMO_DISTRICT_CODE && registry.regions.isSynthetic(r.id));
+    registry.regions.listAll().some((r) => r.tier === 'district' && r.code === DEMO_DISTRICT_CODE && registry.regions.hasNote(r.id, SYNTHETIC_NOTE));
   defineRoute(router, ctx.openapi, {
     method: 'get',
     path: '/demo',

@@ -189,9 +189,12 @@ export class RegionService implements RegionIndex, RegionLookup {
     });
   }
 
-  /** True for nodes created by the demo generator (their note says so). */
-  isSynthetic(id: string): boolean {
-    return (this.docs.get(id)?.note ?? '').includes('synthetic');
+  /**
+   * True for a node whose note is exactly `marker` (the demo generator's note): a word in a note an
+   * operator wrote does not make a real district the demo.
+   */
+  hasNote(id: string, marker: string): boolean {
+    return this.docs.get(id)?.note === marker;
   }
 
   size(): number {
