@@ -451,10 +451,9 @@ export class CameraService implements RegionPoints {
     const maintainers = q.maintainer?.length ? new Set(q.maintainer) : null;
     const vendors = q.vendor?.length ? new Set(q.vendor) : null;
     const sharings = q.sharing?.length ? new Set<string>(q.sharing) : null;
-    const seesAll = this.visibilityFilter(principal) === null;
+    const sees = this.bucketVisibility(principal);
     const tierOf = new Map<string, boolean>();
     let total = 0;
-    const seen = new Map<string, boolean>();
     const rows = vendors || gridOnly || q.tier === 'grid' ? bucketRows(state) : coarseRows(state);
     for (const { regionId, gridId, sharing, org, vendor, vk, n: v } of rows) {
       if (regionSet && !regionSet.has(regionId)) continue;
@@ -469,15 +468,7 @@ export class CameraService implements RegionPoints {
       }
       if (maintainers && !maintainers.has(org)) continue;
       if (sharings && !sharings.has(sharing)) continue;
-      if (!seesAll) {
-        // visibility depends on region, sharing and org only: decide each combination once
-        let ok = seen.get(vk);
-        if (ok === undefined) {
-          ok = this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } });
-          seen.set(vk, ok);
-        }
-        if (!ok) continue;
-      }
+      if (sees && !sees({ regionId, sharing, org, vk })) continue;
       total += q.enabled === undefined ? v.total : q.enabled ? v.enabled : v.total - v.enabled;
     }
     return total;
@@ -910,18 +901,30 @@ export class CameraService implements RegionPoints {
     return this.countsBuilding;
   }
 
-  async buckets(principal: Principal): Promise<PointBucket[]> {
-    const state = await this.countState();
-    const byRegion = new Map<string, PointBucket>();
+  /**
+   * Whether `principal` sees the points of a count row; null when it sees every point. Visibility depends
+   * on region, sharing and org only, so each combination (the row's `vk`) is decided once.
+   */
+  private bucketVisibility(principal: Principal): ((row: Pick<BucketRow, 'regionId' | 'sharing' | 'org' | 'vk'>) => boolean) | null {
+    if (this.visibilityFilter(principal) === null) return null;
     const seen = new Map<string, boolean>();
-    for (const { regionId, gridId, sharing, org, n: v } of bucketRows(state)) {
-      const vk = regionId + SEP + sharing + SEP + org;
+    return ({ regionId, sharing, org, vk }) => {
       let ok = seen.get(vk);
       if (ok === undefined) {
         ok = this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } });
         seen.set(vk, ok);
       }
-      if (!ok) continue;
+      return ok;
+    };
+  }
+
+  async buckets(principal: Principal): Promise<PointBucket[]> {
+    const state = await this.countState();
+    const byRegion = new Map<string, PointBucket>();
+    const sees = this.bucketVisibility(principal);
+    for (const row of bucketRows(state)) {
+      const { regionId, gridId, n: v } = row;
+      if (sees && !sees(row)) continue;
       const bk = `${regionId}${SEP}${gridId}`;
       const b = byRegion.get(bk) ?? { regionId, gridId: gridId || null, total: 0, enabled: 0 };
       b.total += v.total;
