@@ -292,4 +292,31 @@ describe('live push over Socket.IO (integration)', function () {
     if (!ack.ok || ack.data.kind !== 'snapshot') throw new Error('expected a snapshot');
     expect(ack.data.points.ids).to.include(id.toHexString());
   });
+
+  it('when transitions arrive for points the registry does not hold (one deleted a moment ago, others unknown), then one full read at most follows and none stays waiting', async () => {
+    const live = liveOf(app.ctx);
+    await live.ready();
+    // a point created and deleted through the API: its late report is dropped without a read
+    const created = await admin.post('/api/v1/cameras', { gbCode: '21030200001320088888', name: '临时点位', regionId: C1, endpoint: { host: '10.1.2.3' } });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const gone = (created.body as { id: string }).id;
+    const del = await admin.delete(`/api/v1/cameras/${gone}`);
+    expect(del.status, JSON.stringify(del.body)).to.equal(204);
+    await sleep(400); // the registry change is applied after its 200 ms debounce
+    const before = live.stats();
+    live.applyTransition({ cameraId: gone, to: 'DOWN', at: new Date() });
+    expect(live.stats()).to.deep.equal(before);
+    // unknown points: kept until the next read, which finds nothing for them and drops them
+    const ghosts = Array.from({ length: 5 }, () => new ObjectId().toHexString());
+    for (const g of ghosts) live.applyTransition({ cameraId: g, to: 'UP', at: new Date() });
+    expect(live.stats().orphans).to.equal(5);
+    for (let i = 0; i < 150 && live.stats().orphans > 0; i++) await sleep(100);
+    const after = live.stats();
+    expect(after.orphans).to.equal(0);
+    expect(after.loads - before.loads).to.equal(1);
+    // more reports of the same ghosts do not start a second read before the gap has passed
+    for (const g of ghosts) live.applyTransition({ cameraId: g, to: 'DOWN', at: new Date() });
+    await sleep(500);
+    expect(live.stats().loads).to.equal(after.loads);
+  });
 });

@@ -55,6 +55,8 @@ export interface Live {
   /** Re-reads regions and points from the store now (after a registry change). */
   reload(): Promise<void>;
   ready(): Promise<LiveHub>;
+  /** Full reads of the registry so far, and transitions waiting for their point to be indexed. */
+  stats(): { loads: number; orphans: number };
 }
 
 function openModeAuth(ctx: AppContext): SocketMiddleware {
@@ -105,11 +107,21 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
    * can beat the registry change into the index, and the store's copy of its status may not be written
    * yet). Applied as soon as the point is indexed, so a first UNKNOWN→UP is never lost.
    */
-  const orphans = new Map<string, TransitionInput>();
+  const orphans = new Map<string, { t: TransitionInput; at: number }>();
   const ORPHANS_MAX = 100_000;
   const applyOrphans = (h: LiveHub): void => {
-    for (const [id, t] of orphans) if (h.applyTransition(t)) orphans.delete(id);
+    for (const [id, o] of orphans) if (h.applyTransition(o.t)) orphans.delete(id);
   };
+  /**
+   * Points deleted lately: a check already in flight when its point was deleted still reports, and that
+   * transition must neither wait as an orphan nor cost a full read of the registry.
+   */
+  const recentlyDeleted = new Set<string>();
+  const RECENTLY_DELETED_MAX = 10_000;
+  /** Full reads started for transitions of unknown points are this far apart at least (one is ~15 CPU-s at 300k). */
+  const ORPHAN_LOAD_GAP_MS = 10_000;
+  let orphanLoadTimer: NodeJS.Timeout | null = null;
+  let loads = 0;
   /** Attributes of every point (names, addresses…): the catalog endpoint is served from here. */
   let attrs = new Map<string, PointAttrs>();
 
@@ -127,6 +139,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
   const load = (): Promise<LiveHub> => {
     loading ??= (async () => {
       const started = Date.now();
+      loads++;
       const [regions, points] = await Promise.all([source.regions(), source.points()]);
       const tree = new RegionTree(regions);
       const entries = points.map((p) => p.entry);
@@ -137,8 +150,11 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
       // consoles hold names, addresses… from the catalog: edits reach them through a resync
       else if (!hub.replaceData(tree, entries) && attrsChanged) hub.resyncAll();
       // transitions that arrived while the store was being read are newer than what it returned
-      for (const t of early.splice(0)) if (!hub.applyTransition(t)) orphans.set(t.cameraId, t);
+      for (const t of early.splice(0)) if (!hub.applyTransition(t)) orphans.set(t.cameraId, { t, at: started });
       applyOrphans(hub);
+      // an orphan older than this read belongs to no point the registry holds: a late report of a point
+      // gone meanwhile. Kept, each would trigger another full read
+      for (const [id, o] of orphans) if (o.at < started) orphans.delete(id);
       loadedAt = started;
       log.debug('live index loaded', { regions: regions.length, points: points.length, ms: Date.now() - started });
       return hub;
@@ -225,9 +241,18 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     if (hub.applyTransition(t)) return;
     // a point the index does not know yet was just created: keep the transition until it is indexed, and
     // re-read unless its registry change is about to be applied anyway
+    if (recentlyDeleted.has(t.cameraId)) return;
     if (orphans.size >= ORPHANS_MAX) orphans.clear();
-    orphans.set(t.cameraId, t);
-    if (!pendingUpserts.has(t.cameraId) && !loading) void load().catch((err: unknown) => log.warn('live reload failed', { err }));
+    orphans.set(t.cameraId, { t, at: Date.now() });
+    if (pendingUpserts.has(t.cameraId) || loading || orphanLoadTimer) return;
+    const wait = loadedAt + ORPHAN_LOAD_GAP_MS - Date.now();
+    orphanLoadTimer = setTimeout(
+      () => {
+        orphanLoadTimer = null;
+        if (!stopped && orphans.size) void load().catch((err: unknown) => log.warn('live reload failed', { err }));
+      },
+      Math.max(0, wait),
+    );
   };
 
   const unsubscribers: Array<() => void> = [];
@@ -262,6 +287,8 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
           pendingUpserts.delete(change.id);
           pendingDeletes.add(change.id);
           orphans.delete(change.id);
+          if (recentlyDeleted.size >= RECENTLY_DELETED_MAX) recentlyDeleted.delete(recentlyDeleted.values().next().value as string);
+          recentlyDeleted.add(change.id);
         } else {
           const loaded = change.camera && typeof change.camera === 'object' ? loadedFromDoc(change.camera) : null;
           if (loaded) {
@@ -291,6 +318,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     for (const u of unsubscribers) u();
     if (reconcileTimer) clearInterval(reconcileTimer);
     if (reloadTimer) clearTimeout(reloadTimer);
+    if (orphanLoadTimer) clearTimeout(orphanLoadTimer);
     hub?.close();
   });
 
@@ -315,6 +343,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
       await load();
     },
     ready,
+    stats: () => ({ loads, orphans: orphans.size }),
   };
   lives.set(ctx, live);
   return live;
