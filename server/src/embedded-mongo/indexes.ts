@@ -181,14 +181,15 @@ export class Index {
   }
 
   /**
-   * Tree keys added but not yet in the tree (non-unique indexes only). A bulk
-   * insert adds ~40 entries per camera point to trees of millions, and each tree insert is ~20 string
-   * comparisons against keys scattered over the heap: memory latency, not CPU. Inserting a sorted run
-   * walks neighbouring paths whose nodes and keys are still in cache, about twice as fast. Every read of
-   * the tree (scans, removals, counts) first merges the run, so readers never see the difference;
-   * unique indexes stay eager because each insert must be checked against the previous ones.
+   * Tree keys added but not yet in the tree. A bulk insert adds ~40 entries per camera point to trees of
+   * millions; merged as one sorted run, each leaf they fall in is rebuilt once instead of once per entry.
+   * Every read of the tree (scans, removals, counts) first merges the run, so readers never see the
+   * difference. A unique index's pending keys are also held by key (`pendingUnique`), so the check of each
+   * insert against the previous ones needs no merge.
    */
   private pendingKeys: string[] = [];
+  /** Unique indexes: each pending encoded key (without the _id suffix) → the _id key holding it. */
+  private pendingUnique = new Map<string, string>();
   /**
    * The pending entries' _id keys, each by itself: while they all have one length (ObjectIds always
    * do) an entry is just its tree key, the _id key is its suffix, and the run sorts with the native
@@ -210,6 +211,7 @@ export class Index {
     this.pendingPairs = [];
     this.pendingIds = new Map();
     this.pendingIdLength = 0;
+    if (this.pendingUnique.size) this.pendingUnique = new Map();
     if (keys.length) {
       keys.sort();
       const values = new Array<string>(keys.length);
@@ -230,10 +232,7 @@ export class Index {
   /** Adds the entries of one document: its encoded keys `keys`, each suffixed with `id`. */
   private put(keys: string[], id: string): void {
     if (keys.length === 0) return;
-    if (this.unique) {
-      for (const k of keys) this.tree.set(k + id, id);
-      return;
-    }
+    if (this.unique) for (const k of keys) this.pendingUnique.set(k, id);
     if (id.length !== this.pendingIdLength) {
       if (this.pendingKeys.length === 0 && this.pendingPairs.length === 0) this.pendingIdLength = id.length;
       else if (this.pendingIdLength >= 0) this.pendingAsPairs();
@@ -257,6 +256,7 @@ export class Index {
   }
 
   private dropPending(): void {
+    this.pendingUnique = new Map();
     this.pendingKeys = [];
     this.pendingPairs = [];
     this.pendingIds = new Map();
@@ -274,7 +274,12 @@ export class Index {
 
   /** A document other than `id` holding encoded key `k`, if any. */
   holderOtherThan(k: string, id: string): string | undefined {
-    this.flush();
+    if (!this.unique) this.flush();
+    else {
+      // pending keys are looked up by key; the tree holds every other entry
+      const pending = this.pendingUnique.get(k);
+      if (pending !== undefined && pending !== id) return pending;
+    }
     return this.tree.firstWithPrefix(k, id);
   }
 
