@@ -239,6 +239,9 @@ async function main(): Promise<void> {
       ['maintainer + enabled=false', `${base}/cameras?limit=50&maintainer=${encodeURIComponent(ORGS[1])}&enabled=false`],
       ['tier=community, sort by name', `${base}/cameras?limit=50&tier=community&sort=name`],
       ['text search q=路口', `${base}/cameras?limit=50&q=${encodeURIComponent('路口')}`],
+      // three characters and more: narrowed by the rarest bigram, then every candidate is tested (and counted)
+      [`text search q=${community.name} (a community's name)`, `${base}/cameras?limit=50&q=${encodeURIComponent(community.name)}`],
+      ['text search q=胜利路 (in 2 of 3 addresses)', `${base}/cameras?limit=50&q=${encodeURIComponent('胜利路')}`],
       ['gbCode lookup (q=20 digits)', `${base}/cameras?limit=50&q=${sampleCode}`],
     ];
     log('');

@@ -111,6 +111,29 @@ describe('demo district', () => {
       expect(list.total).to.be.greaterThan(1000);
     });
 
+    it('when a free-text search matches more than 1,000 points, then the total stops at 1,000 and says so; narrower searches count exactly', async () => {
+      type Page = { items: Array<{ address: string; name: string }>; total: number; totalCapped: boolean; nextCursor: string | null };
+      const get = async (q: string): Promise<Page> => (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=20&q=${encodeURIComponent(q)}`)).json()) as Page;
+      // every demo address starts with 辽宁省鞍山市铁东区: 5,400 matches
+      const broad = await get('鞍山市');
+      expect(broad.total).to.equal(1000);
+      expect(broad.totalCapped).to.equal(true);
+      expect(broad.items).to.have.length(20);
+      expect(broad.nextCursor).to.be.a('string');
+      for (const p of broad.items) expect(p.address).to.include('鞍山市');
+      // two characters are one index token: counted exactly, however many
+      const two = await get('社区');
+      expect(two.totalCapped).to.equal(false);
+      expect(two.total).to.be.greaterThan(1000);
+      // a narrow three-character search is counted exactly
+      const some = two.items[0].name.slice(0, 4);
+      const narrow = await get(some);
+      expect(narrow.totalCapped).to.equal(false);
+      expect(narrow.total).to.be.within(1, 999);
+      const all = await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=1000&count=false&q=${encodeURIComponent(some)}`)).json() as Page;
+      expect(all.items).to.have.length(narrow.total);
+    });
+
     it('when the registry already holds data, then loadDemoIfEmpty does nothing (idempotent)', async () => {
       expect(await loadDemoIfEmpty(app.registry)).to.equal(null);
       const tree = (await (await fetch(`${app.baseUrl}/api/v1/regions/tree?depth=0`)).json()) as { counts: { total: number } };

@@ -185,6 +185,17 @@ function selectivity(token: string): number {
 }
 
 /**
+ * Whether `searchFilter(q)` makes the store test candidate points one by one (a regex and `$all`), rather
+ * than answer from an index alone (a gbCode, or one or two Chinese characters: one token).
+ */
+export function searchNeedsScan(q: string): boolean {
+  const n = normaliseSearch(q);
+  if (!n || /^\d{20}$/.test(n)) return false;
+  const chars = [...n];
+  return !chars.some((c) => CJK.test(c)) || chars.length > 2;
+}
+
+/**
  * The store filter for a free-text query (see the model comment). Null when the query is empty. One
  * token is an equality condition so that a store which only indexes equality/$in (the embedded one)
  * still narrows through the multikey index; `$all` and the regex then decide exactly.

@@ -285,10 +285,21 @@ export const cameraListQuerySchema = z.strictObject({
 });
 export type CameraListQuery = z.infer<typeof cameraListQuerySchema>;
 
+/**
+ * Counting stops here for a free-text query whose matches the store must test one by one (a search for a
+ * district name matches every point: an exact count would read all 300,000 of them on every page).
+ */
+export const TEXT_COUNT_CAP = 1000;
+
 export const cameraPageSchema = z.object({
   items: z.array(cameraSchema),
   nextCursor: z.string().nullable(),
-  total: z.number().int().nullable(),
+  total: z
+    .number()
+    .int()
+    .nullable()
+    .describe(`points matching the filters (null with count=false); for a free-text q that must test points one by one (3 or more characters, or no Chinese character) counting stops at ${TEXT_COUNT_CAP}`),
+  totalCapped: z.boolean().describe(`true when more than ${TEXT_COUNT_CAP} points match a free-text q: total is then ${TEXT_COUNT_CAP}`),
 });
 export type CameraPage = z.infer<typeof cameraPageSchema>;
 

@@ -9,11 +9,12 @@ import { ChangeFeed } from '../regions/events';
 import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
 import { decodeGbCode } from './gbcode';
 import type { CameraChange } from './events';
-import { cameraModel, dropStaleCameraIndexes, searchFieldsOf, searchFilter, type CameraDoc } from './model';
+import { cameraModel, dropStaleCameraIndexes, searchFieldsOf, searchFilter, searchNeedsScan, type CameraDoc } from './model';
 import {
   applyProbeDefaults,
   cameraInputSchema,
   stripEcho,
+  TEXT_COUNT_CAP,
   validateCameraInput,
   type Camera,
   type CameraInput,
@@ -428,8 +429,20 @@ export class CameraService implements RegionPoints {
     const more = docs.length > q.limit;
     const items = more ? docs.slice(0, q.limit) : docs;
     const last = items[items.length - 1];
-    const total = q.count ? ((await this.totalFromCounts(principal, q)) ?? (await this.coll.countDocuments(this.listFilter(principal, q)))) : null;
-    return { items: items.map(toCamera), nextCursor: more && last ? encodeCursor(s, readPath(last, s.field), last._id) : null, total };
+    const { total, totalCapped } = q.count ? await this.total(principal, q) : { total: null, totalCapped: false };
+    return { items: items.map(toCamera), nextCursor: more && last ? encodeCursor(s, readPath(last, s.field), last._id) : null, total, totalCapped };
+  }
+
+  /** The list's total: from the in-memory counts where they suffice, else a count (capped for free text). */
+  private async total(principal: Principal, q: CameraListQuery): Promise<{ total: number; totalCapped: boolean }> {
+    const fromCounts = await this.totalFromCounts(principal, q);
+    if (fromCounts !== null) return { total: fromCounts, totalCapped: false };
+    const filter = this.listFilter(principal, q);
+    if (q.q && searchNeedsScan(q.q)) {
+      const n = await this.coll.countDocuments(filter, { limit: TEXT_COUNT_CAP + 1 });
+      return { total: Math.min(n, TEXT_COUNT_CAP), totalCapped: n > TEXT_COUNT_CAP };
+    }
+    return { total: await this.coll.countDocuments(filter), totalCapped: false };
   }
 
   /**
