@@ -25,6 +25,28 @@ describe('embedded-mongo conformance: aggregate', () => {
     ] as Document[]);
   });
 
+  it('when countDocuments has a skip or a limit (no sort), then the count is windowed like mongod: min(max(n - skip, 0), limit)', async () => {
+    expect(await cams.countDocuments({ vendor: 'hik' })).to.equal(3);
+    expect(await cams.countDocuments({ vendor: 'hik' }, { limit: 2 })).to.equal(2);
+    expect(await cams.countDocuments({ vendor: 'hik' }, { limit: 10 })).to.equal(3);
+    expect(await cams.countDocuments({ vendor: 'hik' }, { skip: 1 })).to.equal(2);
+    expect(await cams.countDocuments({ vendor: 'hik' }, { skip: 1, limit: 1 })).to.equal(1);
+    expect(await cams.countDocuments({ vendor: 'hik' }, { skip: 5 })).to.equal(0);
+    // a $limit before a $sort limits first, then sorts what is left
+    const out = await run([{ $match: { up: true } }, { $limit: 2 }, { $sort: { rtt: -1 } }]);
+    expect(out).to.have.length(2);
+    expect(out[0].rtt).to.be.greaterThan(out[1].rtt as number);
+  });
+
+  it('when a count has a limit, then the embedded store stops testing documents once the limit is reached', async function () {
+    const store = t().embedded;
+    if (!store) this.skip();
+    const before = store.stats(t().dbName, 'cams');
+    expect(await cams.countDocuments({ vendor: 'hik' }, { limit: 1 })).to.equal(1);
+    const after = store.stats(t().dbName, 'cams');
+    expect((after?.docsExamined ?? 0) - (before?.docsExamined ?? 0)).to.equal(1);
+  });
+
   it('when $match then $sort/$skip/$limit run, then the window is taken from the sorted matches', async () => {
     const out = await run([{ $match: { vendor: 'hik' } }, { $sort: { rtt: -1 } }, { $skip: 1 }, { $limit: 1 }]);
     expect(out.map((d): unknown => d._id)).to.deep.equal([3]);

@@ -140,14 +140,16 @@ const aggregate: Handler = (ctx) => {
   if (rest[0] && '$sort' in rest[0]) {
     sort = rest[0].$sort as Doc;
     rest = rest.slice(1);
-    if (rest[0] && '$skip' in rest[0]) {
-      skip = toNumber(rest[0].$skip);
-      rest = rest.slice(1);
-    }
-    if (rest[0] && '$limit' in rest[0]) {
-      limit = toNumber(rest[0].$limit);
-      rest = rest.slice(1);
-    }
+  }
+  // with or without a sort: countDocuments({…}, { limit }) sends [$match, $limit, $group], and a capped
+  // count must stop at the limit instead of matching everything first
+  if (rest[0] && '$skip' in rest[0]) {
+    skip = toNumber(rest[0].$skip);
+    rest = rest.slice(1);
+  }
+  if (rest[0] && '$limit' in rest[0]) {
+    limit = toNumber(rest[0].$limit);
+    rest = rest.slice(1);
   }
   const filter = filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters };
   if (cmd.explain) {
@@ -157,7 +159,7 @@ const aggregate: Handler = (ctx) => {
     // countDocuments(): [$match, $group {_id: <constant>, n: {$sum: 1}}] answered without reading documents.
     const group = rest[0].$group as Doc;
     const field = Object.keys(group).find((k) => k !== '_id')!;
-    const n = countQuery(coll, filter);
+    const n = skip || limit ? runQuery(coll, filter, { skip, limit, raw: true }).docs.length : countQuery(coll, filter);
     const docs = n > 0 ? [{ _id: group._id, [field]: n }] : [];
     return reply(docs);
   }
