@@ -5,10 +5,11 @@
  */
 import { BSON } from 'bson';
 import { compareValues, TypeBound, type Doc } from './compare';
-import { DocStore } from './docstore';
+import { DEFAULT_DOC_CACHE, DocStore } from './docstore';
 import { duplicateKeyError } from './errors';
 import { Index, type IndexSpec } from './indexes';
 import type { StorageOp } from './storage';
+import { bsonOf } from './wire';
 
 export class WriteTx {
   readonly ops: StorageOp[] = [];
@@ -48,7 +49,7 @@ export interface CollectionStats {
 }
 
 export class Collection {
-  readonly docs = new DocStore();
+  readonly docs: DocStore;
   readonly indexes = new Map<string, Index>();
   readonly stats: CollectionStats = { collscans: 0, ixscans: 0, idlookups: 0, docsExamined: 0 };
 
@@ -68,7 +69,10 @@ export class Collection {
     readonly name: string,
     public options: Doc,
     specs: IndexSpec[],
+    /** Decoded documents the store caches (tests use a small one to stand for a large collection). */
+    docCache = DEFAULT_DOC_CACHE,
   ) {
+    this.docs = new DocStore(docCache);
     const hasId = specs.some((s) => s.name === '_id_');
     if (!hasId) this.indexes.set('_id_', new Index({ v: 2, key: { _id: 1 }, name: '_id_' }));
     for (const s of specs) this.indexes.set(s.name, new Index(s));
@@ -122,6 +126,8 @@ export class Collection {
   }
 
   insert(doc: Doc, tx: WriteTx): void {
+    // encoded before anything changes: the store keeps these bytes and storage writes the same ones
+    bsonOf(doc);
     const id = idKey(doc._id);
     if (this.docs.has(id)) throw this.dupError(this.indexes.get('_id_')!, [doc._id]);
     this.checkUnique(doc, id);
@@ -141,6 +147,7 @@ export class Collection {
    * the other indexes (and their unique checks) alone.
    */
   replace(oldDoc: Doc, newDoc: Doc, tx: WriteTx): void {
+    bsonOf(newDoc);
     const id = idKey(oldDoc._id);
     const changes: [Index, string[], string[]][] = [];
     for (const ix of this.indexes.values()) {
