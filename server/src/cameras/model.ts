@@ -185,34 +185,25 @@ function selectivity(token: string): number {
 }
 
 /**
- * Whether `searchFilter(q)` makes the store test candidate points one by one (a regex and `$all`), rather
- * than answer from an index alone (a gbCode, or one or two Chinese characters: one token).
+ * The store filter for a free-text query (see the model comment), and whether an index answers it alone
+ * (`exact`: a gbCode, or one or two Chinese characters, one token) or the store must test candidate points
+ * one by one (a regex and `$all`). Null when the query is empty. One token is an equality condition so that
+ * a store which only indexes equality/$in (the embedded one) still narrows through the multikey index;
+ * `$all` and the regex then decide exactly.
  */
-export function searchNeedsScan(q: string): boolean {
-  const n = normaliseSearch(q);
-  if (!n || /^\d{20}$/.test(n)) return false;
-  const chars = [...n];
-  return !chars.some((c) => CJK.test(c)) || chars.length > 2;
-}
-
-/**
- * The store filter for a free-text query (see the model comment). Null when the query is empty. One
- * token is an equality condition so that a store which only indexes equality/$in (the embedded one)
- * still narrows through the multikey index; `$all` and the regex then decide exactly.
- */
-export function searchFilter(q: string): Record<string, unknown> | null {
+export function searchPlan(q: string): { filter: Record<string, unknown>; exact: boolean } | null {
   const n = normaliseSearch(q);
   if (!n) return null;
-  if (/^\d{20}$/.test(n)) return { gbCode: n };
+  if (/^\d{20}$/.test(n)) return { filter: { gbCode: n }, exact: true };
   const text = { searchText: { $regex: escapeRegex(n) } };
   const chars = [...n];
   // digits/ASCII-only fragments (gbCode parts, model numbers) have no tokens: substring scan
-  if (!chars.some((c) => CJK.test(c))) return text;
+  if (!chars.some((c) => CJK.test(c))) return { filter: text, exact: false };
   const tokens = chars.length === 1 ? [n] : [...new Set(bigrams(n))];
   // one or two characters are one token, present exactly when the text is in the name (or, for two, the
   // address): equality alone decides, so the store can page and count from the index without reading points
-  if (chars.length <= 2) return { searchTokens: tokens[0] };
+  if (chars.length <= 2) return { filter: { searchTokens: tokens[0] }, exact: true };
   const indexed = tokens.filter((t) => CJK.test(t));
   const best = [...indexed].sort((a, b) => selectivity(b) - selectivity(a))[0];
-  return { $and: [{ searchTokens: best }, { searchTokens: { $all: indexed.slice(0, 8) } }, text] };
+  return { filter: { $and: [{ searchTokens: best }, { searchTokens: { $all: indexed.slice(0, 8) } }, text] }, exact: false };
 }

@@ -9,7 +9,7 @@ import { ChangeFeed } from '../regions/events';
 import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
 import { decodeGbCode } from './gbcode';
 import type { CameraChange } from './events';
-import { cameraModel, dropStaleCameraIndexes, searchFieldsOf, searchFilter, searchNeedsScan, type CameraDoc } from './model';
+import { cameraModel, dropStaleCameraIndexes, searchFieldsOf, searchPlan, type CameraDoc } from './model';
 import {
   applyProbeDefaults,
   cameraInputSchema,
@@ -388,8 +388,8 @@ export class CameraService implements RegionPoints {
     if (q.type?.length) and.push({ 'gb.type': { $in: q.type } });
     if (q.upstreamId) and.push({ upstreamId: oid(q.upstreamId) });
     if (q.q) {
-      const s = searchFilter(q.q);
-      if (s) and.push(s);
+      const s = searchPlan(q.q);
+      if (s) and.push(s.filter);
     }
     return { and: and.filter((f) => Object.keys(f).length > 0), regionIds };
   }
@@ -438,7 +438,7 @@ export class CameraService implements RegionPoints {
     const fromCounts = await this.totalFromCounts(principal, q);
     if (fromCounts !== null) return { total: fromCounts, totalCapped: false };
     const filter = this.listFilter(principal, q);
-    if (q.q && searchNeedsScan(q.q)) {
+    if (q.q && searchPlan(q.q)?.exact === false) {
       const n = await this.coll.countDocuments(filter, { limit: TEXT_COUNT_CAP + 1 });
       return { total: Math.min(n, TEXT_COUNT_CAP), totalCapped: n > TEXT_COUNT_CAP };
     }
