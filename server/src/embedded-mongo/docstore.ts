@@ -62,8 +62,7 @@ export class DocStore {
   /** The whole document, from the cache when it is there, else decoded without entering it (a full scan). */
   getUncached(id: string): Doc | undefined {
     const v = this.map.get(id);
-    if (v === undefined || !(v instanceof Uint8Array)) return v;
-    return this.hot.get(id)?.doc ?? this.decode(v);
+    return v === undefined ? v : this.uncached(id, v);
   }
 
   /**
@@ -109,11 +108,11 @@ export class DocStore {
 
   /** Every document, decoded one by one; a full scan uses cached objects but does not fill the cache. */
   *entries(): Generator<[string, Doc]> {
-    for (const [id, v] of this.map) yield [id, v instanceof Uint8Array ? (this.hot.get(id)?.doc ?? this.decode(v)) : v];
+    for (const [id, v] of this.map) yield [id, this.uncached(id, v)];
   }
 
   *values(): Generator<Doc> {
-    for (const [id, v] of this.map) yield v instanceof Uint8Array ? (this.hot.get(id)?.doc ?? this.decode(v)) : v;
+    for (const [id, v] of this.map) yield this.uncached(id, v);
   }
 
   /** Every id, nothing decoded. */
@@ -138,6 +137,11 @@ export class DocStore {
     let n = 0;
     for (const v of this.map.values()) n += v instanceof Uint8Array ? v.length : (rawBson.get(v)?.length ?? 0);
     return n;
+  }
+
+  /** The cached object, else the stored value decoded without entering the cache. */
+  private uncached(id: string, v: Doc | Buffer): Doc {
+    return v instanceof Uint8Array ? (this.hot.get(id)?.doc ?? this.decode(v)) : v;
   }
 
   private decode(bytes: Buffer): Doc {

@@ -289,17 +289,12 @@ export class Index {
     this.tree.clear();
   }
 
-  /** Builds the index in one sorted run (only the _id index is lazy, and its keys cannot collide). */
+  /** Builds the index through the pending sorted runs, as a bulk insert does. */
   ensureBuilt(docs: Iterable<[string, Doc]>): void {
     if (this.built) return;
     this.built = true;
-    const pairs: [string, string][] = [];
-    for (const [id, doc] of docs) for (const k of this.keysOf(doc)) pairs.push([flatKey(k, id), id]);
-    pairs.sort(byEntryKey);
-    this.tree.setRun(
-      pairs.map((p) => p[0]),
-      pairs.map((p) => p[1]),
-    );
+    for (const [id, doc] of docs) this.put(this.keysOf(doc), id);
+    this.flush();
   }
 
   add(doc: Doc, id: string): void {

@@ -176,37 +176,7 @@ export class PackedTree {
 
   /** Sets `key` to `id` (replacing the value of an equal key). */
   set(key: string, id: string): void {
-    if (this.leaves.length === 0) {
-      this.leaves.push(leafOf([key], [key.length], [id]));
-      this.count = 1;
-      return;
-    }
-    const li = this.leafFor(key);
-    const leaf = this.leaves[li];
-    const n = leaf.ids.length;
-    const p = PackedTree.lowerBound(leaf, key);
-    const off = leaf.off;
-    if (p < n && cmpAt(leaf.s, off[p], off[p + 1], key) === 0) {
-      const ids = leaf.ids.slice();
-      ids[p] = id;
-      this.leaves[li] = { s: leaf.s, off, ids };
-      return;
-    }
-    if (n + 1 > MAX) {
-      this.setRun([key], [id]); // splits the leaf
-      return;
-    }
-    this.count++;
-    // one key into one leaf: a copy of the leaf with the key spliced in
-    const at = off[p];
-    const s = [leaf.s.slice(0, at), key, leaf.s.slice(at)].join('');
-    const newOff = new Array<number>(n + 2);
-    for (let i = 0; i <= p; i++) newOff[i] = off[i];
-    for (let i = p; i <= n; i++) newOff[i + 1] = off[i] + key.length;
-    const ids = leaf.ids.slice(0, p);
-    ids.push(id);
-    for (let i = p; i < n; i++) ids.push(leaf.ids[i]);
-    this.leaves[li] = { s, off: newOff, ids };
+    this.setRun([key], [id]);
   }
 
   /** The value of the first key starting with `prefix` whose value is not `except`, if any. */

@@ -475,9 +475,7 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
   if (!coll) return { docs: [], plan: { stage: 'COLLSCAN', scans: [], sorted: true, reverse: false }, docsExamined: 0 };
   const test = compileFilter(filter);
   const p = plan(coll, filter, sort);
-  if (p.stage === 'IDHACK') coll.stats.idlookups++;
-  else if (p.stage === 'IXSCAN') coll.stats.ixscans++;
-  else coll.stats.collscans++;
+  countStage(coll, p);
   const out: Doc[] = [];
   let examined = 0;
   if (p.exact && p.sorted && (p.index || p.stage === 'IDHACK')) {
@@ -598,6 +596,13 @@ function matchIds(coll: Collection, filter: Doc, test: Matcher, p: Plan, sort: S
   return m;
 }
 
+/** Counts the plan's stage in the collection's stats (explain's and `stats()`'s view of index use). */
+function countStage(coll: Collection, p: Plan): void {
+  if (p.stage === 'IDHACK') coll.stats.idlookups++;
+  else if (p.stage === 'IXSCAN') coll.stats.ixscans++;
+  else coll.stats.collscans++;
+}
+
 /** In-place sort computing each document's sort keys once (not per comparison). Stable, like mongod's. */
 export function sortDocs(docs: Doc[], sort: SortSpec): void {
   if (docs.length < 2) return;
@@ -607,7 +612,7 @@ export function sortDocs(docs: Doc[], sort: SortSpec): void {
 
 /** The positions of `docs` in `sort` order (stable); each document's sort keys are computed once. */
 function sortOrder(docs: Doc[], sort: SortSpec): number[] {
-  const keyed = docs.map((d, i) => ({ d, i, k: sort.map(([path, dir]) => sortKey(d, path, dir)) }));
+  const keyed = docs.map((d, i) => ({ i, k: sort.map(([path, dir]) => sortKey(d, path, dir)) }));
   keyed.sort((a, b) => {
     for (let j = 0; j < sort.length; j++) {
       const c = compareValues(a.k[j], b.k[j]);
@@ -641,9 +646,7 @@ function countAll(coll: Collection | undefined, filter: Doc, stopAt: number): nu
     return n;
   }
   const test = compileFilter(filter);
-  if (p.stage === 'IDHACK') coll.stats.idlookups++;
-  else if (p.stage === 'IXSCAN') coll.stats.ixscans++;
-  else coll.stats.collscans++;
+  countStage(coll, p);
   // only how many: no document is kept, and a large collection's are decoded on the filter's fields only
   const m = matchIds(coll, filter, test, p, [], stopAt, true);
   coll.stats.docsExamined += m.examined;

@@ -159,7 +159,7 @@ const aggregate: Handler = (ctx) => {
     // countDocuments(): [$match, $group {_id: <constant>, n: {$sum: 1}}] answered without reading documents.
     const group = rest[0].$group as Doc;
     const field = Object.keys(group).find((k) => k !== '_id')!;
-    const n = limit ? Math.max(0, countQuery(coll, filter, skip + limit) - skip) : Math.max(0, countQuery(coll, filter) - skip);
+    const n = Math.max(0, countQuery(coll, filter, limit ? skip + limit : 0) - skip);
     const docs = n > 0 ? [{ _id: group._id, [field]: n }] : [];
     return reply(docs);
   }
