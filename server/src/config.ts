@@ -1,6 +1,7 @@
 import path from 'node:path';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { probeKindSchema } from './contracts/vocabulary';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -31,7 +32,7 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   IMPORT_LIMIT_BYTES: z.coerce.number().int().min(1024).default(104_857_600),
-  PROBE_DEFAULT_KIND: z.enum(['tcp', 'rtsp', 'onvif', 'http']).default('tcp'),
+  PROBE_DEFAULT_KIND: probeKindSchema.default('tcp'),
   PROBE_DEFAULT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(60),
   PROBE_DEFAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   PROBE_DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(3),

@@ -182,7 +182,7 @@ describe('console end to end in headless Chromium', function () {
     // first UNKNOWN→UP may be lost while the new points enter the live index
     await page.waitForFunction(() => window.__vigil.summary().counts[0] === 0 && window.__vigil.summary().counts[1] >= 5000, null, { timeout: 20_000, polling: 250 }).catch(async (err: unknown) => {
       const hub = await liveOf(app.ctx).ready();
-      const room = hub.join(hub.regions.roots()[0], { scopeRegionId: null });
+      const room = hub.join(hub.regions.roots()[0], { scopeRegionId: null, maintainerOrg: null });
       const st = hub.stateFor(room);
       const server = st.counts.total;
       hub.leave(room);
@@ -198,7 +198,7 @@ describe('console end to end in headless Chromium', function () {
   it('when a camera goes down, then its row turns red and it appears under Outages within the confirm window', async () => {
     // an UP point (the board sorts what needs attention first, so the first rows are the disabled ones)
     const hub = await liveOf(app.ctx).ready();
-    const room = hub.join(hub.regions.roots()[0], { scopeRegionId: null });
+    const room = hub.join(hub.regions.roots()[0], { scopeRegionId: null, maintainerOrg: null });
     const snap = hub.stateFor(room);
     hub.leave(room);
     if (snap.kind !== 'snapshot') throw new Error('expected snapshot');
@@ -248,7 +248,7 @@ describe('console end to end in headless Chromium', function () {
   it('when the connection drops and changes happen meanwhile, then after reconnecting the board equals the server state', async () => {
     const before = await summary(page);
     const hub = await liveOf(app.ctx).ready();
-    const rootRoom = hub.join(hub.regions.roots()[0], { scopeRegionId: null });
+    const rootRoom = hub.join(hub.regions.roots()[0], { scopeRegionId: null, maintainerOrg: null });
     const snap = hub.stateFor(rootRoom);
     if (snap.kind !== 'snapshot') throw new Error('expected snapshot');
     const downNow = snap.points.ids.filter((id, i) => snap.points.st[i] === 1 && id !== victim).slice(0, 30);

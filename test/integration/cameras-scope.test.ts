@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Principal, Role } from '../../server/src/auth/principal';
-import type { Sharing } from '../../server/src/auth/scope';
+import type { Sharing } from '../../server/src/contracts/vocabulary';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { TestApp } from '../helpers/app';
 import { anonymous, bearerClient, bootAuthApp, createUser, tokenFor, type ApiClient } from '../helpers/auth';

@@ -1,17 +1,13 @@
 import { expect } from 'chai';
 import type { StatusBatch } from '../../server/src/contracts/live';
 import { LiveHub, type PointEntry } from '../../server/src/live/hub';
-import { RegionTree } from '../../server/src/live/region-tree';
+import { RegionTree, type RegionNode } from '../../server/src/regions/tree';
 
-const regions = [
-  { id: 'd', parentId: null, name: '区', tier: 'district' },
-  { id: 's1', parentId: 'd', name: '街道一', tier: 'street' },
-  { id: 's2', parentId: 'd', name: '街道二', tier: 'street' },
-  { id: 'c1', parentId: 's1', name: '社区一', tier: 'community' },
-];
+const node = (id: string, parentId: string | null, name: string, tier: RegionNode['tier']): RegionNode => ({ id, parentId, name, tier, code: null, households: null });
+const regions = [node('d', null, '区', 'district'), node('s1', 'd', '街道一', 'street'), node('s2', 'd', '街道二', 'street'), node('c1', 's1', '社区一', 'community')];
 
 function pt(id: string, regionId: string, sharing: 0 | 1 | 2 = 0, st: 0 | 1 | 3 = 1): PointEntry {
-  return { id, regionId, sharing, st, since: 1000, flap: false };
+  return { id, regionId, sharing, org: '', st, since: 1000, flap: false };
 }
 
 function makeHub(points: PointEntry[], batchMs = 250) {
@@ -33,7 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('live hub', () => {
   it('when a street-scoped viewer joins a street room, then the snapshot holds only points visible to it', () => {
     const { hub } = makeHub([pt('a', 'c1'), pt('b', 's2'), pt('c', 's2', 2), pt('d', 's1')]);
-    const room = hub.join('d', { scopeRegionId: 's1' });
+    const room = hub.join('d', { scopeRegionId: 's1', maintainerOrg: null });
     const snap = hub.stateFor(room);
     expect(snap.kind).to.equal('snapshot');
     if (snap.kind !== 'snapshot') return;
@@ -45,7 +41,7 @@ describe('live hub', () => {
 
   it('when a global viewer joins the district, then counts per child and per state match the points', () => {
     const { hub } = makeHub([pt('a', 'c1'), pt('b', 's2', 0, 3), pt('c', 'd')]);
-    const snap = hub.stateFor(hub.join('d', { scopeRegionId: null }));
+    const snap = hub.stateFor(hub.join('d', { scopeRegionId: null, maintainerOrg: null }));
     expect(snap.counts.total).to.deep.equal([0, 2, 0, 1, 0, 0]);
     expect(snap.counts.children.s1).to.deep.equal([0, 1, 0, 0, 0, 0]);
     expect(snap.counts.children.s2).to.deep.equal([0, 0, 0, 1, 0, 0]);
@@ -55,7 +51,7 @@ describe('live hub', () => {
 
   it('when one point changes several times within a batch window, then batches carry only its latest state', async () => {
     const { hub, batches } = makeHub([pt('a', 'c1'), pt('b', 'c1')]);
-    hub.join('s1', { scopeRegionId: null });
+    hub.join('s1', { scopeRegionId: null, maintainerOrg: null });
     hub.applyTransition({ cameraId: 'a', to: 'PENDING', at: 2000_000 });
     hub.applyTransition({ cameraId: 'a', to: 'DOWN', at: 2001_000 });
     hub.applyTransition({ cameraId: 'b', to: 'DOWN', at: 2001_000 });
@@ -79,7 +75,7 @@ describe('live hub', () => {
 
   it('when changes keep arriving, then batches are at least batchMs apart and seq increases by one', async () => {
     const { hub, batches } = makeHub([pt('a', 'c1')], 250);
-    hub.join('d', { scopeRegionId: null });
+    hub.join('d', { scopeRegionId: null, maintainerOrg: null });
     const started = Date.now();
     let flip = false;
     while (Date.now() - started < 1100) {
@@ -98,7 +94,7 @@ describe('live hub', () => {
 
   it('when a client resubscribes with a seq still in the ring, then it gets a delta; when too old, a snapshot', () => {
     const { hub } = makeHub([pt('a', 'c1'), pt('b', 'c1'), pt('c', 'c1')], 250);
-    const room = hub.join('d', { scopeRegionId: null });
+    const room = hub.join('d', { scopeRegionId: null, maintainerOrg: null });
     const epoch = room.epoch;
     for (const id of ['a', 'b', 'c', 'a', 'b']) {
       hub.applyTransition({ cameraId: id, to: 'DOWN', at: Date.now() + Math.random() * 1e6 });
@@ -116,7 +112,7 @@ describe('live hub', () => {
 
   it('when a transition targets a point in another street, then the s1 room gets no batch', async () => {
     const { hub, batches } = makeHub([pt('a', 'c1'), pt('b', 's2')]);
-    hub.join('s1', { scopeRegionId: 's1' });
+    hub.join('s1', { scopeRegionId: 's1', maintainerOrg: null });
     hub.applyTransition({ cameraId: 'b', to: 'DOWN', at: Date.now() });
     await sleep(300);
     expect(batches).to.have.length(0);
@@ -125,7 +121,7 @@ describe('live hub', () => {
 
   it('when only the FLAPPING mark changes, then the batch carries the mark and the counts stay', async () => {
     const { hub, batches } = makeHub([pt('a', 'c1'), pt('b', 'c1')]);
-    hub.join('d', { scopeRegionId: null });
+    hub.join('d', { scopeRegionId: null, maintainerOrg: null });
     hub.applyTransition({ cameraId: 'b', to: 'UP', at: 1000_000, flapping: true });
     await sleep(50);
     expect(batches).to.have.length(1);
@@ -138,7 +134,7 @@ describe('live hub', () => {
 
   it('when the registry adds a point, then rooms get a new epoch and a resync notice', () => {
     const { hub, resyncs } = makeHub([pt('a', 'c1')]);
-    const room = hub.join('d', { scopeRegionId: null });
+    const room = hub.join('d', { scopeRegionId: null, maintainerOrg: null });
     const before = room.epoch;
     hub.replaceData(new RegionTree(regions), [pt('a', 'c1'), pt('n', 's2')]);
     expect(resyncs).to.have.length(1);
@@ -158,9 +154,9 @@ describe('live hub', () => {
   describe('point changes applied in place (applyPointChanges)', () => {
     it('when a point is added in street 1, then only rooms over street 1 resync and counts include it', () => {
       const { hub, resyncs } = makeHub([pt('a', 'c1'), pt('b', 's2')]);
-      const district = hub.join('d', { scopeRegionId: null });
-      hub.join('s1', { scopeRegionId: null });
-      hub.join('s2', { scopeRegionId: null });
+      const district = hub.join('d', { scopeRegionId: null, maintainerOrg: null });
+      hub.join('s1', { scopeRegionId: null, maintainerOrg: null });
+      hub.join('s2', { scopeRegionId: null, maintainerOrg: null });
       const epochBefore = district.epoch;
       hub.applyPointChanges([pt('n', 'c1', 0, 3)], []);
       expect(resyncs.sort()).to.deep.equal(['live:d|*', 'live:s1|*'].sort());
@@ -174,9 +170,9 @@ describe('live hub', () => {
 
     it('when a point moves from street 1 to street 2 and another is deleted, then both streets resync and counts follow', () => {
       const { hub, resyncs } = makeHub([pt('a', 'c1'), pt('b', 's2'), pt('x', 's2')]);
-      const district = hub.join('d', { scopeRegionId: null });
-      const s1 = hub.join('s1', { scopeRegionId: null });
-      const s2 = hub.join('s2', { scopeRegionId: null });
+      const district = hub.join('d', { scopeRegionId: null, maintainerOrg: null });
+      const s1 = hub.join('s1', { scopeRegionId: null, maintainerOrg: null });
+      const s2 = hub.join('s2', { scopeRegionId: null, maintainerOrg: null });
       hub.applyPointChanges([pt('a', 's2')], ['x']);
       expect(resyncs).to.include.members(['live:d|*', 'live:s1|*', 'live:s2|*']);
       expect(hub.stateFor(s1).counts.total).to.deep.equal([0, 0, 0, 0, 0, 0]);
@@ -188,7 +184,7 @@ describe('live hub', () => {
 
     it('when only the stored state of a point differs, then no room resyncs and the change goes out as a batch', async () => {
       const { hub, resyncs, batches } = makeHub([pt('a', 'c1'), pt('b', 'c1')], 20);
-      hub.join('s1', { scopeRegionId: null });
+      hub.join('s1', { scopeRegionId: null, maintainerOrg: null });
       hub.applyPointChanges([{ ...pt('a', 'c1', 0, 3), since: 2000 }], []);
       await sleep(60);
       expect(resyncs).to.deep.equal([]);
@@ -208,8 +204,8 @@ describe('live hub', () => {
 
     it("when a point's name changed, then the rooms over its region resync (the catalog is stale) and others do not", () => {
       const { hub, resyncs } = makeHub([pt('a', 'c1'), pt('b', 's2')]);
-      hub.join('s1', { scopeRegionId: null });
-      hub.join('s2', { scopeRegionId: null });
+      hub.join('s1', { scopeRegionId: null, maintainerOrg: null });
+      hub.join('s2', { scopeRegionId: null, maintainerOrg: null });
       hub.applyPointChanges([pt('a', 'c1')], [], new Set(['a']));
       expect(resyncs).to.deep.equal(['live:s1|*']);
       hub.close();

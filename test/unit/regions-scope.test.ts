@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { Query } from 'mingo';
 import { Types } from 'mongoose';
 import type { Principal, Role } from '../../server/src/auth/principal';
-import type { RegionIndex, Sharing } from '../../server/src/auth/scope';
-import { canSeePoint, pointVisibilityFilter } from '../../server/src/cameras/service';
+import { canSeePoint as canSee, viewerOf, type RegionIndex } from '../../server/src/auth/scope';
+import { pointRefOf, pointVisibilityFilter } from '../../server/src/cameras/service';
+import type { Sharing } from '../../server/src/contracts/vocabulary';
 
 /**
  * Tree:  D ─ S1 ─ C11
@@ -54,8 +55,12 @@ const table: Array<{ at: string; sharing: Sharing; seenBy: string[] }> = [
   { at: D, sharing: 'up', seenBy: ['D', 'S1', 'S2', 'C11', 'C12', 'C21'] },
 ];
 
+function canSeePoint(p: Principal, rs: RegionIndex, pt: Pt): boolean {
+  return canSee(viewerOf(p), rs, pointRefOf(pt));
+}
+
 function visibleByFilter(p: Principal, pt: Pt): boolean {
-  const f = pointVisibilityFilter(p, regions);
+  const f = pointVisibilityFilter(viewerOf(p), regions);
   if (f === null) return true;
   return new Query(f).test({ ...pt, regionId: new Types.ObjectId(pt.regionId) });
 }
@@ -74,7 +79,7 @@ describe('point visibility by tier and sharing', () => {
   }
 
   it('when the caller is a global admin, then there is no restriction at all', () => {
-    expect(pointVisibilityFilter(principal(null, 'admin'), regions)).to.equal(null);
+    expect(pointVisibilityFilter(viewerOf(principal(null, 'admin')), regions)).to.equal(null);
     expect(canSeePoint(principal(null, 'admin'), regions, { regionId: C21, sharing: 'own', maintainer: { org: '' } })).to.equal(true);
   });
 

@@ -1,24 +1,25 @@
 import { expect } from 'chai';
 import type { SourceRow } from '../../server/src/cameras/transfer/fields';
 import { mapRow, type MapContext } from '../../server/src/cameras/transfer/mapping';
-import { RegionDirectory, type RegionNode } from '../../server/src/cameras/transfer/regions';
+import { RegionDirectory } from '../../server/src/cameras/transfer/regions';
+import { RegionTree, type RegionNode } from '../../server/src/regions/tree';
 
 const id = (n: number): string => n.toString(16).padStart(24, '0');
 const nodes: RegionNode[] = [
-  { id: id(1), name: '铁东区', tier: 'district', parentId: null, code: '210302' },
-  { id: id(2), name: '站前街道', tier: 'street', parentId: id(1), code: '210302001' },
-  { id: id(3), name: '解放街道', tier: 'street', parentId: id(1), code: '210302002' },
-  { id: id(4), name: '光明社区', tier: 'community', parentId: id(2), code: '210302001001' },
+  { id: id(1), name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null },
+  { id: id(2), name: '站前街道', tier: 'street', parentId: id(1), code: '210302001', households: null },
+  { id: id(3), name: '解放街道', tier: 'street', parentId: id(1), code: '210302002', households: null },
+  { id: id(4), name: '光明社区', tier: 'community', parentId: id(2), code: '210302001001', households: null },
   // the same community name under another street: names alone are ambiguous
-  { id: id(5), name: '光明社区', tier: 'community', parentId: id(3), code: '210302002001' },
-  { id: id(6), name: '第1网格', tier: 'grid', parentId: id(4), code: '210302001001001' },
-  { id: id(7), name: '第1网格', tier: 'grid', parentId: id(5), code: '210302002001001' },
+  { id: id(5), name: '光明社区', tier: 'community', parentId: id(3), code: '210302002001', households: null },
+  { id: id(6), name: '第1网格', tier: 'grid', parentId: id(4), code: '210302001001001', households: null },
+  { id: id(7), name: '第1网格', tier: 'grid', parentId: id(5), code: '210302002001001', households: null },
 ];
 const defaults = { PROBE_DEFAULT_KIND: 'tcp', PROBE_DEFAULT_INTERVAL_SEC: 60, PROBE_DEFAULT_TIMEOUT_MS: 3000, PROBE_DEFAULT_RETRIES: 3 } as const;
 const code = '21030200011320000001';
 
 function ctx(extra: Partial<MapContext> = {}): MapContext {
-  return { regions: new RegionDirectory(nodes), scope: null, probeDefaults: defaults, ...extra };
+  return { regions: new RegionDirectory(new RegionTree(nodes)), scope: null, probeDefaults: defaults, ...extra };
 }
 
 function row(values: SourceRow['values']): SourceRow {

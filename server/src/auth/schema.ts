@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { objectIdSchema } from '../contracts/vocabulary';
 import { roleSchema } from './principal';
 
 export const PASSWORD_MIN = 12;
@@ -85,7 +86,7 @@ export const userListQuerySchema = z.object({
   q: z.string().trim().max(64).optional(),
 });
 
-export const idParamSchema = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/, 'id: 24 hex characters') });
+export const idParamSchema = z.object({ id: objectIdSchema });
 
 export const loginSchema = z.object({
   username: z.string().trim().toLowerCase().min(1).max(64),

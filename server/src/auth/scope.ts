@@ -1,6 +1,7 @@
+import type { Sharing } from '../contracts/vocabulary';
 import type { Principal } from './principal';
 
-/** What scope checks need to know about the region tree (implemented by the regions service). */
+/** What scope checks need of the region tree (regions/tree.ts is the one implementation). */
 export interface RegionIndex {
   /** The region itself followed by its ancestors up to the root. Empty if unknown. */
   ancestorsOrSelf(regionId: string): string[];
@@ -8,45 +9,92 @@ export interface RegionIndex {
   subtree(regionId: string): string[];
 }
 
-export type Sharing = 'own' | 'up' | 'all';
+/**
+ * The part of a caller that decides which points it may see. Two callers with equal viewers see exactly
+ * the same points (live push keys its rooms by `viewerKey`).
+ */
+export interface Viewer {
+  /** Root of the caller's region subtree; null = global. */
+  scopeRegionId: string | null;
+  /** Technicians only: the maintainer organisation whose points they handle ('' when unset: sees none). */
+  maintainerOrg: string | null;
+}
+
+/** A technician without an organisation matches no point (no point's organisation is this). */
+const NO_ORG = '\u0001';
+
+export function viewerOf(principal: Pick<Principal, 'role' | 'scopeRegionId' | 'maintainerOrg'>): Viewer {
+  return { scopeRegionId: principal.scopeRegionId, maintainerOrg: principal.role === 'technician' ? principal.maintainerOrg || NO_ORG : null };
+}
+
+export function viewerKey(v: Viewer): string {
+  const scope = v.scopeRegionId === null ? '*' : `s:${v.scopeRegionId}`;
+  return v.maintainerOrg === null ? scope : `${scope}|o:${v.maintainerOrg}`;
+}
+
+/** What the rule reads of a point. */
+export interface PointRef {
+  regionId: string;
+  sharing: Sharing;
+  /** The maintainer organisation ('' = none). */
+  org: string;
+}
 
 /**
- * Visibility of a camera point follows its `sharing`:
+ * The one visibility rule for camera points, as data: a point is visible when
  *
- * | sharing | who sees a point registered at region P                                   |
- * |---------|----------------------------------------------------------------------------|
- * | own     | users scoped to P's subtree (P's own tier and below)                       |
- * | up      | those, plus users scoped to an ancestor of P (the tiers above)             |
- * | all     | every authenticated user (the shared resource pool)                        |
+ * | condition                                                                                   |
+ * |---------------------------------------------------------------------------------------------|
+ * | sharing `all` (the shared pool), or                                                         |
+ * | its region is the viewer's scope root or an ancestor of it (`ownRegionIds`), or             |
+ * | sharing `up` and its region lies inside the viewer's subtree (`upRegionIds`)                |
+ * | — and, for technicians, its maintainer organisation is theirs (`org`)                       |
  *
- * Global admins see everything. Returned as a MongoDB filter on `regionId` / `sharing`, or null for "no
- * restriction". Region ids are compared as strings (the caller maps them to its id type).
+ * so `own` points are seen by their own tier and the tiers below, `up` points also by the tiers above.
+ * Global viewers have no region condition (`regions` null). Returns null when nothing is restricted.
+ * Rendered as a predicate here (`canSeePoint`) and as a store filter in cameras (`pointVisibilityFilter`);
+ * a unit test evaluates both over the same points.
  */
-export function cameraVisibility(principal: Principal, regions: RegionIndex): { ownRegionIds: string[]; upRegionIds: string[] } | null {
-  if (principal.scopeRegionId === null) return null;
+export interface PointVisibility {
+  regions: { ownRegionIds: string[]; upRegionIds: string[] } | null;
+  org: string | null;
+}
+
+export function pointVisibility(viewer: Viewer, regions: RegionIndex): PointVisibility | null {
+  if (viewer.scopeRegionId === null && viewer.maintainerOrg === null) return null;
   return {
-    // sharing own/up/all: visible when the point's region is the caller's scope root or an ancestor of it
-    ownRegionIds: regions.ancestorsOrSelf(principal.scopeRegionId),
-    // sharing up: also visible when the point's region lies inside the caller's subtree
-    upRegionIds: regions.subtree(principal.scopeRegionId),
+    regions:
+      viewer.scopeRegionId === null ? null : { ownRegionIds: regions.ancestorsOrSelf(viewer.scopeRegionId), upRegionIds: regions.subtree(viewer.scopeRegionId) },
+    org: viewer.maintainerOrg,
   };
 }
 
-export function canSeeCamera(principal: Principal, regions: RegionIndex, cam: { regionId: string; sharing: Sharing }): boolean {
-  const v = cameraVisibility(principal, regions);
-  if (v === null || cam.sharing === 'all') return true;
-  if (v.ownRegionIds.includes(cam.regionId)) return true;
-  return cam.sharing === 'up' && v.upRegionIds.includes(cam.regionId);
+/** The rule for many points: build once per request / room, test each point in O(1). */
+export function pointPredicate(viewer: Viewer, regions: RegionIndex): (p: PointRef) => boolean {
+  const v = pointVisibility(viewer, regions);
+  if (v === null) return () => true;
+  const own = v.regions ? new Set(v.regions.ownRegionIds) : null;
+  const up = v.regions ? new Set(v.regions.upRegionIds) : null;
+  const org = v.org;
+  return (p) => {
+    if (org !== null && p.org !== org) return false;
+    if (own === null || up === null || p.sharing === 'all') return true;
+    return own.has(p.regionId) || (p.sharing === 'up' && up.has(p.regionId));
+  };
+}
+
+export function canSeePoint(viewer: Viewer, regions: RegionIndex, p: PointRef): boolean {
+  return pointPredicate(viewer, regions)(p);
 }
 
 /** Writes (edit, delete, import) are allowed only for points whose region lies inside the caller's subtree. */
-export function regionInScope(principal: Principal, regions: RegionIndex, regionId: string): boolean {
+export function regionInScope(principal: Pick<Principal, 'scopeRegionId'>, regions: RegionIndex, regionId: string): boolean {
   if (principal.scopeRegionId === null) return true;
   return regions.subtree(principal.scopeRegionId).includes(regionId);
 }
 
 /** A region node is visible to callers scoped to it, to an ancestor of it, or to a descendant (their path up). */
-export function canSeeRegion(principal: Principal, regions: RegionIndex, regionId: string): boolean {
+export function canSeeRegion(principal: Pick<Principal, 'scopeRegionId'>, regions: RegionIndex, regionId: string): boolean {
   if (principal.scopeRegionId === null) return true;
   return regionInScope(principal, regions, regionId) || regions.ancestorsOrSelf(principal.scopeRegionId).includes(regionId);
 }

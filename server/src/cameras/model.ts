@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import { cameraStates, probeKinds, sharingValues } from './schema';
+import { probeKinds, sharingValues } from '../contracts/vocabulary';
+import { cameraStates } from './schema';
 
 /**
  * Stored shape of a camera point (collection `cameras`). Region, grid and upstream references are

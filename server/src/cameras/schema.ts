@@ -2,13 +2,12 @@ import net from 'node:net';
 import { z } from 'zod';
 import type { FieldIssue } from '../lib/errors';
 import { centerCodeMismatch, parseGbCode } from './gbcode';
+import { objectIdSchema, probeKindSchema, sharingSchema } from '../contracts/vocabulary';
 
 /**
  * The camera point's public JSON shape. Names are part of the public API (issue 3); zod is the single
  * source for validation, TypeScript types and the OpenAPI document.
  */
-
-export const objectIdSchema = z.string().regex(/^[0-9a-f]{24}$/, 'must be a 24-hex-digit id');
 
 const HOSTNAME_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
@@ -40,10 +39,6 @@ export const hostSchema = z
 
 const rtspPathSchema = z.string().max(512).regex(/^(\/[\x21-\x7e]*)?$/, 'must start with "/" and contain no spaces or control characters');
 
-export const probeKinds = ['tcp', 'rtsp', 'onvif', 'http'] as const;
-export const probeKindSchema = z.enum(probeKinds);
-export const sharingValues = ['own', 'up', 'all'] as const;
-export const sharingSchema = z.enum(sharingValues);
 export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
 export const cameraStateSchema = z.enum(cameraStates);
 

@@ -2,7 +2,7 @@ import { Types, type AnyBulkWriteOperation, type Connection, type Model } from '
 import type { AuditService } from '../audit/service';
 import type { AuditActor, AuditRecordInput } from '../audit/schema';
 import type { Principal } from '../auth/principal';
-import { cameraVisibility, canSeeCamera, canSeeRegion, regionInScope, type RegionIndex } from '../auth/scope';
+import { canSeePoint, canSeeRegion, pointPredicate, pointVisibility, regionInScope, viewerOf, type PointRef, type RegionIndex, type Viewer } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed } from '../regions/events';
@@ -123,26 +123,27 @@ function nextPrefix(prefix: string): string | null {
 }
 
 /**
- * Store filter for what a caller may see: `cameraVisibility` (sharing × region tree, see auth/scope.ts)
- * plus, for technicians, only the points their maintainer organisation maintains. Null = no restriction.
- * Must agree with `canSeePoint` (a unit test evaluates both over the same points).
+ * The store rendering of the one visibility rule (`pointVisibility` in auth/scope.ts) on the stored fields
+ * `regionId`, `sharing` and `maintainer.org`. Null = no restriction. Must agree with `canSeePoint` (a unit
+ * test evaluates both over the same points).
  */
-export function pointVisibilityFilter(principal: Principal, regions: RegionIndex): Filter | null {
+export function pointVisibilityFilter(viewer: Viewer, regions: RegionIndex): Filter | null {
+  const v = pointVisibility(viewer, regions);
+  if (v === null) return null;
   const and: Filter[] = [];
-  const v = cameraVisibility(principal, regions);
-  if (v) {
+  if (v.regions) {
     and.push({
-      $or: [{ sharing: 'all' }, { regionId: { $in: v.ownRegionIds.map(oid) } }, { sharing: 'up', regionId: { $in: v.upRegionIds.map(oid) } }],
+      $or: [{ sharing: 'all' }, { regionId: { $in: v.regions.ownRegionIds.map(oid) } }, { sharing: 'up', regionId: { $in: v.regions.upRegionIds.map(oid) } }],
     });
   }
-  if (principal.role === 'technician') and.push({ 'maintainer.org': principal.maintainerOrg ?? SEP });
+  if (v.org !== null) and.push({ 'maintainer.org': v.org });
   if (and.length === 0) return null;
   return and.length === 1 ? and[0] : { $and: and };
 }
 
-export function canSeePoint(principal: Principal, regions: RegionIndex, c: { regionId: string; sharing: Camera['sharing']; maintainer: { org: string } }): boolean {
-  if (principal.role === 'technician' && c.maintainer.org !== principal.maintainerOrg) return false;
-  return canSeeCamera(principal, regions, c);
+/** The rule's input as a stored or public point holds it. */
+export function pointRefOf(c: { regionId: string; sharing: Camera['sharing']; maintainer: { org: string } }): PointRef {
+  return { regionId: c.regionId, sharing: c.sharing, org: c.maintainer.org };
 }
 
 interface SortSpec {
@@ -289,11 +290,11 @@ export class CameraService implements RegionPoints {
 
   /** The store filter restricting points to what the caller may see (null = everything). */
   visibilityFilter(principal: Principal): Filter | null {
-    return pointVisibilityFilter(principal, this.regions);
+    return pointVisibilityFilter(viewerOf(principal), this.regions);
   }
 
   canSee(principal: Principal, c: { regionId: string; sharing: Camera['sharing']; maintainer: { org: string } }): boolean {
-    return canSeePoint(principal, this.regions, c);
+    return canSeePoint(viewerOf(principal), this.regions, pointRefOf(c));
   }
 
   private async findDoc(id: string): Promise<CameraDoc | null> {
@@ -919,12 +920,14 @@ export class CameraService implements RegionPoints {
    * on region, sharing and org only, so each combination (the row's `vk`) is decided once.
    */
   private bucketVisibility(principal: Principal): ((row: Pick<BucketRow, 'regionId' | 'sharing' | 'org' | 'vk'>) => boolean) | null {
-    if (this.visibilityFilter(principal) === null) return null;
+    const viewer = viewerOf(principal);
+    if (pointVisibility(viewer, this.regions) === null) return null;
+    const sees = pointPredicate(viewer, this.regions);
     const seen = new Map<string, boolean>();
     return ({ regionId, sharing, org, vk }) => {
       let ok = seen.get(vk);
       if (ok === undefined) {
-        ok = this.canSee(principal, { regionId, sharing: sharing as Camera['sharing'], maintainer: { org } });
+        ok = sees({ regionId, sharing: sharing as Camera['sharing'], org });
         seen.set(vk, ok);
       }
       return ok;

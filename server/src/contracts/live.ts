@@ -168,7 +168,8 @@ export const pointCatalogSchema = z.object({
 });
 export type PointCatalog = z.infer<typeof pointCatalogSchema>;
 
-export const sharingCodes = ['own', 'up', 'all'] as const;
+/** Sharing as the live index codes it: index into `sharingValues` (0 own, 1 up, 2 all). */
+export { sharingValues as sharingCodes } from './vocabulary';
 
 /** `GET /api/v1/live/config` — console settings that come from the server environment. */
 export const consoleConfigSchema = z.object({

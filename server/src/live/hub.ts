@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cameraVisibility } from '../auth/scope';
-import type { Principal } from '../auth/principal';
+import { pointPredicate, viewerKey, type Viewer } from '../auth/scope';
 import {
   cameraStates,
   stateCodeOf,
@@ -14,7 +13,8 @@ import {
   type StateCounts,
   type StatusBatch,
 } from '../contracts/live';
-import type { RegionTree } from './region-tree';
+import { sharingValues } from '../contracts/vocabulary';
+import type { RegionTree } from '../regions/tree';
 
 /** 0 own, 1 up, 2 all — the registry's `sharing`, as a code. */
 export type SharingCode = 0 | 1 | 2;
@@ -23,6 +23,8 @@ export interface PointEntry {
   id: string;
   regionId: string;
   sharing: SharingCode;
+  /** The maintainer organisation ('' = none): technicians see their organisation's points only. */
+  org: string;
   st: StateCode;
   /** Unix seconds; 0 = unknown. */
   since: number;
@@ -34,20 +36,6 @@ export interface TransitionInput {
   to: CameraState;
   at: Date | number | string;
   flapping?: boolean;
-}
-
-/** Who watches a room: the part of a principal that decides visibility. */
-export interface ViewerScope {
-  /** null = global. */
-  scopeRegionId: string | null;
-}
-
-export function scopeOf(principal: Principal): ViewerScope {
-  return { scopeRegionId: principal.scopeRegionId };
-}
-
-function scopeKey(s: ViewerScope): string {
-  return s.scopeRegionId === null ? '*' : `s:${s.scopeRegionId}`;
 }
 
 export interface HubOptions {
@@ -64,18 +52,15 @@ export interface HubOptions {
   now?: () => number;
 }
 
-interface Visibility {
-  all: boolean;
-  own: Set<string>;
-  up: Set<string>;
-}
+/** Whether a room's viewer sees a point: the one rule of auth/scope.ts, built once per room. */
+type Visibility = (p: PointEntry) => boolean;
 
 export interface Room {
   readonly key: string;
   /** Socket.IO room name. */
   readonly name: string;
   readonly regionId: string;
-  readonly scope: ViewerScope;
+  readonly viewer: Viewer;
   epoch: string;
   seq: number;
   members: number;
@@ -105,10 +90,11 @@ function newEpoch(): string {
 /**
  * The live state of every point and the rooms that watch subtrees of the region tree.
  *
- * A room is one (region, viewer scope) pair: everyone in it sees exactly the same set of points, so one
- * batch serves all its sockets and a street operator is never in a room that carries another street's
- * unshared points. A transition goes to the rooms of the point's region and of all its ancestors whose
- * scope may see the point. Changes are coalesced per point and flushed at most once per `batchMs`.
+ * A room is one (region, viewer) pair (`viewerKey`: scope root, and the maintainer organisation of a
+ * technician): everyone in it sees exactly the same set of points, so one batch serves all its sockets,
+ * a street operator is never in a room that carries another street's unshared points, and a technician
+ * never in one that carries another organisation's. A transition goes to the rooms of the point's region and of all its ancestors whose
+ * viewer may see the point. Changes are coalesced per point and flushed at most once per `batchMs`.
  */
 export class LiveHub {
   private tree: RegionTree;
@@ -225,7 +211,7 @@ export class LiveHub {
     for (const id of deletes) remove(id);
     for (const p of upserts) {
       const o = this.points.get(p.id);
-      if (o && o.regionId === p.regionId && o.sharing === p.sharing) {
+      if (o && o.regionId === p.regionId && o.sharing === p.sharing && o.org === p.org) {
         if (attrsChanged.has(p.id)) touched.add(p.regionId);
         if (o.since <= p.since && (o.st !== p.st || o.flap !== p.flap || o.since !== p.since)) {
           this.applyTransition({ cameraId: p.id, to: cameraStates[p.st], at: p.since * 1000, flapping: p.flap });
@@ -288,21 +274,21 @@ export class LiveHub {
     return true;
   }
 
-  /** Joins (creating if needed) the room for a region as seen by a scope. The region must exist. */
-  join(regionId: string, scope: ViewerScope): Room {
-    const key = `${regionId}|${scopeKey(scope)}`;
+  /** Joins (creating if needed) the room for a region as seen by a viewer. The region must exist. */
+  join(regionId: string, viewer: Viewer): Room {
+    const key = `${regionId}|${viewerKey(viewer)}`;
     let room = this.rooms.get(key);
     if (!room) {
       room = {
         key,
         name: `live:${key}`,
         regionId,
-        scope,
+        viewer,
         epoch: newEpoch(),
         seq: 0,
         members: 0,
         counts: { total: emptyCounts(), self: emptyCounts(), children: {} },
-        visibility: { all: true, own: new Set(), up: new Set() },
+        visibility: () => false,
         pending: new Set(),
         selfChanged: false,
         changedChildren: new Set(),
@@ -373,9 +359,9 @@ export class LiveHub {
     };
   }
 
-  /** Ids of the points a scope may see in a region's subtree (for the catalog endpoint). */
-  visibleIds(regionId: string, scope: ViewerScope): string[] {
-    const vis = this.visibilityFor(scope);
+  /** Ids of the points a viewer may see in a region's subtree (for the catalog endpoint). */
+  visibleIds(regionId: string, viewer: Viewer): string[] {
+    const vis = this.visibilityFor(viewer);
     const out: string[] = [];
     for (const r of this.tree.subtree(regionId)) {
       const set = this.byRegion.get(r);
@@ -416,14 +402,9 @@ export class LiveHub {
     return out;
   }
 
-  private visibilityFor(scope: ViewerScope): Visibility {
-    if (scope.scopeRegionId === null) return { all: true, own: new Set(), up: new Set() };
-    const v = cameraVisibility(
-      { kind: 'dev', userId: '', username: '', role: 'viewer', scopeRegionId: scope.scopeRegionId },
-      this.tree,
-    );
-    if (v === null) return { all: true, own: new Set(), up: new Set() };
-    return { all: false, own: new Set(v.ownRegionIds), up: new Set(v.upRegionIds) };
+  private visibilityFor(viewer: Viewer): Visibility {
+    const sees = pointPredicate(viewer, this.tree);
+    return (p) => sees({ regionId: p.regionId, sharing: sharingValues[p.sharing], org: p.org });
   }
 
   private indexRoom(room: Room): void {
@@ -442,7 +423,7 @@ export class LiveHub {
     room.changedChildren.clear();
     if (room.flushTimer) clearTimeout(room.flushTimer);
     room.flushTimer = null;
-    room.visibility = this.visibilityFor(room.scope);
+    room.visibility = this.visibilityFor(room.viewer);
     const counts: RoomCounts = { total: emptyCounts(), self: emptyCounts(), children: {} };
     for (const child of this.tree.children(room.regionId)) counts.children[child] = emptyCounts();
     for (const regionId of this.tree.subtree(room.regionId)) {
@@ -513,9 +494,7 @@ export class LiveHub {
 }
 
 function visible(v: Visibility, p: PointEntry): boolean {
-  if (v.all || p.sharing === 2) return true;
-  if (v.own.has(p.regionId)) return true;
-  return p.sharing === 1 && v.up.has(p.regionId);
+  return v(p);
 }
 
 function cloneCounts(c: RoomCounts): RoomCounts {
@@ -537,7 +516,7 @@ function sameMembership(a: Map<string, PointEntry>, b: Map<string, PointEntry>):
   if (a.size !== b.size) return false;
   for (const [id, p] of a) {
     const o = b.get(id);
-    if (!o || o.regionId !== p.regionId || o.sharing !== p.sharing) return false;
+    if (!o || o.regionId !== p.regionId || o.sharing !== p.sharing || o.org !== p.org) return false;
   }
   return true;
 }

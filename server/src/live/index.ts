@@ -6,7 +6,7 @@ import type { AppContext } from '../context';
 import type { CameraState } from '../contracts/live';
 import { AppError } from '../lib/errors';
 import { LiveHub, type PointEntry, type TransitionInput } from './hub';
-import { RegionTree } from './region-tree';
+import type { RegionTree } from '../regions/tree';
 import { liveRoutes } from './routes';
 import { attachLiveNamespace, type LiveNamespace, type SocketMiddleware } from './socket';
 import { buildCatalog, loadedFromDoc, storeSource, type LiveSource, type LoadedPoint, type PointAttrs } from './source';
@@ -29,15 +29,16 @@ export interface ChangeSource {
 }
 
 export interface RegistryChanges {
-  regions: ChangeSource;
+  /** The regions service: its change feed and the one region tree (regions/tree.ts) as it stands now. */
+  regions: ChangeSource & { current(): RegionTree };
   cameras: ChangeSource;
 }
 
 export interface LiveDeps {
   /** The monitoring change feed; without it the periodic reconcile is the only source of state changes. */
   feed?: TransitionFeed;
-  /** Registry change notifications; without them the index is re-read before a subscribe when stale. */
-  registry?: RegistryChanges;
+  /** The registry: the region tree and change notifications (points are re-read before a subscribe when stale without them). */
+  registry: RegistryChanges;
   /** The auth capability's Socket.IO middleware; without it only AUTH_MODE=open connects (as the dev admin). */
   socketAuth?: SocketMiddleware;
   /** The auth capability's subscribe check; defaults to the registry-scope rule in auth/scope.ts. */
@@ -92,7 +93,7 @@ const STALE_WITHOUT_NOTIFICATIONS_MS = 5_000;
  * the `/live` namespace. Fed by the monitoring change feed; the store stays the source of truth, so the
  * index is reloaded on registry changes and reconciled periodically.
  */
-export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
+export function createLive(ctx: AppContext, deps: LiveDeps): Live {
   const { config, logger } = ctx;
   const log = logger.child({ component: 'live' });
   const source = deps.source ?? storeSource(ctx.store);
@@ -140,8 +141,8 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     loading ??= (async () => {
       const started = Date.now();
       loads++;
-      const [regions, points] = await Promise.all([source.regions(), source.points()]);
-      const tree = new RegionTree(regions);
+      const points = await source.points();
+      const tree = deps.registry.regions.current();
       const entries = points.map((p) => p.entry);
       const nextAttrs = new Map(points.map((p) => [p.entry.id, p.attrs]));
       const attrsChanged = !sameAttrs(attrs, nextAttrs);
@@ -156,7 +157,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
       // gone meanwhile. Kept, each would trigger another full read
       for (const [id, o] of orphans) if (o.at < started) orphans.delete(id);
       loadedAt = started;
-      log.debug('live index loaded', { regions: regions.length, points: points.length, ms: Date.now() - started });
+      log.debug('live index loaded', { regions: tree.size, points: points.length, ms: Date.now() - started });
       return hub;
     })().finally(() => {
       loading = null;
@@ -181,7 +182,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps = {}): Live {
     const current = hub;
     if (regionsDirty) {
       // the tree itself changed: rebuild (rare: region CRUD)
-      const tree = new RegionTree(await source.regions());
+      const tree = deps.registry.regions.current();
       regionsDirty = false;
       let attrsChanged = false;
       const entries = new Map(current.allPoints().map((p) => [p.id, p]));

@@ -2,13 +2,13 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { canSeeRegion } from '../auth/scope';
+import { canSeeRegion, viewerOf } from '../auth/scope';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import { consoleConfigSchema, pointCatalogQuerySchema, pointCatalogSchema, type PointCatalog } from '../contracts/live';
 import { defineRoute, RESPONDED } from '../lib/http';
-import { scopeOf, type LiveHub } from './hub';
-import type { RegionTree } from './region-tree';
+import type { LiveHub } from './hub';
+import type { RegionTree } from '../regions/tree';
 import type { LiveSource } from './source';
 
 const gzip = promisify(zlib.gzip);
@@ -79,7 +79,7 @@ export function liveRoutes(router: Router, ctx: AppContext, deps: LiveRouteDeps)
     handler: async ({ principal, query, req, res }) => {
       const hub = await deps.ready();
       deps.assertCanWatch(principal, query.regionId, hub.regions);
-      const ids = hub.visibleIds(query.regionId, scopeOf(principal));
+      const ids = hub.visibleIds(query.regionId, viewerOf(principal));
       const catalog = deps.catalog(query.regionId, ids);
       if (ids.length < 2000 || !/\bgzip\b/.test(req.get('Accept-Encoding') ?? '')) return catalog;
       // 100,000 points are ~15 MB of JSON: compress off the event loop (zlib runs on the thread pool)

@@ -12,8 +12,9 @@ import {
 } from '../contracts/live';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { scopeOf, type LiveHub, type Room } from './hub';
-import type { RegionTree } from './region-tree';
+import { viewerOf } from '../auth/scope';
+import type { LiveHub, Room } from './hub';
+import type { RegionTree } from '../regions/tree';
 
 export interface LiveSocketData {
   principal?: Principal;
@@ -114,7 +115,7 @@ export function attachLiveNamespace(io: Server, deps: LiveSocketDeps): LiveNames
             hubOfRooms = hub;
           }
           const existing = rooms.get(req.regionId);
-          const room = existing ?? hub.join(req.regionId, scopeOf(principal));
+          const room = existing ?? hub.join(req.regionId, viewerOf(principal));
           if (!existing) {
             rooms.set(req.regionId, room);
             void socket.join(room.name);

@@ -2,7 +2,6 @@ import { ObjectId, type Document } from 'mongodb';
 import { cameraStates, stateCodeOf, type CameraState, type PointCatalog, type StateCode } from '../contracts/live';
 import type { Store } from '../store/connection';
 import type { PointEntry, SharingCode } from './hub';
-import type { RegionRecord } from './region-tree';
 
 /** What the board shows of a point beside its state (the catalog is built from these, in memory). */
 export interface PointAttrs {
@@ -32,7 +31,6 @@ export interface LoadedPoint {
  * hot index holds 100,000+ points, and going through mongoose documents would cost ~30× more.
  */
 export interface LiveSource {
-  regions(): Promise<RegionRecord[]>;
   points(): Promise<LoadedPoint[]>;
   /** GeoJSON geometries of the given regions that have a boundary. */
   boundaries(regionIds: string[]): Promise<Array<{ id: string; geometry: unknown }>>;
@@ -85,7 +83,7 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
   const sharing = sharingCode[str(doc.sharing)] ?? 0;
   const loc = (doc.location ?? null) as Document | null;
   return {
-    entry: { id, regionId, sharing, st, since: unixSeconds(status.since), flap: status.flapping === true },
+    entry: { id, regionId, sharing, org: str((doc.maintainer as Document | undefined)?.org), st, since: unixSeconds(status.since), flap: status.flapping === true },
     attrs: {
       gbCode: str(doc.gbCode),
       name: str(doc.name),
@@ -116,10 +114,6 @@ export function storeSource(store: Store): LiveSource {
     return db.collection(name);
   };
   return {
-    async regions() {
-      const docs = await col('regions').find({}, { projection: { _id: 1, parentId: 1, name: 1, tier: 1 } }).toArray();
-      return docs.map((d) => ({ id: idString(d._id), parentId: idString(d.parentId) || null, name: str(d.name), tier: str(d.tier) }));
-    },
     async points() {
       const out: LoadedPoint[] = [];
       const projection = {

@@ -4,8 +4,9 @@
  * http.ts). A probe never throws for a network outcome: every failure is a classified result.
  */
 
-export const probeKinds = ['tcp', 'rtsp', 'onvif', 'http'] as const;
-export type ProbeKind = (typeof probeKinds)[number];
+import { probeKinds, type ProbeKind } from '../contracts/vocabulary';
+
+export { probeKinds, type ProbeKind };
 
 /**
  * - ok: the service answered as expected

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import { regionTiers } from './schema';
+import { regionTiers } from '../contracts/vocabulary';
 
 export interface RegionDoc {
   _id: Types.ObjectId;

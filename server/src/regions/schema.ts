@@ -1,9 +1,5 @@
 import { z } from 'zod';
-import { objectIdSchema } from '../cameras/schema';
-
-export const regionTiers = ['district', 'street', 'community', 'grid'] as const;
-export const regionTierSchema = z.enum(regionTiers);
-export type RegionTier = z.infer<typeof regionTierSchema>;
+import { objectIdSchema, regionTierSchema, type RegionTier } from '../contracts/vocabulary';
 
 /** The tier a node's parent must have; districts are roots. */
 export const parentTierOf: Record<RegionTier, RegionTier | null> = {

@@ -7,16 +7,16 @@ import type { RegionLookup } from '../cameras/schema';
 import { AppError, type FieldIssue } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed, type RegionChange } from './events';
+import { RegionTree, type RegionNode } from './tree';
+import { regionTiers, type RegionTier } from '../contracts/vocabulary';
 import { regionModel, type RegionDoc } from './model';
 import {
   codePatterns,
   parentTierOf,
-  regionTiers,
   type Region,
   type RegionInput,
   type RegionListQuery,
   type RegionPatch,
-  type RegionTier,
   type RegionTreeNode,
   type TierCounts,
 } from './schema';
@@ -42,14 +42,8 @@ export interface RegionPoints {
   buckets(principal: Principal): Promise<PointBucket[]>;
 }
 
-/** A node as the in-memory tree holds it. */
-export interface RegionNode {
-  id: string;
-  name: string;
-  tier: RegionTier;
-  parentId: string | null;
-  code: string | null;
-  households: number | null;
+function nodeOf(d: RegionDoc): RegionNode {
+  return { id: d._id.toHexString(), name: d.name, tier: d.tier, parentId: d.parentId ? d.parentId.toHexString() : null, code: d.code ?? null, households: d.households ?? null };
 }
 
 function toRegion(d: RegionDoc, path: string[]): Region {
@@ -82,9 +76,7 @@ function isDuplicateKey(err: unknown): err is { code: number; keyPattern?: Recor
 export class RegionService implements RegionIndex, RegionLookup {
   private readonly model: Model<RegionDoc>;
   private docs = new Map<string, RegionDoc>();
-  private children = new Map<string | null, string[]>();
-  private ancestorsMemo = new Map<string, string[]>();
-  private subtreeMemo = new Map<string, string[]>();
+  private snapshot: RegionTree = RegionTree.empty;
   private points: RegionPoints | undefined;
   private readonly feed: ChangeFeed<RegionChange>;
   private audit: AuditService | undefined;
@@ -120,73 +112,36 @@ export class RegionService implements RegionIndex, RegionLookup {
 
   async reload(): Promise<void> {
     const all = await this.model.collection.find<RegionDoc>({}).toArray();
-    const docs = new Map<string, RegionDoc>();
-    const children = new Map<string | null, string[]>();
-    for (const d of all) docs.set(d._id.toHexString(), d);
-    for (const d of all) {
-      const parent = d.parentId ? d.parentId.toHexString() : null;
-      const list = children.get(parent) ?? [];
-      list.push(d._id.toHexString());
-      children.set(parent, list);
-    }
-    const byName = (a: string, b: string): number => {
-      const da = docs.get(a);
-      const db = docs.get(b);
-      return (da?.code ?? '').localeCompare(db?.code ?? '') || (da?.name ?? '').localeCompare(db?.name ?? '', 'zh');
-    };
-    for (const list of children.values()) list.sort(byName);
-    this.docs = docs;
-    this.children = children;
-    this.ancestorsMemo = new Map();
-    this.subtreeMemo = new Map();
+    this.docs = new Map(all.map((d) => [d._id.toHexString(), d]));
+    this.snapshot = new RegionTree(all.map(nodeOf));
   }
 
-  // ---- RegionIndex / RegionLookup (synchronous, from the cache) ----
+  /** The current tree (immutable; a registry change replaces it). */
+  current(): RegionTree {
+    return this.snapshot;
+  }
+
+  // ---- RegionIndex / RegionLookup (synchronous, from the current tree) ----
 
   get(id: string): RegionNode | undefined {
-    const d = this.docs.get(id);
-    if (!d) return undefined;
-    return { id, name: d.name, tier: d.tier, parentId: d.parentId ? d.parentId.toHexString() : null, code: d.code ?? null, households: d.households ?? null };
+    return this.snapshot.get(id);
   }
 
   ancestorsOrSelf(regionId: string): string[] {
-    const memo = this.ancestorsMemo.get(regionId);
-    if (memo) return memo;
-    const out: string[] = [];
-    let cur = this.docs.get(regionId);
-    while (cur && out.length < 16) {
-      out.push(cur._id.toHexString());
-      cur = cur.parentId ? this.docs.get(cur.parentId.toHexString()) : undefined;
-    }
-    this.ancestorsMemo.set(regionId, out);
-    return out;
+    return this.snapshot.ancestorsOrSelf(regionId);
   }
 
   subtree(regionId: string): string[] {
-    const memo = this.subtreeMemo.get(regionId);
-    if (memo) return memo;
-    if (!this.docs.has(regionId)) return [];
-    const out: string[] = [];
-    const stack = [regionId];
-    while (stack.length) {
-      const id = stack.pop() as string;
-      out.push(id);
-      for (const c of this.children.get(id) ?? []) stack.push(c);
-    }
-    this.subtreeMemo.set(regionId, out);
-    return out;
+    return this.snapshot.subtree(regionId);
   }
 
   childIds(regionId: string | null): string[] {
-    return this.children.get(regionId) ?? [];
+    return this.snapshot.children(regionId);
   }
 
   /** Every node, for importers, the live index and maps. Cheap: served from memory (boundaries on request). */
   listAll(opts: { boundary?: boolean } = {}): Array<RegionNode & { boundary?: unknown }> {
-    return [...this.docs.keys()].map((id) => {
-      const node = this.get(id) as RegionNode;
-      return opts.boundary ? { ...node, boundary: this.docs.get(id)?.boundary ?? null } : node;
-    });
+    return this.snapshot.all().map((node) => (opts.boundary ? { ...node, boundary: this.docs.get(node.id)?.boundary ?? null } : node));
   }
 
   /**
@@ -203,17 +158,13 @@ export class RegionService implements RegionIndex, RegionLookup {
 
   /** The nearest division code on the node's path up (a node without a code inherits its parent's). */
   effectiveCode(regionId: string): string | null {
-    for (const id of this.ancestorsOrSelf(regionId)) {
-      const code = this.docs.get(id)?.code;
-      if (code) return code;
-    }
-    return null;
+    return this.snapshot.effectiveCode(regionId);
   }
 
   // ---- reads, scoped ----
 
   private pathOf(id: string): string[] {
-    return this.ancestorsOrSelf(id).slice(1).reverse();
+    return this.snapshot.pathOf(id);
   }
 
   private visibleDoc(principal: Principal, id: string): RegionDoc {

@@ -37,7 +37,7 @@ export async function* exportRecords(
   q: ExportQuery,
 ): AsyncGenerator<ExportRecord[]> {
   const { format: _f, lang, ...filters } = q;
-  const dir = new RegionDirectory(regions.listAll());
+  const dir = new RegionDirectory(regions.current());
   let cursor: string | undefined;
   for (;;) {
     const page = await cameras.list(principal, { ...filters, sort: 'gbCode', limit: PAGE, count: false, ...(cursor ? { cursor } : {}) });

@@ -1,15 +1,8 @@
 import type { RegionIndex } from '../../auth/scope';
+import { RegionTree, type PathNames, type RegionNode } from '../../regions/tree';
 import type { RegionLookup } from '../schema';
 
-export type Tier = 'district' | 'street' | 'community' | 'grid';
-
-export interface RegionNode {
-  id: string;
-  name: string;
-  tier: Tier;
-  parentId: string | null;
-  code: string | null;
-}
+type Tier = RegionNode['tier'];
 
 function norm(s: string): string {
   return s.normalize('NFKC').replace(/\s+/g, '').toLowerCase();
@@ -18,28 +11,25 @@ function norm(s: string): string {
 export type Resolved = { ok: true; regionId: string; gridId?: string | null } | { ok: false; field: 'district' | 'street' | 'community' | 'regionId' | 'regionCode' | 'grid'; reason: string };
 
 /**
- * A snapshot of the region tree taken once per import/export: resolves the names a spreadsheet uses
- * (所属区县 / 所属街道 / 所属社区 / 网格) to ids, gives each point's name path for export, and serves as the
- * RegionLookup and RegionIndex that validation and scope checks need — all in memory, no query per row.
+ * The names a spreadsheet uses (所属区县 / 所属街道 / 所属社区 / 网格) resolved to ids over the one region tree
+ * (regions/tree.ts), taken once per import/export: name and code indexes only; paths, ancestors and
+ * subtrees are the tree's. Serves as the RegionLookup and RegionIndex that validation and scope checks need.
  */
 export class RegionDirectory implements RegionLookup, RegionIndex {
-  private readonly byId = new Map<string, RegionNode>();
-  private readonly children = new Map<string | null, RegionNode[]>();
-  /** `${tier}\u0001${normalised name}` → nodes; grids also by code (`grid\u0002${code}`). */
+  readonly tree: RegionTree;
+  /** `${tier}\u0001${normalised name}` → nodes. */
   private readonly byName = new Map<string, RegionNode[]>();
   private readonly byCode = new Map<string, RegionNode[]>();
   private readonly byParentName = new Map<string, RegionNode[]>();
-  private readonly ancestorsMemo = new Map<string, string[]>();
 
-  constructor(nodes: Iterable<RegionNode>) {
+  constructor(tree: RegionTree) {
+    this.tree = tree;
     const push = <K>(m: Map<K, RegionNode[]>, k: K, n: RegionNode): void => {
       const list = m.get(k);
       if (list) list.push(n);
       else m.set(k, [n]);
     };
-    for (const n of nodes) {
-      this.byId.set(n.id, n);
-      push(this.children, n.parentId, n);
+    for (const n of tree.all()) {
       push(this.byName, `${n.tier}\u0001${norm(n.name)}`, n);
       push(this.byParentName, `${n.parentId ?? ''}\u0001${norm(n.name)}`, n);
       if (n.code) push(this.byCode, n.code, n);
@@ -47,46 +37,20 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
   }
 
   get(id: string): RegionNode | undefined {
-    return this.byId.get(id);
+    return this.tree.get(id);
   }
 
   ancestorsOrSelf(id: string): string[] {
-    const memo = this.ancestorsMemo.get(id);
-    if (memo) return memo;
-    const out: string[] = [];
-    let cur = this.byId.get(id);
-    while (cur && out.length < 16) {
-      out.push(cur.id);
-      cur = cur.parentId ? this.byId.get(cur.parentId) : undefined;
-    }
-    this.ancestorsMemo.set(id, out);
-    return out;
+    return this.tree.ancestorsOrSelf(id);
   }
 
   subtree(id: string): string[] {
-    if (!this.byId.has(id)) return [];
-    const out: string[] = [];
-    const stack = [id];
-    while (stack.length) {
-      const cur = stack.pop() as string;
-      out.push(cur);
-      for (const c of this.children.get(cur) ?? []) stack.push(c.id);
-    }
-    return out;
-  }
-
-  roots(): RegionNode[] {
-    return this.children.get(null) ?? [];
+    return this.tree.subtree(id);
   }
 
   /** district / street / community names on the path to a region (export columns). */
-  pathNames(id: string): { district: string; street: string; community: string } {
-    const out = { district: '', street: '', community: '' };
-    for (const rid of this.ancestorsOrSelf(id)) {
-      const n = this.byId.get(rid);
-      if (n && n.tier !== 'grid') out[n.tier] = n.name;
-    }
-    return out;
+  pathNames(id: string): PathNames {
+    return this.tree.pathNames(id);
   }
 
   private named(tier: Tier, name: string, parents: RegionNode[] | null): RegionNode[] {
@@ -104,7 +68,7 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
   resolve(v: { regionId?: string; regionCode?: string; district?: string; street?: string; community?: string; grid?: string }, preferWithin?: Set<string>): Resolved | null {
     let regionId: string | undefined;
     if (v.regionId) {
-      const n = this.byId.get(v.regionId);
+      const n = this.tree.get(v.regionId);
       if (!n) return { ok: false, field: 'regionId', reason: `unknown region id ${v.regionId}` };
       if (n.tier === 'grid') return { ok: false, field: 'regionId', reason: `${n.name} is a grid; put it in the 网格 column` };
       regionId = n.id;
@@ -148,7 +112,7 @@ export class RegionDirectory implements RegionLookup, RegionIndex {
     const grids = [...new Set([...(this.byName.get(`grid\u0001${norm(v.grid)}`) ?? []), ...(this.byCode.get(v.grid) ?? []).filter((n) => n.tier === 'grid')])];
     const inside = regionId ? grids.filter((g) => this.ancestorsOrSelf(g.id).includes(regionId)) : grids;
     if (inside.length === 0) {
-      const where = regionId ? ` inside ${this.byId.get(regionId)?.name ?? regionId}` : '';
+      const where = regionId ? ` inside ${this.tree.get(regionId)?.name ?? regionId}` : '';
       return { ok: false, field: 'grid', reason: `no grid named or coded "${v.grid}"${where}` };
     }
     if (inside.length > 1) return { ok: false, field: 'grid', reason: `${inside.length} grids are named "${v.grid}"; add 所属社区 or use the grid code` };

@@ -141,10 +141,10 @@ export class TransferService {
       throw err;
     }
     phase('parse');
-    const dir = new RegionDirectory(this.deps.regions.listAll());
+    const dir = new RegionDirectory(this.deps.regions.current());
     const scope = principal.scopeRegionId === null ? null : new Set(dir.subtree(principal.scopeRegionId));
-    const districts = dir.roots().filter((n) => n.tier === 'district');
-    const defaultRegionId = principal.scopeRegionId ?? (districts.length === 1 ? districts[0].id : undefined);
+    const districts = dir.tree.roots().filter((id) => dir.tree.tierOf(id) === 'district');
+    const defaultRegionId = principal.scopeRegionId ?? (districts.length === 1 ? districts[0] : undefined);
     const ctx: MapContext = {
       ...(defaultRegionId && dir.get(defaultRegionId)?.tier !== 'grid' ? { defaultRegionId } : {}),
       regions: dir,

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/**
+ * The vocabulary of Vigil, one home for each list of values: imported by the server (schemas, models,
+ * config, probes) and by the console (through the `@contracts` alias). It must stay free of Node-only imports.
+ */
+
+/** Who beyond a point's own tier sees it (see auth/scope.ts): own tier and below, also the tiers above, everyone. */
+export const sharingValues = ['own', 'up', 'all'] as const;
+export const sharingSchema = z.enum(sharingValues);
+export type Sharing = z.infer<typeof sharingSchema>;
+
+/** The region tiers, top down. */
+export const regionTiers = ['district', 'street', 'community', 'grid'] as const;
+export const regionTierSchema = z.enum(regionTiers);
+export type RegionTier = z.infer<typeof regionTierSchema>;
+
+/** How a point's availability is checked (one file per kind in server/src/probes/). */
+export const probeKinds = ['tcp', 'rtsp', 'onvif', 'http'] as const;
+export const probeKindSchema = z.enum(probeKinds);
+export type ProbeKind = z.infer<typeof probeKindSchema>;
+
+/** Ids of stored records: 24 lower-case hex digits (MongoDB ObjectIds). */
+export const OBJECT_ID_PATTERN = /^[0-9a-f]{24}$/;
+export const objectIdSchema = z.string().regex(OBJECT_ID_PATTERN, 'must be a 24-hex-digit id');
+
+export function isObjectId(s: string): boolean {
+  return OBJECT_ID_PATTERN.test(s);
+}
