@@ -1,6 +1,6 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import type { Principal } from '../auth/principal';
-import type { RegionIndex } from '../auth/scope';
+import { pointFilter, pointPredicate, viewerOf, type PointRef, type RegionIndex } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import { auditModel, type AuditDoc } from './model';
 import type { AuditEntry, AuditPage, AuditQuery, AuditRecordInput } from './schema';
@@ -67,7 +67,8 @@ export class AuditService {
     if (query.actor) and.push({ $or: [{ 'actor.userId': query.actor }, { 'actor.username': query.actor }] });
     if (query.from) and.push({ at: { $gte: new Date(query.from) } });
     if (query.to) and.push({ at: { $lt: new Date(query.to) } });
-    if (principal.scopeRegionId !== null) and.push({ regionIds: { $in: this.regions.subtree(principal.scopeRegionId) } });
+    const scoped = this.scopeFilter(principal);
+    if (scoped) and.push(scoped);
     if (query.cursor) {
       const c = decodeCursor(query.cursor);
       and.push({ $or: [{ at: { $lt: c.at } }, { at: c.at, _id: { $lt: c.id } }] });
@@ -80,8 +81,54 @@ export class AuditService {
     const more = docs.length > query.limit;
     const page = more ? docs.slice(0, query.limit) : docs;
     const last = page[page.length - 1];
-    return { items: page.map(toEntry), nextCursor: more && last ? encodeCursor(last.at, last._id) : null };
+    const redact = this.redaction(principal);
+    return { items: page.map((d) => redact(toEntry(d))), nextCursor: more && last ? encodeCursor(last.at, last._id) : null };
   }
+
+  /**
+   * What a scoped caller may read. A camera entry keeps the point's before/after views, so it follows the
+   * point's own visibility rule (auth/scope.ts: region × sharing × a technician's organisation) on either
+   * side: an entry about a point the caller cannot see is not listed at all. Other entries: their regions
+   * must lie inside the caller's subtree.
+   */
+  private scopeFilter(principal: Principal): Record<string, unknown> | null {
+    const viewer = viewerOf(principal);
+    const sides = (['before', 'after'] as const)
+      .map((side) => pointFilter(viewer, this.regions, { regionId: `${side}.regionId`, sharing: `${side}.sharing`, org: `${side}.maintainer.org` }))
+      .filter((f): f is Record<string, unknown> => f !== null);
+    if (principal.scopeRegionId === null && sides.length === 0) return null;
+    const others = principal.scopeRegionId === null ? {} : { regionIds: { $in: this.regions.subtree(principal.scopeRegionId) } };
+    return {
+      $or: [
+        { entity: { $ne: 'camera' }, ...others },
+        { entity: 'camera', ...(sides.length ? { $or: sides } : {}) },
+      ],
+    };
+  }
+
+  /** The side of a camera entry the caller cannot see (moved out of scope, re-shared, re-assigned) reads as null. */
+  private redaction(principal: Principal): (e: AuditEntry) => AuditEntry {
+    const sees = pointPredicate(viewerOf(principal), this.regions);
+    const visible = (v: unknown): boolean => {
+      const ref = pointRefOfView(v);
+      return ref !== null && sees(ref);
+    };
+    return (e) => {
+      if (e.entity !== 'camera') return e;
+      const before = e.before !== null && !visible(e.before) ? null : e.before;
+      const after = e.after !== null && !visible(e.after) ? null : e.after;
+      if (before === e.before && after === e.after) return e;
+      return { ...e, before, after, meta: { ...e.meta, redacted: true } };
+    };
+  }
+}
+
+/** The visibility inputs of a point as its audit view holds them (a JSON copy of the public Camera). */
+function pointRefOfView(v: unknown): PointRef | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as { regionId?: unknown; sharing?: unknown; maintainer?: { org?: unknown } | null };
+  if (typeof o.regionId !== 'string' || (o.sharing !== 'own' && o.sharing !== 'up' && o.sharing !== 'all')) return null;
+  return { regionId: o.regionId, sharing: o.sharing, org: typeof o.maintainer?.org === 'string' ? o.maintainer.org : '' };
 }
 
 function toEntry(d: AuditDoc): AuditEntry {

@@ -83,6 +83,34 @@ export function pointPredicate(viewer: Viewer, regions: RegionIndex): (p: PointR
   };
 }
 
+/** Where a store keeps the rule's inputs, and how it stores region ids. */
+export interface PointFields {
+  regionId: string;
+  sharing: string;
+  org: string;
+  id?: (regionId: string) => unknown;
+}
+
+/** The rule as a MongoDB filter over `fields` (null = no restriction); agrees with `pointPredicate`. */
+export function pointFilter(viewer: Viewer, regions: RegionIndex, fields: PointFields): Record<string, unknown> | null {
+  const v = pointVisibility(viewer, regions);
+  if (v === null) return null;
+  const id = fields.id ?? ((r: string): unknown => r);
+  const and: Array<Record<string, unknown>> = [];
+  if (v.regions) {
+    and.push({
+      $or: [
+        { [fields.sharing]: 'all' },
+        { [fields.regionId]: { $in: v.regions.ownRegionIds.map(id) } },
+        { [fields.sharing]: 'up', [fields.regionId]: { $in: v.regions.upRegionIds.map(id) } },
+      ],
+    });
+  }
+  if (v.org !== null) and.push({ [fields.org]: v.org });
+  if (and.length === 0) return null;
+  return and.length === 1 ? and[0] : { $and: and };
+}
+
 export function canSeePoint(viewer: Viewer, regions: RegionIndex, p: PointRef): boolean {
   return pointPredicate(viewer, regions)(p);
 }

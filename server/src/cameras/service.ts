@@ -2,11 +2,12 @@ import { Types, type AnyBulkWriteOperation, type Connection, type Model } from '
 import type { AuditService } from '../audit/service';
 import type { AuditActor, AuditRecordInput } from '../audit/schema';
 import type { Principal } from '../auth/principal';
-import { canSeePoint, canSeeRegion, pointPredicate, pointVisibility, regionInScope, viewerOf, type PointRef, type RegionIndex, type Viewer } from '../auth/scope';
+import { canSeePoint, canSeeRegion, pointFilter, pointPredicate, pointVisibility, regionInScope, viewerOf, type PointRef, type RegionIndex, type Viewer } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed } from '../regions/events';
 import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
+import { isObjectId } from '../contracts/vocabulary';
 import { decodeGbCode } from './gbcode';
 import type { CameraChange } from './events';
 import { cameraModel, dropStaleCameraIndexes, searchFieldsOf, searchPlan, type CameraDoc } from './model';
@@ -128,17 +129,7 @@ function nextPrefix(prefix: string): string | null {
  * test evaluates both over the same points).
  */
 export function pointVisibilityFilter(viewer: Viewer, regions: RegionIndex): Filter | null {
-  const v = pointVisibility(viewer, regions);
-  if (v === null) return null;
-  const and: Filter[] = [];
-  if (v.regions) {
-    and.push({
-      $or: [{ sharing: 'all' }, { regionId: { $in: v.regions.ownRegionIds.map(oid) } }, { sharing: 'up', regionId: { $in: v.regions.upRegionIds.map(oid) } }],
-    });
-  }
-  if (v.org !== null) and.push({ 'maintainer.org': v.org });
-  if (and.length === 0) return null;
-  return and.length === 1 ? and[0] : { $and: and };
+  return pointFilter(viewer, regions, { regionId: 'regionId', sharing: 'sharing', org: 'maintainer.org', id: oid });
 }
 
 /** The rule's input as a stored or public point holds it. */
@@ -175,7 +166,7 @@ function decodeCursor(cursor: string, s: SortSpec): { value: unknown; id: Types.
   } catch {
     throw bad;
   }
-  if (parsed.k !== s.key || parsed.d !== s.dir || typeof parsed.i !== 'string' || !/^[0-9a-f]{24}$/.test(parsed.i) || typeof parsed.v !== 'string') throw bad;
+  if (parsed.k !== s.key || parsed.d !== s.dir || typeof parsed.i !== 'string' || !isObjectId(parsed.i) || typeof parsed.v !== 'string') throw bad;
   const value = dateSortKeys.has(s.key) ? new Date(parsed.v) : parsed.v;
   if (value instanceof Date && Number.isNaN(value.getTime())) throw bad;
   return { value, id: oid(parsed.i) };
@@ -298,7 +289,7 @@ export class CameraService implements RegionPoints {
   }
 
   private async findDoc(id: string): Promise<CameraDoc | null> {
-    if (!/^[0-9a-f]{24}$/.test(id)) return null;
+    if (!isObjectId(id)) return null;
     return this.coll.findOne<CameraDoc>({ _id: oid(id) });
   }
 
@@ -335,6 +326,18 @@ export class CameraService implements RegionPoints {
   invalidateCounts(): void {
     this.writeSeq += 1;
     this.counts = null;
+  }
+
+  /** gbCodes of the given points that the caller may see (id → code); the others are left out. */
+  async codesOf(principal: Principal, ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const valid = ids.filter(isObjectId);
+    if (valid.length === 0) return out;
+    const vis = this.visibilityFilter(principal);
+    const byId = { _id: { $in: valid.map(oid) } };
+    const docs = await this.coll.find<{ _id: Types.ObjectId; gbCode: string }>(vis ? { $and: [byId, vis] } : byId, { projection: { gbCode: 1 } }).toArray();
+    for (const d of docs) out.set(d._id.toHexString(), d.gbCode);
+    return out;
   }
 
   async isEmpty(): Promise<boolean> {

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { Types } from 'mongoose';
 import type { Principal } from '../../auth/principal';
 import type { RegionService } from '../../regions/service';
 import type { Camera } from '../schema';
@@ -42,13 +41,8 @@ export async function* exportRecords(
   for (;;) {
     const page = await cameras.list(principal, { ...filters, sort: 'gbCode', limit: PAGE, count: false, ...(cursor ? { cursor } : {}) });
     const upIds = [...new Set(page.items.map((c) => c.upstreamId).filter((id): id is string => id !== null))];
-    const upCodes = new Map<string, string>();
-    if (upIds.length) {
-      const docs = await cameras.model.collection
-        .find<{ _id: Types.ObjectId; gbCode: string }>({ _id: { $in: upIds.map((id) => new Types.ObjectId(id)) } }, { projection: { gbCode: 1 } })
-        .toArray();
-      for (const d of docs) upCodes.set(d._id.toHexString(), d.gbCode);
-    }
+    // upstream devices the caller cannot see stay blank: their codes are not his to read
+    const upCodes = await cameras.codesOf(principal, upIds);
     yield page.items.map((c) => ({ camera: c, values: flatten(c, dir, upCodes, lang) }));
     if (!page.nextCursor) return;
     cursor = page.nextCursor;

@@ -355,7 +355,8 @@ export function mapRow(row: SourceRow, existing: Camera | undefined, ctx: MapCon
   if (!has('upstream') && base) input.upstreamId = base.upstreamId ?? null;
   for (const i of validateCameraInput(input, ctx.regions)) add(fieldOfPath([i.field], regionField), i.message);
   if (!issues.length && ctx.scope && !ctx.scope.has(input.regionId)) {
-    add(regionField, `${ctx.regions.get(input.regionId)?.name ?? input.regionId} is outside your scope`);
+    // the region is not named: a caller may not learn the names of regions outside his scope from an import
+    add(regionField, 'lies outside your scope');
   }
   if (issues.length) return { ok: false, line: row.line, gbCode, issues };
   return { ok: true, line: row.line, input, upstreamGbCode };

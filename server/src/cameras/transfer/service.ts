@@ -302,7 +302,16 @@ export class TransferService {
 
     rows.forEach((row, seq) => {
       const code = row.values.gbCode !== undefined ? codeValue(row.values.gbCode).value : undefined;
-      const cur = code ? existing.get(code) : undefined;
+      const stored = code ? existing.get(code) : undefined;
+      if (stored && !this.deps.cameras.canSee(principal, stored)) {
+        // a point the caller cannot see: never written, and the row is not compared with it either (its
+        // outcome or a field-level complaint would tell the caller what the hidden point holds)
+        issues.push({ line: row.line, field: 'gbCode', column: gbLabel, reason: `${gbLabel} ${code}: no such point in your scope` });
+        if (!firstLine.has(stored.gbCode)) firstLine.set(stored.gbCode, row.line);
+        if (!invalidByCode.has(stored.gbCode)) invalidByCode.set(stored.gbCode, row.line);
+        return;
+      }
+      const cur = stored;
       const m = mapRow(row, cur, ctx);
       const rowIssues = m.ok ? [] : [...m.issues];
       if (code && /^\d{20}$/.test(code)) {
