@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
-import { toAuditRecord } from './auth/audit';
+import { toAuditRecord } from './audit/auth-events';
 import { setupAuth } from './auth/instance';
 import { authenticate } from './auth/middleware';
 import { assertCanSubscribe, socketAuth } from './auth/socket';
@@ -19,7 +19,7 @@ import { createLogger, type Logger } from './lib/logger';
 import { OpenApiRegistry } from './lib/openapi';
 import { rejectOperatorKeys } from './lib/sanitize';
 import { mountTransfer } from './cameras/transfer/routes';
-import { mountRegistry, setupRegistry, type Registry } from './regions/registry';
+import { mountRegistry, setupRegistry, type Registry } from './registry';
 import { openStore, type Store } from './store/connection';
 
 export interface StartOptions {

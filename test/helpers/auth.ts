@@ -1,5 +1,5 @@
 import { authOf } from '../../server/src/auth/instance';
-import type { Principal, Role } from '../../server/src/auth/principal';
+import type { Principal, Role } from '../../server/src/contracts/access';
 import { bootApp, type TestApp } from './app';
 
 /**

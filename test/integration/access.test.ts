@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { grants, roles, type Permission, type Role } from '../../server/src/auth/principal';
+import { grants, roles, type Permission, type Role } from '../../server/src/contracts/access';
 import type { TestApp } from '../helpers/app';
 import { anonymous, bearerClient, bootAdmin, bootAuthApp, createUser, loginAs, TEST_PASSWORD, type ApiClient, type TestUser } from '../helpers/auth';
 

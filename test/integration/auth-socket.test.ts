@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import type { Principal } from '../../server/src/auth/principal';
+import type { Principal } from '../../server/src/contracts/access';
 import { authOf } from '../../server/src/auth/instance';
 import { assertCanSubscribe, socketAuth } from '../../server/src/auth/socket';
 import { AppError } from '../../server/src/lib/errors';

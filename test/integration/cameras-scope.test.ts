@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Principal, Role } from '../../server/src/auth/principal';
+import type { Principal, Role } from '../../server/src/contracts/access';
 import type { Sharing } from '../../server/src/contracts/vocabulary';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { TestApp } from '../helpers/app';

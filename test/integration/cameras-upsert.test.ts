@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Principal } from '../../server/src/auth/principal';
+import type { Principal } from '../../server/src/contracts/access';
 import type { CameraChange } from '../../server/src/cameras/events';
 import { cameraInputSchema, stripEcho, type CameraInput } from '../../server/src/cameras/schema';
 import { bootApp, type TestApp } from '../helpers/app';

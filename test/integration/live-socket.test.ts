@@ -3,7 +3,7 @@ import { ObjectId } from 'mongodb';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import type { Ack, StatusBatch, SubscribeResult } from '../../server/src/contracts/live';
 import { liveOf } from '../../server/src/live';
-import { registryOf } from '../../server/src/regions/registry';
+import { registryOf } from '../../server/src/registry';
 import type { TestApp } from '../helpers/app';
 import { bootAdmin, bootAuthApp, createUser, loginAs, type ApiClient } from '../helpers/auth';
 

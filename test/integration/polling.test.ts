@@ -4,9 +4,9 @@ import { monitoringOf, type Transition } from '../../server/src/monitoring';
 import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
 import { bootApp, type TestApp } from '../helpers/app';
 import type { Json } from '../helpers/auth';
-import { devPrincipal } from '../../server/src/auth/principal';
+import { devPrincipal } from '../../server/src/contracts/access';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
-import { registryOf } from '../../server/src/regions/registry';
+import { registryOf } from '../../server/src/registry';
 import { assertChain, cameraDoc, DISTRICT, seedDistrict, waitFor, type ChainItem, type PointSpec } from './polling-fixtures';
 
 const INTERVAL_MS = 250;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import type { Principal } from '../../server/src/auth/principal';
+import type { Principal } from '../../server/src/contracts/access';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { Ack, StatusBatch, SubscribeResult } from '../../server/src/contracts/live';
 import type { Sharing } from '../../server/src/contracts/vocabulary';

@@ -4,7 +4,7 @@ import { loadConfig } from '../../server/src/config';
 import { AppError } from '../../server/src/lib/errors';
 import { parseCookies } from '../../server/src/auth/cookies';
 import { bearerOf } from '../../server/src/auth/middleware';
-import { roleWithin, type Principal } from '../../server/src/auth/principal';
+import { roleWithin, type Principal } from '../../server/src/contracts/access';
 import { BackoffLimiter } from '../../server/src/auth/rate-limit';
 import { createUserSchema, passwordProblem } from '../../server/src/auth/schema';
 import { isCrossSiteWrite } from '../../server/src/auth/security';

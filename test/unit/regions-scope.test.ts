@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Query } from 'mingo';
 import { Types } from 'mongoose';
-import type { Principal, Role } from '../../server/src/auth/principal';
+import type { Principal, Role } from '../../server/src/contracts/access';
 import { canSeePoint as canSee, viewerOf, type RegionIndex } from '../../server/src/auth/scope';
 import { pointRefOf, pointVisibilityFilter } from '../../server/src/cameras/service';
 import type { Sharing } from '../../server/src/contracts/vocabulary';

@@ -1,5 +1,5 @@
 import { Types, type Connection, type Model } from 'mongoose';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../contracts/access';
 import { pointFilter, pointPredicate, viewerOf, type PointRef, type RegionIndex } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import { auditModel, type AuditDoc } from './model';

@@ -4,7 +4,7 @@ import { AppError } from '../lib/errors';
 import { CSRF_HEADER, parseCookies, SESSION_COOKIE, setSessionCookies } from './cookies';
 import { safeEqualText } from './crypto';
 import { authOf } from './instance';
-import { devPrincipal } from './principal';
+import { devPrincipal } from '../contracts/access';
 import { assertNotCrossSite, SAFE_METHODS } from './security';
 import type { RequestMeta } from './service';
 

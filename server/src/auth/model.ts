@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model, type Types } from 'mongoose';
-import { roles, type Role } from './principal';
+import { roles, type Role } from '../contracts/access';
 
 export interface UserDoc {
   _id: Types.ObjectId;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { defineRoute, type RouteInput } from '../lib/http';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/access';
 import { clearSessionCookies, setSessionCookies } from './cookies';
 import { authOf } from './instance';
 import { requestMeta } from './middleware';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { objectIdSchema } from '../contracts/vocabulary';
-import { roleSchema } from './principal';
+import { roleSchema } from '../contracts/access';
 
 export const PASSWORD_MIN = 12;
 export const TOKEN_MAX_LIFETIME_MS = 366 * 24 * 3600 * 1000;

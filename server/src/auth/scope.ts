@@ -1,5 +1,5 @@
 import type { Sharing } from '../contracts/vocabulary';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/access';
 
 /** What scope checks need of the region tree (regions/tree.ts is the one implementation). */
 export interface RegionIndex {

@@ -4,7 +4,7 @@ import { AppError } from '../lib/errors';
 import type { AuditSink, AuthAuditEntry } from './audit';
 import { API_TOKEN_PREFIX, csrfTokenFor, hashPassword, randomSecret, safeEqualHex, sha256, verifyPassword } from './crypto';
 import { authModels, type ApiTokenDoc, type AuthModels, type UserDoc } from './model';
-import { can, grants, roleWithin, type Principal } from './principal';
+import { can, grants, roleWithin, type Principal } from '../contracts/access';
 import { BackoffLimiter } from './rate-limit';
 import {
   passwordProblem,

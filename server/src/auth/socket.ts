@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { parseCookies, SESSION_COOKIE } from './cookies';
 import { authOf } from './instance';
-import { can, devPrincipal, type Principal } from './principal';
+import { can, devPrincipal, type Principal } from '../contracts/access';
 import { regionInScope, type RegionIndex } from './scope';
 
 /** The part of a socket.io Socket the middleware needs; any `Socket<…, SocketData>` fits. */

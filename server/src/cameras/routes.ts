@@ -2,23 +2,11 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
-import { defineRoute } from '../lib/http';
+import { defineRoute, etagOf, parseIfMatch } from '../lib/http';
 import { cameraInputSchema, cameraListQuerySchema, cameraPageSchema, cameraPatchSchema, cameraSchema, stripEcho, type Camera } from './schema';
 import type { CameraService } from './service';
 
 const idParams = z.object({ id: z.string().max(64) });
-
-export function etagOf(version: number): string {
-  return `"v${version}"`;
-}
-
-/** If-Match: `"v3"`, `W/"v3"`, `"3"` or `3` → 3; absent or `*` → undefined. */
-export function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === '*' || header.trim() === '') return undefined;
-  const m = /^\s*(?:W\/)?"?v?(\d{1,12})"?\s*$/.exec(header);
-  if (!m) throw new AppError('bad_request', 'If-Match must be an ETag returned by this API, e.g. "v3"', [{ field: 'If-Match', message: 'not an ETag of this API' }]);
-  return Number(m[1]);
-}
 
 function withEtag(res: Response, c: Camera): Camera {
   res.setHeader('ETag', etagOf(c.version));

@@ -1,7 +1,7 @@
 import { Types, type AnyBulkWriteOperation, type Connection, type Model } from 'mongoose';
 import type { AuditService } from '../audit/service';
 import type { AuditActor, AuditRecordInput } from '../audit/schema';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../contracts/access';
 import { canSeePoint, canSeeRegion, pointFilter, pointPredicate, pointVisibility, regionInScope, viewerOf, type PointRef, type RegionIndex, type Viewer } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';

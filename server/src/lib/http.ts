@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
-import { can, type Principal } from '../auth/principal';
+import { can, type Principal } from '../contracts/access';
 import { AppError } from './errors';
 import type { OpenApiRegistry, OperationSpec } from './openapi';
 
@@ -89,4 +89,16 @@ export function defineRoute<
     if (result === undefined) res.status(status === 200 ? 204 : status).end();
     else res.status(status).json(result);
   });
+}
+
+export function etagOf(version: number): string {
+  return `"v${version}"`;
+}
+
+/** If-Match: `"v3"`, `W/"v3"`, `"3"` or `3` → 3; absent or `*` → undefined. */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*' || header.trim() === '') return undefined;
+  const m = /^\s*(?:W\/)?"?v?(\d{1,12})"?\s*$/.exec(header);
+  if (!m) throw new AppError('bad_request', 'If-Match must be an ETag returned by this API, e.g. "v3"', [{ field: 'If-Match', message: 'not an ETag of this API' }]);
+  return Number(m[1]);
 }

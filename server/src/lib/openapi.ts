@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Permission } from '../auth/principal';
+import type { Permission } from '../contracts/access';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 

@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import type { Server } from 'socket.io';
-import { devPrincipal, type Principal } from '../auth/principal';
+import { devPrincipal, type Principal } from '../contracts/access';
 import { canSeeRegion } from '../auth/scope';
 import type { AppContext } from '../context';
 import type { CameraState } from '../contracts/live';

@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { canSeeRegion, viewerOf } from '../auth/scope';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../contracts/access';
 import type { AppContext } from '../context';
 import { consoleConfigSchema, pointCatalogQuerySchema, pointCatalogSchema, type PointCatalog } from '../contracts/live';
 import { defineRoute, RESPONDED } from '../lib/http';

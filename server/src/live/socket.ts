@@ -1,6 +1,6 @@
 import type { Namespace, Server, Socket } from 'socket.io';
-import type { Principal } from '../auth/principal';
-import { can } from '../auth/principal';
+import type { Principal } from '../contracts/access';
+import { can } from '../contracts/access';
 import {
   LIVE_NAMESPACE,
   subscribeRequestSchema,

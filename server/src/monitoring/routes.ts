@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../contracts/access';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { defineRoute } from '../lib/http';

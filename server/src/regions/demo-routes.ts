@@ -6,7 +6,7 @@ import { startSimulator, type RunningSimulator } from '../../../scripts/sim/simu
 import { AppError } from '../lib/errors';
 import type { AppContext } from '../context';
 import { defineRoute } from '../lib/http';
-import type { Registry } from './registry';
+import type { Registry } from '../registry';
 
 const simulatorSchema = z.object({ running: z.boolean(), cameras: z.number().int(), rtspPort: z.number().int().nullable(), httpPort: z.number().int().nullable(), controlUrl: z.string().nullable() });
 

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseIfMatch } from '../cameras/routes';
+import { parseIfMatch } from '../lib/http';
 import type { AppContext } from '../context';
 import { defineRoute } from '../lib/http';
 import {

@@ -1,9 +1,8 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import type { AuditService } from '../audit/service';
 import type { AuditActor } from '../audit/schema';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../contracts/access';
 import { canSeeRegion, regionInScope, type RegionIndex } from '../auth/scope';
-import type { RegionLookup } from '../cameras/schema';
 import { AppError, type FieldIssue } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed, type RegionChange } from './events';
@@ -73,7 +72,7 @@ function isDuplicateKey(err: unknown): err is { code: number; keyPattern?: Recor
  * `subtree`) are synchronous map lookups. Several app instances on one database would each need to
  * reload on change; that is the planned change-stream/poll hook (`reload()`), not built yet.
  */
-export class RegionService implements RegionIndex, RegionLookup {
+export class RegionService implements RegionIndex {
   private readonly model: Model<RegionDoc>;
   private docs = new Map<string, RegionDoc>();
   private snapshot: RegionTree = RegionTree.empty;
@@ -121,7 +120,7 @@ export class RegionService implements RegionIndex, RegionLookup {
     return this.snapshot;
   }
 
-  // ---- RegionIndex / RegionLookup (synchronous, from the current tree) ----
+  // ---- RegionIndex and the lookups validation needs (synchronous, from the current tree) ----
 
   get(id: string): RegionNode | undefined {
     return this.snapshot.get(id);

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../contracts/access';
 import type { RegionService } from '../../regions/service';
 import type { Camera } from '../schema';
 import type { CameraService } from '../service';

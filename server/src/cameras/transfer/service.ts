@@ -1,6 +1,6 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import type { AuditService } from '../../audit/service';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../contracts/access';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { RegionService } from '../../regions/service';

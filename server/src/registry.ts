@@ -1,12 +1,12 @@
 import type { Router } from 'express';
-import { auditRouter } from '../audit/routes';
-import { AuditService } from '../audit/service';
-import { camerasRouter } from '../cameras/routes';
-import { CameraService } from '../cameras/service';
-import type { AppContext } from '../context';
-import { demoRouter } from './demo-routes';
-import { regionsRouter } from './routes';
-import { RegionService } from './service';
+import { auditRouter } from './audit/routes';
+import { AuditService } from './audit/service';
+import { camerasRouter } from './cameras/routes';
+import { CameraService } from './cameras/service';
+import type { AppContext } from './context';
+import { demoRouter } from './regions/demo-routes';
+import { regionsRouter } from './regions/routes';
+import { RegionService } from './regions/service';
 
 /** The registry capability of one app: the region tree, the camera points and the audit log. */
 export interface Registry {
