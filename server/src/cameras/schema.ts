@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { FieldIssue } from '../lib/errors';
+import { cameraStateSchema } from '../contracts/live';
 import { centerCodeMismatch, parseGbCode } from './gbcode';
 
 /**
@@ -44,8 +45,6 @@ export const probeKinds = ['tcp', 'rtsp', 'onvif', 'http'] as const;
 export const probeKindSchema = z.enum(probeKinds);
 export const sharingValues = ['own', 'up', 'all'] as const;
 export const sharingSchema = z.enum(sharingValues);
-export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
-export const cameraStateSchema = z.enum(cameraStates);
 
 const probeIntervalSec = z.number().int().min(5, 'must be 5-86400 s').max(86_400, 'must be 5-86400 s');
 const probeTimeoutMs = z.number().int().min(100, 'must be 100-60000 ms').max(60_000, 'must be 100-60000 ms');
@@ -84,7 +83,8 @@ export function applyProbeDefaults(p: z.infer<typeof probeInputSchema> | undefin
 }
 
 export const endpointInputSchema = z.strictObject({
-  host: hostSchema,
+  /** null or absent: registered before it is connected (未接入), not probed until a host is set. */
+  host: hostSchema.nullable().default(null),
   rtspPort: port.default(554),
   rtspPath: rtspPathSchema.default(''),
   httpPort: port.optional(),
@@ -226,7 +226,7 @@ export const cameraSchema = z.object({
   address: z.string(),
   location: z.object({ lon: z.number(), lat: z.number() }).nullable(),
   endpoint: z.object({
-    host: z.string(),
+    host: z.string().nullable(),
     rtspPort: z.number().int(),
     rtspPath: z.string(),
     httpPort: z.number().int().nullable(),

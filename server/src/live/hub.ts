@@ -3,6 +3,7 @@ import { cameraVisibility } from '../auth/scope';
 import type { Principal } from '../auth/principal';
 import {
   cameraStates,
+  emptyStateCounts,
   stateCodeOf,
   type CameraState,
   type Delta,
@@ -91,7 +92,7 @@ export interface Room {
   idleTimer: NodeJS.Timeout | null;
 }
 
-const emptyCounts = (): StateCounts => [0, 0, 0, 0, 0, 0];
+const emptyCounts = emptyStateCounts;
 
 function toUnixSeconds(at: Date | number | string): number {
   const ms = at instanceof Date ? at.getTime() : typeof at === 'number' ? at : Date.parse(at);
