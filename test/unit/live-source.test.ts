@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ObjectId } from 'mongodb';
+import { stateCodeOf } from '../../server/src/contracts/live';
 import { buildCatalog, loadedFromDoc, type PointAttrs } from '../../server/src/live/source';
 
 describe('live source', () => {
@@ -24,6 +25,15 @@ describe('live source', () => {
   it('when a disabled camera has no status yet, then it shows as DISABLED; a document without region is skipped', () => {
     expect(loadedFromDoc({ _id: new ObjectId(), regionId: new ObjectId(), enabled: false })?.entry.st).to.equal(5);
     expect(loadedFromDoc({ _id: new ObjectId() })).to.equal(null);
+  });
+
+  it('when an enabled point has no endpoint host, then it shows as NOT_CONNECTED whatever the registry wrote; disabled wins', () => {
+    const base = { _id: new ObjectId(), regionId: new ObjectId(), status: { state: 'UNKNOWN', since: new Date(5_000_000) } };
+    expect(loadedFromDoc({ ...base, enabled: true, endpoint: { host: null } })?.entry.st).to.equal(stateCodeOf.NOT_CONNECTED);
+    expect(loadedFromDoc({ ...base, enabled: false, endpoint: { host: null }, status: { state: 'DISABLED' } })?.entry.st).to.equal(stateCodeOf.DISABLED);
+    expect(loadedFromDoc({ ...base, enabled: true, endpoint: { host: '10.0.0.1' } })?.entry.st).to.equal(stateCodeOf.UNKNOWN);
+    // a host just given: the stored NOT_CONNECTED stands until the engine's transition replaces it
+    expect(loadedFromDoc({ ...base, enabled: true, endpoint: { host: '10.0.0.1' }, status: { state: 'NOT_CONNECTED' } })?.entry.st).to.equal(stateCodeOf.NOT_CONNECTED);
   });
 
   it('when a catalog is built, then repeated values are dictionary-coded and the order follows the ids asked for', () => {

@@ -43,4 +43,17 @@ describe('state restored after a restart', () => {
     expect(restore(undefined, undefined, at, true).state).to.equal('UNKNOWN');
     expect(restore(undefined, undefined, at, false).state).to.equal('DISABLED');
   });
+
+  it('when nothing is stored and the point has no host, then it starts NOT_CONNECTED, or DISABLED when disabled', () => {
+    expect(restore(undefined, undefined, at, true, false).state).to.equal('NOT_CONNECTED');
+    expect(restore(undefined, undefined, at, false, false).state).to.equal('DISABLED');
+  });
+
+  it('when the stored status says NOT_CONNECTED and the point now has a host, then giving the host is one NOT_CONNECTED>UNKNOWN', () => {
+    const m = restore({ state: 'NOT_CONNECTED', since, lastCheckAt: null, rttMs: null, flapping: false, reason: null, confirmed: 'NOT_CONNECTED', seq: 2 }, undefined, at, true, true);
+    expect(m.state).to.equal('NOT_CONNECTED');
+    const r = step(m, { kind: 'connected', at, on: true });
+    expect(r.transition && `${r.transition.from}>${r.transition.to}`).to.equal('NOT_CONNECTED>UNKNOWN');
+    expect(r.transition?.seq).to.equal(3);
+  });
 });

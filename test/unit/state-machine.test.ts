@@ -16,6 +16,7 @@ const ok = (): MachineEvent => ({ kind: 'check', at: (clock += 1000), up: true, 
 const fail = (): MachineEvent => ({ kind: 'check', at: (clock += 1000), up: false, rttMs: null, reason: 'timeout' });
 const maint = (on: boolean): MachineEvent => ({ kind: 'maintenance', at: (clock += 1000), on });
 const enabled = (on: boolean): MachineEvent => ({ kind: 'enabled', at: (clock += 1000), on });
+const connected = (on: boolean): MachineEvent => ({ kind: 'connected', at: (clock += 1000), on });
 
 function run(events: MachineEvent[], rules: MachineRules = defaultRules, start: PointState = initialState(clock)): { point: PointState; transitions: MachineTransition[] } {
   let point = start;
@@ -145,6 +146,77 @@ describe('state machine (truth table of state-machine.ts)', () => {
   it('when nothing changes, then step returns the same point object for config events', () => {
     const p = up();
     expect(step(p, enabled(true)).point).to.equal(p);
+  });
+
+  describe('not connected (未接入: no endpoint host)', () => {
+    const notConnected = (): PointState => initialState(clock, true, false);
+
+    it('when a point starts without a host, then it is NOT_CONNECTED and checks and maintenance change nothing', () => {
+      const start = notConnected();
+      expect(start.state).to.equal('NOT_CONNECTED');
+      expect(start.confirmed).to.equal('NOT_CONNECTED');
+      expect(step(start, fail()).point).to.equal(start);
+      const r = run([ok(), fail(), maint(true), ok(), maint(false)], defaultRules, start);
+      expect(r.transitions).to.have.length(0);
+      expect(r.point.state).to.equal('NOT_CONNECTED');
+      expect(r.point.histLen).to.equal(0);
+    });
+
+    it('when the host is given, then NOT_CONNECTED>UNKNOWN and the next check decides', () => {
+      const r = run([connected(true), ok()], defaultRules, notConnected());
+      expect(arrows(r.transitions)).to.deep.equal(['NOT_CONNECTED>UNKNOWN', 'UNKNOWN>UP']);
+      expect(r.point.state).to.equal('UP');
+      expect(r.point.connected).to.equal(true);
+    });
+
+    it('when an UP point loses its host, then UP>NOT_CONNECTED with counters reset, once', () => {
+      const r = run([connected(false), connected(false), fail()], defaultRules, up());
+      expect(arrows(r.transitions)).to.deep.equal(['UP>NOT_CONNECTED']);
+      expect(r.point.state).to.equal('NOT_CONNECTED');
+      expect(r.point.histLen).to.equal(0);
+      expect(r.point.successes).to.equal(0);
+    });
+
+    it('when a flapping point loses its host, then the one record ends the episode', () => {
+      const rules = { ...defaultRules, failuresToDown: 1 };
+      const events: MachineEvent[] = [];
+      for (let i = 0; i < 30; i++) events.push(i % 2 ? fail() : ok());
+      const flapping = run(events, rules).point;
+      expect(flapping.flapping).to.equal(true);
+      const r = step(flapping, connected(false), rules);
+      expect(r.transition?.to).to.equal('NOT_CONNECTED');
+      expect(r.transition?.flapping).to.equal(false);
+      expect(r.point.flapping).to.equal(false);
+    });
+
+    it('when a point is disabled and has no host, then DISABLED wins; enabling it without a host gives NOT_CONNECTED', () => {
+      const r = run([enabled(false), enabled(true)], defaultRules, notConnected());
+      expect(arrows(r.transitions)).to.deep.equal(['NOT_CONNECTED>DISABLED', 'DISABLED>NOT_CONNECTED']);
+      const disabled = initialState(clock, false, false);
+      expect(disabled.state).to.equal('DISABLED');
+    });
+
+    it('when a disabled point gets or loses a host, then it stays DISABLED without an event, and enabling follows the host', () => {
+      const gotHost = run([connected(true), enabled(true)], defaultRules, initialState(clock, false, false));
+      expect(arrows(gotHost.transitions)).to.deep.equal(['DISABLED>UNKNOWN']);
+      const lostHost = run([enabled(false), connected(false)], defaultRules, up());
+      expect(arrows(lostHost.transitions)).to.deep.equal(['UP>DISABLED']);
+      expect(lostHost.point.state).to.equal('DISABLED');
+      expect(arrows(run([enabled(true)], defaultRules, lostHost.point).transitions)).to.deep.equal(['DISABLED>NOT_CONNECTED']);
+    });
+
+    it('when a maintenance window is on while the host is given, then NOT_CONNECTED>MAINTENANCE', () => {
+      const r = run([maint(true), connected(true)], defaultRules, notConnected());
+      expect(arrows(r.transitions)).to.deep.equal(['NOT_CONNECTED>MAINTENANCE']);
+      expect(r.point.state).to.equal('MAINTENANCE');
+    });
+
+    it('when a connected point is told it is connected, then step returns the same object', () => {
+      const p = up();
+      expect(step(p, connected(true)).point).to.equal(p);
+      const nc = notConnected();
+      expect(step(nc, connected(false)).point).to.equal(nc);
+    });
   });
 
   describe('flapping', () => {

@@ -1,11 +1,11 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import { probeKinds, sharingValues } from '../contracts/vocabulary';
-import { cameraStates } from './schema';
+import { POINTS_COLLECTION, statusDefinition, type StoredStatus } from './read-model';
 
 /**
  * Stored shape of a camera point (collection `cameras`). Region, grid and upstream references are
- * ObjectIds in the store and 24-hex strings in the API. `status` is written by the monitoring capability
- * directly (`status.state`, `status.since`, …); registry writes never touch it after the insert.
+ * ObjectIds in the store and 24-hex strings in the API. `status` (its one shape: read-model.ts) is written
+ * by the monitoring capability directly; registry writes never touch it after the insert.
  *
  * Text search (`q`): `searchText` is the NFKC-lowercased name, address and gbCode joined by newlines;
  * `searchTokens` holds the character bigrams of name and address that contain a CJK character (plus the
@@ -23,7 +23,7 @@ export interface CameraDoc {
   gridId: Types.ObjectId | null;
   address: string;
   location: { lon: number; lat: number } | null;
-  endpoint: { host: string; rtspPort: number; rtspPath: string; httpPort: number | null; onvifPort: number | null };
+  endpoint: { host: string | null; rtspPort: number; rtspPath: string; httpPort: number | null; onvifPort: number | null };
   probe: { kind: (typeof probeKinds)[number]; intervalSec: number; timeoutMs: number; retries: number };
   vendor: string;
   model: string;
@@ -36,7 +36,7 @@ export interface CameraDoc {
   installedAt: Date | null;
   note: string;
   gb: { center: string; industry: string; industryName: string; type: string; typeName: string; network: string; networkName: string; serial: string };
-  status: { state: (typeof cameraStates)[number]; since: Date | null; lastCheckAt: Date | null; rttMs: number | null; flapping: boolean; reason: string | null };
+  status: StoredStatus;
   searchText: string;
   searchTokens: string[];
   version: number;
@@ -53,7 +53,7 @@ const cameraSchema = new Schema<CameraDoc>(
     address: { type: String, default: '' },
     location: { type: new Schema({ lon: Number, lat: Number }, { _id: false }), default: null },
     endpoint: {
-      host: { type: String, required: true },
+      host: { type: String, default: null },
       rtspPort: { type: Number, default: 554 },
       rtspPath: { type: String, default: '' },
       httpPort: { type: Number, default: null },
@@ -85,21 +85,14 @@ const cameraSchema = new Schema<CameraDoc>(
       networkName: String,
       serial: String,
     },
-    status: {
-      state: { type: String, enum: cameraStates, default: 'UNKNOWN' },
-      since: { type: Date, default: null },
-      lastCheckAt: { type: Date, default: null },
-      rttMs: { type: Number, default: null },
-      flapping: { type: Boolean, default: false },
-      reason: { type: String, default: null },
-    },
+    status: statusDefinition,
     searchText: { type: String, default: '' },
     searchTokens: { type: [String], default: [] },
     version: { type: Number, required: true, default: 1 },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
-  { collection: 'cameras', versionKey: false, minimize: false, suppressReservedKeysWarning: true },
+  { collection: POINTS_COLLECTION, versionKey: false, minimize: false, suppressReservedKeysWarning: true },
 );
 cameraSchema.index({ gbCode: 1 }, { unique: true });
 cameraSchema.index({ regionId: 1, gbCode: 1 });

@@ -1,7 +1,6 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { AppError } from '../lib/errors';
 import { defineRoute, etagOf, parseIfMatch } from '../lib/http';
 import { cameraInputSchema, cameraListQuerySchema, cameraPageSchema, cameraPatchSchema, cameraSchema, stripEcho, type Camera } from './schema';
 import type { CameraService } from './service';

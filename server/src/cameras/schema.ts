@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { FieldIssue } from '../lib/errors';
+import { cameraStateSchema } from '../contracts/live';
 import { centerCodeMismatch, parseGbCode } from './gbcode';
 import { objectIdSchema, probeKindSchema, sharingSchema } from '../contracts/vocabulary';
 
@@ -39,8 +40,6 @@ export const hostSchema = z
 
 const rtspPathSchema = z.string().max(512).regex(/^(\/[\x21-\x7e]*)?$/, 'must start with "/" and contain no spaces or control characters');
 
-export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
-export const cameraStateSchema = z.enum(cameraStates);
 
 const probeIntervalSec = z.number().int().min(5, 'must be 5-86400 s').max(86_400, 'must be 5-86400 s');
 const probeTimeoutMs = z.number().int().min(100, 'must be 100-60000 ms').max(60_000, 'must be 100-60000 ms');
@@ -79,7 +78,8 @@ export function applyProbeDefaults(p: z.infer<typeof probeInputSchema> | undefin
 }
 
 export const endpointInputSchema = z.strictObject({
-  host: hostSchema,
+  /** null or absent: registered before it is connected (未接入), not probed until a host is set. */
+  host: hostSchema.nullable().default(null),
   rtspPort: port.default(554),
   rtspPath: rtspPathSchema.default(''),
   httpPort: port.optional(),
@@ -221,7 +221,7 @@ export const cameraSchema = z.object({
   address: z.string(),
   location: z.object({ lon: z.number(), lat: z.number() }).nullable(),
   endpoint: z.object({
-    host: z.string(),
+    host: z.string().nullable(),
     rtspPort: z.number().int(),
     rtspPath: z.string(),
     httpPort: z.number().int().nullable(),

@@ -14,12 +14,22 @@ import { z } from 'zod';
  *    re-subscribe without lastSeq to get a fresh snapshot.
  */
 
-export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
+/**
+ * THE state vocabulary of a point (the state machine, the stored status, the API and the board all use
+ * this list). Codes are positions in it and travel over the wire: append new states, never reorder.
+ * NOT_CONNECTED (未接入): registered without an endpoint host yet, so not probed.
+ */
+export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED', 'NOT_CONNECTED'] as const;
 export const cameraStateSchema = z.enum(cameraStates);
 export type CameraState = z.infer<typeof cameraStateSchema>;
 
+/** States a transition can announce: every state but PENDING (a failure not yet confirmed). */
+export const confirmedStateSchema = cameraStateSchema.exclude(['PENDING']);
+export type ConfirmedState = z.infer<typeof confirmedStateSchema>;
+export const confirmedStates = confirmedStateSchema.options;
+
 /** Compact state code: index into `cameraStates`. */
-export type StateCode = 0 | 1 | 2 | 3 | 4 | 5;
+export type StateCode = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 export const stateCodeOf: Readonly<Record<CameraState, StateCode>> = {
   UNKNOWN: 0,
   UP: 1,
@@ -27,10 +37,16 @@ export const stateCodeOf: Readonly<Record<CameraState, StateCode>> = {
   DOWN: 3,
   MAINTENANCE: 4,
   DISABLED: 5,
+  NOT_CONNECTED: 6,
 };
 
-/** Counts per state, indexed by state code (length 6). */
+/** Counts per state, indexed by state code (length cameraStates.length). */
 export type StateCounts = number[];
+
+/** Zero counts, one per state. */
+export function emptyStateCounts(): StateCounts {
+  return cameraStates.map(() => 0);
+}
 
 export const regionIdSchema = z
   .string()

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { pointPredicate, viewerKey, type Viewer } from '../auth/scope';
 import {
   cameraStates,
+  emptyStateCounts,
   stateCodeOf,
   type CameraState,
   type Delta,
@@ -76,7 +77,7 @@ export interface Room {
   idleTimer: NodeJS.Timeout | null;
 }
 
-const emptyCounts = (): StateCounts => [0, 0, 0, 0, 0, 0];
+const emptyCounts = emptyStateCounts;
 
 function toUnixSeconds(at: Date | number | string): number {
   const ms = at instanceof Date ? at.getTime() : typeof at === 'number' ? at : Date.parse(at);

@@ -1,4 +1,5 @@
 import { ObjectId, type Document } from 'mongodb';
+import { isConnected, liveProjection, pointsCollection, storeId, type LivePointRow } from '../cameras/read-model';
 import { cameraStates, stateCodeOf, type CameraState, type PointCatalog, type StateCode } from '../contracts/live';
 import type { Store } from '../store/connection';
 import type { PointEntry, SharingCode } from './hub';
@@ -80,6 +81,9 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
   let st: StateCode = isState(state) ? stateCodeOf[state] : 0;
   // a disabled point without a monitoring status yet is shown as DISABLED, not UNKNOWN
   if (doc.enabled === false && !isState(state)) st = stateCodeOf.DISABLED;
+  // an enabled point without an endpoint host is never probed: NOT_CONNECTED whatever its status says
+  // (the registry writes UNKNOWN on insert; the engine's NOT_CONNECTED may not be flushed yet)
+  if (doc.enabled !== false && doc.endpoint !== undefined && !isConnected(doc.endpoint as LivePointRow['endpoint'])) st = stateCodeOf.NOT_CONNECTED;
   const sharing = sharingCode[str(doc.sharing)] ?? 0;
   const loc = (doc.location ?? null) as Document | null;
   return {
@@ -103,8 +107,7 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
 
 /** Registry ids are stored as ObjectIds; anything else is matched as the string it is. */
 function byIds(ids: string[]): Document {
-  const out: Array<string | ObjectId> = ids.map((id) => (/^[0-9a-f]{24}$/.test(id) ? new ObjectId(id) : id));
-  return { _id: { $in: out } };
+  return { _id: { $in: ids.map(storeId) } };
 }
 
 export function storeSource(store: Store): LiveSource {
@@ -116,12 +119,8 @@ export function storeSource(store: Store): LiveSource {
   return {
     async points() {
       const out: LoadedPoint[] = [];
-      const projection = {
-        _id: 1, regionId: 1, sharing: 1, enabled: 1, gbCode: 1, name: 1, address: 1, vendor: 1, 'maintainer.org': 1, tags: 1,
-        location: 1, upstreamId: 1, gridId: 1, 'status.state': 1, 'status.confirmed': 1, 'status.since': 1, 'status.flapping': 1,
-      };
       // modest batches: the embedded store runs in this process and answers each batch in one go
-      for await (const doc of col('cameras').find({}, { projection, batchSize: 1000 })) {
+      for await (const doc of pointsCollection(store.conn).find<LivePointRow>({}, { projection: liveProjection, batchSize: 1000 })) {
         const p = loadedFromDoc(doc);
         if (p) out.push(p);
       }

@@ -1,6 +1,6 @@
-import type { State } from './state-machine';
+import type { ConfirmedState } from '../contracts/live';
 
-export type ConfirmedState = Exclude<State, 'PENDING'>;
+export type { ConfirmedState };
 
 /**
  * One change of a point's confirmed state or of its FLAPPING mark — the only thing live push, alerts

@@ -1,47 +1,8 @@
-import { mongo, type Connection } from 'mongoose';
+import type { mongo, Connection } from 'mongoose';
+import { pointsCollection, statusUpdate, storeId, type StoredPoint, type StoredStatus } from '../cameras/read-model';
 import type { Logger } from '../lib/logger';
 import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
-import type { PointState } from './state-machine';
-
-/** What is stored under `cameras.status`: the public fields plus the machine's own (restored on restart). */
-export interface StoredStatus {
-  state: PointState['state'];
-  since: Date | null;
-  lastCheckAt: Date | null;
-  rttMs: number | null;
-  flapping: boolean;
-  reason: string | null;
-  confirmed?: PointState['confirmed'];
-  seq?: number;
-  failures?: number;
-  successes?: number;
-  hist?: number;
-  histLen?: number;
-  flapFrom?: PointState['flapFrom'];
-  maintenance?: boolean;
-  failingSince?: Date | null;
-}
-
-export function toStoredStatus(m: PointState): StoredStatus {
-  return {
-    state: m.state,
-    since: new Date(m.since),
-    lastCheckAt: m.lastCheckAt === null ? null : new Date(m.lastCheckAt),
-    rttMs: m.rttMs,
-    flapping: m.flapping,
-    reason: m.reason,
-    confirmed: m.confirmed,
-    seq: m.seq,
-    failures: m.failures,
-    successes: m.successes,
-    hist: m.hist,
-    histLen: m.histLen,
-    flapFrom: m.flapFrom,
-    maintenance: m.maintenance,
-    failingSince: m.failingSince === null ? null : new Date(m.failingSince),
-  };
-}
 
 export type RollupCategory = 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec';
 
@@ -83,11 +44,6 @@ interface TransitionDoc {
   failingSince: Date | null;
 }
 
-interface CameraStatusDoc {
-  _id: mongo.ObjectId | string;
-  status?: StoredStatus;
-}
-
 interface RollupDoc {
   _id: string;
   cameraId: mongo.ObjectId | string;
@@ -99,12 +55,6 @@ interface RollupDoc {
   unknownSec: number;
   checks: number;
   failures: number;
-}
-
-const HEX24 = /^[0-9a-f]{24}$/;
-/** Registry ids are ObjectIds in the store; anything else (synthetic ids in benchmarks) stays a string. */
-export function storeId(id: string): mongo.ObjectId | string {
-  return HEX24.test(id) ? new mongo.ObjectId(id) : id;
 }
 
 export function transitionDoc(t: Transition): TransitionDoc {
@@ -204,8 +154,9 @@ export class MonitoringStore {
     return db.collection<T>(name);
   }
 
-  get cameras(): mongo.Collection<CameraStatusDoc> {
-    return this.col<CameraStatusDoc>('cameras');
+  /** The points' collection (cameras/read-model.ts), where statuses are written. */
+  get cameras(): mongo.Collection<StoredPoint> {
+    return pointsCollection(this.conn);
   }
 
   get transitions(): mongo.Collection<TransitionDoc> {
@@ -326,7 +277,7 @@ export class MonitoringStore {
       await this.writeInChunks(
         [...takeFirst(this.dirtyStatus, maxOps)],
         this.cameras,
-        ([id, status]) => ({ updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } }),
+        ([id, status]) => statusUpdate(id, status),
         // newer statuses set meanwhile win over the ones put back
         ([id, s]) => {
           if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);

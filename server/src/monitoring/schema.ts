@@ -1,15 +1,12 @@
 import { z } from 'zod';
+import { cameraStateSchema, confirmedStateSchema } from '../contracts/live';
 import { probeKinds, probeOutcomes } from '../probes/types';
-import { states } from './state-machine';
-
-export const stateSchema = z.enum(states);
-export const confirmedStateSchema = z.enum(['UNKNOWN', 'UP', 'DOWN', 'MAINTENANCE', 'DISABLED']);
 
 export const cameraIdParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{24}$/, 'must be a 24-hex-digit id') });
 
 export const pointStatusSchema = z.object({
   cameraId: z.string(),
-  state: stateSchema,
+  state: cameraStateSchema,
   confirmed: confirmedStateSchema,
   since: z.string(),
   lastCheckAt: z.string().nullable(),
@@ -44,7 +41,7 @@ export const historySchema = z.object({
   from: z.string(),
   to: z.string(),
   uptime: z.object({
-    /** UP time ÷ (UP + DOWN time) over the period, percent; maintenance and never-checked time excluded. */
+    /** UP time ÷ (UP + DOWN time) over the period, percent; maintenance, never-checked, disabled and not-connected time excluded. */
     percent: z.number().nullable(),
     upSec: z.number(),
     downSec: z.number(),

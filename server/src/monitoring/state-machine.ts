@@ -1,10 +1,12 @@
+import { cameraStates, type CameraState, type ConfirmedState } from '../contracts/live';
+
 /**
  * The availability state machine of one camera point: a pure function
  * `step(point, event, rules) → { point, transition? }`. Time comes in with each event (`at`, epoch ms),
  * so the clock is whatever the caller injects. Nothing else decides whether a camera is up.
  *
  * Two layers:
- * - `state` is what the point shows now (UNKNOWN, UP, PENDING, DOWN, MAINTENANCE, DISABLED);
+ * - `state` is what the point shows now (UNKNOWN, UP, PENDING, DOWN, MAINTENANCE, DISABLED, NOT_CONNECTED);
  * - `confirmed` is the last state announced as a transition (never PENDING). A transition is emitted
  *   only when `confirmed` changes or the FLAPPING mark changes — the "important beat" idea of Uptime
  *   Kuma (`isImportantBeat`): UP→PENDING→UP is no event, PENDING→DOWN is the event (from UP).
@@ -22,12 +24,17 @@
  * | DOWN               | failure                   | DOWN                                  | none                          |
  * | DOWN               | success, < M in a row     | DOWN                                  | none                          |
  * | DOWN               | success, M-th in a row    | UP                                    | DOWN → UP                     |
- * | any but DISABLED   | maintenance on            | MAINTENANCE                           | X → MAINTENANCE               |
+ * | any checked state  | maintenance on            | MAINTENANCE                           | X → MAINTENANCE               |
  * | MAINTENANCE        | check (any)               | MAINTENANCE (counters/history kept)   | none                          |
  * | MAINTENANCE        | maintenance off           | UP if last M ok, DOWN if last N failed, else PENDING | MAINTENANCE → UP|DOWN, or MAINTENANCE → UNKNOWN when undecided |
  * | any                | disabled                  | DISABLED (counters reset)             | X → DISABLED                  |
- * | DISABLED           | enabled                   | UNKNOWN                               | DISABLED → UNKNOWN            |
+ * | DISABLED           | enabled                   | UNKNOWN, or NOT_CONNECTED if no host  | DISABLED → UNKNOWN|NOT_CONNECTED |
  * | DISABLED           | check                     | ignored (a late result)               | none                          |
+ * | any but DISABLED   | not connected (no host)   | NOT_CONNECTED (counters reset)        | X → NOT_CONNECTED             |
+ * | NOT_CONNECTED      | connected (host given)    | UNKNOWN (MAINTENANCE if in a window)  | NOT_CONNECTED → UNKNOWN|MAINTENANCE |
+ * | NOT_CONNECTED      | check                     | ignored (a late result)               | none                          |
+ * | DISABLED, NOT_CONN.| maintenance on/off        | unchanged (the mark is kept)          | none                          |
+ * | DISABLED           | connected on/off          | DISABLED (remembered for `enabled`)   | none                          |
  * | any checked state  | flap % ≥ high (was below) | unchanged, flapping = true            | X → X, flapping: true         |
  * | flapping           | flap % < low              | unchanged, flapping = false           | from state at flap start → now, flapping: false (one record) |
  *
@@ -39,8 +46,9 @@
  * percent = Σ weights / 20 · 100, so 20 changes in 21 checks is 100 %.
  */
 
-export const states = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
-export type State = (typeof states)[number];
+/** The one state vocabulary (contracts/live.ts), under the machine's names. */
+export const states = cameraStates;
+export type State = CameraState;
 
 export interface MachineRules {
   /** Consecutive failures that confirm DOWN (the point's probe.retries; at least 1). */
@@ -58,7 +66,7 @@ export const defaultRules: MachineRules = { failuresToDown: 3, successesToUp: 1,
 
 export interface PointState {
   state: State;
-  confirmed: Exclude<State, 'PENDING'>;
+  confirmed: ConfirmedState;
   /** When `state` last changed (epoch ms). */
   since: number;
   failures: number;
@@ -68,7 +76,7 @@ export interface PointState {
   histLen: number;
   flapping: boolean;
   /** `confirmed` when the current flapping episode began (its end record reports the net change). */
-  flapFrom: Exclude<State, 'PENDING'> | null;
+  flapFrom: ConfirmedState | null;
   maintenance: boolean;
   /** Transitions emitted so far: transition ids are (point, seq), so a replay cannot duplicate one. */
   seq: number;
@@ -77,17 +85,20 @@ export interface PointState {
   reason: string | null;
   /** First failure of the current failing run (epoch ms), for the DOWN record. */
   failingSince: number | null;
+  /** The point has an endpoint host (can be probed); false = NOT_CONNECTED unless DISABLED wins. */
+  connected: boolean;
 }
 
 export type MachineEvent =
   | { kind: 'check'; at: number; up: boolean; rttMs: number | null; reason: string | null }
   | { kind: 'maintenance'; at: number; on: boolean }
-  | { kind: 'enabled'; at: number; on: boolean };
+  | { kind: 'enabled'; at: number; on: boolean }
+  | { kind: 'connected'; at: number; on: boolean };
 
 export interface MachineTransition {
   seq: number;
-  from: Exclude<State, 'PENDING'>;
-  to: Exclude<State, 'PENDING'>;
+  from: ConfirmedState;
+  to: ConfirmedState;
   at: number;
   reason: string | null;
   rttMs: number | null;
@@ -96,10 +107,11 @@ export interface MachineTransition {
   failingSince: number | null;
 }
 
-export function initialState(at: number, enabled = true): PointState {
+export function initialState(at: number, enabled = true, connected = true): PointState {
+  const state = !enabled ? 'DISABLED' : connected ? 'UNKNOWN' : 'NOT_CONNECTED';
   return {
-    state: enabled ? 'UNKNOWN' : 'DISABLED',
-    confirmed: enabled ? 'UNKNOWN' : 'DISABLED',
+    state,
+    confirmed: state,
     since: at,
     failures: 0,
     successes: 0,
@@ -113,6 +125,7 @@ export function initialState(at: number, enabled = true): PointState {
     rttMs: null,
     reason: null,
     failingSince: null,
+    connected,
   };
 }
 
@@ -142,7 +155,7 @@ export function step(prev: PointState, ev: MachineEvent, rules: MachineRules = d
       p.since = ev.at;
     }
   };
-  const announce = (to: Exclude<State, 'PENDING'>, reason: string | null, flapChange = false): MachineTransition | undefined => {
+  const announce = (to: ConfirmedState, reason: string | null, flapChange = false): MachineTransition | undefined => {
     const from = p.confirmed;
     p.confirmed = to;
     if (!flapChange && (from === to || p.flapping)) return undefined;
@@ -170,11 +183,27 @@ export function step(prev: PointState, ev: MachineEvent, rules: MachineRules = d
         return { point: p, transition: t };
       }
       if (p.state !== 'DISABLED') return { point: prev };
-      setState('UNKNOWN');
-      return { point: p, transition: announce('UNKNOWN', 'enabled') };
+      const to = p.connected ? 'UNKNOWN' : 'NOT_CONNECTED';
+      setState(to);
+      return { point: p, transition: announce(to, 'enabled') };
+    }
+    case 'connected': {
+      if (p.state === 'DISABLED') return { point: p.connected === ev.on ? prev : { ...p, connected: ev.on } };
+      p.connected = ev.on;
+      if (!ev.on) {
+        if (p.state === 'NOT_CONNECTED') return { point: prev };
+        const wasFlapping = p.flapping;
+        Object.assign(p, { failures: 0, successes: 0, hist: 0, histLen: 0, flapping: false, flapFrom: null, failingSince: null });
+        setState('NOT_CONNECTED');
+        return { point: p, transition: announce('NOT_CONNECTED', 'not connected', wasFlapping) };
+      }
+      if (p.state !== 'NOT_CONNECTED') return { point: prev.connected ? prev : p };
+      const to = p.maintenance ? 'MAINTENANCE' : 'UNKNOWN';
+      setState(to);
+      return { point: p, transition: announce(to, 'connected') };
     }
     case 'maintenance': {
-      if (p.state === 'DISABLED' || p.maintenance === ev.on) {
+      if (p.state === 'DISABLED' || p.state === 'NOT_CONNECTED' || p.maintenance === ev.on) {
         return { point: p.maintenance === ev.on ? prev : { ...p, maintenance: ev.on } };
       }
       p.maintenance = ev.on;
@@ -182,14 +211,14 @@ export function step(prev: PointState, ev: MachineEvent, rules: MachineRules = d
         setState('MAINTENANCE');
         return { point: p, transition: announce('MAINTENANCE', 'maintenance started') };
       }
-      let to: Exclude<State, 'PENDING'> = 'UNKNOWN';
+      let to: ConfirmedState = 'UNKNOWN';
       if (p.histLen > 0 && p.successes >= M) to = 'UP';
       else if (p.histLen > 0 && p.failures >= N) to = 'DOWN';
       setState(to === 'UNKNOWN' && p.histLen > 0 ? 'PENDING' : to);
       return { point: p, transition: announce(to, 'maintenance ended') };
     }
     case 'check': {
-      if (p.state === 'DISABLED') return { point: prev };
+      if (p.state === 'DISABLED' || p.state === 'NOT_CONNECTED') return { point: prev };
       p.lastCheckAt = ev.at;
       p.rttMs = ev.rttMs;
       p.reason = ev.reason;

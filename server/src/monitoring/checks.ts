@@ -1,0 +1,174 @@
+import { AppError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult } from '../probes/types';
+import type { ChangeFeed, Transition } from './events';
+import type { MonitoringMetrics } from './metrics';
+import type { MonitoringStore } from './persistence';
+import { toStoredStatus, viewOf, type CheckDone, type Point, type PointStatus } from './points';
+import type { Rollups } from './rollups';
+import { nextDue, Scheduler } from './scheduler';
+import { step, steadyCheck, type MachineEvent, type MachineTransition } from './state-machine';
+
+/** Metric series of each probe kind (its position in probeKinds). */
+const KIND_INDEX = Object.fromEntries(probeKinds.map((k, i) => [k, i])) as Record<ProbeKind, number>;
+
+export interface CheckOutcome {
+  result: ProbeResult;
+  kind: ProbeKind;
+  status: PointStatus;
+  transition: Transition | null;
+}
+
+export interface CheckRunnerOptions {
+  probes: Readonly<Record<ProbeKind, Probe>>;
+  store: MonitoringStore;
+  feed: ChangeFeed;
+  metrics: MonitoringMetrics;
+  rollups: Rollups;
+  logger: Logger;
+  concurrency: number;
+  tickMs: number;
+  retryIntervalMs: number;
+  statusRefreshMs: number;
+  /** Aborted on stop (the out-of-band probe of checkNow on a disabled point listens on it). */
+  signal: AbortSignal;
+  stopped(): boolean;
+}
+
+/**
+ * The probing loop: the deadline-queue scheduler dispatches due points, each is probed, the result goes
+ * through the state machine, and what changed goes to the change feed and the store's write buffer. Every
+ * state change of a point — a check, or an event from the registry or a maintenance window — goes
+ * through `apply`, so accounting, status writes and transitions have one path.
+ */
+export class CheckRunner {
+  readonly scheduler: Scheduler<Point>;
+  /** probes_total series per kind (row) and outcome (column), resolved once. */
+  private readonly outcomeSlots: Record<ProbeResult['outcome'], number>[];
+
+  constructor(private readonly o: CheckRunnerOptions) {
+    this.outcomeSlots = probeKinds.map((_k, ki) => Object.fromEntries(probeOutcomes.map((out, oi) => [out, o.metrics.probes.slot(ki, oi)])) as Record<ProbeResult['outcome'], number>);
+    this.scheduler = new Scheduler<Point>({
+      concurrency: o.concurrency,
+      tickMs: o.tickMs,
+      run: (p, lag, done) => this.runScheduled(p, lag, done),
+      onError: (p, err) => o.logger.error('check failed unexpectedly', { cameraId: p.id, err }),
+    });
+  }
+
+  private runScheduled(p: Point, lagMs: number, done: (next: number | null) => void): undefined {
+    this.o.metrics.dispatchLag.observe(lagMs / 1000);
+    this.startCheck(p, () => {
+      if (!p.enabled || !p.connected || p.deleted || this.o.stopped()) {
+        done(null);
+        return;
+      }
+      const retrying = p.m.state === 'PENDING' || (p.m.state === 'DOWN' && p.m.successes > 0);
+      done(nextDue(p.dueAt, retrying ? Math.min(this.o.retryIntervalMs, p.intervalMs) : p.intervalMs, Date.now()));
+    });
+    return undefined;
+  }
+
+  /**
+   * Probes a point once and applies the result; `after` runs when the state is updated, then every
+   * checkNow caller that joined this check is answered. Callback style on purpose: this runs thousands
+   * of times a second, and each promise costs allocations and microtask hops.
+   */
+  private startCheck(p: Point, after: () => void): void {
+    const kind = p.kind;
+    const kindIdx = KIND_INDEX[kind];
+    const t0 = performance.now();
+    // No abort signal on the hot path (≈8 µs per probe for the listener): stop() waits for running
+    // checks instead, each bounded by its timeout.
+    const onResult = (result: ProbeResult): void => {
+      this.o.metrics.probes.inc(this.outcomeSlots[kindIdx][result.outcome]);
+      this.o.metrics.probeDuration.observe((performance.now() - t0) / 1000, kindIdx);
+      const transition = p.deleted || this.o.stopped() ? null : this.onCheck(p, result);
+      after();
+      const waiters = p.waiters;
+      if (waiters) {
+        p.waiters = null;
+        const out: CheckDone = { result, kind, transition };
+        for (const w of waiters) w(out);
+      }
+    };
+    const probe = this.o.probes[kind];
+    if (probe.run) probe.run(p.target, onResult);
+    else probe.check(p.target).then(onResult, (err: unknown) => onResult({ outcome: 'protocol_error', up: false, rttMs: performance.now() - t0, detail: String(err) }));
+  }
+
+  private onCheck(p: Point, result: ProbeResult): Transition | null {
+    const at = Date.now();
+    const reason = result.outcome === 'ok' ? 'ok' : result.detail ? `${result.outcome}: ${result.detail}` : result.outcome;
+    const rttMs = result.up ? result.rttMs : null;
+    if (steadyCheck(p.m, at, result.up, rttMs, reason, p.rules)) {
+      // nothing changed but the counters: the status document is only refreshed now and then
+      this.o.rollups.account(p, at, result.up ? 1 : 2);
+      if (at - p.statusWrittenAt >= this.o.statusRefreshMs) {
+        this.o.store.setStatus(p.id, toStoredStatus(p.m));
+        p.statusWrittenAt = at;
+      }
+      return null;
+    }
+    return this.apply(p, { kind: 'check', at, up: result.up, rttMs, reason });
+  }
+
+  /** Probe now (POST /cameras/:id/check). Joins a check already running instead of starting a second one. */
+  async checkNow(p: Point): Promise<CheckOutcome> {
+    if (!p.connected) throw new AppError('conflict', 'the point is not connected yet (no endpoint host): nothing to probe');
+    if (!p.enabled) {
+      const result = await this.o.probes[p.kind].check(p.target, this.o.signal);
+      return { result, kind: p.kind, status: viewOf(p), transition: null };
+    }
+    const joined = new Promise<CheckDone>((resolve) => (p.waiters ??= []).push(resolve));
+    if (!p.running && !this.scheduler.runNow(p)) {
+      p.waiters = null;
+      throw new AppError('unavailable', 'check could not be started');
+    }
+    const out = await joined;
+    return { ...out, status: viewOf(p) };
+  }
+
+  /** Applies one event to the point's machine: time accounting, status write, transition. */
+  apply(p: Point, ev: MachineEvent): Transition | null {
+    const before = p.m;
+    this.o.rollups.account(p, ev.at, ev.kind === 'check' ? (ev.up ? 1 : 2) : 0);
+    const r = step(before, ev, p.rules);
+    if (r.point === before) return null;
+    p.m = r.point;
+    let transition: Transition | null = null;
+    if (r.transition) transition = this.emit(p, r.transition);
+    const m = r.point;
+    if (
+      m.state !== before.state ||
+      m.seq !== before.seq ||
+      m.flapping !== before.flapping ||
+      m.maintenance !== before.maintenance ||
+      ev.at - p.statusWrittenAt >= this.o.statusRefreshMs
+    ) {
+      this.o.store.setStatus(p.id, toStoredStatus(m));
+      p.statusWrittenAt = ev.at;
+    }
+    return transition;
+  }
+
+  private emit(p: Point, mt: MachineTransition): Transition {
+    const t: Transition = {
+      id: `${p.id}:${mt.seq}`,
+      cameraId: p.id,
+      regionId: p.regionId,
+      seq: mt.seq,
+      from: mt.from,
+      to: mt.to,
+      at: new Date(mt.at),
+      reason: mt.reason,
+      rttMs: mt.rttMs,
+      flapping: mt.flapping,
+      failingSince: mt.failingSince === null ? null : new Date(mt.failingSince),
+    };
+    this.o.metrics.transitions.labels(t.to).inc();
+    this.o.store.addTransition(t);
+    this.o.feed.emit(t);
+    return t;
+  }
+}
