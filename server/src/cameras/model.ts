@@ -22,7 +22,8 @@ export interface CameraDoc {
   gridId: Types.ObjectId | null;
   address: string;
   location: { lon: number; lat: number } | null;
-  endpoint: { host: string; rtspPort: number; rtspPath: string; httpPort: number | null; onvifPort: number | null };
+  /** `host` null: a point not yet connected (未接入), registered but not probed. */
+  endpoint: { host: string | null; rtspPort: number; rtspPath: string; httpPort: number | null; onvifPort: number | null };
   probe: { kind: (typeof probeKinds)[number]; intervalSec: number; timeoutMs: number; retries: number };
   vendor: string;
   model: string;
@@ -52,7 +53,7 @@ const cameraSchema = new Schema<CameraDoc>(
     address: { type: String, default: '' },
     location: { type: new Schema({ lon: Number, lat: Number }, { _id: false }), default: null },
     endpoint: {
-      host: { type: String, required: true },
+      host: { type: String, default: null },
       rtspPort: { type: Number, default: 554 },
       rtspPath: { type: String, default: '' },
       httpPort: { type: Number, default: null },

@@ -1,7 +1,10 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { FieldIssue } from '../lib/errors';
+import { cameraStates, cameraStateSchema } from '../contracts/live';
 import { centerCodeMismatch, parseGbCode } from './gbcode';
+
+export { cameraStates, cameraStateSchema };
 
 /**
  * The camera point's public JSON shape. Names are part of the public API (issue 3); zod is the single
@@ -38,14 +41,24 @@ export const hostSchema = z
   .max(253)
   .refine(isHostOrIp, 'must be an IPv4/IPv6 address or a hostname');
 
+/**
+ * A point's host as sent. Null (or an empty cell/string, or leaving it out of a create) registers a point
+ * not yet connected (未接入: planned, under construction, or reached only through an upper platform):
+ * it is not probed until a host is set.
+ */
+export const optionalHostSchema = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? null : s))
+  .pipe(hostSchema.nullable())
+  .nullable();
+
 const rtspPathSchema = z.string().max(512).regex(/^(\/[\x21-\x7e]*)?$/, 'must start with "/" and contain no spaces or control characters');
 
 export const probeKinds = ['tcp', 'rtsp', 'onvif', 'http'] as const;
 export const probeKindSchema = z.enum(probeKinds);
 export const sharingValues = ['own', 'up', 'all'] as const;
 export const sharingSchema = z.enum(sharingValues);
-export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
-export const cameraStateSchema = z.enum(cameraStates);
 
 const probeIntervalSec = z.number().int().min(5, 'must be 5-86400 s').max(86_400, 'must be 5-86400 s');
 const probeTimeoutMs = z.number().int().min(100, 'must be 100-60000 ms').max(60_000, 'must be 100-60000 ms');
@@ -84,7 +97,7 @@ export function applyProbeDefaults(p: z.infer<typeof probeInputSchema> | undefin
 }
 
 export const endpointInputSchema = z.strictObject({
-  host: hostSchema,
+  host: optionalHostSchema.default(null),
   rtspPort: port.default(554),
   rtspPath: rtspPathSchema.default(''),
   httpPort: port.optional(),
@@ -170,7 +183,7 @@ export const cameraPatchSchema = z.strictObject({
   location: locationSchema.nullable().optional(),
   endpoint: z
     .strictObject({
-      host: hostSchema.optional(),
+      host: optionalHostSchema.optional().describe('null or "" clears it: the point becomes not connected (未接入) and is no longer probed'),
       rtspPort: port.optional(),
       rtspPath: rtspPathSchema.optional(),
       httpPort: port.nullable().optional(),
@@ -226,7 +239,7 @@ export const cameraSchema = z.object({
   address: z.string(),
   location: z.object({ lon: z.number(), lat: z.number() }).nullable(),
   endpoint: z.object({
-    host: z.string(),
+    host: z.string().nullable().describe('null: not connected yet (未接入), not probed'),
     rtspPort: z.number().int(),
     rtspPath: z.string(),
     httpPort: z.number().int().nullable(),

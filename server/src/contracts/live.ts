@@ -14,12 +14,12 @@ import { z } from 'zod';
  *    re-subscribe without lastSeq to get a fresh snapshot.
  */
 
-export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
+export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED', 'NOT_CONNECTED'] as const;
 export const cameraStateSchema = z.enum(cameraStates);
 export type CameraState = z.infer<typeof cameraStateSchema>;
 
 /** Compact state code: index into `cameraStates`. */
-export type StateCode = 0 | 1 | 2 | 3 | 4 | 5;
+export type StateCode = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 export const stateCodeOf: Readonly<Record<CameraState, StateCode>> = {
   UNKNOWN: 0,
   UP: 1,
@@ -27,6 +27,7 @@ export const stateCodeOf: Readonly<Record<CameraState, StateCode>> = {
   DOWN: 3,
   MAINTENANCE: 4,
   DISABLED: 5,
+  NOT_CONNECTED: 6,
 };
 
 /** Counts per state, indexed by state code (length 6). */

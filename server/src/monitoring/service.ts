@@ -329,14 +329,14 @@ export class MonitoringService {
   }
 
   /** Null for a point without an endpoint host (nothing to probe). */
-  private configOf(id: string, row: { regionId: unknown; enabled?: boolean; endpoint?: PointConfig['endpoint'] | null; probe?: Partial<PointConfig['probe']> }): PointConfig | null {
+  private configOf(id: string, row: { regionId: unknown; enabled?: boolean; endpoint?: (Omit<PointConfig['endpoint'], 'host'> & { host: string | null }) | null; probe?: Partial<PointConfig['probe']> }): PointConfig | null {
     const c = this.config;
     if (!row.endpoint?.host) return null;
     return {
       id,
       regionId: String(row.regionId),
       enabled: row.enabled !== false,
-      endpoint: row.endpoint,
+      endpoint: { ...row.endpoint, host: row.endpoint.host },
       probe: {
         kind: row.probe?.kind ?? c.PROBE_DEFAULT_KIND,
         intervalSec: row.probe?.intervalSec ?? c.PROBE_DEFAULT_INTERVAL_SEC,
