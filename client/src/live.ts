@@ -1,8 +1,10 @@
 import { shallowRef, ref } from 'vue';
 import { io, type Socket } from 'socket.io-client';
 import {
+  cameraStates,
   LIVE_NAMESPACE,
   type Ack,
+  type CameraState,
   type ClientToServerEvents,
   type PointCatalog,
   type PointStates,
@@ -188,7 +190,7 @@ class Board {
       if (!anc) ancestorCache.set(r, (anc = this.ancestors(r)));
       for (const a of anc) {
         let c = counts.get(a);
-        if (!c) counts.set(a, (c = [0, 0, 0, 0, 0, 0]));
+        if (!c) counts.set(a, (c = zeroCounts()));
         c[this.st[i]]++;
       }
     }
@@ -197,7 +199,7 @@ class Board {
   }
 
   countsOf(regionId: string): number[] {
-    return this.counts.get(regionId) ?? [0, 0, 0, 0, 0, 0];
+    return this.counts.get(regionId) ?? zeroCounts();
   }
 
   private connect(): void {
@@ -315,7 +317,7 @@ class Board {
       this.flap[i] = flapSet.has(k) ? 1 : 0;
       if (incremental && prev !== next) {
         for (const a of this.ancestors(this.pointRegion[i])) {
-          const c = this.counts.get(a) ?? [0, 0, 0, 0, 0, 0];
+          const c = this.counts.get(a) ?? zeroCounts();
           c[prev]--;
           c[next]++;
           this.counts.set(a, c);
@@ -333,7 +335,7 @@ class Board {
 
   /** For tests and the wall: state counts and an order-independent checksum of (id, state). */
   summary(): { size: number; seq: number; epoch: string | null; counts: number[]; checksum: number } {
-    const counts = [0, 0, 0, 0, 0, 0];
+    const counts = zeroCounts();
     let checksum = 0;
     // tests and benchmarks poll this: hash the ids once per catalog, not on every call
     if (!this.idHash || this.idHash.length !== this.size) this.idHash = Uint32Array.from({ length: this.size }, (_, i) => hash(this.catalog?.ids[i] ?? ''));
@@ -372,12 +374,33 @@ window.__vigil = {
   connection: () => board.connection.value,
 };
 
-export const stateNames = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED'] as const;
-export const stateColors = ['#8c8c8c', '#2e9d4a', '#e0a100', '#d9363e', '#4a7fd4', '#5c5c5c'];
+/** State names by state code (the contract's list). */
+export const stateNames = cameraStates;
+/**
+ * Colours by state. NOT_CONNECTED (未接入: registered without an address, never probed) has its own muted
+ * violet, apart from UNKNOWN's grey, DISABLED's dark grey and DOWN's red: it is planned work, not a fault.
+ */
+const colorOf: Readonly<Record<CameraState, string>> = {
+  UNKNOWN: '#8c8c8c',
+  UP: '#2e9d4a',
+  PENDING: '#e0a100',
+  DOWN: '#d9363e',
+  MAINTENANCE: '#4a7fd4',
+  DISABLED: '#5c5c5c',
+  NOT_CONNECTED: '#8f7fbf',
+};
+/** Colours by state code. */
+export const stateColors: readonly string[] = cameraStates.map((s) => colorOf[s]);
+
+/** One zero per state code. */
+export function zeroCounts(): number[] {
+  return cameraStates.map(() => 0);
+}
 
 /**
  * Instantaneous online rate of a subtree: online ÷ checked points that should be up. PENDING is still
- * online (not confirmed down); UNKNOWN (never checked), MAINTENANCE and DISABLED are left out.
+ * online (not confirmed down); UNKNOWN (never checked), MAINTENANCE, DISABLED and NOT_CONNECTED (no
+ * address to check) are left out.
  */
 export function onlineRate(c: number[]): number | null {
   const scheduled = c[1] + c[2] + c[3];
