@@ -46,10 +46,10 @@ describe('live hub', () => {
   it('when a global viewer joins the district, then counts per child and per state match the points', () => {
     const { hub } = makeHub([pt('a', 'c1'), pt('b', 's2', 0, 3), pt('c', 'd')]);
     const snap = hub.stateFor(hub.join('d', { scopeRegionId: null }));
-    expect(snap.counts.total).to.deep.equal([0, 2, 0, 1, 0, 0]);
-    expect(snap.counts.children.s1).to.deep.equal([0, 1, 0, 0, 0, 0]);
-    expect(snap.counts.children.s2).to.deep.equal([0, 0, 0, 1, 0, 0]);
-    expect(snap.counts.self).to.deep.equal([0, 1, 0, 0, 0, 0]);
+    expect(snap.counts.total).to.deep.equal([0, 2, 0, 1, 0, 0, 0]);
+    expect(snap.counts.children.s1).to.deep.equal([0, 1, 0, 0, 0, 0, 0]);
+    expect(snap.counts.children.s2).to.deep.equal([0, 0, 0, 1, 0, 0, 0]);
+    expect(snap.counts.self).to.deep.equal([0, 1, 0, 0, 0, 0, 0]);
     hub.close();
   });
 
@@ -72,8 +72,8 @@ describe('live hub', () => {
     expect(second.changes.ids).to.deep.equal(['a']);
     expect(second.changes.st).to.deep.equal([1]);
     expect(second.serverTime - first.serverTime).to.be.at.least(245);
-    expect(second.counts.total).to.deep.equal([0, 1, 0, 1, 0, 0]);
-    expect(second.counts.children.c1).to.deep.equal([0, 1, 0, 1, 0, 0]);
+    expect(second.counts.total).to.deep.equal([0, 1, 0, 1, 0, 0, 0]);
+    expect(second.counts.children.c1).to.deep.equal([0, 1, 0, 1, 0, 0, 0]);
     hub.close();
   });
 
@@ -131,7 +131,7 @@ describe('live hub', () => {
     expect(batches).to.have.length(1);
     expect(batches[0].batch.changes.ids).to.deep.equal(['b']);
     expect(batches[0].batch.changes.flap).to.deep.equal([0]);
-    expect(batches[0].batch.counts.total).to.deep.equal([0, 2, 0, 0, 0, 0]);
+    expect(batches[0].batch.counts.total).to.deep.equal([0, 2, 0, 0, 0, 0, 0]);
     expect(batches[0].batch.counts.children).to.deep.equal({});
     hub.close();
   });
@@ -166,8 +166,8 @@ describe('live hub', () => {
       expect(resyncs.sort()).to.deep.equal(['live:d|*', 'live:s1|*'].sort());
       expect(district.epoch).to.not.equal(epochBefore);
       const snap = hub.stateFor(district);
-      expect(snap.counts.total).to.deep.equal([0, 2, 0, 1, 0, 0]);
-      expect(snap.counts.children.s1).to.deep.equal([0, 1, 0, 1, 0, 0]);
+      expect(snap.counts.total).to.deep.equal([0, 2, 0, 1, 0, 0, 0]);
+      expect(snap.counts.children.s1).to.deep.equal([0, 1, 0, 1, 0, 0, 0]);
       expect(hub.pointCount).to.equal(3);
       hub.close();
     });
@@ -179,9 +179,9 @@ describe('live hub', () => {
       const s2 = hub.join('s2', { scopeRegionId: null });
       hub.applyPointChanges([pt('a', 's2')], ['x']);
       expect(resyncs).to.include.members(['live:d|*', 'live:s1|*', 'live:s2|*']);
-      expect(hub.stateFor(s1).counts.total).to.deep.equal([0, 0, 0, 0, 0, 0]);
-      expect(hub.stateFor(s2).counts.total).to.deep.equal([0, 2, 0, 0, 0, 0]);
-      expect(hub.stateFor(district).counts.total).to.deep.equal([0, 2, 0, 0, 0, 0]);
+      expect(hub.stateFor(s1).counts.total).to.deep.equal([0, 0, 0, 0, 0, 0, 0]);
+      expect(hub.stateFor(s2).counts.total).to.deep.equal([0, 2, 0, 0, 0, 0, 0]);
+      expect(hub.stateFor(district).counts.total).to.deep.equal([0, 2, 0, 0, 0, 0, 0]);
       expect(hub.getPoint('x')).to.equal(undefined);
       hub.close();
     });

@@ -91,7 +91,7 @@ export interface Room {
   idleTimer: NodeJS.Timeout | null;
 }
 
-const emptyCounts = (): StateCounts => [0, 0, 0, 0, 0, 0];
+const emptyCounts = (): StateCounts => cameraStates.map(() => 0);
 
 function toUnixSeconds(at: Date | number | string): number {
   const ms = at instanceof Date ? at.getTime() : typeof at === 'number' ? at : Date.parse(at);
