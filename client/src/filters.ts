@@ -20,8 +20,9 @@ export const selectedRegion = ref<string | null>(null);
 export const filter = reactive<PointFilter>(emptyFilter());
 
 export type SortKey = 'state' | 'name' | 'gbCode' | 'since';
-// DOWN first, then PENDING, UNKNOWN, MAINTENANCE, DISABLED, UP: what needs attention on top
-const severity = [2, 5, 1, 0, 3, 4];
+// DOWN first, then PENDING, UNKNOWN, MAINTENANCE, DISABLED, NOT_CONNECTED, UP: what needs attention on top
+// (indexed by state code; a point not yet connected is planned work, below the monitored faults)
+const severity = [2, 6, 1, 0, 3, 4, 5];
 
 /** Catalog indexes of the points in a region subtree that pass the filters, sorted. Recomputed per batch. */
 export function usePointRows(region: Ref<string | null>, f: PointFilter, sort: Ref<SortKey> = ref('state')): ComputedRef<Int32Array> {
@@ -57,7 +58,7 @@ export function usePointRows(region: Ref<string | null>, f: PointFilter, sort: R
     if (k === 'state') {
       // recomputed on every batch: bucket by severity (linear) and order only the buckets that need
       // attention by time, so 100,000 rows never cost a long task
-      const buckets: number[][] = [[], [], [], [], [], []];
+      const buckets: number[][] = severity.map(() => []);
       for (const i of out) buckets[severity[st[i]]].push(i);
       const since = board.since;
       buckets[0].sort((a, b) => since[b] - since[a]);

@@ -5,6 +5,7 @@ import {
   emptyStateCounts,
   LIVE_NAMESPACE,
   type Ack,
+  type CameraState,
   type ClientToServerEvents,
   type PointCatalog,
   type PointStates,
@@ -374,13 +375,28 @@ window.__vigil = {
   connection: () => board.connection.value,
 };
 
+/** State names by state code (the contract's list). */
 export const stateNames = cameraStates;
-/** One colour per state code (NOT_CONNECTED: a pale grey, lighter than DISABLED). */
-export const stateColors = ['#8c8c8c', '#2e9d4a', '#e0a100', '#d9363e', '#4a7fd4', '#5c5c5c', '#b8b8b8'];
+/**
+ * Colours by state. NOT_CONNECTED (未接入: registered without an address, never probed) has its own muted
+ * violet, apart from UNKNOWN's grey, DISABLED's dark grey and DOWN's red: it is planned work, not a fault.
+ */
+const colorOf: Readonly<Record<CameraState, string>> = {
+  UNKNOWN: '#8c8c8c',
+  UP: '#2e9d4a',
+  PENDING: '#e0a100',
+  DOWN: '#d9363e',
+  MAINTENANCE: '#4a7fd4',
+  DISABLED: '#5c5c5c',
+  NOT_CONNECTED: '#8f7fbf',
+};
+/** Colours by state code. */
+export const stateColors: readonly string[] = cameraStates.map((s) => colorOf[s]);
 
 /**
  * Instantaneous online rate of a subtree: online ÷ checked points that should be up. PENDING is still
- * online (not confirmed down); UNKNOWN (never checked), MAINTENANCE, DISABLED and NOT_CONNECTED are left out.
+ * online (not confirmed down); UNKNOWN (never checked), MAINTENANCE, DISABLED and NOT_CONNECTED (no
+ * address to check) are left out.
  */
 export function onlineRate(c: number[]): number | null {
   const scheduled = c[1] + c[2] + c[3];

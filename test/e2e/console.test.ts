@@ -350,6 +350,25 @@ describe('console end to end in headless Chromium', function () {
     expect(await page.$$(`.point-row[data-id="${victim}"] .c-name img`)).to.have.length(0);
   });
 
+  it('when a point is registered without an address, then the board lists it as 未接入 and its detail shows — for the address', async () => {
+    const near = await api.get(`/cameras/${victim}`);
+    const res = await api.post('/cameras', { gbCode: `${victimCode.slice(0, 14)}987654`, name: '规划点位（未接入）', regionId: near.body.regionId, endpoint: {} });
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    const id = String(res.body.id);
+    await page.click('[data-testid="nav-"]');
+    await page.fill('[data-testid=search]', '987654');
+    const row = `.point-row[data-id="${id}"]`;
+    await page.waitForSelector(`${row}[data-state="NOT_CONNECTED"]`, { timeout: 10_000 });
+    expect(await page.textContent(`${row} .badge`)).to.equal('未接入');
+    await page.click(row);
+    await page.waitForSelector('[data-testid=point-host]');
+    expect(await page.textContent('[data-testid=point-host]')).to.match(/^— \(未接入\)$/);
+    await page.screenshot({ path: path.join(artifacts, 'e2e-07a-not-connected.png') });
+    await page.click('[data-testid=point-detail] header button');
+    await page.waitForSelector('[data-testid=point-detail]', { state: 'detached' });
+    await page.fill('[data-testid=search]', '');
+  });
+
   it('when the operator uploads an exported CSV to the import wizard, then the dry-run report is shown before any commit', async () => {
     const csv = await page.evaluate(async (code) => {
       const res = await fetch(`/api/v1/cameras/export?format=csv&q=${encodeURIComponent(code)}`, { credentials: 'same-origin' });

@@ -45,6 +45,17 @@ describe('transfer: row mapping', () => {
     expect(got[0][1]).to.match(/2 communities are named "光明社区"; add the 所属街道 column/);
   });
 
+  it('when the IP地址 cell is empty, then the row is a point not yet connected; on a stored point it clears the host', () => {
+    const fresh = mapRow({ line: 9, values: { gbCode: code, name: '规划点位', street: '站前街道' }, present: ['gbCode', 'name', 'street', 'host'] }, undefined, ctx());
+    expect(fresh.ok && fresh.input.endpoint).to.deep.equal({ host: null, rtspPort: 554, rtspPath: '' });
+    const stored = mapRow(row({ street: '站前街道' }), undefined, ctx());
+    expect(stored.ok).to.equal(true);
+    if (!stored.ok) return;
+    const camera = { ...stored.input, id: id(99), gb: {}, status: {}, version: 1, createdAt: '', updatedAt: '', endpoint: { ...stored.input.endpoint, httpPort: null, onvifPort: null } } as unknown as Parameters<typeof mapRow>[1];
+    const cleared = mapRow({ line: 9, values: { gbCode: code }, present: ['gbCode', 'host'] }, camera, ctx());
+    expect(cleared.ok && cleared.input.endpoint.host).to.equal(null);
+  });
+
   it('when only a grid code is given, then the point goes to the grid\'s community', () => {
     const m = mapRow(row({ grid: '210302001001001' }), undefined, ctx());
     expect(m.ok && [m.input.regionId, m.input.gridId]).to.deep.equal([id(4), id(6)]);

@@ -23,6 +23,7 @@ export interface CameraDoc {
   gridId: Types.ObjectId | null;
   address: string;
   location: { lon: number; lat: number } | null;
+  /** `host` null: a point not yet connected (未接入), registered but not probed. */
   endpoint: { host: string | null; rtspPort: number; rtspPath: string; httpPort: number | null; onvifPort: number | null };
   probe: { kind: (typeof probeKinds)[number]; intervalSec: number; timeoutMs: number; retries: number };
   vendor: string;

@@ -1,9 +1,11 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { FieldIssue } from '../lib/errors';
-import { cameraStateSchema } from '../contracts/live';
+import { cameraStates, cameraStateSchema } from '../contracts/live';
 import { centerCodeMismatch, parseGbCode } from './gbcode';
 import { objectIdSchema, probeKindSchema, sharingSchema } from '../contracts/vocabulary';
+
+export { cameraStates, cameraStateSchema };
 
 /**
  * The camera point's public JSON shape. Names are part of the public API (issue 3); zod is the single
@@ -37,6 +39,18 @@ export const hostSchema = z
   .min(1, 'required')
   .max(253)
   .refine(isHostOrIp, 'must be an IPv4/IPv6 address or a hostname');
+
+/**
+ * A point's host as sent. Null (or an empty cell/string, or leaving it out of a create) registers a point
+ * not yet connected (未接入: planned, under construction, or reached only through an upper platform):
+ * it is not probed until a host is set.
+ */
+export const optionalHostSchema = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? null : s))
+  .pipe(hostSchema.nullable())
+  .nullable();
 
 const rtspPathSchema = z.string().max(512).regex(/^(\/[\x21-\x7e]*)?$/, 'must start with "/" and contain no spaces or control characters');
 
@@ -78,8 +92,7 @@ export function applyProbeDefaults(p: z.infer<typeof probeInputSchema> | undefin
 }
 
 export const endpointInputSchema = z.strictObject({
-  /** null or absent: registered before it is connected (未接入), not probed until a host is set. */
-  host: hostSchema.nullable().default(null),
+  host: optionalHostSchema.default(null),
   rtspPort: port.default(554),
   rtspPath: rtspPathSchema.default(''),
   httpPort: port.optional(),
@@ -165,7 +178,7 @@ export const cameraPatchSchema = z.strictObject({
   location: locationSchema.nullable().optional(),
   endpoint: z
     .strictObject({
-      host: hostSchema.optional(),
+      host: optionalHostSchema.optional().describe('null or "" clears it: the point becomes not connected (未接入) and is no longer probed'),
       rtspPort: port.optional(),
       rtspPath: rtspPathSchema.optional(),
       httpPort: port.nullable().optional(),
@@ -221,7 +234,7 @@ export const cameraSchema = z.object({
   address: z.string(),
   location: z.object({ lon: z.number(), lat: z.number() }).nullable(),
   endpoint: z.object({
-    host: z.string().nullable(),
+    host: z.string().nullable().describe('null: not connected yet (未接入), not probed'),
     rtspPort: z.number().int(),
     rtspPath: z.string(),
     httpPort: z.number().int().nullable(),

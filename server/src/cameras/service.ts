@@ -46,7 +46,7 @@ export function toCamera(d: CameraDoc): Camera {
     address: d.address ?? '',
     location: d.location ? { lon: d.location.lon, lat: d.location.lat } : null,
     endpoint: {
-      host: d.endpoint.host,
+      host: d.endpoint.host ?? null,
       rtspPort: d.endpoint.rtspPort,
       rtspPath: d.endpoint.rtspPath ?? '',
       httpPort: d.endpoint.httpPort ?? null,
@@ -550,7 +550,7 @@ export class CameraService implements RegionPoints {
     return {
       _id: id,
       ...fields,
-      status: { state: fields.enabled ? 'UNKNOWN' : 'DISABLED', since: now, lastCheckAt: null, rttMs: null, flapping: false, reason: null },
+      status: { state: !fields.enabled ? 'DISABLED' : fields.endpoint.host === null ? 'NOT_CONNECTED' : 'UNKNOWN', since: now, lastCheckAt: null, rttMs: null, flapping: false, reason: null },
       version: 1,
       createdAt: now,
       updatedAt: now,

@@ -17,6 +17,7 @@ import { TableError } from './table';
  * | Owner        | ownerUnit   |   | ParentID    | upstream (only when it names a device, not a platform/group) |
  * | CivilCode    | regionCode  |   | Address     | address    |
  *
+ * An item without IPAddress is a point not yet connected (未接入), as in a ledger row without IP地址.
  * Ignored: Block, Parental, BusinessGroupID, SafetyWay, RegisterWay, Secrecy, Status (a live state, not
  * registry data), Info. Items that are platforms, business groups or virtual organisations (type codes
  * outside the point types) are skipped and counted.

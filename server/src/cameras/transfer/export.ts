@@ -143,7 +143,8 @@ export async function writeCatalog(out: Writable, total: number, regions: Region
         '<Parental>0</Parental>' +
         `<ParentID>${xmlEscape(v.upstream || platformId)}</ParentID>` +
         '<SafetyWay>0</SafetyWay><RegisterWay>1</RegisterWay><Secrecy>0</Secrecy>' +
-        `<IPAddress>${xmlEscape(c.endpoint.host ?? '')}</IPAddress>` +
+        // a point not yet connected has no address: the element is left out, as the standard allows
+        xmlElement('IPAddress', v.host) +
         `<Port>${c.endpoint.rtspPort}</Port>` +
         `<Status>${c.status.state === 'UP' ? 'ON' : 'OFF'}</Status>` +
         xmlElement('Longitude', v.lon) +

@@ -36,6 +36,8 @@
  * | installedAt       | 安装日期 / installedAt         | 安装时间, 建设日期                                         |
  * | note              | 备注 / note                    | 说明                                                      |
  *
+ * An empty IP地址 cell (or no IP地址 column, for a new point) registers a point not yet connected (未接入):
+ * planned, under construction or reached only through an upper platform; it is not probed until it gets a host.
  * Unknown columns are ignored and listed in the import report (`ignoredColumns`).
  */
 export const transferFields = [

@@ -243,8 +243,8 @@ export function mapRow(row: SourceRow, existing: Camera | undefined, ctx: MapCon
 
   // endpoint
   const endpoint: Record<string, unknown> = { ...((base?.endpoint as Record<string, unknown> | undefined) ?? {}) };
-  if (has('host')) endpoint.host = v.host ?? '';
-  if (endpoint.host === undefined) add('host', 'is required');
+  // an empty cell (or no column at all for a new point) registers a point not yet connected (未接入)
+  if (has('host')) endpoint.host = v.host ?? null;
   const portField = (field: 'rtspPort' | 'httpPort' | 'onvifPort'): void => {
     if (!has(field)) return;
     const value = v[field];
