@@ -3,7 +3,7 @@
  *
  *   --count N            N synthetic cameras on 127.16.1.1 … (default 100), spread over --regions R
  *   --from FILE          cameras from a registry export (JSON or CSV); non-loopback hosts are remapped
- *   --demo               the demo district of scripts/demo-district.ts (5,400 points on 127.20.x.y, whose
+ *   --demo               the demo district of server/src/demo/district.ts (5,400 points on 127.20.x.y, whose
  *                        registry entries name this simulator's default ports 8554/8080)
  *   --rtsp-port P        wildcard RTSP listener (default 8554; 554 needs root)
  *   --http-port P        wildcard HTTP listener for ONVIF + /ISAPI (default 8080)
@@ -17,9 +17,9 @@
  * PUT /regions/:id/fault, POST /faults {select, fault}, POST /scenario {name, steps}.
  */
 import fs from 'node:fs';
-import { scenarioSchema } from './faults';
-import { camerasFromExport, demoDistrictCameras, syntheticCameras } from './mapping';
-import { startSimulator, type SimCameraSpec, type SimSocketKind } from './simulator';
+import { scenarioSchema } from '../../server/src/demo/sim/faults';
+import { camerasFromExport, demoDistrictCameras, syntheticCameras } from '../../server/src/demo/sim/mapping';
+import { startSimulator, type SimCameraSpec, type SimSocketKind } from '../../server/src/demo/sim/simulator';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/logger';
-import { loadDemoIfEmpty } from '../../scripts/demo-district';
+import { loadDemoIfEmpty } from './demo/district';
 import { startServer } from './server';
 
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@ import { cameraInputSchema, stripEcho, validateCameraInput, type RegionLookup } 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEMO_COUNTS, generateDemoDistrict, loadDemoIfEmpty } from '../../scripts/demo-district';
+import { DEMO_COUNTS, generateDemoDistrict, loadDemoIfEmpty } from '../../server/src/demo/district';
 import { bootApp, type TestApp } from '../helpers/app';
 import { runTs } from '../helpers/process';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { loadDemoDistrict } from '../../scripts/demo-district';
+import { loadDemoDistrict } from '../../server/src/demo/district';
 import type { Camera } from '../../server/src/cameras/schema';
 import { parseImportFile } from '../../server/src/cameras/transfer/parse';
 import type { TestApp } from '../helpers/app';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { ObjectId, type Db } from 'mongodb';
 import { startEmbeddedMongo } from '../../server/src/embedded-mongo';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import { runTs, type StartedProcess } from '../helpers/process';
 import type { Json } from '../helpers/auth';
 import { assertChain, cameraDoc, seedDistrict, waitFor, type ChainItem } from './polling-fixtures';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ObjectId, type Db } from 'mongodb';
 import { monitoringOf, type Transition } from '../../server/src/monitoring';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import { bootApp, type TestApp } from '../helpers/app';
 import type { Json } from '../helpers/auth';
 import { devPrincipal } from '../../server/src/auth/principal';

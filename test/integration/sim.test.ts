@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { probes } from '../../server/src/probes';
-import { camerasFromExport, demoDistrictCameras, syntheticCameras } from '../../scripts/sim/mapping';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+import { camerasFromExport, demoDistrictCameras, syntheticCameras } from '../../server/src/demo/sim/mapping';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import type { Json } from '../helpers/auth';
 import { runTs } from '../helpers/process';
 

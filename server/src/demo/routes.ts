@@ -1,19 +1,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { DEMO_DISTRICT_CODE, DEMO_HTTP_PORT, DEMO_RTSP_PORT, SYNTHETIC_NOTE, loadDemoDistrict } from '../../../scripts/demo-district';
-import { demoDistrictCameras } from '../../../scripts/sim/mapping';
-import { startSimulator, type RunningSimulator } from '../../../scripts/sim/simulator';
-import { AppError } from '../lib/errors';
 import type { AppContext } from '../context';
+import { AppError } from '../lib/errors';
 import { defineRoute } from '../lib/http';
-import type { Registry } from './registry';
+import { DEMO_DISTRICT_CODE, DEMO_HTTP_PORT, DEMO_RTSP_PORT, SYNTHETIC_NOTE, loadDemoDistrict, type DemoServices } from './district';
+import { demoDistrictCameras } from './sim/mapping';
+import { startSimulator, type RunningSimulator } from './sim/simulator';
 
 const simulatorSchema = z.object({ running: z.boolean(), cameras: z.number().int(), rtspPort: z.number().int().nullable(), httpPort: z.number().int().nullable(), controlUrl: z.string().nullable() });
 
 const demoResultSchema = z.object({ regions: z.number().int(), points: z.number().int(), tookMs: z.number() });
 
 /** First-run helper for the console: loads the synthetic demo district into an empty registry. */
-export function demoRouter(ctx: AppContext, registry: Registry): Router {
+export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
   const router = Router();
   let simulator: RunningSimulator | null = null;
   let starting: Promise<RunningSimulator> | null = null;

@@ -3,17 +3,16 @@
  * 60 communities, 536 grids of 500–600 households and 5,400 points with valid GB/T 28181 codes.
  * Everything is SYNTHETIC: names are plausible, not a survey; every point carries the tag `synthetic`.
  * Deterministic for a given seed (same ids, codes and coordinates), so tests and the simulator agree.
- *
- *   npx tsx scripts/demo-district.ts [seed] > demo.json    prints the generated data set as JSON
+ * `npx tsx scripts/demo-district.ts [seed] > demo.json` prints the generated data set as JSON.
  */
-import type { AuditActor } from '../server/src/audit/schema';
-import type { AuditService } from '../server/src/audit/service';
-import { formatGbCode } from '../server/src/cameras/gbcode';
-import { cameraInputSchema, stripEcho, type CameraInput, type CameraInputRaw } from '../server/src/cameras/schema';
-import type { CameraService } from '../server/src/cameras/service';
-import { AppError } from '../server/src/lib/errors';
-import type { RegionService } from '../server/src/regions/service';
-import type { RegionInput } from '../server/src/regions/schema';
+import type { AuditActor } from '../audit/schema';
+import type { AuditService } from '../audit/service';
+import { formatGbCode } from '../cameras/gbcode';
+import { cameraInputSchema, stripEcho, type CameraInput, type CameraInputRaw } from '../cameras/schema';
+import type { CameraService } from '../cameras/service';
+import { AppError } from '../lib/errors';
+import type { RegionService } from '../regions/service';
+import type { RegionInput } from '../regions/schema';
 
 export const DEMO_DISTRICT_CODE = '210302';
 export const DEMO_COUNTS = { streets: 10, communities: 60, grids: 536, points: 5400 } as const;
@@ -296,9 +295,4 @@ async function loadDemo(services: DemoServices, actor: AuditActor, seed: number 
 export async function loadDemoIfEmpty(services: DemoServices): Promise<{ regions: number; points: number; tookMs: number } | null> {
   if (services.regions.size() > 0 || !(await services.cameras.isEmpty())) return null;
   return loadDemoDistrict(services);
-}
-
-if (require.main === module) {
-  const seed = process.argv[2] ? Number(process.argv[2]) : undefined;
-  process.stdout.write(JSON.stringify(generateDemoDistrict(seed), null, 1));
 }
