@@ -13,12 +13,20 @@ export interface TestApp extends RunningServer {
 }
 
 /**
- * Boots the real app in-process on port 0 with the real store: the embedded one in a fresh temp
+ * Boots the real app in-process on port 0 (the demo simulator too) with the real store: the embedded one in a fresh temp
  * directory, or MONGODB_URI (with a unique database name) when that is set.
  */
 export async function bootApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
-  const base: Record<string, string> = { NODE_ENV: 'test', PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DATA_DIR: dataDir };
+  // every listener on a free port, the in-process demo simulator's too: tests never bind fixed ports
+  const base: Record<string, string> = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    DEMO_SIM_RTSP_PORT: '0',
+    DEMO_SIM_HTTP_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATA_DIR: dataDir,
+  };
   if (process.env.MONGODB_URI) {
     const u = new URL(process.env.MONGODB_URI);
     u.pathname = `/vigil_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;

@@ -49,6 +49,15 @@ describe('demo district', () => {
       expect(codes.size).to.equal(DEMO_COUNTS.points);
     });
 
+    it('when generated for other simulator ports, then only the endpoints\' ports differ; a port the simulator cannot have (0) is refused', () => {
+      const other = generateDemoDistrict(undefined, { rtspPort: 18554, httpPort: 18080 });
+      const ports = new Set(other.points.map((p) => `${p.endpoint.rtspPort}/${p.endpoint.httpPort}/${p.endpoint.onvifPort}`));
+      expect([...ports]).to.deep.equal(['18554/18080/18080']);
+      const withoutPorts = (d: typeof demo): unknown => d.points.map((p) => ({ ...p, endpoint: { ...p.endpoint, rtspPort: 0, httpPort: 0, onvifPort: 0 } }));
+      expect(JSON.stringify(withoutPorts(other))).to.equal(JSON.stringify(withoutPorts(demo)));
+      expect(() => generateDemoDistrict(undefined, { rtspPort: 0, httpPort: 8080 })).to.throw(RangeError, /port 0/);
+    });
+
     it('when checked, then grids hold 500-600 households, hosts are distinct loopback addresses and coordinates lie in the Tiedong box', () => {
       for (const g of demo.regions.filter((r) => r.tier === 'grid')) expect(g.households).to.be.within(500, 600);
       const hosts = new Set(demo.points.map((p) => p.endpoint.host));
@@ -78,8 +87,10 @@ describe('demo district', () => {
   describe('loading over HTTP', function () {
     this.timeout(120_000);
     let app: TestApp;
+    // ports the points name; nothing listens on them (no simulator is started here)
+    const simPorts = { DEMO_SIM_RTSP_PORT: '18554', DEMO_SIM_HTTP_PORT: '18080' };
     before(async () => {
-      app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'false' });
+      app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'false', ...simPorts });
     });
     after(async () => {
       await app?.close();
@@ -109,6 +120,19 @@ describe('demo district', () => {
       const list = (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=5&q=${encodeURIComponent('社区')}`)).json()) as { items: unknown[]; total: number };
       expect(list.items).to.have.length(5);
       expect(list.total).to.be.greaterThan(1000);
+    });
+
+    it('when the simulator ports are configured, then every loaded point names them and loading starts no simulator', async () => {
+      type Page = { items: Array<{ endpoint: { rtspPort: number; httpPort: number; onvifPort: number } }>; nextCursor: string | null };
+      const ports = new Set<string>();
+      for (let cursor: string | null = '', pages = 0; cursor !== null; pages++) {
+        expect(pages).to.be.below(10);
+        const page = (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=1000&count=false${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json()) as Page;
+        for (const p of page.items) ports.add(`${p.endpoint.rtspPort}/${p.endpoint.httpPort}/${p.endpoint.onvifPort}`);
+        cursor = page.nextCursor;
+      }
+      expect([...ports]).to.deep.equal(['18554/18080/18080']);
+      expect(((await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()) as { simulator: { running: boolean } }).simulator.running).to.equal(false);
     });
 
     it('when a free-text search matches more than 1,000 points, then the total stops at 1,000 and says so; narrower searches count exactly', async () => {

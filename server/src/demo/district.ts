@@ -10,23 +10,27 @@ import type { AuditService } from '../audit/service';
 import { formatGbCode } from '../cameras/gbcode';
 import { cameraInputSchema, stripEcho, type CameraInput, type CameraInputRaw } from '../cameras/schema';
 import type { CameraService } from '../cameras/service';
+import { DEMO_SIM_DEFAULT_PORTS } from '../config';
 import { AppError } from '../lib/errors';
 import type { RegionService } from '../regions/service';
 import type { RegionInput } from '../regions/schema';
 
 export const DEMO_DISTRICT_CODE = '210302';
 export const DEMO_COUNTS = { streets: 10, communities: 60, grids: 536, points: 5400 } as const;
-/**
- * The demo points name the camera simulator's unprivileged default ports (`npm run sim -- --demo`), so a trial
- * needs no root: real cameras answer on 554/80, which the registry's defaults keep for real points.
- */
-export const DEMO_RTSP_PORT = 8554;
-export const DEMO_HTTP_PORT = 8080;
 export const SYNTHETIC_NOTE = '合成演示数据 (synthetic demo data, not a survey)';
 
 export type DemoRegion = RegionInput & { id: string };
 /** A generated point: a create input plus a stable id and, for cameras, the gbCode of its NVR. */
 export type DemoPoint = CameraInputRaw & { gbCode: string; regionId: string; upstreamGbCode: string | null };
+
+/**
+ * The ports every demo point names (RTSP; HTTP for ONVIF and /ISAPI): those the camera simulator serving the
+ * district listens on (DEMO_SIM_RTSP_PORT / DEMO_SIM_HTTP_PORT), so its answers reach the points.
+ */
+export interface DemoPorts {
+  rtspPort: number;
+  httpPort: number;
+}
 
 export interface DemoDistrict {
   seed: number;
@@ -87,7 +91,11 @@ function gridsPerCommunity(i: number): number {
   return i % 15 === 14 ? 8 : 9;
 }
 
-export function generateDemoDistrict(seed = 20240501): DemoDistrict {
+/** Ports default to the simulator's defaults; they change no id, code or address, only the endpoints' ports. */
+export function generateDemoDistrict(seed = 20240501, ports: DemoPorts = DEMO_SIM_DEFAULT_PORTS): DemoDistrict {
+  for (const p of [ports.rtspPort, ports.httpPort]) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new RangeError(`a demo point cannot name port ${p}: pass the port the simulator listens on`);
+  }
   const rand = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const between = (a: number, b: number): number => a + rand() * (b - a);
@@ -192,7 +200,7 @@ export function generateDemoDistrict(seed = 20240501): DemoDistrict {
       gridId,
       address: `辽宁省鞍山市铁东区${road}${1 + Math.floor(rand() * 300)}号`,
       location: { lon: round6(between(p.box.lon0, p.box.lon1)), lat: round6(between(p.box.lat0, p.box.lat1)) },
-      endpoint: { host: demoHost(points.length), rtspPort: DEMO_RTSP_PORT, rtspPath: isNvr ? '' : vendor.rtspPath, httpPort: DEMO_HTTP_PORT, onvifPort: DEMO_HTTP_PORT },
+      endpoint: { host: demoHost(points.length), rtspPort: ports.rtspPort, rtspPath: isNvr ? '' : vendor.rtspPath, httpPort: ports.httpPort, onvifPort: ports.httpPort },
       probe: { kind: isNvr ? 'tcp' : kindRoll < 0.7 ? 'rtsp' : kindRoll < 0.9 ? 'tcp' : 'onvif' },
       vendor: vendor.name,
       model: isNvr ? vendor.nvr : pick(vendor.cams),
@@ -246,13 +254,29 @@ export interface DemoServices {
 
 const systemActor: AuditActor = { userId: '000000000000000000000000', username: 'system' };
 
+export interface DemoLoadOptions {
+  actor?: AuditActor;
+  seed?: number;
+  /**
+   * The ports the points name, or how to get them once the registry is known to be empty (the in-process
+   * simulator on port 0 only knows its ports once it listens). Default: the simulator's default ports.
+   */
+  ports?: DemoPorts | (() => Promise<DemoPorts>);
+}
+
+export interface DemoLoadResult {
+  regions: number;
+  points: number;
+  tookMs: number;
+}
+
 /**
  * Loads the demo district into an EMPTY registry (409 otherwise, so it can never mix with real data).
  * NVRs go first so the cameras can reference them by id.
  */
-export async function loadDemoDistrict(services: DemoServices, actor: AuditActor = systemActor, seed?: number): Promise<{ regions: number; points: number; tookMs: number }> {
+export async function loadDemoDistrict(services: DemoServices, opts: DemoLoadOptions = {}): Promise<DemoLoadResult> {
   if (loading.has(services.regions)) throw new AppError('conflict', 'the demo district is being loaded already');
-  const run = loadDemo(services, actor, seed);
+  const run = loadDemo(services, opts);
   loading.set(services.regions, run);
   try {
     return await run;
@@ -264,12 +288,14 @@ export async function loadDemoDistrict(services: DemoServices, actor: AuditActor
 /** Loads in progress, per app (keyed by its region service): a double click must not load twice. */
 const loading = new WeakMap<RegionService, Promise<unknown>>();
 
-async function loadDemo(services: DemoServices, actor: AuditActor, seed: number | undefined): Promise<{ regions: number; points: number; tookMs: number }> {
+async function loadDemo(services: DemoServices, opts: DemoLoadOptions): Promise<DemoLoadResult> {
   const started = Date.now();
+  const actor = opts.actor ?? systemActor;
   if (services.regions.size() > 0 || !(await services.cameras.isEmpty())) {
     throw new AppError('conflict', 'the registry is not empty: the demo district is only loaded into an empty registry');
   }
-  const demo = generateDemoDistrict(seed);
+  const ports = typeof opts.ports === 'function' ? await opts.ports() : opts.ports;
+  const demo = generateDemoDistrict(opts.seed, ports);
   await services.regions.insertManyTrusted(demo.regions);
   const toInput = (p: DemoPoint, upstreamId: string | null): CameraInput => {
     const { upstreamGbCode: _u, ...raw } = p;
@@ -292,7 +318,7 @@ async function loadDemo(services: DemoServices, actor: AuditActor, seed: number 
 }
 
 /** `npm start -- --demo`: loads the demo district only into an empty registry; null when something is there. */
-export async function loadDemoIfEmpty(services: DemoServices): Promise<{ regions: number; points: number; tookMs: number } | null> {
+export async function loadDemoIfEmpty(services: DemoServices, ports?: DemoPorts): Promise<DemoLoadResult | null> {
   if (services.regions.size() > 0 || !(await services.cameras.isEmpty())) return null;
-  return loadDemoDistrict(services);
+  return loadDemoDistrict(services, { ports });
 }

@@ -66,9 +66,10 @@ export function camerasFromExport(file: string): { cameras: SimCameraSpec[]; rem
 }
 
 /**
- * The demo district (server/src/demo/district.ts): 5,400 points on 127.20.x.y whose registry entries name the
- * simulator's default ports (DEMO_RTSP_PORT / DEMO_HTTP_PORT, 8554 / 8080). Cameras are keyed by gbCode and know
- * their region's ancestors, so `PUT /regions/<street id>/fault` is a street-wide outage.
+ * The demo district (server/src/demo/district.ts): 5,400 points on 127.20.x.y (whose registry entries name the
+ * ports the simulator was configured with when the district was loaded: DEMO_SIM_RTSP_PORT / DEMO_SIM_HTTP_PORT).
+ * Cameras are keyed by gbCode and know their region's ancestors, so `PUT /regions/<street id>/fault` is a
+ * street-wide outage.
  */
 export function demoDistrictCameras(seed?: number): SimCameraSpec[] {
   const d = generateDemoDistrict(seed);
