@@ -4,8 +4,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { liveOf } from '../../server/src/live';
-import type { TestApp } from '../helpers/app';
-import { bootAdmin, bootAuthApp, loginAs, type ApiClient } from '../helpers/auth';
+import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
+import { loginAs } from '../helpers/auth';
+import type { ApiClient } from '../helpers/http';
 import { runTs, type StartedProcess } from '../helpers/process';
 
 const root = path.resolve(__dirname, '../..');

@@ -46,3 +46,14 @@ export async function bootApp(env: Record<string, string> = {}): Promise<TestApp
     },
   };
 }
+
+/** The first admin's password (bootAuthApp) and the default password of test users (auth.ts createUser). */
+export const TEST_PASSWORD = 'Test-password-0123';
+
+/** The first admin created by bootAuthApp. */
+export const bootAdmin = { username: 'admin', password: TEST_PASSWORD } as const;
+
+/** bootApp with auth required and a first admin (bootAdmin: `admin` / TEST_PASSWORD). */
+export async function bootAuthApp(env: Record<string, string> = {}): Promise<TestApp> {
+  return bootApp({ AUTH_MODE: 'required', ADMIN_USERNAME: bootAdmin.username, ADMIN_PASSWORD: TEST_PASSWORD, ...env });
+}

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { targetOf, type PointConfig } from '../../server/src/monitoring/service';
 import { probes } from '../../server/src/probes';
 import { bootApp, type TestApp } from '../helpers/app';
-import { anonymous, type ApiClient } from '../helpers/auth';
+import { anonymous, type ApiClient } from '../helpers/http';
 
 interface SimState { running: boolean; cameras: number; rtspPort: number | null; httpPort: number | null; controlUrl: string | null }
 interface DemoPoint { endpoint: { host: string; rtspPort: number; httpPort: number; onvifPort: number } }
