@@ -7,7 +7,7 @@ import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/src/embedde
 import { monitoringOf, type Transition } from '../../server/src/monitoring';
 import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import { bootApp, type TestApp } from '../helpers/app';
-import { assertChain, cameraDoc, seedDistrict, waitFor } from './polling-fixtures';
+import { assertChain, cameraDoc, seedDistrict, waitFor } from '../fixtures/polling';
 
 /**
  * The issue asks for a 60 s store outage; the test uses a shorter one so the suite stays quick

@@ -7,7 +7,7 @@ import { startEmbeddedMongo } from '../../server/src/embedded-mongo';
 import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import { runTs, type StartedProcess } from '../helpers/process';
 import { anonymous, type Json } from '../helpers/http';
-import { assertChain, cameraDoc, seedDistrict, waitFor, type ChainItem } from './polling-fixtures';
+import { assertChain, cameraDoc, seedDistrict, waitFor, type ChainItem } from '../fixtures/polling';
 
 describe('kill -9 mid-cycle and restart', function () {
   this.timeout(90_000);

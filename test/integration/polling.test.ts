@@ -7,7 +7,7 @@ import { anonymous } from '../helpers/http';
 import { devPrincipal } from '../../server/src/auth/principal';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import { registryOf } from '../../server/src/regions/registry';
-import { assertChain, cameraDoc, DISTRICT, seedDistrict, waitFor, type ChainItem, type PointSpec } from './polling-fixtures';
+import { assertChain, cameraDoc, DISTRICT, seedDistrict, waitFor, type ChainItem, type PointSpec } from '../fixtures/polling';
 
 const INTERVAL_MS = 250;
 
