@@ -36,7 +36,7 @@ import { cameraModel } from '../server/src/cameras/model';
 import { formatGbCode } from '../server/src/cameras/gbcode';
 import { openStore, type Store } from '../server/src/store/connection';
 import { Types } from 'mongoose';
-import { simAddress } from './sim/simulator';
+import { simAddress } from '../server/src/demo/sim/simulator';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);

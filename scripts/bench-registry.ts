@@ -33,7 +33,7 @@ import { encodeText } from '../server/src/cameras/transfer/decode';
 import { loadConfig } from '../server/src/config';
 import { createLogger } from '../server/src/lib/logger';
 import { startServer } from '../server/src/server';
-import { generateDemoDistrict, loadDemoDistrict } from './demo-district';
+import { generateDemoDistrict, loadDemoDistrict } from '../server/src/demo/district';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

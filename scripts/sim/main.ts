@@ -3,10 +3,10 @@
  *
  *   --count N            N synthetic cameras on 127.16.1.1 … (default 100), spread over --regions R
  *   --from FILE          cameras from a registry export (JSON or CSV); non-loopback hosts are remapped
- *   --demo               the demo district of scripts/demo-district.ts (5,400 points on 127.20.x.y, whose
- *                        registry entries name this simulator's default ports 8554/8080)
- *   --rtsp-port P        wildcard RTSP listener (default 8554; 554 needs root)
- *   --http-port P        wildcard HTTP listener for ONVIF + /ISAPI (default 8080)
+ *   --demo               the demo district of server/src/demo/district.ts (5,400 points on 127.20.x.y, whose
+ *                        registry entries name DEMO_SIM_RTSP_PORT / DEMO_SIM_HTTP_PORT, as this CLI's defaults do)
+ *   --rtsp-port P        wildcard RTSP listener (default DEMO_SIM_RTSP_PORT, else 8554; 554 needs root; 0 = free port)
+ *   --http-port P        wildcard HTTP listener for ONVIF + /ISAPI (default DEMO_SIM_HTTP_PORT, else 8080)
  *   --control-port P     control API on 127.0.0.1 (default 9554)
  *   --scenario FILE      run a scenario (JSON, see faults.ts scenarioSchema) after start
  *   --credentials U:P    every camera wants Digest credentials for DESCRIBE and /ISAPI
@@ -17,9 +17,10 @@
  * PUT /regions/:id/fault, POST /faults {select, fault}, POST /scenario {name, steps}.
  */
 import fs from 'node:fs';
-import { scenarioSchema } from './faults';
-import { camerasFromExport, demoDistrictCameras, syntheticCameras } from './mapping';
-import { startSimulator, type SimCameraSpec, type SimSocketKind } from './simulator';
+import { configSchema } from '../../server/src/config';
+import { scenarioSchema } from '../../server/src/demo/sim/faults';
+import { camerasFromExport, demoDistrictCameras, syntheticCameras } from '../../server/src/demo/sim/mapping';
+import { startSimulator, type SimCameraSpec, type SimSocketKind } from '../../server/src/demo/sim/simulator';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +30,15 @@ function arg(name: string): string | undefined {
 function socketArg(v: string | undefined): SimSocketKind | undefined {
   if (v === undefined || v === 'raw' || v === 'net') return v;
   throw new Error(`--socket must be raw or net, not ${v}`);
+}
+
+/** The same variables and defaults as the server's config, so `npm start -- --demo` and this CLI agree on the ports. */
+function configuredPorts(): { rtspPort: number; httpPort: number } {
+  const env = (name: 'DEMO_SIM_RTSP_PORT' | 'DEMO_SIM_HTTP_PORT'): string | undefined => process.env[name] || undefined;
+  const cfg = configSchema
+    .pick({ DEMO_SIM_RTSP_PORT: true, DEMO_SIM_HTTP_PORT: true })
+    .parse({ DEMO_SIM_RTSP_PORT: env('DEMO_SIM_RTSP_PORT'), DEMO_SIM_HTTP_PORT: env('DEMO_SIM_HTTP_PORT') });
+  return { rtspPort: cfg.DEMO_SIM_RTSP_PORT, httpPort: cfg.DEMO_SIM_HTTP_PORT };
 }
 
 async function main(): Promise<void> {
@@ -52,10 +62,11 @@ async function main(): Promise<void> {
     const [username = '', password = ''] = creds.split(':');
     for (const c of cameras) c.credentials = { username, password };
   }
+  const ports = configuredPorts();
   const sim = await startSimulator({
     cameras,
-    rtspPort: Number(arg('rtsp-port') ?? 8554),
-    httpPort: Number(arg('http-port') ?? 8080),
+    rtspPort: Number(arg('rtsp-port') ?? ports.rtspPort),
+    httpPort: Number(arg('http-port') ?? ports.httpPort),
     controlPort: Number(arg('control-port') ?? 9554),
     socket: socketArg(arg('socket')),
   });

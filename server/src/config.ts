@@ -9,6 +9,12 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/**
+ * The demo camera simulator's listeners: unprivileged ports, so a trial needs no root (real cameras answer on
+ * 554/80, which the registry's defaults keep for real points).
+ */
+export const DEMO_SIM_DEFAULT_PORTS = { rtspPort: 8554, httpPort: 8080 } as const;
+
 /** A node-cron expression (5 fields, or 6 with seconds first). */
 const cronExpr = z.string().refine((v) => cron.validate(v), 'must be a cron expression, e.g. "*/5 * * * *"');
 
@@ -74,6 +80,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^(https?:\/\/|\/)[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}[^\s]*$/, 'must be an http(s) or /path URL template with {z}, {x} and {y}')
     .optional(),
+  /**
+   * Where the demo camera simulator listens (in-process `POST /demo/simulator`, and `npm run sim -- --demo`),
+   * and therefore the ports the demo district's points name when it is loaded. 0 = any free port (see demo/routes.ts).
+   */
+  DEMO_SIM_RTSP_PORT: port.default(DEMO_SIM_DEFAULT_PORTS.rtspPort),
+  DEMO_SIM_HTTP_PORT: port.default(DEMO_SIM_DEFAULT_PORTS.httpPort),
 });
 
 export type Config = z.infer<typeof configSchema>;

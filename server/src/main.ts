@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/logger';
-import { loadDemoIfEmpty } from '../../scripts/demo-district';
+import { loadDemoIfEmpty } from './demo/district';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const server = await startServer({ config, logger });
   process.stdout.write(`\nVigil is running. Console: ${server.url}\n\n`);
   if (process.argv.includes('--demo')) {
-    const demo = await loadDemoIfEmpty(server.registry);
+    const demo = await loadDemoIfEmpty(server.registry, { rtspPort: config.DEMO_SIM_RTSP_PORT, httpPort: config.DEMO_SIM_HTTP_PORT });
     process.stdout.write(demo ? `Demo district loaded: ${demo.regions} regions, ${demo.points} points (synthetic) in ${demo.tookMs} ms.\n\n` : 'Demo district not loaded: the registry is not empty.\n\n');
   }
   if (server.setupUrl) {

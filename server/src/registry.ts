@@ -4,7 +4,7 @@ import { AuditService } from './audit/service';
 import { camerasRouter } from './cameras/routes';
 import { CameraService } from './cameras/service';
 import type { AppContext } from './context';
-import { demoRouter } from './regions/demo-routes';
+import { demoRouter } from './demo/routes';
 import { regionsRouter } from './regions/routes';
 import { RegionService } from './regions/service';
 

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { liveOf } from '../../server/src/live';
-import type { TestApp } from '../helpers/app';
-import { bootAdmin, bootAuthApp, loginAs, type ApiClient } from '../helpers/auth';
+import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
+import { loginAs } from '../helpers/auth';
+import type { ApiClient } from '../helpers/http';
 import { runTs, type StartedProcess } from '../helpers/process';
 
 const root = path.resolve(__dirname, '../..');
@@ -57,12 +58,12 @@ declare const window: { __vigil: BoardHook; __xss?: number };
 declare function getComputedStyle(e: PageElement): { fontSize: string };
 
 /*
- * Real polling against the camera simulator. The demo district's points say rtspPort 8554 / httpPort 8080 (as
- * `npm run sim -- --demo` serves them, no root needed); a new point is checked within a
- * second of being created, so the simulator must already answer on those ports when the demo loads —
- * re-pointing 5,400 points afterwards would first mark every one of them DOWN. CI runs as root.
- * The simulator runs as a child process (`npm run sim`), as an operator runs it: 5,400 first checks in one
- * second need its event loop apart from the app's.
+ * Real polling against the camera simulator. The simulator runs as a child process (`npm run sim -- --demo`),
+ * as an operator runs it (5,400 first checks in one second need its event loop apart from the app's), on free
+ * ports; the app is then configured with the ports it got (DEMO_SIM_RTSP_PORT / DEMO_SIM_HTTP_PORT), so the
+ * demo points are registered naming them. A new point is checked within a second of being created, so the
+ * simulator must already answer when the demo loads — re-pointing 5,400 points afterwards would first mark
+ * every one of them DOWN.
  * Points keep the 60 s default interval (≈ 90 checks/s for the district); the few the test faults get
  * intervalSec 5 (the registry's minimum), and a failure is retried every RETRY_MS until DOWN is confirmed.
  */
@@ -102,12 +103,12 @@ describe('console end to end in headless Chromium', function () {
     }
     ensureClientBuilt();
     fs.mkdirSync(artifacts, { recursive: true });
-    sim = runTs('scripts/sim/main.ts', ['--demo', '--control-port', '0'], {});
-    const started = await sim.waitFor(/"control":"(http:[^"]+)"/, 30_000).catch((err: unknown) => {
-      throw new Error(`e2e runs the demo district's simulator on ports 8554/8080: ${String(err)}`);
-    });
-    simControl = started[1];
+    sim = runTs('scripts/sim/main.ts', ['--demo', '--rtsp-port', '0', '--http-port', '0', '--control-port', '0'], {});
+    const started = await sim.waitFor(/"rtspPort":(\d+),"httpPort":(\d+),.*"control":"(http:[^"]+)"/, 30_000);
+    simControl = started[3];
     app = await bootAuthApp({
+      DEMO_SIM_RTSP_PORT: started[1],
+      DEMO_SIM_HTTP_PORT: started[2],
       LIVE_RECONCILE_SEC: '0',
       MONITOR_ENABLED: 'true',
       MONITOR_RETRY_INTERVAL_MS: String(RETRY_MS),

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { grants, roles, type Permission, type Role } from '../../server/src/contracts/access';
-import type { TestApp } from '../helpers/app';
-import { anonymous, bearerClient, bootAdmin, bootAuthApp, createUser, loginAs, TEST_PASSWORD, type ApiClient, type TestUser } from '../helpers/auth';
+import { bootAdmin, bootAuthApp, TEST_PASSWORD, type TestApp } from '../helpers/app';
+import { createUser, loginAs, type TestUser } from '../helpers/auth';
+import { anonymous, bearerClient, type ApiClient } from '../helpers/http';
 
 /**
  * The access-control acceptance test (issue 6). It walks EVERY operation of /api/v1/openapi.json and, for

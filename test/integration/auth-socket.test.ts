@@ -4,8 +4,8 @@ import type { Principal } from '../../server/src/contracts/access';
 import { authOf } from '../../server/src/auth/instance';
 import { assertCanSubscribe, socketAuth } from '../../server/src/auth/socket';
 import { AppError } from '../../server/src/lib/errors';
-import type { TestApp } from '../helpers/app';
-import { bootAuthApp, createUser, loginAs, tokenFor } from '../helpers/auth';
+import { bootAuthApp, type TestApp } from '../helpers/app';
+import { createUser, loginAs, tokenFor } from '../helpers/auth';
 import { fixedRegionIndex } from '../helpers/regions';
 
 const regions = fixedRegionIndex();

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { sha256 } from '../../server/src/auth/crypto';
 import { authOf } from '../../server/src/auth/instance';
-import type { TestApp } from '../helpers/app';
-import { bootApp } from '../helpers/app';
-import { anonymous, bearerClient, bootAdmin, bootAuthApp, createUser, loginAs, TEST_PASSWORD, tokenFor, type ApiClient } from '../helpers/auth';
+import { bootAdmin, bootApp, bootAuthApp, TEST_PASSWORD, type TestApp } from '../helpers/app';
+import { createUser, loginAs, tokenFor } from '../helpers/auth';
+import { anonymous, bearerClient, type ApiClient } from '../helpers/http';
 import { fixedRegionIndex } from '../helpers/regions';
 
 const fakeRegions = fixedRegionIndex();

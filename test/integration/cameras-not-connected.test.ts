@@ -4,8 +4,9 @@ import ExcelJS from 'exceljs';
 import type { Camera } from '../../server/src/cameras/schema';
 import { parseImportFile } from '../../server/src/cameras/transfer/parse';
 import { bootApp, type TestApp } from '../helpers/app';
-import { csvText, demo, demoColumns, demoRows, download, gbk, loadDemoRegions, upload, type Json } from '../fixtures/transfer';
-import { waitFor } from './polling-fixtures';
+import { csvText, demo, demoColumns, demoRows, download, gbk, loadDemoRegions, upload } from '../fixtures/transfer';
+import type { Json } from '../helpers/http';
+import { waitFor } from '../fixtures/polling';
 
 /**
  * Points not yet connected (未接入): registered without an address (planned, under construction, or reached

@@ -2,12 +2,9 @@ import { expect } from 'chai';
 import type { Principal, Role } from '../../server/src/contracts/access';
 import type { Sharing } from '../../server/src/contracts/vocabulary';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
-import type { TestApp } from '../helpers/app';
-import { anonymous, bearerClient, bootAuthApp, createUser, tokenFor, type ApiClient } from '../helpers/auth';
-
-function items<T>(body: unknown): T[] {
-  return (body as { items: T[] }).items;
-}
+import { bootAuthApp, type TestApp } from '../helpers/app';
+import { createUser, tokenFor } from '../helpers/auth';
+import { anonymous, bearerClient, items, type ApiClient } from '../helpers/http';
 
 const admin: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'fixture', role: 'admin', scopeRegionId: null };
 

@@ -1,41 +1,47 @@
 import net from 'node:net';
 import { expect } from 'chai';
+import { targetOf, type PointConfig } from '../../server/src/monitoring/service';
+import { probes } from '../../server/src/probes';
 import { bootApp, type TestApp } from '../helpers/app';
+import { anonymous, type ApiClient } from '../helpers/http';
 
-interface SimState { running: boolean; cameras: number; rtspPort: number | null; controlUrl: string | null }
+interface SimState { running: boolean; cameras: number; rtspPort: number | null; httpPort: number | null; controlUrl: string | null }
+interface DemoPoint { endpoint: { host: string; rtspPort: number; httpPort: number; onvifPort: number } }
 
 describe('demo district simulator (first run)', function () {
   this.timeout(60_000);
   let app: TestApp;
+  let api: ApiClient;
   before(async () => {
+    // bootApp configures DEMO_SIM_RTSP_PORT / DEMO_SIM_HTTP_PORT = 0: the simulator takes any free ports
     app = await bootApp({ AUTH_MODE: 'open' });
+    api = anonymous(app);
   });
   after(async () => {
     await app.close();
   });
 
-  const post = (path: string): Promise<Response> =>
-    fetch(`${app.baseUrl}/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-
   it('when the demo district is not loaded, then starting the simulator is refused with 409', async () => {
-    const res = await post('/demo/simulator');
+    const res = await api.post('/demo/simulator', {});
     expect(res.status).to.equal(409);
-    const body = (await res.json()) as { error: { message: string } };
-    expect(body.error.message).to.contain('demo district');
+    expect(res.body.error.message).to.contain('demo district');
+    expect((await api.get('/demo')).body.simulator.running).to.equal(false);
   });
 
-  it('when the demo district is loaded and the simulator started, then its points accept RTSP connections and /demo reports it', async () => {
-    expect((await post('/demo/load')).status).to.equal(201);
-    const res = await post('/demo/simulator');
+  it('when the simulator ports are 0 and the district is loaded, then the simulator runs on the ports it got and the points name exactly those', async () => {
+    expect((await api.post('/demo/load', {})).status).to.equal(201);
+    const res = await api.post('/demo/simulator', {});
     expect(res.status).to.equal(201);
-    const sim = (await res.json()) as SimState;
+    const sim = res.body as SimState;
     expect(sim.running).to.equal(true);
     expect(sim.cameras).to.equal(5400);
-    expect(sim.rtspPort).to.equal(8554);
+    expect(sim.rtspPort).to.be.a('number').greaterThan(0);
+    expect(sim.httpPort).to.be.a('number').greaterThan(0);
 
-    const list = (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=1`)).json()) as { items: Array<{ endpoint: { host: string; rtspPort: number } }> };
-    const ep = list.items[0].endpoint;
-    expect(ep.rtspPort).to.equal(8554);
+    const points = (await api.get('/cameras?limit=200')).body.items as DemoPoint[];
+    expect(points).to.have.length(200);
+    for (const p of points) expect([p.endpoint.rtspPort, p.endpoint.httpPort, p.endpoint.onvifPort]).to.deep.equal([sim.rtspPort, sim.httpPort, sim.httpPort]);
+    const ep = points[0].endpoint;
     await new Promise<void>((resolve, reject) => {
       const s = net.connect({ host: ep.host, port: ep.rtspPort }, () => {
         s.destroy();
@@ -44,8 +50,20 @@ describe('demo district simulator (first run)', function () {
       s.once('error', reject);
     });
 
-    const state = (await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()) as { simulator: SimState };
-    expect(state.simulator.running).to.equal(true);
-    expect((await post('/demo/simulator')).status, 'a second start returns the running one').to.equal(201);
+    const state = (await api.get('/demo')).body as { simulator: SimState };
+    expect(state.simulator).to.deep.equal(sim);
+    const again = await api.post('/demo/simulator', {});
+    expect(again.status, 'a second start returns the running one').to.equal(201);
+    expect(again.body).to.deep.equal(sim);
+  });
+
+  it('when a demo point is probed as the polling engine would, then the simulator answers through the point\'s endpoint (rtsp and onvif)', async () => {
+    const points = (await api.get('/cameras?limit=200')).body.items as PointConfig[];
+    for (const kind of ['rtsp', 'onvif'] as const) {
+      const point = points.find((p) => p.probe.kind === kind);
+      if (!point) throw new Error(`no ${kind} point among the first 200 demo points`);
+      const result = await probes[kind].check(targetOf(point, 2000));
+      expect(result.outcome, `${kind} ${JSON.stringify(result)}`).to.equal('ok');
+    }
   });
 });

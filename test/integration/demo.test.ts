@@ -4,8 +4,9 @@ import { cameraInputSchema, stripEcho, validateCameraInput, type RegionLookup } 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEMO_COUNTS, generateDemoDistrict, loadDemoIfEmpty } from '../../scripts/demo-district';
+import { DEMO_COUNTS, generateDemoDistrict, loadDemoIfEmpty } from '../../server/src/demo/district';
 import { bootApp, type TestApp } from '../helpers/app';
+import { anonymous, type ApiClient, type ApiResponse } from '../helpers/http';
 import { runTs } from '../helpers/process';
 
 describe('demo district', () => {
@@ -49,6 +50,15 @@ describe('demo district', () => {
       expect(codes.size).to.equal(DEMO_COUNTS.points);
     });
 
+    it('when generated for other simulator ports, then only the endpoints\' ports differ; a port the simulator cannot have (0) is refused', () => {
+      const other = generateDemoDistrict(undefined, { rtspPort: 18554, httpPort: 18080 });
+      const ports = new Set(other.points.map((p) => `${p.endpoint.rtspPort}/${p.endpoint.httpPort}/${p.endpoint.onvifPort}`));
+      expect([...ports]).to.deep.equal(['18554/18080/18080']);
+      const withoutPorts = (d: typeof demo): unknown => d.points.map((p) => ({ ...p, endpoint: { ...p.endpoint, rtspPort: 0, httpPort: 0, onvifPort: 0 } }));
+      expect(JSON.stringify(withoutPorts(other))).to.equal(JSON.stringify(withoutPorts(demo)));
+      expect(() => generateDemoDistrict(undefined, { rtspPort: 0, httpPort: 8080 })).to.throw(RangeError, /port 0/);
+    });
+
     it('when checked, then grids hold 500-600 households, hosts are distinct loopback addresses and coordinates lie in the Tiedong box', () => {
       for (const g of demo.regions.filter((r) => r.tier === 'grid')) expect(g.households).to.be.within(500, 600);
       const hosts = new Set(demo.points.map((p) => p.endpoint.host));
@@ -78,8 +88,12 @@ describe('demo district', () => {
   describe('loading over HTTP', function () {
     this.timeout(120_000);
     let app: TestApp;
+    let api: ApiClient;
+    // ports the points name; nothing listens on them (no simulator is started here)
+    const simPorts = { DEMO_SIM_RTSP_PORT: '18554', DEMO_SIM_HTTP_PORT: '18080' };
     before(async () => {
-      app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'false' });
+      app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'false', ...simPorts });
+      api = anonymous(app);
     });
     after(async () => {
       await app?.close();
@@ -87,33 +101,42 @@ describe('demo district', () => {
 
     it('when the registry is empty, then POST /demo/load loads 5,400 points and the tree counts them; a second load is refused with 409', async () => {
       const stopped = { running: false, cameras: 0, rtspPort: null, httpPort: null, controlUrl: null };
-      const before = (await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()) as { empty: boolean; demoLoaded: boolean };
-      expect(before).to.deep.equal({ empty: true, demoLoaded: false, simulator: stopped });
+      expect((await api.get('/demo')).body).to.deep.equal({ empty: true, demoLoaded: false, simulator: stopped });
       // a double click: the second concurrent request is refused, not run twice
-      const both = await Promise.all([fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' }), fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' })]);
+      const both = await Promise.all([api.post('/demo/load'), api.post('/demo/load')]);
       expect(both.map((r) => r.status).sort()).to.deep.equal([201, 409]);
-      const res = both.find((r) => r.status === 201) as Response;
-      const body = (await res.json()) as { points: number; regions: number; tookMs: number };
-      expect(res.status, JSON.stringify(body)).to.equal(201);
-      expect(body.points).to.equal(5400);
-      expect(body.regions).to.equal(1 + 10 + 60 + 536);
-      const tree = (await (await fetch(`${app.baseUrl}/api/v1/regions/tree`)).json()) as { roots: Array<{ points: { total: number }; children: unknown[] }>; counts: { total: number; grids: { total: number } } };
+      const res = both.find((r) => r.status === 201) as ApiResponse;
+      expect(res.body.points).to.equal(5400);
+      expect(res.body.regions).to.equal(1 + 10 + 60 + 536);
+      const tree = (await api.get('/regions/tree')).body as { roots: Array<{ points: { total: number }; children: unknown[] }>; counts: { total: number; grids: { total: number } } };
       expect(tree.roots).to.have.length(1);
       expect(tree.roots[0].points.total).to.equal(5400);
       expect(tree.roots[0].children).to.have.length(10);
       expect(tree.counts.total).to.equal(5400);
       expect(tree.counts.grids.total).to.equal(536);
-      expect(await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()).to.deep.equal({ empty: false, demoLoaded: true, simulator: stopped });
-      const again = await fetch(`${app.baseUrl}/api/v1/demo/load`, { method: 'POST' });
-      expect(again.status).to.equal(409);
-      const list = (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=5&q=${encodeURIComponent('社区')}`)).json()) as { items: unknown[]; total: number };
+      expect((await api.get('/demo')).body).to.deep.equal({ empty: false, demoLoaded: true, simulator: stopped });
+      expect((await api.post('/demo/load')).status).to.equal(409);
+      const list = (await api.get(`/cameras?limit=5&q=${encodeURIComponent('社区')}`)).body as { items: unknown[]; total: number };
       expect(list.items).to.have.length(5);
       expect(list.total).to.be.greaterThan(1000);
     });
 
+    it('when the simulator ports are configured, then every loaded point names them and loading starts no simulator', async () => {
+      type Page = { items: Array<{ endpoint: { rtspPort: number; httpPort: number; onvifPort: number } }>; nextCursor: string | null };
+      const ports = new Set<string>();
+      for (let cursor: string | null = '', pages = 0; cursor !== null; pages++) {
+        expect(pages).to.be.below(10);
+        const page = (await api.get(`/cameras?limit=1000&count=false${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body as Page;
+        for (const p of page.items) ports.add(`${p.endpoint.rtspPort}/${p.endpoint.httpPort}/${p.endpoint.onvifPort}`);
+        cursor = page.nextCursor;
+      }
+      expect([...ports]).to.deep.equal(['18554/18080/18080']);
+      expect((await api.get('/demo')).body.simulator.running).to.equal(false);
+    });
+
     it('when a free-text search matches more than 1,000 points, then the total stops at 1,000 and says so; narrower searches count exactly', async () => {
       type Page = { items: Array<{ address: string; name: string }>; total: number; totalCapped: boolean; nextCursor: string | null };
-      const get = async (q: string): Promise<Page> => (await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=20&q=${encodeURIComponent(q)}`)).json()) as Page;
+      const get = async (q: string, query = 'limit=20'): Promise<Page> => (await api.get(`/cameras?${query}&q=${encodeURIComponent(q)}`)).body as Page;
       // every demo address starts with 辽宁省鞍山市铁东区: 5,400 matches
       const broad = await get('鞍山市');
       expect(broad.total).to.equal(1000);
@@ -130,14 +153,13 @@ describe('demo district', () => {
       const narrow = await get(some);
       expect(narrow.totalCapped).to.equal(false);
       expect(narrow.total).to.be.within(1, 999);
-      const all = await (await fetch(`${app.baseUrl}/api/v1/cameras?limit=1000&count=false&q=${encodeURIComponent(some)}`)).json() as Page;
+      const all = await get(some, 'limit=1000&count=false');
       expect(all.items).to.have.length(narrow.total);
     });
 
     it('when the registry already holds data, then loadDemoIfEmpty does nothing (idempotent)', async () => {
       expect(await loadDemoIfEmpty(app.registry)).to.equal(null);
-      const tree = (await (await fetch(`${app.baseUrl}/api/v1/regions/tree?depth=0`)).json()) as { counts: { total: number } };
-      expect(tree.counts.total).to.equal(5400);
+      expect((await api.get('/regions/tree?depth=0')).body.counts.total).to.equal(5400);
     });
   });
 
@@ -151,13 +173,10 @@ describe('demo district', () => {
     });
 
     it('when a district with code 210302 has a note mentioning "synthetic", then it is not taken for the demo district', async () => {
-      const res = await fetch(`${app.baseUrl}/api/v1/regions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: '铁东区', tier: 'district', parentId: null, code: '210302', note: 'real survey, no synthetic data' }),
-      });
-      expect(res.status, await res.clone().text()).to.equal(201);
-      const demo = (await (await fetch(`${app.baseUrl}/api/v1/demo`)).json()) as { empty: boolean; demoLoaded: boolean };
+      const api = anonymous(app);
+      const res = await api.post('/regions', { name: '铁东区', tier: 'district', parentId: null, code: '210302', note: 'real survey, no synthetic data' });
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      const demo = (await api.get('/demo')).body as { empty: boolean; demoLoaded: boolean };
       expect(demo.demoLoaded).to.equal(false);
       expect(demo.empty).to.equal(false);
     });

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { loadDemoDistrict } from '../../scripts/demo-district';
+import { loadDemoDistrict } from '../../server/src/demo/district';
 import type { Camera } from '../../server/src/cameras/schema';
 import { parseImportFile } from '../../server/src/cameras/transfer/parse';
-import type { TestApp } from '../helpers/app';
-import { bootAuthApp, createUser, tokenFor } from '../helpers/auth';
+import { bootAuthApp, type TestApp } from '../helpers/app';
+import { createUser, tokenFor } from '../helpers/auth';
 import { demo, download, loadDemoRegions, upload } from '../fixtures/transfer';
 
 async function allPoints(app: TestApp): Promise<Camera[]> {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
-import { bootApp, type TestApp } from '../helpers/app';
-import { bearerClient, bootAuthApp, createUser, tokenFor } from '../helpers/auth';
+import { bootApp, bootAuthApp, type TestApp } from '../helpers/app';
+import { createUser, tokenFor } from '../helpers/auth';
+import { bearerClient } from '../helpers/http';
 import { cameraCount, csvText, demo, demoColumns, demoRows, gbk, loadDemoRegions, upload } from '../fixtures/transfer';
 
 /**

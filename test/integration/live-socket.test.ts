@@ -4,8 +4,9 @@ import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import type { Ack, StatusBatch, SubscribeResult } from '../../server/src/contracts/live';
 import { liveOf } from '../../server/src/live';
 import { registryOf } from '../../server/src/registry';
-import type { TestApp } from '../helpers/app';
-import { bootAdmin, bootAuthApp, createUser, loginAs, type ApiClient } from '../helpers/auth';
+import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
+import { createUser, loginAs } from '../helpers/auth';
+import type { ApiClient } from '../helpers/http';
 
 const D = new ObjectId().toHexString();
 const S1 = new ObjectId().toHexString();

@@ -7,8 +7,8 @@ import { liveOf } from '../../server/src/live';
 import { monitoringOf, type Transition } from '../../server/src/monitoring';
 import { registryOf } from '../../server/src/registry';
 import { bootApp, type TestApp } from '../helpers/app';
-import type { Json } from '../helpers/auth';
-import { DISTRICT, seedDistrict, waitFor } from './polling-fixtures';
+import { anonymous, type ApiResponse } from '../helpers/http';
+import { DISTRICT, seedDistrict, waitFor } from '../fixtures/polling';
 
 const INTERVAL_MS = 250;
 
@@ -28,14 +28,7 @@ describe('points not yet connected (integration: REST → engine → /live)', fu
   const batches: StatusBatch[] = [];
   let id = '';
 
-  const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${app.baseUrl}/api/v1${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Json) };
-  };
+  const api = (method: string, path: string, body?: unknown): Promise<ApiResponse> => anonymous(app).request(method, path, body);
 
   before(async () => {
     listener = net.createServer((s) => {

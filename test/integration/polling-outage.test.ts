@@ -5,9 +5,9 @@ import { expect } from 'chai';
 import { ObjectId, type Db } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/src/embedded-mongo';
 import { monitoringOf, type Transition } from '../../server/src/monitoring';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import { bootApp, type TestApp } from '../helpers/app';
-import { assertChain, cameraDoc, seedDistrict, waitFor } from './polling-fixtures';
+import { assertChain, cameraDoc, seedDistrict, waitFor } from '../fixtures/polling';
 
 /**
  * The issue asks for a 60 s store outage; the test uses a shorter one so the suite stays quick

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { ObjectId, type Db } from 'mongodb';
 import { startEmbeddedMongo } from '../../server/src/embedded-mongo';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import { runTs, type StartedProcess } from '../helpers/process';
-import type { Json } from '../helpers/auth';
-import { assertChain, cameraDoc, seedDistrict, waitFor, type ChainItem } from './polling-fixtures';
+import { anonymous, type Json } from '../helpers/http';
+import { assertChain, cameraDoc, seedDistrict, waitFor, type ChainItem } from '../fixtures/polling';
 
 describe('kill -9 mid-cycle and restart', function () {
   this.timeout(90_000);
@@ -33,9 +33,9 @@ describe('kill -9 mid-cycle and restart', function () {
     const m = await child.waitFor(/Console: (http:\/\/\S+?)\/?\s/, 30_000);
     return m[1].replace(/\/$/, '');
   };
-  const status = async (base: string, id: string): Promise<Json> => {
-    const r = await fetch(`${base}/api/v1/cameras/${id}/status`);
-    return r.status === 200 ? r.json() : null;
+  const status = async (baseUrl: string, id: string): Promise<Json> => {
+    const r = await anonymous({ baseUrl }).get(`/cameras/${id}/status`);
+    return r.status === 200 ? r.body : null;
   };
 
   before(async () => {

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { ObjectId, type Db } from 'mongodb';
 import { monitoringOf, type Transition } from '../../server/src/monitoring';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 import { bootApp, type TestApp } from '../helpers/app';
-import type { Json } from '../helpers/auth';
+import { anonymous } from '../helpers/http';
 import { devPrincipal } from '../../server/src/contracts/access';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import { registryOf } from '../../server/src/registry';
-import { assertChain, cameraDoc, DISTRICT, seedDistrict, waitFor, type ChainItem, type PointSpec } from './polling-fixtures';
+import { assertChain, cameraDoc, DISTRICT, seedDistrict, waitFor, type ChainItem, type PointSpec } from '../fixtures/polling';
 
 const INTERVAL_MS = 250;
 
@@ -25,10 +25,6 @@ describe('polling engine against the simulator (real sockets, real store)', func
     await db.collection('cameras').insertOne(cameraDoc({ id, host: addr(i), rtspPort: sim.rtspPort, httpPort: sim.httpPort, ...spec }));
     ids.set(name, id);
     return id;
-  };
-  const api = async (method: string, path: string): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${app.baseUrl}/api/v1${path}`, { method });
-    return { status: res.status, body: await res.json() };
   };
   const stateOf = (name: string): string | undefined => monitoringOf(app.ctx).status(ids.get(name) as string)?.state;
 
@@ -113,29 +109,29 @@ describe('polling engine against the simulator (real sockets, real store)', func
   });
 
   it('when GET /cameras/:id/status, then the engine state is returned; an unknown id is 404', async () => {
-    const r = await api('GET', `/cameras/${ids.get('tcp-down')}/status`);
+    const r = await anonymous(app).get(`/cameras/${ids.get('tcp-down')}/status`);
     expect(r.status).to.equal(200);
     expect(r.body.state).to.equal('DOWN');
     expect(r.body.consecutiveFailures).to.be.at.least(3);
-    expect((await api('GET', `/cameras/${new ObjectId().toHexString()}/status`)).status).to.equal(404);
-    expect((await api('GET', '/cameras/not-an-id/status')).status).to.equal(400);
+    expect((await anonymous(app).get(`/cameras/${new ObjectId().toHexString()}/status`)).status).to.equal(404);
+    expect((await anonymous(app).get('/cameras/not-an-id/status')).status).to.equal(400);
   });
 
   it('when POST /cameras/:id/check, then the probe runs now and its result comes back', async () => {
-    const r = await api('POST', `/cameras/${ids.get('rtsp-up')}/check`);
+    const r = await anonymous(app).post(`/cameras/${ids.get('rtsp-up')}/check`);
     expect(r.status).to.equal(200);
     expect(r.body.kind).to.equal('rtsp');
     expect(r.body.result.outcome).to.equal('ok');
     expect(r.body.result.status).to.equal(200);
     expect(r.body.status.state).to.equal('UP');
-    const bad = await api('POST', `/cameras/${ids.get('http-500')}/check`);
+    const bad = await anonymous(app).post(`/cameras/${ids.get('http-500')}/check`);
     expect(bad.body.result.outcome).to.equal('protocol_error');
     expect(bad.body.result.detail).to.match(/500/);
   });
 
   it('when GET /cameras/:id/history, then transitions and uptime for the period come back', async () => {
     await monitoringOf(app.ctx).flush({ rollups: true });
-    const r = await api('GET', `/cameras/${ids.get('tcp-up')}/history?period=24h`);
+    const r = await anonymous(app).get(`/cameras/${ids.get('tcp-up')}/history?period=24h`);
     expect(r.status).to.equal(200);
     expect((r.body.transitions as ChainItem[]).map((t) => t.to)).to.deep.equal(['UP', 'DOWN', 'UP']);
     expect(r.body.uptime.checks).to.be.greaterThan(3);
@@ -144,7 +140,7 @@ describe('polling engine against the simulator (real sockets, real store)', func
     const rollups = await db.collection('rollups').find({ cameraId: new ObjectId(ids.get('tcp-up')) }).toArray();
     expect(rollups.length).to.be.within(1, 2);
     expect(rollups[0]._id).to.match(/:\d+$/);
-    expect((await api('GET', `/cameras/${ids.get('tcp-up')}/history?period=1y`)).status).to.equal(400);
+    expect((await anonymous(app).get(`/cameras/${ids.get('tcp-up')}/history?period=1y`)).status).to.equal(400);
   });
 
   it('when a camera flaps, then one flapping episode is announced, not a stream of DOWN/UP', async () => {

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { expect } from 'chai';
 import { probes, type ProbeOutcome } from '../../server/src/probes';
-import type { FaultInput } from '../../scripts/sim/faults';
-import { rawListenerAvailable } from '../../scripts/sim/raw-listener';
-import { ipv4Number, simAddress, startSimulator, type RunningSimulator, type SimSocketKind } from '../../scripts/sim/simulator';
+import type { FaultInput } from '../../server/src/demo/sim/faults';
+import { rawListenerAvailable } from '../../server/src/demo/sim/raw-listener';
+import { ipv4Number, simAddress, startSimulator, type RunningSimulator, type SimSocketKind } from '../../server/src/demo/sim/simulator';
 
 interface Exchange {
   text: string;

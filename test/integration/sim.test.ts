@@ -3,19 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { probes } from '../../server/src/probes';
-import { camerasFromExport, demoDistrictCameras, syntheticCameras } from '../../scripts/sim/mapping';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
-import type { Json } from '../helpers/auth';
+import { camerasFromExport, demoDistrictCameras, syntheticCameras } from '../../server/src/demo/sim/mapping';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
+import { anonymous, type ApiResponse } from '../helpers/http';
 import { runTs } from '../helpers/process';
 
 describe('camera simulator control API and mapping', function () {
   this.timeout(30_000);
   let sim: RunningSimulator;
   const cams = syntheticCameras(200, 4).map((c, i) => ({ ...c, addr: simAddress(50_000 + i) }));
-  const call = async (method: string, p: string, body?: unknown): Promise<{ status: number; body: Json }> => {
-    const r = await fetch(`${sim.controlUrl}${p}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: r.status, body: await r.json() };
-  };
+  /** The simulator's control API (absolute URLs: it is not under /api/v1). */
+  const call = (method: string, p: string, body?: unknown): Promise<ApiResponse> => anonymous({ baseUrl: sim.controlUrl }).request(method, `${sim.controlUrl}${p}`, body);
   const tcp = (a: string) => probes.rtsp.check({ host: a, port: sim.rtspPort, timeoutMs: 300 });
 
   before(async () => {

@@ -5,8 +5,9 @@ import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { Ack, StatusBatch, SubscribeResult } from '../../server/src/contracts/live';
 import type { Sharing } from '../../server/src/contracts/vocabulary';
 import { liveOf } from '../../server/src/live';
-import type { TestApp } from '../helpers/app';
-import { bearerClient, bootAuthApp, createUser, tokenFor, type ApiClient } from '../helpers/auth';
+import { bootAuthApp, type TestApp } from '../helpers/app';
+import { createUser, tokenFor } from '../helpers/auth';
+import { bearerClient, type ApiClient } from '../helpers/http';
 
 const admin: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'fixture', role: 'admin', scopeRegionId: null };
 

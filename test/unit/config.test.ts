@@ -15,6 +15,12 @@ describe('config', () => {
     expect(() => loadConfig({ PROBE_DEFAULT_RETRIES: '99' })).to.throw(ConfigError, /PROBE_DEFAULT_RETRIES/);
   });
 
+  it('when the demo simulator ports are unset, then they are 8554/8080; 0 is any free port; a bad one is named', () => {
+    expect([loadConfig({}).DEMO_SIM_RTSP_PORT, loadConfig({}).DEMO_SIM_HTTP_PORT]).to.deep.equal([8554, 8080]);
+    expect(loadConfig({ DEMO_SIM_RTSP_PORT: '0' }).DEMO_SIM_RTSP_PORT).to.equal(0);
+    expect(() => loadConfig({ DEMO_SIM_HTTP_PORT: '70000' })).to.throw(ConfigError, /DEMO_SIM_HTTP_PORT/);
+  });
+
   it('when only one of ADMIN_USERNAME/ADMIN_PASSWORD is set, then start-up is refused', () => {
     expect(() => loadConfig({ ADMIN_USERNAME: 'root' })).to.throw(ConfigError, /ADMIN_USERNAME/);
   });

@@ -3,8 +3,8 @@ import { expect } from 'chai';
 import { probes, type ProbeKind, type ProbeOutcome, type ProbeTarget } from '../../server/src/probes';
 import { connKind, rawAvailable, useConnKind } from '../../server/src/probes/conn';
 import { parseRtspResponse } from '../../server/src/probes/rtsp';
-import type { FaultInput } from '../../scripts/sim/faults';
-import { simAddress, startSimulator, type RunningSimulator } from '../../scripts/sim/simulator';
+import type { FaultInput } from '../../server/src/demo/sim/faults';
+import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 
 for (const layer of ['raw', 'net'] as const)
 describe(`probes against the camera simulator (real loopback sockets, ${layer} socket layer)`, function () {

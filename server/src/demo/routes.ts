@@ -1,25 +1,55 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { DEMO_DISTRICT_CODE, DEMO_HTTP_PORT, DEMO_RTSP_PORT, SYNTHETIC_NOTE, loadDemoDistrict } from '../../../scripts/demo-district';
-import { demoDistrictCameras } from '../../../scripts/sim/mapping';
-import { startSimulator, type RunningSimulator } from '../../../scripts/sim/simulator';
-import { AppError } from '../lib/errors';
 import type { AppContext } from '../context';
+import { AppError } from '../lib/errors';
 import { defineRoute } from '../lib/http';
-import type { Registry } from '../registry';
+import { DEMO_DISTRICT_CODE, SYNTHETIC_NOTE, loadDemoDistrict, type DemoPorts, type DemoServices } from './district';
+import { demoDistrictCameras } from './sim/mapping';
+import { startSimulator, type RunningSimulator } from './sim/simulator';
 
 const simulatorSchema = z.object({ running: z.boolean(), cameras: z.number().int(), rtspPort: z.number().int().nullable(), httpPort: z.number().int().nullable(), controlUrl: z.string().nullable() });
 
 const demoResultSchema = z.object({ regions: z.number().int(), points: z.number().int(), tookMs: z.number() });
 
-/** First-run helper for the console: loads the synthetic demo district into an empty registry. */
-export function demoRouter(ctx: AppContext, registry: Registry): Router {
+/**
+ * First-run helper for the console: loads the synthetic demo district into an empty registry and runs the
+ * camera simulator for it inside this process.
+ *
+ * The demo points are registered with the simulator's configured ports (DEMO_SIM_RTSP_PORT /
+ * DEMO_SIM_HTTP_PORT), so whoever moves the simulator off a busy 8554/8080 gets points that name the new
+ * ports, and an external `npm run sim -- --demo` under the same environment serves them too. A configured 0
+ * ("any free port") cannot be named before the simulator listens: the load then starts the in-process
+ * simulator first and registers the points with the ports it got. Nothing is re-pointed afterwards, which
+ * would first mark all 5,400 points DOWN.
+ *
+ * `registry` is the narrow DemoServices (regions, cameras, audit), not the composition root's Registry.
+ */
+export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
   const router = Router();
+  const configured: DemoPorts = { rtspPort: ctx.config.DEMO_SIM_RTSP_PORT, httpPort: ctx.config.DEMO_SIM_HTTP_PORT };
   let simulator: RunningSimulator | null = null;
   let starting: Promise<RunningSimulator> | null = null;
   ctx.onStop(async () => {
     await (starting ?? Promise.resolve(simulator)).then((s) => s?.stop()).catch(() => undefined);
   });
+  /** The running simulator, started once on the configured ports (concurrent callers share the start). */
+  const runSimulator = async (): Promise<RunningSimulator> => {
+    if (simulator) return simulator;
+    starting ??= startSimulator({ cameras: demoDistrictCameras(), rtspPort: configured.rtspPort, httpPort: configured.httpPort, controlPort: 0 });
+    try {
+      simulator = await starting;
+      return simulator;
+    } catch (err) {
+      throw new AppError('conflict', `the simulator could not start (ports ${configured.rtspPort}/${configured.httpPort} in use? see DEMO_SIM_RTSP_PORT / DEMO_SIM_HTTP_PORT): ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      starting = null;
+    }
+  };
+  const pointPorts = async (): Promise<DemoPorts> => {
+    if (configured.rtspPort !== 0 && configured.httpPort !== 0) return configured;
+    const sim = await runSimulator();
+    return { rtspPort: sim.rtspPort, httpPort: sim.httpPort };
+  };
   const simulatorState = (): z.infer<typeof simulatorSchema> =>
     simulator
       ? { running: true, cameras: simulator.cameras.size, rtspPort: simulator.rtspPort, httpPort: simulator.httpPort, controlUrl: simulator.controlUrl }
@@ -46,12 +76,12 @@ export function demoRouter(ctx: AppContext, registry: Registry): Router {
     permission: 'settings:manage',
     status: 201,
     responses: { 201: { description: 'loaded', schema: demoResultSchema }, 409: { description: 'the registry is not empty' } },
-    handler: ({ principal }) => loadDemoDistrict(registry, { userId: principal.userId, username: principal.username }),
+    handler: ({ principal }) => loadDemoDistrict(registry, { actor: { userId: principal.userId, username: principal.username }, ports: pointPorts }),
   });
   defineRoute(router, ctx.openapi, {
     method: 'post',
     path: '/demo/simulator',
-    summary: 'Start the camera simulator for the demo district inside this process (trials only; ports 8554/8080 on 127.20.x.y)',
+    summary: 'Start the camera simulator for the demo district inside this process (trials only; DEMO_SIM_RTSP_PORT/DEMO_SIM_HTTP_PORT, default 8554/8080, on 127.20.x.y)',
     tags: ['demo'],
     permission: 'settings:manage',
     status: 201,
@@ -59,14 +89,7 @@ export function demoRouter(ctx: AppContext, registry: Registry): Router {
     handler: async () => {
       if (simulator) return simulatorState();
       if (!demoLoaded()) throw new AppError('conflict', 'load the demo district first: the simulator serves its synthetic points only');
-      starting ??= startSimulator({ cameras: demoDistrictCameras(), rtspPort: DEMO_RTSP_PORT, httpPort: DEMO_HTTP_PORT, controlPort: 0 });
-      try {
-        simulator = await starting;
-      } catch (err) {
-        throw new AppError('conflict', `the simulator could not start (ports ${DEMO_RTSP_PORT}/${DEMO_HTTP_PORT} in use?): ${err instanceof Error ? err.message : String(err)}`);
-      } finally {
-        starting = null;
-      }
+      await runSimulator();
       return simulatorState();
     },
   });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { generateDemoDistrict } from '../demo-district';
+import { generateDemoDistrict } from '../district';
 import { simAddress, type SimCameraSpec } from './simulator';
 
 /** N cameras on 127.16.1.1 … spread over `regions` synthetic region ids ("r0", "r1", …). */
@@ -66,9 +66,10 @@ export function camerasFromExport(file: string): { cameras: SimCameraSpec[]; rem
 }
 
 /**
- * The demo district (scripts/demo-district.ts): 5,400 points on 127.20.x.y whose registry entries name the
- * simulator's default ports (DEMO_RTSP_PORT / DEMO_HTTP_PORT, 8554 / 8080). Cameras are keyed by gbCode and know
- * their region's ancestors, so `PUT /regions/<street id>/fault` is a street-wide outage.
+ * The demo district (server/src/demo/district.ts): 5,400 points on 127.20.x.y (whose registry entries name the
+ * ports the simulator was configured with when the district was loaded: DEMO_SIM_RTSP_PORT / DEMO_SIM_HTTP_PORT).
+ * Cameras are keyed by gbCode and know their region's ancestors, so `PUT /regions/<street id>/fault` is a
+ * street-wide outage.
  */
 export function demoDistrictCameras(seed?: number): SimCameraSpec[] {
   const d = generateDemoDistrict(seed);

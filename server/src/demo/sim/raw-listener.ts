@@ -1,6 +1,6 @@
 import net from 'node:net';
 import util from 'node:util';
-import { uvBinding, type Binding, type Req, type TcpHandle } from '../../server/src/lib/uv-binding';
+import { uvBinding, type Binding, type Req, type TcpHandle } from '../../lib/uv-binding';
 import type { Action } from './faults';
 import { answerRtspRequests, MAX_REQUEST_BYTES, normaliseAddr, type ProtocolCamera, type RtspSession } from './protocol';
 
