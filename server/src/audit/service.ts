@@ -4,6 +4,7 @@ import { pointFilter, pointPredicate, viewerOf, type PointRef, type RegionIndex 
 import { AppError } from '../lib/errors';
 import { auditModel, type AuditDoc } from './model';
 import type { AuditEntry, AuditPage, AuditQuery, AuditRecordInput } from './schema';
+import { OBJECT_ID_PATTERN } from '../contracts/vocabulary';
 
 /** Plain JSON copy (drops undefined, Dates become ISO strings) so entries never hold live objects. */
 function toJson(value: unknown): unknown {
@@ -15,8 +16,10 @@ function encodeCursor(at: Date, id: Types.ObjectId): string {
   return Buffer.from(`${at.getTime()}:${id.toHexString()}`).toString('base64url');
 }
 
+const CURSOR = new RegExp(`^(\\d{1,16}):(${OBJECT_ID_PATTERN.source.slice(1, -1)})$`);
+
 function decodeCursor(cursor: string): { at: Date; id: Types.ObjectId } {
-  const m = /^(\d{1,16}):([0-9a-f]{24})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const m = CURSOR.exec(Buffer.from(cursor, 'base64url').toString());
   if (!m) throw new AppError('bad_request', 'invalid cursor', [{ field: 'cursor', message: 'not a cursor returned by this endpoint' }]);
   return { at: new Date(Number(m[1])), id: new Types.ObjectId(m[2]) };
 }
@@ -146,6 +149,3 @@ function toEntry(d: AuditDoc): AuditEntry {
   };
 }
 
-export function actorOf(principal: Principal): { userId: string; username: string } {
-  return { userId: principal.userId, username: principal.username };
-}

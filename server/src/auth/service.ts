@@ -4,7 +4,7 @@ import { AppError } from '../lib/errors';
 import type { AuditSink, AuthAuditEntry } from './audit';
 import { API_TOKEN_PREFIX, csrfTokenFor, hashPassword, randomSecret, safeEqualHex, sha256, verifyPassword } from './crypto';
 import { authModels, type ApiTokenDoc, type AuthModels, type UserDoc } from './model';
-import { can, grants, roleWithin, type Principal } from '../contracts/access';
+import { actorOf, can, grants, roleWithin, type Principal } from '../contracts/access';
 import { BackoffLimiter } from './rate-limit';
 import {
   passwordProblem,
@@ -16,6 +16,7 @@ import {
   type UserView,
 } from './schema';
 import { regionInScope, type RegionIndex } from './scope';
+import { isDuplicateKey } from '../lib/store-errors';
 
 export interface RequestMeta {
   ip: string | null;
@@ -41,10 +42,6 @@ export interface ResolvedSession {
 
 export const GENERIC_LOGIN_ERROR = 'invalid username or password';
 const TOKEN_USE_AUDIT_INTERVAL_MS = 3600_000;
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
-}
 
 function toUserView(u: UserDoc): UserView {
   return {
@@ -88,10 +85,6 @@ function userPrincipal(u: UserDoc, sessionId?: string): Principal {
     ...(u.maintainerOrg ? { maintainerOrg: u.maintainerOrg } : {}),
     ...(sessionId ? { sessionId } : {}),
   };
-}
-
-function actorOf(p: Principal): AuthAuditEntry['actor'] {
-  return { kind: p.kind, userId: p.userId, username: p.username };
 }
 
 const oid = (id: string): mongoose.Types.ObjectId => new mongoose.Types.ObjectId(id);

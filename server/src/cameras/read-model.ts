@@ -1,6 +1,7 @@
 import { mongo, type Connection } from 'mongoose';
 import { cameraStates, confirmedStates, type CameraState, type ConfirmedState } from '../contracts/live';
 import type { probeKinds } from '../contracts/vocabulary';
+import { isObjectId } from '../contracts/vocabulary';
 
 /**
  * THE typed read of points: the collection that holds them, the stored shape of `status` (one schema for
@@ -139,10 +140,9 @@ export function statusUpdate(id: string, status: StoredStatus): mongo.AnyBulkWri
   return { updateOne: { filter: { _id: storeId(id) }, update: { $set: { status } } } };
 }
 
-const HEX24 = /^[0-9a-f]{24}$/;
 /** Registry ids are ObjectIds in the store; anything else (synthetic ids in benchmarks) stays a string. */
 export function storeId(id: string): mongo.ObjectId | string {
-  return HEX24.test(id) ? new mongo.ObjectId(id) : id;
+  return isObjectId(id) ? new mongo.ObjectId(id) : id;
 }
 
 /** Whether a stored point can be probed: it has an endpoint host (a point without one is 未接入). */

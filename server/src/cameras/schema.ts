@@ -1,11 +1,9 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { FieldIssue } from '../lib/errors';
-import { cameraStates, cameraStateSchema } from '../contracts/live';
+import { cameraStateSchema } from '../contracts/live';
 import { centerCodeMismatch, parseGbCode } from './gbcode';
 import { objectIdSchema, probeKindSchema, sharingSchema } from '../contracts/vocabulary';
-
-export { cameraStates, cameraStateSchema };
 
 /**
  * The camera point's public JSON shape. Names are part of the public API (issue 3); zod is the single
@@ -53,7 +51,6 @@ export const optionalHostSchema = z
   .nullable();
 
 const rtspPathSchema = z.string().max(512).regex(/^(\/[\x21-\x7e]*)?$/, 'must start with "/" and contain no spaces or control characters');
-
 
 const probeIntervalSec = z.number().int().min(5, 'must be 5-86400 s').max(86_400, 'must be 5-86400 s');
 const probeTimeoutMs = z.number().int().min(100, 'must be 100-60000 ms').max(60_000, 'must be 100-60000 ms');
@@ -114,7 +111,6 @@ export const maintainerSchema = z.strictObject({
   contact: text(64).default(''),
   phone: z.string().trim().max(32).regex(/^[0-9+\-() ]*$/, 'digits, spaces and + - ( ) only').default(''),
 });
-
 
 const tagSchema = z.string().trim().min(1, 'empty tag').max(32, 'at most 32 characters per tag').regex(/^[^,;]+$/, 'no "," or ";" in a tag');
 const tagsSchema = z.array(tagSchema).max(32, 'at most 32 tags').transform((tags) => [...new Set(tags)]);

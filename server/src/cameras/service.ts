@@ -1,11 +1,11 @@
 import { Types, type AnyBulkWriteOperation, type Connection, type Model } from 'mongoose';
 import type { AuditService } from '../audit/service';
 import type { AuditActor, AuditRecordInput } from '../audit/schema';
-import type { Principal } from '../contracts/access';
+import { actorOf, type Principal } from '../contracts/access';
 import { canSeePoint, canSeeRegion, pointFilter, pointPredicate, pointVisibility, regionInScope, viewerOf, type PointRef, type RegionIndex, type Viewer } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { ChangeFeed } from '../regions/events';
+import { ChangeFeed } from '../lib/change-feed';
 import { refNotFound, type PointBucket, type RegionPoints, type RegionService } from '../regions/service';
 import { isObjectId } from '../contracts/vocabulary';
 import { decodeGbCode } from './gbcode';
@@ -24,6 +24,7 @@ import {
   type CameraPatch,
   type ProbeDefaults,
 } from './schema';
+import { isDuplicateKey } from '../lib/store-errors';
 
 type Filter = Record<string, unknown>;
 
@@ -99,12 +100,6 @@ function canonical(f: RegistryFields): string {
     return v ?? null;
   };
   return JSON.stringify(norm(rest));
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; writeErrors?: Array<{ code?: unknown }> };
-  return e.code === 11000 || (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => w.code === 11000));
 }
 
 function duplicateGb(gbCode: string): AppError {
@@ -954,6 +949,3 @@ export class CameraService implements RegionPoints {
   }
 }
 
-function actorOf(p: Principal): AuditActor {
-  return { userId: p.userId, username: p.username };
-}

@@ -70,3 +70,8 @@ export function roleWithin(inner: Role, outer: Role): boolean {
   for (const p of grants[inner]) if (!grants[outer].has(p)) return false;
   return true;
 }
+
+/** Who acted, as audit entries and events name the caller. */
+export function actorOf(p: Pick<Principal, 'kind' | 'userId' | 'username'>): { kind: Principal['kind']; userId: string; username: string } {
+  return { kind: p.kind, userId: p.userId, username: p.username };
+}

@@ -1,7 +1,8 @@
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult } from '../probes/types';
-import type { ChangeFeed, Transition } from './events';
+import type { ChangeFeed } from '../lib/change-feed';
+import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
 import type { MonitoringStore } from './persistence';
 import { toStoredStatus, viewOf, type CheckDone, type Point, type PointStatus } from './points';
@@ -22,7 +23,7 @@ export interface CheckOutcome {
 export interface CheckRunnerOptions {
   probes: Readonly<Record<ProbeKind, Probe>>;
   store: MonitoringStore;
-  feed: ChangeFeed;
+  feed: ChangeFeed<Transition>;
   metrics: MonitoringMetrics;
   rollups: Rollups;
   logger: Logger;

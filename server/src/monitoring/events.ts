@@ -24,32 +24,3 @@ export interface Transition {
 }
 
 export type TransitionListener = (t: Transition) => void;
-
-/**
- * The one in-process change feed. Delivery is synchronous, in order, to every subscriber; a throwing
- * subscriber is isolated (reported, not propagated) so one consumer cannot starve the others.
- */
-export class ChangeFeed {
-  private readonly listeners = new Set<TransitionListener>();
-
-  constructor(private readonly onListenerError: (err: unknown) => void = () => undefined) {}
-
-  subscribe(listener: TransitionListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  emit(t: Transition): void {
-    for (const l of this.listeners) {
-      try {
-        l(t);
-      } catch (err) {
-        this.onListenerError(err);
-      }
-    }
-  }
-
-  get size(): number {
-    return this.listeners.size;
-  }
-}

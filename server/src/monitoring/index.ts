@@ -4,7 +4,7 @@ import type { Probe, ProbeKind } from '../probes/types';
 import { monitoringRouter, type CameraVisibility } from './routes';
 import { MonitoringService, type RegistryFeed } from './service';
 
-export { ChangeFeed, type Transition, type TransitionListener, type ConfirmedState } from './events';
+export { type Transition, type TransitionListener, type ConfirmedState } from './events';
 export { states, type State } from './state-machine';
 export type { MonitoringService, PointStatus, CheckOutcome } from './service';
 

@@ -3,6 +3,7 @@ import { pointsCollection, statusUpdate, storeId, type StoredPoint, type StoredS
 import type { Logger } from '../lib/logger';
 import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
+import { isDuplicateKey } from '../lib/store-errors';
 
 export type RollupCategory = 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec';
 
@@ -110,10 +111,6 @@ function takeFirst<K, V>(m: Map<K, V>, n: number): Map<K, V> {
   }
   for (const k of out.keys()) m.delete(k);
   return out;
-}
-
-function isDuplicateKey(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: number }).code === 11000;
 }
 
 /**

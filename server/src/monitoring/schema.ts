@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { cameraStateSchema, confirmedStateSchema } from '../contracts/live';
 import { probeKinds, probeOutcomes } from '../probes/types';
+import { objectIdSchema } from '../contracts/vocabulary';
 
-export const cameraIdParams = z.strictObject({ id: z.string().regex(/^[0-9a-f]{24}$/, 'must be a 24-hex-digit id') });
+export const cameraIdParams = z.strictObject({ id: objectIdSchema });
 
 export const pointStatusSchema = z.object({
   cameraId: z.string(),

@@ -10,7 +10,8 @@ import { probes as defaultProbes } from '../probes';
 import { useConnKind } from '../probes/conn';
 import type { Probe, ProbeKind } from '../probes/types';
 import { CheckRunner, type CheckOutcome } from './checks';
-import { ChangeFeed, type Transition } from './events';
+import { ChangeFeed } from '../lib/change-feed';
+import type { Transition } from './events';
 import { createMonitoringMetrics, type MonitoringMetrics } from './metrics';
 import { PointMirror } from './mirror';
 import { MonitoringStore } from './persistence';
@@ -41,7 +42,7 @@ export interface MonitoringOptions {
  * One instance per app (no globals).
  */
 export class MonitoringService {
-  readonly feed: ChangeFeed;
+  readonly feed: ChangeFeed<Transition>;
   readonly metrics: MonitoringMetrics;
   readonly store: MonitoringStore;
   private readonly mirror: PointMirror;

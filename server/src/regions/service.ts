@@ -1,11 +1,12 @@
 import { Types, type Connection, type Model } from 'mongoose';
 import type { AuditService } from '../audit/service';
 import type { AuditActor } from '../audit/schema';
-import type { Principal } from '../contracts/access';
+import { actorOf, type Principal } from '../contracts/access';
 import { canSeeRegion, regionInScope, type RegionIndex } from '../auth/scope';
 import { AppError, type FieldIssue } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { ChangeFeed, type RegionChange } from './events';
+import { ChangeFeed } from '../lib/change-feed';
+import type { RegionChange } from './events';
 import { RegionTree, type RegionNode } from './tree';
 import { regionTiers, type RegionTier } from '../contracts/vocabulary';
 import { regionModel, type RegionDoc } from './model';
@@ -19,6 +20,7 @@ import {
   type RegionTreeNode,
   type TierCounts,
 } from './schema';
+import { isDuplicateKey } from '../lib/store-errors';
 
 /** Point counts per (regionId, gridId) bucket, already restricted to what a caller may see. */
 export interface PointBucket {
@@ -60,10 +62,6 @@ function toRegion(d: RegionDoc, path: string[]): Region {
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
   };
-}
-
-function isDuplicateKey(err: unknown): err is { code: number; keyPattern?: Record<string, unknown> } {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
 /**
@@ -566,6 +564,3 @@ export function refNotFound(field: string, what: 'region' | 'camera point'): App
   return new AppError('not_found', `${field}: ${what} not found`, [{ field, message: `${what} not found` }]);
 }
 
-function actorOf(p: Principal): AuditActor {
-  return { userId: p.userId, username: p.username };
-}

@@ -14,6 +14,7 @@ import { RegionDirectory } from './regions';
 import type { ImportReport } from './schema';
 import type { TextEncoding } from './decode';
 import { TableError } from './table';
+import { isObjectId } from '../../contracts/vocabulary';
 
 /** Rows per store round trip (the camera service's bulk upsert is built for batches of ~1,000). */
 const BATCH = 1000;
@@ -116,7 +117,7 @@ export class TransferService {
   }
 
   async getJob(id: string): Promise<ImportJobDoc | null> {
-    if (!/^[0-9a-f]{24}$/.test(id)) return null;
+    if (!isObjectId(id)) return null;
     return this.jobs.collection.findOne<ImportJobDoc>({ _id: new Types.ObjectId(id) });
   }
 
