@@ -13,11 +13,12 @@ describe('live source', () => {
       sharing: 'up',
       enabled: true,
       name: '点位',
+      maintainer: { org: '运维一', contact: '', phone: '' },
       tags: ['路口', 3],
       location: { lon: 122.9, lat: 41.1 },
       status: { state: 'DOWN', since: new Date(5_000_000), flapping: true },
     });
-    expect(p?.entry).to.deep.equal({ id: _id.toHexString(), regionId: regionId.toHexString(), sharing: 1, st: 3, since: 5000, flap: true });
+    expect(p?.entry).to.deep.equal({ id: _id.toHexString(), regionId: regionId.toHexString(), sharing: 1, org: '运维一', st: 3, since: 5000, flap: true });
     expect(p?.attrs.tags).to.deep.equal(['路口']);
     expect(p?.attrs.lon).to.equal(122.9);
   });

@@ -108,7 +108,7 @@ describe('transfer: row mapping', () => {
 
   it('when the region lies outside the caller\'s scope, then the row is refused on the region column', () => {
     const scoped = ctx({ scope: new Set([id(2), id(4), id(6)]) });
-    expect(issues({ street: '解放街道' }, scoped)).to.deep.equal([['street', '所属街道 解放街道 is outside your scope']]);
+    expect(issues({ street: '解放街道' }, scoped)).to.deep.equal([['street', '所属街道 lies outside your scope']]);
     // an ambiguous community name resolves to the one inside the caller's scope
     const m = mapRow(row({ community: '光明社区' }), undefined, scoped);
     expect(m.ok && m.input.regionId).to.equal(id(4));
