@@ -24,6 +24,7 @@ import { createLogger } from '../server/src/lib/logger';
 import { liveOf } from '../server/src/live';
 import { monitoringOf } from '../server/src/monitoring';
 import { startServer } from '../server/src/server';
+import { calibrate, calibrationLine } from './bench-calibration';
 
 /*
  * Page functions run in the browser; this file is checked with the server's DOM-free lib, so the few
@@ -104,7 +105,9 @@ async function main(): Promise<void> {
     LIVE_RECONCILE_SEC: '0',
   });
   const server = await startServer({ config, logger: createLogger(config.LOG_LEVEL) });
-  const out: Record<string, unknown> = { points: POINTS, consoles: CONSOLES, node: process.version, cpus: os.cpus().length };
+  const calibration = await calibrate();
+  process.stderr.write(`${calibrationLine(calibration)}\n`);
+  const out: Record<string, unknown> = { points: POINTS, consoles: CONSOLES, node: process.version, cpus: os.cpus().length, calibration };
   try {
     const db = server.ctx.store.conn.db;
     if (!db) throw new Error('no db');

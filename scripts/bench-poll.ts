@@ -37,6 +37,7 @@ import { formatGbCode } from '../server/src/cameras/gbcode';
 import { openStore, type Store } from '../server/src/store/connection';
 import { Types } from 'mongoose';
 import { simAddress } from '../server/src/demo/sim/simulator';
+import { calibrate, calibrationLine } from './bench-calibration';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -99,6 +100,8 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
+  const calibration = await calibrate();
+  process.stderr.write(`${calibrationLine(calibration)}\n`);
   const rtspPort = await freePort();
   const httpPort = await freePort();
   const controlPort = await freePort();
@@ -322,7 +325,7 @@ async function main(): Promise<void> {
   const bbeProbes = bbeCounts.ok + bbeCounts.fail;
   const result = {
     command: `npm run bench:poll -- ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((l) => l.toFixed(2)) },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((l) => l.toFixed(2)), calibration },
     points: POINTS,
     intervalS: INTERVAL_S,
     kinds: KINDS,

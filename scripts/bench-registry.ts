@@ -34,6 +34,7 @@ import { loadConfig } from '../server/src/config';
 import { createLogger } from '../server/src/lib/logger';
 import { startServer } from '../server/src/server';
 import { generateDemoDistrict, loadDemoDistrict } from '../server/src/demo/district';
+import { calibrate, calibrationLine } from './bench-calibration';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   };
   try {
     log(`# bench:registry ${new Date().toISOString()} — ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    log(calibrationLine(await calibrate()));
     const demo = generateDemoDistrict();
     const demoLoad = await loadDemoDistrict(server.registry);
     log(`demo district loaded: ${demoLoad.regions} regions, ${demoLoad.points} points in ${demoLoad.tookMs} ms`);

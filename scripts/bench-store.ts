@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { MongoClient, ObjectId, type Collection } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../server/src/embedded-mongo';
+import { calibrate, calibrationLine } from './bench-calibration';
 
 interface Opts {
   n: number;
@@ -311,6 +312,7 @@ const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 
 async function main(): Promise<void> {
   const { o, storeProcess } = parseOpts(process.argv.slice(2));
+  const calibration = await calibrate();
   const loadBefore = os.loadavg()[0];
   const dbName = `vigil_bench_${Date.now().toString(36)}`;
   let embedded: EmbeddedMongo | undefined;
@@ -381,6 +383,7 @@ async function main(): Promise<void> {
   lines.push(`RSS at the end: ${mb(rss)} (${embedded ? 'benchmark client and embedded store in one process, 2 × ' + o.n.toLocaleString('en') + ' documents held' : 'benchmark client only'}).`);
   if (child) lines.push(`Store process CPU for the whole run: ${storeCpuS.toFixed(2)} s (user+system).`);
   lines.push(`Lookups measured after ${o['settle-ms']} ms settling + 1,000 unmeasured lookups following each bulk insert.`);
+  lines.push(calibrationLine(calibration));
   console.log(lines.join('\n'));
 }
 
