@@ -7,6 +7,7 @@ import { AppError, type FieldIssue } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed } from '../lib/change-feed';
 import type { RegionChange } from './events';
+import { countedTree, type PointBucket } from './counted-tree';
 import { RegionTree, type RegionNode } from './tree';
 import { regionTiers, type RegionTier } from '../contracts/vocabulary';
 import { regionModel, type RegionDoc } from './model';
@@ -22,13 +23,7 @@ import {
 } from './schema';
 import { isDuplicateKey } from '../lib/store-errors';
 
-/** Point counts per (regionId, gridId) bucket, already restricted to what a caller may see. */
-export interface PointBucket {
-  regionId: string;
-  gridId: string | null;
-  total: number;
-  enabled: number;
-}
+export type { PointBucket };
 
 /** What the region service needs from the camera registry (implemented by CameraService; set after construction). */
 export interface RegionPoints {
@@ -207,95 +202,13 @@ export class RegionService implements RegionIndex {
   }
 
   /**
-   * The visible tree with point counts per node and per tier. Counts include only points the caller may
-   * see; a grid's count is the points whose gridId is that grid (they are also counted at their community).
+   * The visible tree with point counts per node and per tier (counts include only points the caller may
+   * see; see counted-tree.ts).
    */
   async tree(principal: Principal, opts: { rootId?: string; depth: number }): Promise<{ roots: RegionTreeNode[]; counts: TierCounts }> {
+    if (opts.rootId) this.visibleDoc(principal, opts.rootId);
     const buckets = this.points ? await this.points.buckets(principal) : [];
-    const direct = new Map<string, { total: number; enabled: number }>();
-    const byGrid = new Map<string, { total: number; enabled: number }>();
-    const add = (m: Map<string, { total: number; enabled: number }>, k: string, b: PointBucket): void => {
-      const cur = m.get(k) ?? { total: 0, enabled: 0 };
-      cur.total += b.total;
-      cur.enabled += b.enabled;
-      m.set(k, cur);
-    };
-    const counts: TierCounts = {
-      byTier: { district: 0, street: 0, community: 0 },
-      total: 0,
-      enabled: 0,
-      regions: { district: 0, street: 0, community: 0, grid: 0 },
-      grids: { total: 0, withPoints: 0, withoutPoints: 0 },
-    };
-    const visible = new Set(this.visibleIds(principal));
-    const scopeSubtree = opts.rootId ? new Set(this.subtree(opts.rootId)) : null;
-    for (const b of buckets) {
-      if (scopeSubtree && !scopeSubtree.has(b.regionId)) continue;
-      add(direct, b.regionId, b);
-      if (b.gridId) add(byGrid, b.gridId, b);
-      const tier = this.docs.get(b.regionId)?.tier;
-      if (tier && tier !== 'grid') counts.byTier[tier] += b.total;
-      counts.total += b.total;
-      counts.enabled += b.enabled;
-    }
-
-    const build = (id: string, depthLeft: number): RegionTreeNode => {
-      const d = this.docs.get(id) as RegionDoc;
-      const kids = depthLeft > 0 ? this.childIds(id).filter((c) => visible.has(c)).map((c) => build(c, depthLeft - 1)) : [];
-      let own: { total: number; enabled: number };
-      let total: number;
-      let enabled: number;
-      if (d.tier === 'grid') {
-        own = byGrid.get(id) ?? { total: 0, enabled: 0 };
-        total = own.total;
-        enabled = own.enabled;
-      } else {
-        own = direct.get(id) ?? { total: 0, enabled: 0 };
-        total = own.total;
-        enabled = own.enabled;
-        // children beyond the depth limit are still counted: totals never depend on how deep the tree is drawn
-        for (const c of this.childIds(id)) {
-          if (this.docs.get(c)?.tier === 'grid') continue;
-          const sub = this.subtreeTotals(c, direct);
-          total += sub.total;
-          enabled += sub.enabled;
-        }
-      }
-      return { id, name: d.name, tier: d.tier, code: d.code ?? null, households: d.households ?? null, points: { direct: own.total, total, enabled }, children: kids };
-    };
-
-    let rootIds: string[];
-    if (opts.rootId) {
-      this.visibleDoc(principal, opts.rootId);
-      rootIds = [opts.rootId];
-    } else {
-      rootIds = this.childIds(null).filter((id) => visible.has(id));
-    }
-    for (const id of scopeSubtree ?? visible) {
-      if (!visible.has(id)) continue;
-      const tier = this.docs.get(id)?.tier;
-      if (!tier) continue;
-      counts.regions[tier] += 1;
-      if (tier === 'grid') {
-        counts.grids.total += 1;
-        if ((byGrid.get(id)?.total ?? 0) > 0) counts.grids.withPoints += 1;
-        else counts.grids.withoutPoints += 1;
-      }
-    }
-    return { roots: rootIds.map((id) => build(id, opts.depth)), counts };
-  }
-
-  private subtreeTotals(id: string, direct: Map<string, { total: number; enabled: number }>): { total: number; enabled: number } {
-    let total = 0;
-    let enabled = 0;
-    for (const n of this.subtree(id)) {
-      const c = direct.get(n);
-      if (c) {
-        total += c.total;
-        enabled += c.enabled;
-      }
-    }
-    return { total, enabled };
+    return countedTree(this.snapshot, new Set(this.visibleIds(principal)), buckets, opts);
   }
 
   // ---- writes ----
