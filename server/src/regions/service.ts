@@ -10,16 +10,8 @@ import type { RegionChange } from './events';
 import { RegionTree, type RegionNode } from './tree';
 import { regionTiers, type RegionTier } from '../contracts/vocabulary';
 import { regionModel, type RegionDoc } from './model';
-import {
-  codePatterns,
-  parentTierOf,
-  type Region,
-  type RegionInput,
-  type RegionListQuery,
-  type RegionPatch,
-  type RegionTreeNode,
-  type TierCounts,
-} from './schema';
+import type { Region, RegionInput, RegionPatch, RegionTreeNode, TierCounts } from '../contracts/regions';
+import { codePatterns, parentTierOf, type RegionListQuery } from './schema';
 import { isDuplicateKey } from '../lib/store-errors';
 
 /** Point counts per (regionId, gridId) bucket, already restricted to what a caller may see. */
