@@ -1,4 +1,9 @@
-/** Thin fetch wrapper: JSON in/out, the CSRF double-submit header on writes, errors as ApiError. */
+import type { ErrorBody, FieldIssue } from '@contracts/errors';
+
+/**
+ * Thin fetch wrapper: JSON in/out, the CSRF double-submit header on writes, errors as ApiError. Callers name
+ * the answer's type from `@contracts/*` (inferred from the zod schemas the server validates and documents with).
+ */
 
 export class ApiError extends Error {
   constructor(
@@ -52,11 +57,16 @@ export async function api<T>(method: string, path: string, body?: unknown, init:
     json = undefined;
   }
   if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    const err = (json as Partial<ErrorBody> | undefined)?.error;
     if (res.status === 401 && !path.startsWith('/auth/login')) onUnauthenticated();
     throw new ApiError(res.status, err?.code ?? 'http_' + String(res.status), err?.message ?? res.statusText, err?.details);
   }
   return json as T;
+}
+
+/** The refused fields of a validation error (422), as the server's error envelope names them. */
+export function fieldIssues(err: ApiError): FieldIssue[] {
+  return Array.isArray(err.details) ? (err.details as FieldIssue[]) : [];
 }
 
 export const get = <T>(path: string): Promise<T> => api<T>('GET', path);

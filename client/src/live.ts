@@ -7,6 +7,7 @@ import {
   type Ack,
   type CameraState,
   type ClientToServerEvents,
+  type LiveRegions,
   type PointCatalog,
   type PointStates,
   type ServerToClientEvents,
@@ -14,13 +15,15 @@ import {
   type StatusBatch,
   type SubscribeResult,
 } from '@contracts/live';
+import { regionTiers } from '@contracts/vocabulary';
 import { get, notifyUnauthenticated } from './api';
 
-export interface RegionNode {
-  id: string;
-  parentId: string | null;
-  name: string;
-  tier: string;
+type LiveRegion = LiveRegions['regions'][number];
+/** Tiers top down, so children sort district → street → community → grid. */
+const tierOrder = new Map<string, number>(regionTiers.map((tier, i) => [tier, i]));
+
+/** A visible region as `/live/regions` lists it, linked into the console's tree. */
+export interface RegionNode extends LiveRegion {
   depth: number;
   children: RegionNode[];
 }
@@ -89,7 +92,7 @@ class Board {
   }
 
   async loadRegions(): Promise<void> {
-    const res = await get<{ scopeRegionId: string | null; regions: Array<{ id: string; parentId: string | null; name: string; tier: string }> }>('/live/regions');
+    const res = await get<LiveRegions>('/live/regions');
     const map = new Map<string, RegionNode>();
     for (const r of res.regions) map.set(r.id, { ...r, depth: 0, children: [] });
     const roots: RegionNode[] = [];
@@ -98,10 +101,9 @@ class Board {
       if (p) p.children.push(n);
       else roots.push(n);
     }
-    const tierOrder: Record<string, number> = { district: 0, street: 1, community: 2, grid: 3 };
     const walk = (n: RegionNode, d: number): void => {
       n.depth = d;
-      n.children.sort((a, b) => (tierOrder[a.tier] ?? 9) - (tierOrder[b.tier] ?? 9) || a.name.localeCompare(b.name, 'zh-CN'));
+      n.children.sort((a, b) => (tierOrder.get(a.tier) ?? 9) - (tierOrder.get(b.tier) ?? 9) || a.name.localeCompare(b.name, 'zh-CN'));
       for (const c of n.children) walk(c, d + 1);
     };
     for (const r of roots) walk(r, 0);

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
-import type { Camera } from '../../server/src/cameras/schema';
+import type { Camera } from '../../server/src/contracts/cameras';
 import { parseImportFile } from '../../server/src/cameras/transfer/parse';
 import { bootApp, type TestApp } from '../helpers/app';
 import { csvText, demo, demoColumns, demoRows, download, gbk, loadDemoRegions, upload } from '../fixtures/transfer';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { loadDemoDistrict } from '../../server/src/demo/district';
-import type { Camera } from '../../server/src/cameras/schema';
+import type { Camera } from '../../server/src/contracts/cameras';
 import { parseImportFile } from '../../server/src/cameras/transfer/parse';
 import { bootAuthApp, type TestApp } from '../helpers/app';
 import { createUser, tokenFor } from '../helpers/auth';

@@ -6,7 +6,7 @@ import { parseCookies } from '../../server/src/auth/cookies';
 import { bearerOf } from '../../server/src/auth/middleware';
 import { roleWithin, type Principal } from '../../server/src/contracts/access';
 import { BackoffLimiter } from '../../server/src/auth/rate-limit';
-import { createUserSchema, passwordProblem } from '../../server/src/auth/schema';
+import { createUserSchema, passwordProblem } from '../../server/src/contracts/auth';
 import { isCrossSiteWrite } from '../../server/src/auth/security';
 import { assertCanSubscribe } from '../../server/src/auth/socket';
 import { fixedRegionIndex } from '../helpers/regions';

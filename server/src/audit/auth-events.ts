@@ -1,5 +1,6 @@
 import type { AuthAuditAction, AuthAuditEntry } from '../auth/audit';
-import type { AuditEntity, AuditRecordInput } from './schema';
+import type { AuditEntity } from '../contracts/audit';
+import type { AuditRecordInput } from './schema';
 
 const actionNames: Record<AuthAuditAction, { action: string; entity: AuditEntity }> = {
   'auth:login': { action: 'login', entity: 'auth' },

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context';
 import { defineRoute } from '../lib/http';
-import { auditPageSchema, auditQuerySchema } from './schema';
+import { auditPageSchema, auditQuerySchema } from '../contracts/audit';
 import type { AuditService } from './service';
 
 export function auditRouter(ctx: AppContext, audit: AuditService): Router {

@@ -3,7 +3,8 @@ import type { Principal } from '../contracts/access';
 import { pointFilter, pointPredicate, viewerOf, type PointRef, type RegionIndex } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import { auditModel, type AuditDoc } from './model';
-import type { AuditEntry, AuditPage, AuditQuery, AuditRecordInput } from './schema';
+import type { AuditEntry, AuditPage, AuditQuery } from '../contracts/audit';
+import type { AuditRecordInput } from './schema';
 import { OBJECT_ID_PATTERN } from '../contracts/vocabulary';
 
 /** Plain JSON copy (drops undefined, Dates become ISO strings) so entries never hold live objects. */

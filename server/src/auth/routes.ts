@@ -12,23 +12,17 @@ import {
   createdTokenSchema,
   createTokenSchema,
   createUserSchema,
-  idParamSchema,
   loginSchema,
   meSchema,
+  sessionResponseSchema,
   setupSchema,
   setupStatusSchema,
-  tokenSchema,
+  tokenListSchema,
   updateUserSchema,
-  userListQuerySchema,
+  userListSchema,
   userSchema,
-} from './schema';
-
-const sessionResponseSchema = z.object({
-  user: meSchema,
-  /** Same value as the vigil_csrf cookie, for clients that do not read cookies. */
-  csrfToken: z.string(),
-  expiresAt: z.string(),
-});
+} from '../contracts/auth';
+import { idParamSchema, userListQuerySchema } from './schema';
 
 /** Public routes: the union in defineRoute's signature leaves their handler input uninferred. */
 type PublicInput<B extends z.ZodType> = RouteInput<undefined, undefined, z.infer<B>> & { principal: Principal | undefined };
@@ -145,7 +139,7 @@ export function authRouter(ctx: AppContext): Router {
     tags: ['users'],
     permission: 'user:manage',
     query: userListQuerySchema,
-    responses: { 200: { description: 'users', schema: z.object({ items: z.array(userSchema) }) } },
+    responses: { 200: { description: 'users', schema: userListSchema } },
     handler: async ({ principal, query }) => ({ items: await auth.listUsers(principal, query) }),
   });
 
@@ -204,7 +198,7 @@ export function authRouter(ctx: AppContext): Router {
     summary: 'API tokens: the caller\'s own; admins also see those bound within their scope (never the secrets)',
     tags: ['tokens'],
     permission: 'token:manage',
-    responses: { 200: { description: 'tokens', schema: z.object({ items: z.array(tokenSchema) }) } },
+    responses: { 200: { description: 'tokens', schema: tokenListSchema } },
     handler: async ({ principal }) => ({ items: await auth.listTokens(principal) }),
   });
 

@@ -6,15 +6,8 @@ import { API_TOKEN_PREFIX, csrfTokenFor, hashPassword, randomSecret, safeEqualHe
 import { authModels, type ApiTokenDoc, type AuthModels, type UserDoc } from './model';
 import { actorOf, can, grants, roleWithin, type Principal } from '../contracts/access';
 import { BackoffLimiter } from './rate-limit';
-import {
-  passwordProblem,
-  TOKEN_MAX_LIFETIME_MS,
-  type CreateTokenInput,
-  type CreateUserInput,
-  type TokenView,
-  type UpdateUserInput,
-  type UserView,
-} from './schema';
+import { passwordProblem, type CreateTokenInput, type CreateUserInput, type TokenView, type UpdateUserInput, type UserView } from '../contracts/auth';
+import { TOKEN_MAX_LIFETIME_MS } from './schema';
 import { regionInScope, type RegionIndex } from './scope';
 import { isDuplicateKey } from '../lib/store-errors';
 

@@ -1,4 +1,4 @@
-import type { Camera } from './schema';
+import type { Camera } from '../contracts/cameras';
 
 /**
  * In-process notification after a registry write (the polling engine reschedules, live push updates

@@ -2,7 +2,8 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { defineRoute, etagOf, parseIfMatch } from '../lib/http';
-import { cameraInputSchema, cameraListQuerySchema, cameraPageSchema, cameraPatchSchema, cameraSchema, stripEcho, type Camera } from './schema';
+import { cameraPageSchema, cameraSchema, type Camera } from '../contracts/cameras';
+import { cameraInputSchema, cameraListQuerySchema, cameraPatchSchema, stripEcho } from './schema';
 import type { CameraService } from './service';
 
 const idParams = z.object({ id: z.string().max(64) });

@@ -194,3 +194,25 @@ export const consoleConfigSchema = z.object({
   authMode: z.enum(['required', 'open']),
 });
 export type ConsoleConfig = z.infer<typeof consoleConfigSchema>;
+
+/** `GET /api/v1/live/regions` — the region nodes the caller may see (flat), for the board. */
+export const liveRegionsSchema = z.object({
+  /** The caller's scope root (null = global): the board opens there. */
+  scopeRegionId: z.string().nullable(),
+  regions: z.array(z.object({ id: z.string(), parentId: z.string().nullable(), name: z.string(), tier: z.string() })),
+});
+
+export type LiveRegions = z.infer<typeof liveRegionsSchema>;
+
+/** `GET /api/v1/live/boundaries?regionId=` — region boundaries (GeoJSON) of a subtree for the map. */
+export const boundariesSchema = z.object({
+  type: z.literal('FeatureCollection'),
+  features: z.array(
+    z.object({
+      type: z.literal('Feature'),
+      properties: z.object({ id: z.string(), name: z.string(), tier: z.string() }),
+      geometry: z.unknown(),
+    }),
+  ),
+});
+export type Boundaries = z.infer<typeof boundariesSchema>;

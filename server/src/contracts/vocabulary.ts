@@ -20,6 +20,19 @@ export const probeKinds = ['tcp', 'rtsp', 'onvif', 'http'] as const;
 export const probeKindSchema = z.enum(probeKinds);
 export type ProbeKind = z.infer<typeof probeKindSchema>;
 
+/**
+ * What one check of a point found:
+ * - ok: the service answered as expected
+ * - auth_required: the device answered but wants credentials (401) — it is alive, so it counts as up
+ * - refused: nothing listens (RST on SYN)
+ * - timeout: no (complete) answer within the timeout
+ * - reset: the peer reset the connection
+ * - unreachable: no route / host unknown
+ * - protocol_error: the peer answered, but not with what the protocol expects (`detail` says what)
+ */
+export const probeOutcomes = ['ok', 'auth_required', 'refused', 'timeout', 'reset', 'unreachable', 'protocol_error'] as const;
+export type ProbeOutcome = (typeof probeOutcomes)[number];
+
 /** Ids of stored records: 24 lower-case hex digits (MongoDB ObjectIds). */
 export const OBJECT_ID_PATTERN = /^[0-9a-f]{24}$/;
 export const objectIdSchema = z.string().regex(OBJECT_ID_PATTERN, 'must be a 24-hex-digit id');

@@ -13,7 +13,7 @@ import type { CameraService } from '../cameras/service';
 import { DEMO_SIM_DEFAULT_PORTS } from '../config';
 import { AppError } from '../lib/errors';
 import type { RegionService } from '../regions/service';
-import type { RegionInput } from '../regions/schema';
+import type { RegionInput } from '../contracts/regions';
 
 export const DEMO_DISTRICT_CODE = '210302';
 export const DEMO_COUNTS = { streets: 10, communities: 60, grids: 536, points: 5400 } as const;

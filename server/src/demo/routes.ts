@@ -1,15 +1,12 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context';
+import { demoResultSchema, demoStatusSchema, simulatorSchema, type SimulatorState } from '../contracts/demo';
 import { AppError } from '../lib/errors';
 import { defineRoute } from '../lib/http';
 import { DEMO_DISTRICT_CODE, SYNTHETIC_NOTE, loadDemoDistrict, type DemoPorts, type DemoServices } from './district';
 import { demoDistrictCameras } from './sim/mapping';
 import { startSimulator, type RunningSimulator } from './sim/simulator';
 
-const simulatorSchema = z.object({ running: z.boolean(), cameras: z.number().int(), rtspPort: z.number().int().nullable(), httpPort: z.number().int().nullable(), controlUrl: z.string().nullable() });
-
-const demoResultSchema = z.object({ regions: z.number().int(), points: z.number().int(), tookMs: z.number() });
 
 /**
  * First-run helper for the console: loads the synthetic demo district into an empty registry and runs the
@@ -50,7 +47,7 @@ export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
     const sim = await runSimulator();
     return { rtspPort: sim.rtspPort, httpPort: sim.httpPort };
   };
-  const simulatorState = (): z.infer<typeof simulatorSchema> =>
+  const simulatorState = (): SimulatorState =>
     simulator
       ? { running: true, cameras: simulator.cameras.size, rtspPort: simulator.rtspPort, httpPort: simulator.httpPort, controlUrl: simulator.controlUrl }
       : { running: false, cameras: 0, rtspPort: null, httpPort: null, controlUrl: null };
@@ -62,7 +59,7 @@ export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
     summary: 'Whether the registry is empty (the console then offers the demo district) and whether the demo district is loaded',
     tags: ['demo'],
     permission: 'region:read',
-    responses: { 200: { description: 'registry state', schema: z.object({ empty: z.boolean(), demoLoaded: z.boolean(), simulator: simulatorSchema }) } },
+    responses: { 200: { description: 'registry state', schema: demoStatusSchema } },
     handler: async () => {
       const empty = registry.regions.size() === 0 && (await registry.cameras.isEmpty());
       return { empty, demoLoaded: demoLoaded(), simulator: simulatorState() };

@@ -1,19 +1,10 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
+import type { ErrorBody, ErrorCode, FieldIssue } from '../contracts/errors';
 import type { Logger } from './logger';
 
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'validation_failed'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'internal';
+// the error envelope is part of the API contract (contracts/errors.ts); the server reads the names here
+export type { ErrorBody, ErrorCode, FieldIssue };
 
 const statusOf: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -28,11 +19,6 @@ const statusOf: Record<ErrorCode, number> = {
   unavailable: 503,
   internal: 500,
 };
-
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
 
 /** The one error type of Vigil. Its message and details are safe to show to a client. */
 export class AppError extends Error {
@@ -60,10 +46,6 @@ export class AppError extends Error {
     const summary = first ? `${first.field}: ${first.message}` : 'invalid input';
     return new AppError(code, `invalid ${where}: ${summary}`, details);
   }
-}
-
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown };
 }
 
 export function errorBody(err: AppError): ErrorBody {

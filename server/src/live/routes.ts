@@ -1,34 +1,16 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Router } from 'express';
-import { z } from 'zod';
 import { canSeeRegion, viewerOf } from '../auth/scope';
 import type { Principal } from '../contracts/access';
 import type { AppContext } from '../context';
-import { consoleConfigSchema, pointCatalogQuerySchema, pointCatalogSchema, type PointCatalog } from '../contracts/live';
+import { boundariesSchema, consoleConfigSchema, liveRegionsSchema, pointCatalogQuerySchema, pointCatalogSchema, type PointCatalog } from '../contracts/live';
 import { defineRoute, RESPONDED } from '../lib/http';
 import type { LiveHub } from './hub';
 import type { RegionTree } from '../regions/tree';
 import type { LiveSource } from './source';
 
 const gzip = promisify(zlib.gzip);
-
-export const liveRegionsSchema = z.object({
-  /** The caller's scope root (null = global): the board opens there. */
-  scopeRegionId: z.string().nullable(),
-  regions: z.array(z.object({ id: z.string(), parentId: z.string().nullable(), name: z.string(), tier: z.string() })),
-});
-
-export const boundariesSchema = z.object({
-  type: z.literal('FeatureCollection'),
-  features: z.array(
-    z.object({
-      type: z.literal('Feature'),
-      properties: z.object({ id: z.string(), name: z.string(), tier: z.string() }),
-      geometry: z.unknown(),
-    }),
-  ),
-});
 
 /** REST side of live push: what the console loads once, beside the socket snapshot. */
 export interface LiveRouteDeps {

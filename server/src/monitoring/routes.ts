@@ -3,7 +3,8 @@ import type { Principal } from '../contracts/access';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { defineRoute } from '../lib/http';
-import { cameraIdParams, checkResultSchema, historyPeriods, historyQuerySchema, historySchema, pointStatusSchema } from './schema';
+import { checkResultSchema, historyQuerySchema, historySchema, pointStatusSchema } from '../contracts/monitoring';
+import { cameraIdParams, historyPeriods } from './schema';
 import type { MonitoringService } from './service';
 
 /** The registry's scoped read: resolves when the caller may see the point, 404 otherwise. */

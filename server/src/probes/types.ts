@@ -4,21 +4,10 @@
  * http.ts). A probe never throws for a network outcome: every failure is a classified result.
  */
 
-import { probeKinds, type ProbeKind } from '../contracts/vocabulary';
+import { probeKinds, probeOutcomes, type ProbeKind, type ProbeOutcome } from '../contracts/vocabulary';
 
-export { probeKinds, type ProbeKind };
+export { probeKinds, probeOutcomes, type ProbeKind, type ProbeOutcome };
 
-/**
- * - ok: the service answered as expected
- * - auth_required: the device answered but wants credentials (401) — it is alive, so it counts as up
- * - refused: nothing listens (RST on SYN)
- * - timeout: no (complete) answer within the timeout
- * - reset: the peer reset the connection
- * - unreachable: no route / host unknown
- * - protocol_error: the peer answered, but not with what the protocol expects (`detail` says what)
- */
-export const probeOutcomes = ['ok', 'auth_required', 'refused', 'timeout', 'reset', 'unreachable', 'protocol_error'] as const;
-export type ProbeOutcome = (typeof probeOutcomes)[number];
 
 export interface ProbeTarget {
   host: string;

@@ -4,15 +4,15 @@ import { parseIfMatch } from '../lib/http';
 import type { AppContext } from '../context';
 import { defineRoute } from '../lib/http';
 import {
-  regionDeleteQuerySchema,
+  regionDeleteResultSchema,
   regionInputSchema,
-  regionListQuerySchema,
+  regionListSchema,
   regionPatchSchema,
   regionSchema,
-  regionTreeQuerySchema,
   regionTreeSchema,
   tierCountsSchema,
-} from './schema';
+} from '../contracts/regions';
+import { regionDeleteQuerySchema, regionListQuerySchema, regionTreeQuerySchema } from './schema';
 import type { RegionService } from './service';
 
 const idParams = z.object({ id: z.string().max(64) });
@@ -27,7 +27,7 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     tags: ['regions'],
     permission: 'region:read',
     query: regionListQuerySchema,
-    responses: { 200: { description: 'regions', schema: z.object({ items: z.array(regionSchema) }) } },
+    responses: { 200: { description: 'regions', schema: regionListSchema } },
     handler: ({ principal, query }) => Promise.resolve({ items: regions.list(principal, query) }),
   });
 
@@ -104,7 +104,7 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     permission: 'region:write',
     params: idParams,
     query: regionDeleteQuerySchema,
-    responses: { 200: { description: 'what was deleted', schema: z.object({ deleted: z.number().int(), pointsMoved: z.number().int() }) }, 409: { description: 'holds points or children' } },
+    responses: { 200: { description: 'what was deleted', schema: regionDeleteResultSchema }, 409: { description: 'holds points or children' } },
     handler: ({ principal, params, query, req }) => regions.remove(principal, params.id, { ...query, ifMatch: parseIfMatch(req.get('If-Match')) }),
   });
 

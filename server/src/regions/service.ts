@@ -11,16 +11,8 @@ import { countedTree, type PointBucket } from './counted-tree';
 import { RegionTree, type RegionNode } from './tree';
 import { regionTiers, type RegionTier } from '../contracts/vocabulary';
 import { regionModel, type RegionDoc } from './model';
-import {
-  codePatterns,
-  parentTierOf,
-  type Region,
-  type RegionInput,
-  type RegionListQuery,
-  type RegionPatch,
-  type RegionTreeNode,
-  type TierCounts,
-} from './schema';
+import type { Region, RegionInput, RegionPatch, RegionTreeNode, TierCounts } from '../contracts/regions';
+import { codePatterns, parentTierOf, type RegionListQuery } from './schema';
 import { isDuplicateKey } from '../lib/store-errors';
 
 export type { PointBucket };

@@ -1,3 +1,8 @@
+import { transferFields, type TransferField } from '../../contracts/import';
+
+// the column keys are listed in contracts/import.ts (the import report names them); the transfer modules read the type here
+export type { TransferField };
+
 /**
  * The flat column model shared by every import and export format. A file's header (Chinese or English,
  * case-, width- and space-insensitive) is mapped onto these keys; exports write them with the labels below.
@@ -40,42 +45,6 @@
  * planned, under construction or reached only through an upper platform; it is not probed until it gets a host.
  * Unknown columns are ignored and listed in the import report (`ignoredColumns`).
  */
-export const transferFields = [
-  'gbCode',
-  'name',
-  'district',
-  'street',
-  'community',
-  'regionId',
-  'regionCode',
-  'grid',
-  'address',
-  'lon',
-  'lat',
-  'host',
-  'rtspPort',
-  'rtspPath',
-  'httpPort',
-  'onvifPort',
-  'probeKind',
-  'probeIntervalSec',
-  'probeTimeoutMs',
-  'probeRetries',
-  'vendor',
-  'model',
-  'ownerUnit',
-  'maintainerOrg',
-  'maintainerContact',
-  'maintainerPhone',
-  'sharing',
-  'upstream',
-  'tags',
-  'enabled',
-  'installedAt',
-  'note',
-] as const;
-
-export type TransferField = (typeof transferFields)[number];
 
 /** One data row of any source format, with the 1-based line (CSV/XML) or sheet row (XLSX) it came from. */
 export interface SourceRow {

@@ -1,4 +1,5 @@
-import { applyProbeDefaults, cameraInputSchema, stripEcho, validateCameraInput, type Camera, type CameraInput, type CameraInputRaw, type ProbeDefaults } from '../schema';
+import type { Camera } from '../../contracts/cameras';
+import { applyProbeDefaults, cameraInputSchema, stripEcho, validateCameraInput, type CameraInput, type CameraInputRaw, type ProbeDefaults } from '../schema';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
 import type { RegionDirectory } from './regions';
 

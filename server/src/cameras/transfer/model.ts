@@ -1,8 +1,9 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { CameraInput } from '../schema';
+import { importModes, type ImportMode } from '../../contracts/import';
 
-export const importModes = ['dry-run', 'all-or-nothing', 'valid-only'] as const;
-export type ImportMode = (typeof importModes)[number];
+// transfer/service.ts reads ImportMode here (the modes are listed in contracts/import.ts)
+export type { ImportMode };
 
 /**
  * Life of an import job (collection `import_jobs`). The store has no transactions (a standalone), so an

@@ -9,7 +9,8 @@ import type { RegionService } from '../../regions/service';
 import type { CameraService } from '../service';
 import { canonicalEncoding } from './decode';
 import { exportRecords, writeCatalog, writeCsv, writeXlsxExport } from './export';
-import { exportQuerySchema, importBodyDoc, importQuerySchema, importReportSchema } from './schema';
+import { importReportSchema } from '../../contracts/import';
+import { exportQuerySchema, importBodyDoc, importQuerySchema } from './schema';
 import { TransferService } from './service';
 
 interface Upload {

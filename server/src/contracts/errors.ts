@@ -1,0 +1,27 @@
+/**
+ * Every REST error answers `{ error: { code, message, details? } }` with the status of its code; a
+ * validation error's details name each field. Browser-safe (shared with the console).
+ */
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'validation_failed'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+/** One refused field: `field` is the dotted path ('endpoint.host'), or where the problem was ('body', 'query'). */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
