@@ -1,4 +1,4 @@
-import type { RegionTreeNode, TierCounts } from './schema';
+import type { RegionTreeNode, TierCounts } from '../contracts/regions';
 import type { RegionTree } from './tree';
 
 /** Point counts per (regionId, gridId) bucket, already restricted to what a caller may see. */
