@@ -27,7 +27,7 @@ import { Types } from 'mongoose';
 import { decodeGbCode, formatGbCode } from '../server/src/cameras/gbcode';
 import { searchFieldsOf } from '../server/src/cameras/model';
 import { cameraInputSchema, stripEcho } from '../server/src/cameras/schema';
-import { cameraAsInput } from '../server/src/cameras/transfer/mapping';
+import { cameraAsInput } from '../server/src/cameras/documents';
 import { csvLine } from '../server/src/cameras/transfer/csv';
 import { encodeText } from '../server/src/cameras/transfer/decode';
 import { loadConfig } from '../server/src/config';

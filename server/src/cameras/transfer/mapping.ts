@@ -1,5 +1,6 @@
 import type { Camera } from '../../contracts/cameras';
-import { applyProbeDefaults, cameraInputSchema, stripEcho, validateCameraInput, type CameraInput, type CameraInputRaw, type ProbeDefaults } from '../schema';
+import { cameraAsInput } from '../documents';
+import { cameraInputSchema, stripEcho, validateCameraInput, type CameraInput, type CameraInputRaw, type ProbeDefaults } from '../schema';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
 import type { RegionDirectory } from './regions';
 
@@ -97,36 +98,6 @@ function parseDate(raw: string): string | undefined {
     return Number.isNaN(Date.parse(iso)) ? undefined : iso;
   }
   return undefined;
-}
-
-/** The stored point in input form, so fields a file does not carry keep their values. */
-export function cameraAsInput(c: Camera): CameraInputRaw {
-  return {
-    gbCode: c.gbCode,
-    name: c.name,
-    regionId: c.regionId,
-    gridId: c.gridId,
-    address: c.address,
-    location: c.location,
-    endpoint: {
-      host: c.endpoint.host,
-      rtspPort: c.endpoint.rtspPort,
-      rtspPath: c.endpoint.rtspPath,
-      ...(c.endpoint.httpPort !== null ? { httpPort: c.endpoint.httpPort } : {}),
-      ...(c.endpoint.onvifPort !== null ? { onvifPort: c.endpoint.onvifPort } : {}),
-    },
-    probe: { ...c.probe },
-    vendor: c.vendor,
-    model: c.model,
-    ownerUnit: c.ownerUnit,
-    maintainer: { ...c.maintainer },
-    sharing: c.sharing,
-    upstreamId: c.upstreamId,
-    tags: [...c.tags],
-    enabled: c.enabled,
-    installedAt: c.installedAt,
-    note: c.note,
-  };
 }
 
 /** Where a schema issue path points in the flat column model. */
@@ -361,50 +332,4 @@ export function mapRow(row: SourceRow, existing: Camera | undefined, ctx: MapCon
   }
   if (issues.length) return { ok: false, line: row.line, gbCode, issues };
   return { ok: true, line: row.line, input, upstreamGbCode };
-}
-
-/** Camera input vs stored point in one comparable form (probe defaults applied, dates as instants). */
-export function comparable(input: CameraInput, defaults: ProbeDefaults): Record<string, unknown> {
-  return {
-    gbCode: input.gbCode,
-    name: input.name,
-    regionId: input.regionId,
-    gridId: input.gridId ?? null,
-    address: input.address,
-    location: input.location ? { lon: input.location.lon, lat: input.location.lat } : null,
-    endpoint: {
-      host: input.endpoint.host,
-      rtspPort: input.endpoint.rtspPort,
-      rtspPath: input.endpoint.rtspPath,
-      httpPort: input.endpoint.httpPort ?? null,
-      onvifPort: input.endpoint.onvifPort ?? null,
-    },
-    probe: applyProbeDefaults(input.probe, defaults),
-    vendor: input.vendor,
-    model: input.model,
-    ownerUnit: input.ownerUnit,
-    maintainer: { org: input.maintainer.org, contact: input.maintainer.contact, phone: input.maintainer.phone },
-    sharing: input.sharing,
-    upstreamId: input.upstreamId ?? null,
-    tags: [...input.tags],
-    enabled: input.enabled,
-    installedAt: input.installedAt ? new Date(input.installedAt).getTime() : null,
-    note: input.note,
-  };
-}
-
-export function cameraComparable(c: Camera, defaults: ProbeDefaults): Record<string, unknown> {
-  const parsed = cameraInputSchema.safeParse(cameraAsInput(c));
-  if (!parsed.success) return { invalid: c.id };
-  return comparable(stripEcho(parsed.data), defaults);
-}
-
-export function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

@@ -4,10 +4,11 @@ import type { Principal } from '../../contracts/access';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { RegionService } from '../../regions/service';
+import { changesPoint } from '../documents';
 import type { Camera, CameraInput, ProbeDefaults } from '../schema';
 import type { CameraService } from '../service';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
-import { cameraComparable, codeValue, comparable, mapRow, sameValue, type MapContext, type RowIssue } from './mapping';
+import { codeValue, mapRow, type MapContext, type RowIssue } from './mapping';
 import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals, type StagedRow } from './model';
 import { parseImportFile, type ImportFormat } from './parse';
 import { RegionDirectory } from './regions';
@@ -62,8 +63,8 @@ export interface TransferDeps {
 
 /**
  * Bulk import and export of camera points. Import = parse (any format) → map each row onto the
- * registry's own input schema and validation → plan (created / updated / unchanged, through the camera
- * service's dry run) → stage durably → commit → apply by idempotent upserts. See model.ts for the states
+ * registry's own input schema and validation → plan (created / updated / unchanged, by the registry's
+ * `changesPoint`) → stage durably → commit → apply by idempotent upserts. See model.ts for the states
  * that make all-or-nothing survive a crash.
  */
 export class TransferService {
@@ -228,7 +229,7 @@ export class TransferService {
       await this.jobs.collection.updateOne({ _id: job._id }, { $set: { state: 'committed', committedAt: new Date() } });
       phase('stage');
       await hooks.afterCommit?.(job._id.toHexString());
-      applied = await this.applyBatches(job, this.memoryBatches(changed, applyBatchSize(changed.length)), hooks);
+      applied = await this.applyBatches(job, this.memoryBatches(changed, applyBatchSize(changed.length)), hooks, existing);
       phase('apply');
     }
     totals.created = applied.created;
@@ -260,7 +261,10 @@ export class TransferService {
     await this.chunks.collection.deleteMany({ jobId: job._id });
   }
 
-  /** Stored points for every code the file mentions (its rows and their upstream devices). */
+  /**
+   * Stored points for every code the file mentions (its rows and their upstream devices): the plan's
+   * comparisons, and the versions the apply's conditional writes check (the one read of them).
+   */
   private async loadExisting(rows: SourceRow[]): Promise<Map<string, Camera>> {
     const codes = new Set<string>();
     for (const r of rows) {
@@ -271,18 +275,13 @@ export class TransferService {
         if (!c.reason && c.value) codes.add(c.value);
       }
     }
-    const all = [...codes];
-    const out = new Map<string, Camera>();
-    for (let i = 0; i < all.length; i += BATCH) {
-      for (const cam of await this.deps.cameras.findByGbCodes(all.slice(i, i + BATCH))) out.set(cam.gbCode, cam);
-    }
-    return out;
+    return new Map((await this.deps.cameras.findByGbCodes([...codes])).map((c) => [c.gbCode, c]));
   }
 
   /**
    * Maps and checks every row, then settles what only the whole file can tell: duplicate codes (the
    * later line is wrong), upstream devices (registered, or created by another row of the file — then the
-   * row waits for that one: its level), and the outcome of each valid row via the camera service's dry run.
+   * row waits for that one: its level), and the outcome of each valid row by the registry's `changesPoint`.
    */
   private plan(
     principal: Principal,
@@ -374,13 +373,13 @@ export class TransferService {
     for (const p of [...valid.values()]) if (levelOf(p, new Set([p])) < 0) valid.delete(p.input.gbCode);
 
     phase('map');
-    // outcomes: the same comparison the camera service makes (stored fields vs the row, probe defaults applied)
+    // outcomes: the registry's own "unchanged?" (the bulk upsert asks it again of the rows sent to it)
     const result = [...valid.values()].sort((a, b) => a.seq - b.seq);
     for (const p of result) {
       const cur = existing.get(p.input.gbCode);
       if (!cur) p.outcome = 'created';
       else if (p.upstreamGbCode !== null) p.outcome = 'updated';
-      else p.outcome = sameValue(comparable(p.input, ctx.probeDefaults), cameraComparable(cur, ctx.probeDefaults)) ? 'unchanged' : 'updated';
+      else p.outcome = changesPoint(p.input, cur, ctx.probeDefaults) ? 'updated' : 'unchanged';
     }
     phase('outcomes');
     return { planned: result, issues };
@@ -408,16 +407,24 @@ export class TransferService {
     }
   }
 
-  /** Applies batches in level order; upstream devices created by an earlier level are looked up by code. */
+  /**
+   * Applies batches in level order. `stored`: the points the plan read, handed to the upserts with their
+   * versions, so they are not read again and a point changed since the plan is a conflict (reported, not
+   * overwritten). A roll-forward after a restart has no plan: the upserts read the points themselves, and
+   * rows an interrupted run already wrote come out unchanged.
+   */
   private async applyBatches(
     job: ImportJobDoc,
     batches: Iterable<PlannedRow[]> | AsyncIterable<PlannedRow[]>,
     hooks: ImportHooks,
+    stored?: ReadonlyMap<string, Camera>,
   ): Promise<{ created: number; updated: number; unchanged: number; conflicts: PlannedRow[] }> {
     const out = { created: 0, updated: 0, unchanged: 0, conflicts: [] as PlannedRow[] };
     const source = `import:${job._id.toHexString()}`;
     let batchNo = 0;
     for await (const batch of batches) {
+      // upstream devices created by an earlier level of this file did not exist when the plan read the
+      // stored points: they are the one lookup left (by code, after that level was written)
       const pendingUp = batch.filter((r) => r.upstreamGbCode);
       if (pendingUp.length) {
         const found = await this.deps.cameras.findByGbCodes(pendingUp.map((r) => r.upstreamGbCode as string));
@@ -431,20 +438,18 @@ export class TransferService {
       // per-point audit entries for updates (before/after matter); creates are counted by the import's entry,
       // as 100,000 "created" entries would double the cost of a large import and bury real edits
       for (const audit of [false, true]) {
-        let todo = batch.filter((r) => (r.outcome === 'updated') === audit);
-        for (let attempt = 0; attempt < 3 && todo.length; attempt++) {
-          const res = await this.deps.cameras.upsertManyValidated(
-            todo.map((r) => r.input),
-            job.actor,
-            { source, audit },
-          );
-          out.created += res.created;
-          out.updated += res.updated;
-          out.unchanged += res.unchanged;
-          const conflicted = new Set(res.conflicts);
-          todo = todo.filter((r) => conflicted.has(r.input.gbCode));
-        }
-        out.conflicts.push(...todo);
+        const todo = batch.filter((r) => (r.outcome === 'updated') === audit);
+        if (!todo.length) continue;
+        const res = await this.deps.cameras.upsertManyValidated(
+          todo.map((r) => r.input),
+          job.actor,
+          { source, audit, ...(stored ? { stored } : {}) },
+        );
+        out.created += res.created;
+        out.updated += res.updated;
+        out.unchanged += res.unchanged;
+        const conflicted = new Set(res.conflicts);
+        out.conflicts.push(...todo.filter((r) => conflicted.has(r.input.gbCode)));
       }
       batchNo++;
       await hooks.afterBatch?.(batchNo, job._id.toHexString());
