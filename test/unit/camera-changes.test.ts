@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { cameraAsInput, changesPoint, newDoc, registryFieldsOf, toCamera } from '../../server/src/cameras/documents';
-import { cameraInputSchema, stripEcho, type Camera, type CameraInput, type CameraInputRaw } from '../../server/src/cameras/schema';
+import type { Camera } from '../../server/src/contracts/cameras';
+import { cameraInputSchema, stripEcho, type CameraInput, type CameraInputRaw } from '../../server/src/cameras/schema';
 
 const defaults = { PROBE_DEFAULT_KIND: 'tcp', PROBE_DEFAULT_INTERVAL_SEC: 60, PROBE_DEFAULT_TIMEOUT_MS: 3000, PROBE_DEFAULT_RETRIES: 3 } as const;
 const regionId = '0000000000000000000000a1';

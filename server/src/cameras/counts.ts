@@ -3,7 +3,8 @@ import type { Principal } from '../contracts/access';
 import { pointPredicate, pointVisibility, viewerOf } from '../auth/scope';
 import type { PointBucket, RegionService } from '../regions/service';
 import type { CameraCollection } from './documents';
-import type { Camera, CameraListQuery } from './schema';
+import type { Camera } from '../contracts/cameras';
+import type { CameraListQuery } from './schema';
 
 const SEP = '\u0001';
 

@@ -2,7 +2,8 @@ import { Types, type Model } from 'mongoose';
 import { isObjectId } from '../contracts/vocabulary';
 import { decodeGbCode } from './gbcode';
 import { searchFieldsOf, type CameraDoc } from './model';
-import { applyProbeDefaults, type Camera, type CameraInput, type CameraInputRaw, type ProbeDefaults } from './schema';
+import type { Camera } from '../contracts/cameras';
+import { applyProbeDefaults, type CameraInput, type CameraInputRaw, type ProbeDefaults } from './schema';
 
 /**
  * Between a stored point (CameraDoc) and its public shape (Camera): the one mapping each way, the one

@@ -7,7 +7,8 @@ import type { RegionService } from '../regions/service';
 import type { PointCounts } from './counts';
 import { inRegions, oid, publicProjection, toCamera, type CameraCollection, type Filter } from './documents';
 import { searchPlan, type CameraDoc } from './model';
-import { TEXT_COUNT_CAP, type CameraListQuery, type CameraPage } from './schema';
+import { TEXT_COUNT_CAP, type CameraPage } from '../contracts/cameras';
+import type { CameraListQuery } from './schema';
 import { pointVisibilityFilter } from './visibility';
 
 export type ListFilters = Omit<CameraListQuery, 'sort' | 'limit' | 'cursor' | 'count'>;

@@ -13,7 +13,8 @@ import { PointCounts } from './counts';
 import { findDoc, oid, readByGbCodes, toCamera, type Filter } from './documents';
 import { cameraModel, dropStaleCameraIndexes, type CameraDoc } from './model';
 import { CameraQueries, type ListFilters } from './queries';
-import type { Camera, CameraInput, CameraListQuery, CameraPage, CameraPatch, ProbeDefaults } from './schema';
+import type { Camera, CameraPage } from '../contracts/cameras';
+import type { CameraInput, CameraListQuery, CameraPatch, ProbeDefaults } from './schema';
 import { canSeeCamera, canSeeDoc, pointVisibilityFilter, type VisiblePoint } from './visibility';
 import { CameraWrites, type UpsertOptions, type UpsertResult } from './writes';
 

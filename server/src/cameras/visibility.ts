@@ -2,7 +2,7 @@ import type { Principal } from '../contracts/access';
 import { canSeePoint, pointFilter, viewerOf, type PointRef, type RegionIndex, type Viewer } from '../auth/scope';
 import { oid, type Filter } from './documents';
 import type { CameraDoc } from './model';
-import type { Camera } from './schema';
+import type { Camera } from '../contracts/cameras';
 
 /** The part of a point the visibility rule reads, as the public shape holds it. */
 export type VisiblePoint = { regionId: string; sharing: Camera['sharing']; maintainer: { org: string } };

@@ -24,7 +24,8 @@ import {
 } from './documents';
 import type { CameraChange } from './events';
 import type { CameraDoc } from './model';
-import { cameraInputSchema, stripEcho, validateCameraInput, type Camera, type CameraInput, type CameraPatch, type ProbeDefaults } from './schema';
+import type { Camera } from '../contracts/cameras';
+import { cameraInputSchema, stripEcho, validateCameraInput, type CameraInput, type CameraPatch, type ProbeDefaults } from './schema';
 import { canSeeDoc } from './visibility';
 
 export interface UpsertOutcome {
