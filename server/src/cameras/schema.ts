@@ -55,8 +55,6 @@ export function stripEcho(parsed: ParsedInput): CameraInput {
 
 export type CameraPatch = z.infer<typeof cameraPatchSchema>;
 
-// cameras/service.ts and transfer/service.ts read these names here (they are defined in contracts/cameras.ts)
-export { TEXT_COUNT_CAP, type Camera, type CameraPage } from '../contracts/cameras';
 
 export const cameraSortKeys = ['gbCode', 'name', 'vendor', 'createdAt', 'updatedAt', 'state'] as const;
 

@@ -26,6 +26,3 @@ export const exportQuerySchema = cameraListQuerySchema
     lang: z.enum(exportLangs).default('zh'),
   });
 export type ExportQuery = z.infer<typeof exportQuerySchema>;
-
-// transfer/service.ts reads the report type here (it is defined in contracts/import.ts)
-export type { ImportReport } from '../../contracts/import';

@@ -13,7 +13,7 @@ import { codeValue, mapRow, type MapContext, type RowIssue } from './mapping';
 import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals, type StagedRow } from './model';
 import { parseImportFile, type ImportFormat } from './parse';
 import { RegionDirectory } from './regions';
-import type { ImportReport } from './schema';
+import type { ImportReport } from '../../contracts/import';
 import type { TextEncoding } from './decode';
 import { TableError } from './table';
 import { isObjectId } from '../../contracts/vocabulary';
