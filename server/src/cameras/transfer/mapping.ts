@@ -1,4 +1,5 @@
 import type { Camera } from '../../contracts/cameras';
+import type { Sharing } from '../../contracts/vocabulary';
 import { cameraAsInput } from '../documents';
 import { cameraInputSchema, stripEcho, validateCameraInput, type CameraInput, type CameraInputRaw, type ProbeDefaults } from '../schema';
 import { fieldLabels, type SourceRow, type TransferField } from './fields';
@@ -34,7 +35,7 @@ export interface MapContext {
   columns?: ReadonlySet<TransferField>;
 }
 
-const sharingAliases: Readonly<Record<string, 'own' | 'up' | 'all'>> = {
+const sharingAliases: Readonly<Record<string, Sharing>> = {
   own: 'own', 本级: 'own', 仅本级: 'own', 不共享: 'own', 自有: 'own', 私有: 'own',
   up: 'up', 上级: 'up', 向上: 'up', 向上共享: 'up', 上级可见: 'up', 共享上级: 'up',
   all: 'all', 全部: 'all', 共享: 'all', 全部共享: 'all', 资源池: 'all', 公开: 'all',
