@@ -150,6 +150,8 @@ async function main(): Promise<void> {
     }
     out.seedMs = Date.now() - t;
     t = Date.now();
+    // regions written straight into the store: the one region tree is re-read before live indexes the points
+    await server.registry.regions.reload();
     await liveOf(server.ctx).reload();
     out.indexLoadMs = Date.now() - t;
 
