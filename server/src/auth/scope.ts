@@ -111,8 +111,14 @@ export function pointFilter(viewer: Viewer, regions: RegionIndex, fields: PointF
   return and.length === 1 ? and[0] : { $and: and };
 }
 
+/** The rule for one point, in O(tree depth) without building sets (an import asks it once per row). */
 export function canSeePoint(viewer: Viewer, regions: RegionIndex, p: PointRef): boolean {
-  return pointPredicate(viewer, regions)(p);
+  if (viewer.maintainerOrg !== null && p.org !== viewer.maintainerOrg) return false;
+  const scope = viewer.scopeRegionId;
+  if (scope === null || p.sharing === 'all') return true;
+  // own: the point's region is the scope root or above it; up: also when it lies inside the scope's subtree
+  if (regions.ancestorsOrSelf(scope).includes(p.regionId)) return true;
+  return p.sharing === 'up' && regions.ancestorsOrSelf(p.regionId).includes(scope);
 }
 
 /** Writes (edit, delete, import) are allowed only for points whose region lies inside the caller's subtree. */
