@@ -8,7 +8,7 @@ import { monitoringOf, type Transition } from '../../server/src/monitoring';
 import { registryOf } from '../../server/src/registry';
 import { bootApp, type TestApp } from '../helpers/app';
 import { anonymous, type ApiResponse } from '../helpers/http';
-import { DISTRICT, seedDistrict, waitFor } from '../fixtures/polling';
+import { DISTRICT, seedDistrict, fastPollingEnv, waitFor } from '../fixtures/polling';
 
 const INTERVAL_MS = 250;
 
@@ -37,13 +37,7 @@ describe('points not yet connected (integration: REST → engine → /live)', fu
     });
     await new Promise<void>((resolve) => listener.listen(0, host, resolve));
     port = (listener.address() as net.AddressInfo).port;
-    app = await bootApp({
-      AUTH_MODE: 'open',
-      MONITOR_ENABLED: 'true',
-      MONITOR_INTERVAL_OVERRIDE_MS: String(INTERVAL_MS),
-      MONITOR_RETRY_INTERVAL_MS: '100',
-      MONITOR_FLUSH_MS: '100',
-    });
+    app = await bootApp(fastPollingEnv(INTERVAL_MS));
     await seedDistrict(app.ctx.store.conn.db as unknown as Db);
     await registryOf(app.ctx).regions.reload();
     await liveOf(app.ctx).reload();

@@ -7,7 +7,7 @@ import { anonymous } from '../helpers/http';
 import { devPrincipal } from '../../server/src/contracts/access';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import { registryOf } from '../../server/src/registry';
-import { assertChain, cameraDoc, DISTRICT, seedDistrict, waitFor, type ChainItem, type PointSpec } from '../fixtures/polling';
+import { assertChain, cameraDoc, DISTRICT, seedDistrict, fastPollingEnv, waitFor, type ChainItem, type PointSpec } from '../fixtures/polling';
 
 const INTERVAL_MS = 250;
 
@@ -30,14 +30,7 @@ describe('polling engine against the simulator (real sockets, real store)', func
 
   before(async () => {
     sim = await startSimulator({ cameras: Array.from({ length: 80 }, (_, i) => ({ addr: addr(i) })) });
-    app = await bootApp({
-      AUTH_MODE: 'open',
-      MONITOR_ENABLED: 'true',
-      MONITOR_INTERVAL_OVERRIDE_MS: String(INTERVAL_MS),
-      MONITOR_RETRY_INTERVAL_MS: '100',
-      MONITOR_FLUSH_MS: '100',
-      MONITOR_CONCURRENCY: '16',
-    });
+    app = await bootApp(fastPollingEnv(INTERVAL_MS, { MONITOR_CONCURRENCY: '16' }));
     db = app.ctx.store.conn.db as unknown as Db;
     await seedDistrict(db);
     monitoringOf(app.ctx).feed.subscribe((t) => feed.push(t));

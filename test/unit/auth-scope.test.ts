@@ -3,7 +3,7 @@ import { Query } from 'mingo';
 import { Types } from 'mongoose';
 import type { Principal, Role } from '../../server/src/contracts/access';
 import { canSeePoint as canSee, viewerOf, type RegionIndex } from '../../server/src/auth/scope';
-import { pointRefOf, pointVisibilityFilter } from '../../server/src/cameras/service';
+import { pointRefOf, pointVisibilityFilter } from '../../server/src/cameras/visibility';
 import type { Sharing } from '../../server/src/contracts/vocabulary';
 
 /**

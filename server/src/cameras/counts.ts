@@ -1,7 +1,8 @@
 import type { Types } from 'mongoose';
 import type { Principal } from '../contracts/access';
 import { pointPredicate, pointVisibility, viewerOf } from '../auth/scope';
-import type { PointBucket, RegionService } from '../regions/service';
+import type { PointBucket } from '../regions/counted-tree';
+import type { RegionService } from '../regions/service';
 import type { CameraCollection } from './documents';
 import type { Camera } from '../contracts/cameras';
 import type { CameraListQuery } from './schema';

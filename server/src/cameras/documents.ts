@@ -108,7 +108,8 @@ function ownedDocFieldsOf(input: CameraInput, defaults: ProbeDefaults): OwnedDoc
 
 /** Everything a registry write of `input` stores (probe defaults applied, gb and search fields derived). */
 export function registryFieldsOf(input: CameraInput, defaults: ProbeDefaults): RegistryFields {
-  return { ...ownedDocFieldsOf(input, defaults), gb: decodeGbCode(input.gbCode), ...searchFieldsOf(input) };
+  // one object per row (an import builds 100,000 of these): filled in place rather than spread into copies
+  return Object.assign(ownedDocFieldsOf(input, defaults), { gb: decodeGbCode(input.gbCode) }, searchFieldsOf(input));
 }
 
 /** A new point's document: status follows from `enabled` and whether it has a host (未接入 without). */

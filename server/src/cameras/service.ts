@@ -6,7 +6,8 @@ import { viewerOf } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { ChangeFeed } from '../lib/change-feed';
-import type { PointBucket, RegionPoints, RegionService } from '../regions/service';
+import type { PointBucket } from '../regions/counted-tree';
+import type { RegionPoints, RegionService } from '../regions/service';
 import { isObjectId } from '../contracts/vocabulary';
 import type { CameraChange } from './events';
 import { PointCounts } from './counts';
@@ -19,7 +20,6 @@ import { canSeeCamera, canSeeDoc, pointVisibilityFilter, type VisiblePoint } fro
 import { CameraWrites, type UpsertOptions, type UpsertResult } from './writes';
 
 // their home is visibility.ts; re-exported for the callers that know them from here
-export { pointRefOf, pointVisibilityFilter } from './visibility';
 
 /**
  * The camera point registry, the one entry other capabilities use. Its parts: queries.ts (lists, keyset

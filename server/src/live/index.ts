@@ -37,7 +37,7 @@ export interface RegistryChanges {
 export interface LiveDeps {
   /** The monitoring change feed; without it the periodic reconcile is the only source of state changes. */
   feed?: TransitionFeed;
-  /** The registry: the region tree and change notifications (points are re-read before a subscribe when stale without them). */
+  /** The registry: the one region tree and the change notifications that keep the index current. */
   registry: RegistryChanges;
   /** The auth capability's Socket.IO middleware; without it only AUTH_MODE=open connects (as the dev admin). */
   socketAuth?: SocketMiddleware;
@@ -84,9 +84,6 @@ export function liveOf(ctx: AppContext): Live {
   if (!live) throw new Error('live is not set up for this app (call createLive(ctx) first)');
   return live;
 }
-
-/** Index older than this is re-read before answering a subscribe when no registry notifications arrive. */
-const STALE_WITHOUT_NOTIFICATIONS_MS = 5_000;
 
 /**
  * Live push: the hot in-memory index of every point's state, rooms per (region, visibility scope), and
@@ -230,9 +227,10 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
         .then(() => (stopped ? undefined : applyRegistryChanges()))
         .catch((err: unknown) => log.warn('live: registry change not applied', { err }));
     }
-    if (hub && deps.registry) await applying;
-    if (hub && (deps.registry || Date.now() - loadedAt < STALE_WITHOUT_NOTIFICATIONS_MS)) return hub;
-    if (hub && loading === null && !deps.registry) return load();
+    if (hub) {
+      await applying;
+      return hub;
+    }
     return loading ?? load();
   };
 
@@ -280,31 +278,29 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
         .catch((err: unknown) => log.warn('live: registry change not applied', { err }));
     }, 200);
   };
-  if (deps.registry) {
-    unsubscribers.push(
-      deps.registry.cameras.onChange((e) => {
-        const change = e as { kind?: string; id?: string; camera?: unknown };
-        if (change.kind === 'delete' && typeof change.id === 'string') {
-          pendingUpserts.delete(change.id);
-          pendingDeletes.add(change.id);
-          orphans.delete(change.id);
-          if (recentlyDeleted.size >= RECENTLY_DELETED_MAX) recentlyDeleted.delete(recentlyDeleted.values().next().value as string);
-          recentlyDeleted.add(change.id);
-        } else {
-          const loaded = change.camera && typeof change.camera === 'object' ? loadedFromDoc(change.camera) : null;
-          if (loaded) {
-            pendingDeletes.delete(loaded.entry.id);
-            pendingUpserts.set(loaded.entry.id, loaded);
-          } else needFullLoad = true;
-        }
-        scheduleRegistryApply();
-      }),
-      deps.registry.regions.onChange(() => {
-        regionsDirty = true;
-        scheduleRegistryApply();
-      }),
-    );
-  }
+  unsubscribers.push(
+    deps.registry.cameras.onChange((e) => {
+      const change = e as { kind?: string; id?: string; camera?: unknown };
+      if (change.kind === 'delete' && typeof change.id === 'string') {
+        pendingUpserts.delete(change.id);
+        pendingDeletes.add(change.id);
+        orphans.delete(change.id);
+        if (recentlyDeleted.size >= RECENTLY_DELETED_MAX) recentlyDeleted.delete(recentlyDeleted.values().next().value as string);
+        recentlyDeleted.add(change.id);
+      } else {
+        const loaded = change.camera && typeof change.camera === 'object' ? loadedFromDoc(change.camera) : null;
+        if (loaded) {
+          pendingDeletes.delete(loaded.entry.id);
+          pendingUpserts.set(loaded.entry.id, loaded);
+        } else needFullLoad = true;
+      }
+      scheduleRegistryApply();
+    }),
+    deps.registry.regions.onChange(() => {
+      regionsDirty = true;
+      scheduleRegistryApply();
+    }),
+  );
 
   let reconcileTimer: NodeJS.Timeout | null = null;
   if (config.LIVE_RECONCILE_SEC > 0) {

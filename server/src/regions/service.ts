@@ -15,8 +15,6 @@ import type { Region, RegionInput, RegionPatch, RegionTreeNode, TierCounts } fro
 import { codePatterns, parentTierOf, type RegionListQuery } from './schema';
 import { isDuplicateKey } from '../lib/store-errors';
 
-export type { PointBucket };
-
 /** What the region service needs from the camera registry (implemented by CameraService; set after construction). */
 export interface RegionPoints {
   /** Points registered at, or in a grid of, any of these regions. */
