@@ -111,7 +111,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   api.use(live.router);
   api.use(authRouter(ctx));
   api.get('/openapi.json', (_req, res) => {
-    res.json(ctx.openapi.document({ title: 'Vigil API', version: '1' }));
+    res.json(ctx.openapi.document());
   });
   api.use(notFoundHandler);
   app.use('/api/v1', api);
