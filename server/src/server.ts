@@ -17,6 +17,7 @@ import { createLive } from './live';
 import { createMonitoring } from './monitoring';
 import { createLogger, type Logger } from './lib/logger';
 import { OpenApiRegistry } from './lib/openapi';
+import { requestContext } from './lib/request-context';
 import { rejectOperatorKeys } from './lib/sanitize';
 import { mountTransfer } from './cameras/transfer/routes';
 import { mountRegistry, setupRegistry, type Registry } from './registry';
@@ -45,7 +46,7 @@ const repoRoot = path.resolve(__dirname, fs.existsSync(path.resolve(__dirname, '
 /** Composition root: config → store → services → http + socket.io. `config.PORT` 0 picks a free port. */
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
-  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' });
   const store: Store = await openStore(config, logger);
 
   const stoppers: Array<() => Promise<void> | void> = [];
@@ -73,6 +74,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.disable('x-powered-by');
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('query parser', 'simple');
+  app.use(requestContext(logger));
   // an intranet tile server on another origin must be allowed as an image source by the CSP
   const tileOrigin = config.MAP_TILE_URL && /^https?:/.test(config.MAP_TILE_URL) ? [new URL(config.MAP_TILE_URL.replace(/\{[xyz]\}/g, '0')).origin] : [];
   app.use(securityHeaders(config, tileOrigin));
