@@ -76,7 +76,7 @@ export function errorResponses(op: OperationSpec): Map<number, string> {
   const out = new Map<number, string>();
   const jsonBody = op.body !== undefined && op.bodyContentType === undefined;
   if (op.params || op.query || op.body || op.ifMatch) {
-    const causes = [op.params && 'path', op.query && 'query', jsonBody && 'malformed JSON or operator keys ($…, dotted) in the body', op.ifMatch && 'If-Match that is no ETag of this API'];
+    const causes = [op.params && 'path', op.query && 'query', jsonBody && 'malformed JSON or operator keys ($…, dotted) in the body', op.body && !jsonBody && `malformed ${op.bodyContentType} body`, op.ifMatch && 'If-Match that is no ETag of this API'];
     out.set(400, `bad request: ${causes.filter(Boolean).join(', ')}`);
   }
   if (op.permission !== null) {
@@ -92,7 +92,7 @@ export function errorResponses(op: OperationSpec): Map<number, string> {
     out.set(415, `Content-Type must be ${op.bodyContentType ?? 'application/json'}`);
   }
   if (jsonBody) out.set(422, 'invalid fields (details name each one)');
-  out.set(500, 'internal error (the log line carries the request id)');
+  out.set(500, 'internal error (no detail is sent: the server log has it under the response\'s X-Request-Id)');
   return out;
 }
 
