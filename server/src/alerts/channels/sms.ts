@@ -42,7 +42,8 @@ export function smsSuccess(settings: ChannelSettings['sms'], status: number, tex
   if (s.bodyContains !== null && !text.includes(s.bodyContains)) return { outcome: 'failed', detail };
   if (s.jsonField !== null) {
     const v = field(json, s.jsonField);
-    if (v === undefined || String(v) !== (s.jsonEquals ?? '')) return { outcome: 'failed', detail };
+    const got = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+    if (got === undefined || got !== (s.jsonEquals ?? '')) return { outcome: 'failed', detail };
   }
   return { outcome: 'delivered', detail };
 }
