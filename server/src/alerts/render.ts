@@ -39,10 +39,15 @@ function cutBytes(s: string, maxBytes: number): string {
   return buf.subarray(0, end).toString('utf8');
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 function timeOf(iso: string, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('zh-CN', {
-    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
-  }).formatToParts(new Date(iso));
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('zh-CN', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+    formats.set(timeZone, f);
+  }
+  const parts = f.formatToParts(new Date(iso));
   const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
 }
