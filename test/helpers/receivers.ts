@@ -32,12 +32,12 @@ export interface CaptureServer {
   url: string;
   port: number;
   requests: Captured[];
-  /** Decides each answer (default: 200 `{"errcode":0,"errmsg":"ok"}`). */
-  reply: (req: Captured) => Reply;
+  /** Decides each answer (default: 200 `{"errcode":0,"errmsg":"ok"}`); a promise holds the answer back. */
+  reply: (req: Captured) => Reply | Promise<Reply>;
   close(): Promise<void>;
 }
 
-export async function captureServer(opts: { clock?: () => number; reply?: (req: Captured) => Reply } = {}): Promise<CaptureServer> {
+export async function captureServer(opts: { clock?: () => number; reply?: (req: Captured) => Reply | Promise<Reply> } = {}): Promise<CaptureServer> {
   const clock = opts.clock ?? Date.now;
   const state: CaptureServer = {
     url: '',
@@ -59,9 +59,11 @@ export async function captureServer(opts: { clock?: () => number; reply?: (req: 
       }
       const captured: Captured = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json, at: clock() };
       state.requests.push(captured);
-      const r = state.reply(captured);
-      res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...(r.headers ?? {}) });
-      res.end(typeof r.body === 'string' ? r.body : JSON.stringify(r.body ?? {}));
+      void Promise.resolve(state.reply(captured)).then((r) => {
+        if (res.destroyed) return;
+        res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...(r.headers ?? {}) });
+        res.end(typeof r.body === 'string' ? r.body : JSON.stringify(r.body ?? {}));
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
