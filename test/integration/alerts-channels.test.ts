@@ -286,6 +286,32 @@ describe('alerts: channels and delivery against local receivers', function () {
       }
     });
 
+    it('when a webhook keeps answering 503, then retries back off exponentially up to the cap and the row becomes a dead letter after the configured attempts', async () => {
+      const cfg = { ...app.ctx.config, ALERTS_RETRY_BASE_MS: 1000, ALERTS_RETRY_MAX_MS: 4000, ALERTS_DEAD_AFTER_ATTEMPTS: 5 };
+      const strict = await createAlerts({ ...app.ctx, config: cfg, openapi: new OpenApiRegistry() }, { audit: app.registry.audit, clock: () => t });
+      const id = await channel({ kind: 'webhook', name: 'always busy', settings: { url: `${capture.url}/busy` }, secrets: { secret: 'busy-secret-0123456789abc' } });
+      capture.reply = () => ({ status: 503 });
+      await strict.outbox.enqueue([{ incidentId: 'inc-dead', revision: 1, channelId: id, message: msg(5) }]);
+      const waits: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await strict.dispatcher.runOnce();
+        const [row] = await strict.outbox.deliveries({ incidentId: 'inc-dead' });
+        if (row.nextAttemptAt) waits.push(Date.parse(row.nextAttemptAt) - t);
+        t += 4000;
+      }
+      expect(waits).to.deep.equal([1000, 2000, 4000, 4000]);
+      t += 60_000;
+      await strict.dispatcher.runOnce();
+      expect(capture.requests).to.have.length(5);
+      const dead = await admin.get(`/channels/${id}/deliveries?state=dead`);
+      expect(dead.status).to.equal(200);
+      expect(dead.body.items).to.have.length(1);
+      expect(dead.body.items[0]).to.include({ incidentId: 'inc-dead', attempts: 5, lastError: 'HTTP 503' });
+      const ch = (await admin.get(`/channels/${id}`)).body;
+      expect(ch.queue).to.include({ dead: 1, pending: 0 });
+      expect(ch.health).to.include({ healthy: true, consecutiveFailures: 5 });
+    });
+
     it('when the same (incident, revision, channel) is enqueued twice, then there is one row under one key', async () => {
       const id = await channel({ kind: 'wecom', name: 'dedupe', secrets: { webhookUrl: `${capture.url}/cgi-bin/webhook/send?key=d` } });
       const a = await alerts.outbox.enqueue([{ incidentId: 'inc-dup', revision: 1, channelId: id, message: msg(1) }]);
