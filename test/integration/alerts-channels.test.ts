@@ -312,6 +312,20 @@ describe('alerts: channels and delivery against local receivers', function () {
       expect(ch.health).to.include({ healthy: true, consecutiveFailures: 5 });
     });
 
+    it('when the process died after marking rows for a digest but before writing the digest, then the rows go back to pending and are sent', async () => {
+      const id = await channel({ kind: 'wecom', name: 'orphans', secrets: { webhookUrl: `${capture.url}/cgi-bin/webhook/send?key=o` } });
+      await alerts.outbox.enqueue([1, 2].map((n) => ({ incidentId: `orphan-${n}`, revision: 1, channelId: id, message: msg(n) })));
+      // what sendDigest leaves behind when killed between its two writes
+      await alerts.outbox.model.collection.updateMany({ channelId: id }, { $set: { state: 'merged', mergedInto: 'vgl-digest-never-written', updatedAt: new Date(t) } });
+      await alerts.dispatcher.runOnce();
+      expect(capture.requests, 'not before a lease has passed').to.have.length(0);
+      t += app.ctx.config.ALERTS_LEASE_MS + 1;
+      await alerts.dispatcher.runOnce();
+      await alerts.dispatcher.runOnce();
+      expect(capture.requests).to.have.length(2);
+      expect((await rowsOf(id)).map((r) => r.state)).to.deep.equal(['delivered', 'delivered']);
+    });
+
     it('when the same (incident, revision, channel) is enqueued twice, then there is one row under one key', async () => {
       const id = await channel({ kind: 'wecom', name: 'dedupe', secrets: { webhookUrl: `${capture.url}/cgi-bin/webhook/send?key=d` } });
       const a = await alerts.outbox.enqueue([{ incidentId: 'inc-dup', revision: 1, channelId: id, message: msg(1) }]);
