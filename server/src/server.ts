@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
+import { createAlerts } from './alerts';
 import { toAuditRecord } from './audit/auth-events';
 import { setupAuth } from './auth/instance';
 import { authenticate } from './auth/middleware';
@@ -111,6 +112,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed });
   api.use(live.router);
+  const alerts = await createAlerts(ctx, { audit: registry.audit }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  api.use(alerts.router);
   api.use(authRouter(ctx));
   api.get('/openapi.json', (_req, res) => {
     res.json(ctx.openapi.document());
@@ -122,6 +128,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await store.close();
     throw err;
   });
+  alerts.start();
 
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get('/api/docs', (_req, res) => {
