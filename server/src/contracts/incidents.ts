@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { objectIdSchema } from './vocabulary';
+
+/**
+ * The vocabulary of outage incidents (alerts capability), shared by the server and the console.
+ */
+
+/** What a policy groups DOWN points by: the top of the upstream chain (NVR/switch), a region tier, or the maintainer. */
+export const incidentGroupKeys = ['upstream', 'grid', 'community', 'street', 'org'] as const;
+export const incidentGroupKeySchema = z.enum(incidentGroupKeys);
+export type IncidentGroupKey = z.infer<typeof incidentGroupKeySchema>;
+
+/**
+ * A member of an incident:
+ * - firing: the point is DOWN and speaks for itself
+ * - suppressed: DOWN while an upstream device (transitively) is DOWN: counted in that device's incident, no message of its own
+ * - flapping: the point changes state too often; it stays one member until the mark clears
+ * - resolved: back UP (or gone: removed, disabled)
+ * - maintenance: entered a maintenance window (its time is excluded, the member no longer fires)
+ * - released: was suppressed; its upstream device came back while it stayed DOWN, so it fires on its own elsewhere
+ */
+export const memberStates = ['firing', 'suppressed', 'flapping', 'resolved', 'maintenance', 'released'] as const;
+export type MemberState = (typeof memberStates)[number];
+/** Member states that keep an incident open. */
+export const activeMemberStates: ReadonlySet<MemberState> = new Set(['firing', 'suppressed', 'flapping']);
+
+export const incidentStates = ['open', 'resolved'] as const;
+export type IncidentState = (typeof incidentStates)[number];
+
+/** Who a notice goes to: a channel (robot, webhook…), a user, or every technician of a maintainer organisation. */
+export const receiverSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('channel'), id: objectIdSchema }),
+  z.strictObject({ kind: z.literal('user'), id: objectIdSchema }),
+  z.strictObject({ kind: z.literal('org'), org: z.string().min(1).max(100) }),
+]);
+export type Receiver = z.infer<typeof receiverSchema>;
+
+export const escalationStepSchema = z.strictObject({
+  /** Seconds after the incident was first announced; 0 = with the first message. */
+  afterSec: z.number().int().min(0).max(7 * 86_400),
+  receivers: z.array(receiverSchema).min(1).max(50),
+});
+export type EscalationStep = z.infer<typeof escalationStepSchema>;
+
+export const alertPolicyInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  enabled: z.boolean().default(true),
+  /** Lower runs first; a DOWN point joins the first enabled policy that matches it. */
+  priority: z.number().int().min(0).max(10_000).default(100),
+  match: z
+    .strictObject({
+      /** Region subtrees (any tier); empty = everywhere in the creator's scope. */
+      regionIds: z.array(objectIdSchema).max(500).default([]),
+      orgs: z.array(z.string().trim().min(1).max(100)).max(200).default([]),
+      /** Every tag listed must be on the point. */
+      tags: z.array(z.string().trim().min(1).max(50)).max(50).default([]),
+      /** GB/T 28181 type codes (digits 11–13), e.g. 132 IP camera, 118 NVR. */
+      types: z.array(z.string().regex(/^\d{3}$/, 'must be a 3-digit GB/T 28181 type code')).max(50).default([]),
+    })
+    .default({ regionIds: [], orgs: [], tags: [], types: [] }),
+  groupBy: incidentGroupKeySchema.default('upstream'),
+  groupWaitSec: z.number().int().min(0).max(3600).default(30),
+  groupIntervalSec: z.number().int().min(1).max(86_400).default(300),
+  repeatIntervalSec: z.number().int().min(60).max(7 * 86_400).default(14_400),
+  /** Receivers of every message of the incident (firing, updates, reminders, resolved). */
+  receivers: z.array(receiverSchema).max(50).default([]),
+  /** Steps paged while the incident is unacknowledged; acknowledging or resolving stops the chain. */
+  escalation: z
+    .strictObject({
+      steps: z.array(escalationStepSchema).max(10).default([]),
+      /** How many more times the whole chain runs after its last step (each round one chain length later). */
+      repeat: z.number().int().min(0).max(10).default(0),
+    })
+    .default({ steps: [], repeat: 0 }),
+});
+export type AlertPolicyInput = z.infer<typeof alertPolicyInputSchema>;
+export type AlertPolicy = AlertPolicyInput & { id: string };
+
+export interface IncidentMember {
+  pointId: string;
+  state: MemberState;
+  /** When the point went DOWN (this time). */
+  since: string;
+  /** When it stopped being active (resolved, maintenance, released). */
+  endedAt: string | null;
+  /** The upstream device it is suppressed by (its nearest DOWN upstream point). */
+  suppressedBy: string | null;
+  /** Whether a message has named it firing (then its resolution is always announced). */
+  announced: boolean;
+}
+
+export interface TimelineEntry {
+  at: string;
+  kind: 'opened' | 'member' | 'notified' | 'acknowledged' | 'assigned' | 'comment' | 'escalated' | 'resolved' | 'closed';
+  text: string;
+  by: string | null;
+}
+
+export interface Incident {
+  id: string;
+  policyId: string;
+  groupBy: IncidentGroupKey;
+  /** The grouping value: an upstream point id, a region id or an organisation name. */
+  groupKey: string;
+  state: IncidentState;
+  openedAt: string;
+  resolvedAt: string | null;
+  /** Bumped by every change; a notice carries the revision it describes (the outbox's idempotency key uses it). */
+  revision: number;
+  /** Whether a firing message has gone out: then a resolved message always follows. */
+  announced: boolean;
+  ackedAt: string | null;
+  ackedBy: string | null;
+  assignee: string | null;
+  members: IncidentMember[];
+  timeline: TimelineEntry[];
+}
+
+/** Why a notice is sent. */
+export const noticeKinds = ['firing', 'update', 'reminder', 'escalation', 'resolved'] as const;
+export type NoticeKind = (typeof noticeKinds)[number];
