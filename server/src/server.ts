@@ -13,6 +13,7 @@ import { corsAllowList, securityHeaders } from './auth/security';
 import type { Config } from './config';
 import type { AppContext } from './context';
 import { AppError, errorHandler, notFoundHandler } from './lib/errors';
+import { createAlerts } from './alerts';
 import { createLive } from './live';
 import { createMonitoring } from './monitoring';
 import { createLogger, type Logger } from './lib/logger';
@@ -109,6 +110,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed });
   api.use(live.router);
+  const alerts = createAlerts(ctx, { registry, monitoring: monitoring.service });
+  api.use(alerts.router);
   api.use(authRouter(ctx));
   api.get('/openapi.json', (_req, res) => {
     res.json(ctx.openapi.document({ title: 'Vigil API', version: '1' }));
@@ -120,6 +123,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await store.close();
     throw err;
   });
+  // alerting places the points monitoring restored as DOWN, then follows the feed
+  await alerts.start();
 
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get('/api/docs', (_req, res) => {
@@ -143,6 +148,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const httpServer = http.createServer(app);
   const io = new SocketServer(httpServer, { serveClient: false, cors: { origin: config.CORS_ORIGINS } });
   live.attach(io);
+  alerts.attach(io);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

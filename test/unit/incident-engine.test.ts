@@ -40,7 +40,7 @@ class World {
   });
 
   addPoint(id: string, opts: Partial<AlertPoint> = {}): AlertPoint {
-    const p: AlertPoint = { id, name: `点位${id.slice(-4)}`, gbCode: '21030200001320000001', regionId: COMM_A, gridId: null, upstreamId: null, org: '安讯科技', tags: [], ...opts };
+    const p: AlertPoint = { id, name: `点位${id.slice(-4)}`, gbCode: '21030200001320000001', regionId: COMM_A, gridId: null, upstreamId: null, org: '安讯科技', sharing: 'all', tags: [], ...opts };
     this.points.set(id, p);
     if (p.upstreamId) this.deps.set(p.upstreamId, [...(this.deps.get(p.upstreamId) ?? []), id]);
     return p;

@@ -94,6 +94,8 @@ export interface TimelineEntry {
   kind: 'opened' | 'member' | 'notified' | 'acknowledged' | 'assigned' | 'comment' | 'escalated' | 'resolved' | 'closed';
   text: string;
   by: string | null;
+  /** The member point an entry is about (visibility filters entries by it). */
+  pointId: string | null;
 }
 
 export interface Incident {
@@ -119,3 +121,74 @@ export interface Incident {
 /** Why a notice is sent. */
 export const noticeKinds = ['firing', 'update', 'reminder', 'escalation', 'resolved'] as const;
 export type NoticeKind = (typeof noticeKinds)[number];
+
+// ---- REST shapes (/api/v1/incidents, /api/v1/alert-policies) ----------------------------------------------
+
+export const incidentListQuerySchema = z.strictObject({
+  state: z.enum(incidentStates).optional(),
+  /** Only incidents with a member in this region's subtree. */
+  regionId: objectIdSchema.optional(),
+  /** Only incidents with a member maintained by this organisation. */
+  org: z.string().trim().min(1).max(100).optional(),
+  /** Only incidents assigned to me (the caller). */
+  mine: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  acked: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  /** Opaque cursor of the previous page's `nextCursor`. */
+  cursor: z.string().regex(/^[0-9a-f]{24}$/, 'must be a cursor from a previous page').optional(),
+});
+export type IncidentListQuery = z.infer<typeof incidentListQuerySchema>;
+
+export const incidentIdParamsSchema = z.strictObject({ id: objectIdSchema });
+export const assignBodySchema = z.strictObject({ userId: objectIdSchema });
+export const commentBodySchema = z.strictObject({ text: z.string().trim().min(1).max(2000) });
+
+const memberViewSchema = z.object({
+  pointId: z.string(),
+  name: z.string(),
+  gbCode: z.string(),
+  regionId: z.string(),
+  org: z.string(),
+  state: z.enum(memberStates),
+  since: z.string(),
+  endedAt: z.string().nullable(),
+  suppressedBy: z.string().nullable(),
+  announced: z.boolean(),
+});
+
+export const incidentViewSchema = z.object({
+  id: z.string(),
+  policyId: z.string(),
+  policyName: z.string(),
+  groupBy: incidentGroupKeySchema,
+  groupKey: z.string(),
+  state: z.enum(incidentStates),
+  openedAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  revision: z.number().int(),
+  announced: z.boolean(),
+  ackedAt: z.string().nullable(),
+  ackedBy: z.string().nullable(),
+  assignee: z.string().nullable(),
+  /** Counts over the members the caller may see. */
+  counts: z.object({ firing: z.number().int(), suppressed: z.number().int(), flapping: z.number().int(), ended: z.number().int() }),
+  members: z.array(memberViewSchema),
+  timeline: z
+    .array(z.object({ at: z.string(), kind: z.string(), text: z.string(), by: z.string().nullable(), pointId: z.string().nullable() }))
+    .optional(),
+});
+export type IncidentView = z.infer<typeof incidentViewSchema>;
+
+export const incidentPageSchema = z.object({ items: z.array(incidentViewSchema), nextCursor: z.string().nullable() });
+export type IncidentPage = z.infer<typeof incidentPageSchema>;
+
+export const alertPolicySchema = alertPolicyInputSchema.extend({ id: z.string(), version: z.number().int(), createdAt: z.string(), updatedAt: z.string() });
+export type AlertPolicyView = z.infer<typeof alertPolicySchema>;
+export const alertPolicyListSchema = z.object({ items: z.array(alertPolicySchema) });
+
+/** Socket.IO events on the /live namespace (each carries the incident as the receiving user may see it). */
+export interface IncidentServerEvents {
+  'incident:opened': (incident: IncidentView) => void;
+  'incident:updated': (incident: IncidentView) => void;
+  'incident:resolved': (incident: IncidentView) => void;
+}

@@ -9,6 +9,7 @@ import {
   type TimelineEntry,
 } from '../../contracts/incidents';
 import type { RegionTree } from '../../regions/tree';
+import type { Sharing } from '../../contracts/vocabulary';
 
 /**
  * The incident engine: confirmed transitions in, incidents and notices out. Pure and synchronous (the
@@ -42,6 +43,7 @@ export interface AlertPoint {
   gridId: string | null;
   upstreamId: string | null;
   org: string;
+  sharing: Sharing;
   tags: readonly string[];
 }
 
@@ -75,9 +77,18 @@ export interface Notice {
   suppressed: number;
 }
 
+/** The engine's own timing of an incident (kept with it in the store, handed back to `restore`). */
+export interface IncidentBook {
+  announcedAt: number | null;
+  lastSentAt: number | null;
+  lastFiringAt: number | null;
+  paged: string[];
+  escalated: Receiver[];
+}
+
 export interface EngineEffects {
   /** Incidents changed since the last drain (persist them, push them to consoles). */
-  changed: Incident[];
+  changed: Array<{ incident: Incident; book: IncidentBook }>;
   notices: Notice[];
 }
 
@@ -141,7 +152,7 @@ export class IncidentEngine {
   private readonly held = new Set<string>();
   /** DOWN points of incidents closed by hand: they say nothing more until they come back. */
   private readonly closedDown = new Set<string>();
-  private changed = new Map<string, Incident>();
+  private changed = new Map<string, Live>();
   private notices: Notice[] = [];
   private sortedPolicies: AlertPolicy[] | null = null;
   private policySource: readonly AlertPolicy[] | null = null;
@@ -224,6 +235,11 @@ export class IncidentEngine {
     return this.open.get(id)?.inc;
   }
 
+  /** Whether the point is an active member of an open incident. */
+  isPlaced(id: string): boolean {
+    return this.memberOf.has(id) || this.held.has(id) || this.closedDown.has(id);
+  }
+
   openIncidents(): Incident[] {
     return [...this.open.values()].map((l) => l.inc);
   }
@@ -277,19 +293,24 @@ export class IncidentEngine {
   }
 
   drain(): EngineEffects {
-    const out: EngineEffects = { changed: [...this.changed.values()].map((i) => structuredClone(i)), notices: this.notices };
+    const out: EngineEffects = {
+      changed: [...this.changed.values()].map((l) => ({
+        incident: structuredClone(l.inc),
+        book: { announcedAt: l.announcedAt, lastSentAt: l.lastSentAt, lastFiringAt: l.lastFiringAt, paged: [...l.paged], escalated: [...l.escalated] },
+      })),
+      notices: this.notices,
+    };
     this.changed = new Map();
     this.notices = [];
     return out;
   }
 
   /** Rebuilds the engine's view after a restart: the open incidents as stored, then the points' states. */
-  restore(incidents: readonly Incident[], policies: ReadonlyMap<string, AlertPolicy>, announced: ReadonlyMap<string, { announcedAt: number | null; lastSentAt: number | null; lastFiringAt: number | null; paged: readonly string[] }>): void {
-    for (const inc of incidents) {
+  restore(stored: ReadonlyArray<{ incident: Incident; book: IncidentBook | null }>, policies: ReadonlyMap<string, AlertPolicy>): void {
+    for (const { incident: inc, book: a } of stored) {
       if (inc.state !== 'open') continue;
       const policy = policies.get(inc.policyId);
       if (!policy) continue;
-      const a = announced.get(inc.id);
       const live: Live = {
         inc: structuredClone(inc),
         policy,
@@ -299,7 +320,7 @@ export class IncidentEngine {
         lastSentAt: a?.lastSentAt ?? null,
         lastFiringAt: a?.lastFiringAt ?? null,
         paged: new Set(a?.paged ?? []),
-        escalated: [],
+        escalated: a?.escalated ?? [],
       };
       for (const m of live.inc.members) {
         live.members.set(m.pointId, { m, reported: m.announced ? m.state : null });
@@ -506,7 +527,7 @@ export class IncidentEngine {
       live.inc.members.push(mi.m);
     }
     this.memberOf.set(id, live);
-    this.log(live, at, 'member', `${id} ${state}`, null);
+    this.log(live, at, 'member', state, null, id);
   }
 
   /** Removes a member never named in a message (it moves to another incident). */
@@ -520,7 +541,7 @@ export class IncidentEngine {
 
   private setMember(live: Live, mi: MemberInternal, state: MemberState, at: number): void {
     mi.m.state = state;
-    this.log(live, at, 'member', `${mi.m.pointId} ${state}`, null);
+    this.log(live, at, 'member', state, null, mi.m.pointId);
   }
 
   private end(live: Live, id: string, state: 'resolved' | 'maintenance' | 'released', at: number, settle = true): void {
@@ -529,7 +550,7 @@ export class IncidentEngine {
     mi.m.state = state;
     mi.m.endedAt = iso(at);
     if (this.memberOf.get(id) === live) this.memberOf.delete(id);
-    this.log(live, at, 'member', `${id} ${state}`, null);
+    this.log(live, at, 'member', state, null, id);
     if (settle) this.settle(live, at);
   }
 
@@ -636,20 +657,20 @@ export class IncidentEngine {
   private notify(live: Live, kind: NoticeKind, at: number, receivers: Receiver[], named: { firing: string[]; flapping: string[]; ended: string[] }, step: string | null = null): void {
     this.touch(live);
     const suppressed = [...live.members.values()].filter((mi) => mi.m.state === 'suppressed').length;
-    const entry: TimelineEntry = { at: iso(at), kind: 'notified', text: `${kind}${step ? ` ${step}` : ''} → ${receivers.length} receiver(s)`, by: null };
+    const entry: TimelineEntry = { at: iso(at), kind: 'notified', text: `${kind}${step ? ` ${step}` : ''} → ${receivers.length} receiver(s)`, by: null, pointId: null };
     live.inc.timeline.push(entry);
     if (receivers.length === 0) return;
     this.notices.push({ incidentId: live.inc.id, revision: live.inc.revision, kind, step, at, receivers, ...named, suppressed });
   }
 
-  private log(live: Live, at: number, kind: TimelineEntry['kind'], text: string, by: string | null): void {
-    live.inc.timeline.push({ at: iso(at), kind, text, by });
+  private log(live: Live, at: number, kind: TimelineEntry['kind'], text: string, by: string | null, pointId: string | null = null): void {
+    live.inc.timeline.push({ at: iso(at), kind, text, by, pointId });
     if (live.inc.timeline.length > 500) live.inc.timeline.splice(1, live.inc.timeline.length - 500);
     this.touch(live);
   }
 
   private touch(live: Live): void {
     live.inc.revision += 1;
-    this.changed.set(live.inc.id, live.inc);
+    this.changed.set(live.inc.id, live);
   }
 }
