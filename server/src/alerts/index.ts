@@ -10,10 +10,14 @@ import type { MonitoringService } from '../monitoring/service';
 import type { Registry } from '../registry';
 import { viewerKey, viewerOf } from '../auth/scope';
 import { incidentsRouter } from './incidents/routes';
-import { IncidentService } from './incidents/service';
+import type { AlertPoint } from './incidents/engine';
+import { IncidentService, type IncidentDeps } from './incidents/service';
+import { silencesRouter } from './silence-routes';
+import { SilenceService } from './silences';
 
 export interface Alerts {
   incidents: IncidentService;
+  silences: SilenceService;
   router: Router;
   start(): Promise<void>;
   /** Pushes incident events to the /live sockets allowed to read alerts, each as its user may see it. */
@@ -32,7 +36,10 @@ export function alertsOf(ctx: AppContext): Alerts {
 /** The alerting capability: incidents from monitoring's change feed, under the one visibility rule. */
 export function createAlerts(ctx: AppContext, deps: { registry: Registry; monitoring: MonitoringService }): Alerts {
   const users = authModels(ctx.store.conn).User;
-  const incidents = new IncidentService({
+  const audit: IncidentDeps['audit'] = async (e) => {
+    await deps.registry.audit.record({ ...e, regionIds: [] });
+  };
+  const incidents: IncidentService = new IncidentService({
     conn: ctx.store.conn,
     logger: ctx.logger.child({ component: 'alerts' }),
     regions: deps.registry.regions,
@@ -43,16 +50,20 @@ export function createAlerts(ctx: AppContext, deps: { registry: Registry; monito
       const u = await users.findById(id).lean();
       return u ? { id: u._id.toHexString(), username: u.username, role: u.role, maintainerOrg: u.maintainerOrg, disabled: u.disabled } : null;
     },
-    audit: async (e) => {
-      await deps.registry.audit.record({ ...e, regionIds: [] });
-    },
+    audit,
+    silenced: (p, at): boolean => silences.silenced(p, at),
     tickMs: ctx.config.ALERTS_TICK_MS,
   });
+  const silences: SilenceService = new SilenceService({ conn: ctx.store.conn, regions: deps.registry.regions, point: (id): AlertPoint | undefined => incidents.points.get(id), audit });
   ctx.onStop(() => incidents.stop());
   const alerts: Alerts = {
     incidents,
-    router: incidentsRouter(ctx, incidents),
-    start: () => incidents.start(),
+    silences,
+    router: incidentsRouter(ctx, incidents).use(silencesRouter(ctx, silences)),
+    start: async () => {
+      await silences.start();
+      await incidents.start();
+    },
     attach(io) {
       const nsp = io.of(LIVE_NAMESPACE) as LiveNamespace;
       incidents.onPush((event, viewFor) => {

@@ -192,3 +192,44 @@ export interface IncidentServerEvents {
   'incident:updated': (incident: IncidentView) => void;
   'incident:resolved': (incident: IncidentView) => void;
 }
+
+// ---- silences (/api/v1/silences) -------------------------------------------------------------------------------
+
+/** Which points a silence (or a maintenance window) covers: every listed criterion must hold; at least one is given. */
+export const pointMatcherSchema = z
+  .strictObject({
+    pointIds: z.array(objectIdSchema).max(5000).default([]),
+    /** Region subtrees. */
+    regionIds: z.array(objectIdSchema).max(500).default([]),
+    orgs: z.array(z.string().trim().min(1).max(100)).max(200).default([]),
+    /** Every tag listed must be on the point. */
+    tags: z.array(z.string().trim().min(1).max(50)).max(50).default([]),
+  })
+  .refine((m) => m.pointIds.length + m.regionIds.length + m.orgs.length + m.tags.length > 0, { message: 'name at least one of pointIds, regionIds, orgs, tags' });
+export type PointMatcher = z.infer<typeof pointMatcherSchema>;
+
+export const silenceInputSchema = z
+  .strictObject({
+    matcher: pointMatcherSchema,
+    /** Default: now. */
+    startsAt: z.iso.datetime({ offset: true }).optional(),
+    endsAt: z.iso.datetime({ offset: true }),
+    comment: z.string().trim().min(1).max(500),
+  })
+  .refine((s) => Date.parse(s.endsAt) > (s.startsAt ? Date.parse(s.startsAt) : Date.now()), { message: 'endsAt must be after startsAt (and in the future)', path: ['endsAt'] });
+export type SilenceInput = z.infer<typeof silenceInputSchema>;
+
+export const silenceSchema = z.object({
+  id: z.string(),
+  matcher: z.object({ pointIds: z.array(z.string()), regionIds: z.array(z.string()), orgs: z.array(z.string()), tags: z.array(z.string()) }),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  comment: z.string(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  /** Set when ended early by hand. */
+  expiredBy: z.string().nullable(),
+  active: z.boolean(),
+});
+export type SilenceView = z.infer<typeof silenceSchema>;
+export const silenceListSchema = z.object({ items: z.array(silenceSchema) });

@@ -17,7 +17,7 @@ import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { isDuplicateKey } from '../../lib/store-errors';
 import type { RegionTree } from '../../regions/tree';
-import { IncidentEngine, type Notice } from './engine';
+import { IncidentEngine, type AlertPoint, type Notice } from './engine';
 import { alertPolicyModel, incidentModel, type AlertPolicyDoc, type IncidentDoc, type MemberRef } from './model';
 import { AlertPoints, sharingOf } from './points';
 
@@ -40,6 +40,8 @@ export interface IncidentDeps {
   /** A user as assignment needs it (null when unknown). */
   user(id: string): Promise<{ id: string; username: string; role: string; maintainerOrg: string | null; disabled: boolean } | null>;
   audit(entry: { actor: ReturnType<typeof actorOf>; action: string; entity: 'alert'; entityId: string; before: unknown; after: unknown }): Promise<void>;
+  /** Whether messages about a point are muted at `at` (silences). */
+  silenced?(point: AlertPoint, at: number): boolean;
   /** Milliseconds between clock ticks (1 s in production; shorter in tests). */
   tickMs: number;
 }
@@ -94,7 +96,7 @@ export class IncidentService {
       dependants: (id) => this.points.dependants(id),
       tree: () => deps.regions.current(),
       policies: () => this.policies,
-      silenced: () => false,
+      silenced: (p, at) => deps.silenced?.(p, at) ?? false,
       newId: () => new Types.ObjectId().toHexString(),
     });
   }
