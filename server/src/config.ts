@@ -63,6 +63,8 @@ export const configSchema = z.object({
   MONITOR_TRANSITION_BUFFER_MAX: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   TRANSITIONS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   ROLLUPS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(800),
+  /** The alert engine's clock: group waits, intervals and escalation steps are checked this often. */
+  ALERTS_TICK_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
   METRICS_TOKEN: z.string().min(16).optional(),
   AUTH_MODE: z.enum(['required', 'open']).default('required'),
   ADMIN_USERNAME: z.string().min(3).max(64).optional(),

@@ -112,7 +112,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed });
   api.use(live.router);
-  const alerts = await createAlerts(ctx, { audit: registry.audit }).catch(async (err: unknown) => {
+  const alerts = await createAlerts(ctx, { registry, monitoring: monitoring.service }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
@@ -128,7 +128,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await store.close();
     throw err;
   });
-  alerts.start();
+  // alerting places the points monitoring restored as DOWN, then follows the feed
+  await alerts.start();
 
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get('/api/docs', (_req, res) => {
@@ -152,6 +153,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const httpServer = http.createServer(app);
   const io = new SocketServer(httpServer, { serveClient: false, cors: { origin: config.CORS_ORIGINS } });
   live.attach(io);
+  alerts.attach(io);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -6,6 +6,7 @@ import { createAlerts, type Alerts } from '../../server/src/alerts';
 import { dingtalkSign } from '../../server/src/alerts/channels/dingtalk';
 import { feishuSign } from '../../server/src/alerts/channels/feishu';
 import type { AlertMessageInput } from '../../server/src/contracts/alerts';
+import { monitoringOf } from '../../server/src/monitoring';
 import { OpenApiRegistry } from '../../server/src/lib/openapi';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { createUser, loginAs } from '../helpers/auth';
@@ -38,7 +39,7 @@ describe('alerts: channels and delivery against local receivers', function () {
     app = await bootAuthApp({ MONITOR_ENABLED: 'false' });
     admin = await loginAs(app, bootAdmin);
     capture = await captureServer({ clock: () => t });
-    alerts = await createAlerts({ ...app.ctx, openapi: new OpenApiRegistry() }, { audit: app.registry.audit, clock: () => t });
+    alerts = await createAlerts({ ...app.ctx, openapi: new OpenApiRegistry() }, { registry: app.registry, monitoring: monitoringOf(app.ctx), audit: app.registry.audit, clock: () => t });
   });
   after(async () => {
     await capture?.close();
@@ -288,7 +289,7 @@ describe('alerts: channels and delivery against local receivers', function () {
 
     it('when a webhook keeps answering 503, then retries back off exponentially up to the cap and the row becomes a dead letter after the configured attempts', async () => {
       const cfg = { ...app.ctx.config, ALERTS_RETRY_BASE_MS: 1000, ALERTS_RETRY_MAX_MS: 4000, ALERTS_DEAD_AFTER_ATTEMPTS: 5 };
-      const strict = await createAlerts({ ...app.ctx, config: cfg, openapi: new OpenApiRegistry() }, { audit: app.registry.audit, clock: () => t });
+      const strict = await createAlerts({ ...app.ctx, config: cfg, openapi: new OpenApiRegistry() }, { registry: app.registry, monitoring: monitoringOf(app.ctx), audit: app.registry.audit, clock: () => t });
       const id = await channel({ kind: 'webhook', name: 'always busy', settings: { url: `${capture.url}/busy` }, secrets: { secret: 'busy-secret-0123456789abc' } });
       capture.reply = () => ({ status: 503 });
       await strict.outbox.enqueue([{ incidentId: 'inc-dead', revision: 1, channelId: id, message: msg(5) }]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { IncidentServerEvents } from './incidents';
 
 /**
  * The `/live` Socket.IO contract, shared by the server and the console (the client imports this file
@@ -133,7 +134,8 @@ export type LiveErrorCode = 'bad_request' | 'unauthenticated' | 'forbidden' | 'n
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: LiveErrorCode; message: string } };
 
-export interface ServerToClientEvents {
+/** Status events, and the alerting capability's incident events (contracts/incidents.ts). */
+export interface ServerToClientEvents extends IncidentServerEvents {
   'status:changed': (batch: StatusBatch) => void;
   'status:resync': (notice: ResyncNotice) => void;
 }

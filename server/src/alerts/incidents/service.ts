@@ -1,0 +1,426 @@
+import { Types, type Connection, type Model } from 'mongoose';
+import { actorOf, type Principal } from '../../contracts/access';
+import type { CameraChange } from '../../cameras/events';
+import {
+  activeMemberStates,
+  type AlertPolicy,
+  type AlertPolicyInput,
+  type AlertPolicyView,
+  type Incident,
+  type IncidentListQuery,
+  type IncidentPage,
+  type IncidentView,
+} from '../../contracts/incidents';
+import type { ConfirmedState } from '../../contracts/live';
+import { canSeePoint, pointFilter, viewerOf, type Viewer } from '../../auth/scope';
+import { AppError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import { isDuplicateKey } from '../../lib/store-errors';
+import type { RegionTree } from '../../regions/tree';
+import { IncidentEngine, type AlertPoint, type Notice } from './engine';
+import { alertPolicyModel, incidentModel, type AlertPolicyDoc, type IncidentDoc, type MemberRef } from './model';
+import { AlertPoints, sharingOf } from './points';
+
+/** One confirmed transition as monitoring's change feed delivers it (the fields alerting reads). */
+export interface AlertTransition {
+  cameraId: string;
+  to: ConfirmedState;
+  at: Date;
+  flapping: boolean;
+}
+
+export interface IncidentDeps {
+  conn: Connection;
+  logger: Logger;
+  regions: { current(): RegionTree };
+  cameras: { onChange(listener: (c: CameraChange) => void): () => void };
+  feed: { subscribe(listener: (t: AlertTransition) => void): () => void };
+  /** A point's confirmed state and FLAPPING mark as monitoring holds them now (start-up placement). */
+  status(id: string): { confirmed: ConfirmedState; flapping: boolean; since: string } | undefined;
+  /** A user as assignment needs it (null when unknown). */
+  user(id: string): Promise<{ id: string; username: string; role: string; maintainerOrg: string | null; disabled: boolean } | null>;
+  audit(entry: { actor: ReturnType<typeof actorOf>; action: string; entity: 'alert'; entityId: string; before: unknown; after: unknown }): Promise<void>;
+  /** Whether messages about a point are muted at `at` (silences). */
+  silenced?(point: AlertPoint, at: number): boolean;
+  /** Milliseconds between clock ticks (1 s in production; shorter in tests). */
+  tickMs: number;
+}
+
+/** Receives the engine's notices (the durable outbox). */
+export type NoticeSink = (notices: Notice[], incidents: ReadonlyMap<string, Incident>) => Promise<void>;
+
+/** Pushes an incident change to the consoles; `viewFor` gives the incident as one caller may see it (null: not at all). */
+export type IncidentPush = (event: 'incident:opened' | 'incident:updated' | 'incident:resolved', viewFor: (principal: Principal) => IncidentView | null) => void;
+
+function policyOf(d: AlertPolicyDoc): AlertPolicy {
+  const { _id, version: _v, createdAt: _c, updatedAt: _u, ...input } = d;
+  return { ...input, id: _id.toHexString() };
+}
+
+function policyView(d: AlertPolicyDoc): AlertPolicyView {
+  return { ...policyOf(d), version: d.version, createdAt: d.createdAt.toISOString(), updatedAt: d.updatedAt.toISOString() };
+}
+
+function incidentOf(d: IncidentDoc): Incident {
+  const { _id, refs: _r, book: _b, ...rest } = d;
+  return { ...rest, id: _id.toHexString() };
+}
+
+/**
+ * Alerting's incidents: feeds monitoring's confirmed transitions and a 1 s clock into the engine, keeps
+ * the incidents in the store (one document each, with what the visibility rule needs of its members),
+ * hands notices to the outbox and incident changes to the consoles. Every read and action goes through
+ * the one visibility rule: a caller sees an incident when he sees one of its member points, and sees only
+ * those members.
+ */
+export class IncidentService {
+  readonly engine: IncidentEngine;
+  readonly points = new AlertPoints();
+  private readonly policyModel: Model<AlertPolicyDoc>;
+  private readonly incidentModel: Model<IncidentDoc>;
+  private policies: AlertPolicy[] = [];
+  private readonly policyNames = new Map<string, string>();
+  private readonly refs = new Map<string, MemberRef[]>();
+  private readonly sinks: NoticeSink[] = [];
+  private readonly pushes: IncidentPush[] = [];
+  private readonly unsubscribe: Array<() => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private seen = new Set<string>();
+
+  constructor(private readonly deps: IncidentDeps) {
+    this.policyModel = alertPolicyModel(deps.conn);
+    this.incidentModel = incidentModel(deps.conn);
+    this.engine = new IncidentEngine({
+      point: (id) => this.points.get(id),
+      dependants: (id) => this.points.dependants(id),
+      tree: () => deps.regions.current(),
+      policies: () => this.policies,
+      silenced: (p, at) => deps.silenced?.(p, at) ?? false,
+      newId: () => new Types.ObjectId().toHexString(),
+    });
+  }
+
+  onNotices(sink: NoticeSink): void {
+    this.sinks.push(sink);
+  }
+
+  onPush(push: IncidentPush): void {
+    this.pushes.push(push);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.policyModel.createIndexes(), this.incidentModel.createIndexes()]);
+    await this.reloadPolicies();
+    await this.points.load(this.deps.conn);
+    const open = await this.incidentModel.find({ state: 'open' }).lean<IncidentDoc[]>();
+    this.engine.restore(
+      open.map((d) => ({ incident: incidentOf(d), book: d.book ?? null })),
+      new Map(this.policies.map((p) => [p.id, p])),
+    );
+    for (const d of open) {
+      this.refs.set(d._id.toHexString(), d.refs ?? []);
+      this.seen.add(d._id.toHexString());
+    }
+    this.unsubscribe.push(
+      this.deps.cameras.onChange((c) => {
+        if (this.points.apply(c)) this.engine.gone(c.id, Date.now());
+      }),
+      this.deps.feed.subscribe((t) => this.onTransition(t)),
+    );
+    // points DOWN (or flapping) now but in no incident: went down while alerting was not running
+    const now = Date.now();
+    for (const id of this.points.ids()) {
+      if (this.engine.isPlaced(id)) continue;
+      const s = this.deps.status(id);
+      if (!s) continue;
+      if (s.confirmed === 'DOWN') this.engine.down(id, Math.min(now, Date.parse(s.since) || now));
+      if (s.flapping) this.engine.flapping(id, true, now);
+    }
+    this.timer = setInterval(() => void this.tick(), this.deps.tickMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const u of this.unsubscribe.splice(0)) u();
+    await this.flushing;
+  }
+
+  onTransition(t: AlertTransition): void {
+    const at = t.at.getTime();
+    switch (t.to) {
+      case 'DOWN':
+        this.engine.down(t.cameraId, at);
+        break;
+      case 'UP':
+        this.engine.up(t.cameraId, at);
+        break;
+      case 'MAINTENANCE':
+        this.engine.maintenance(t.cameraId, at);
+        break;
+      case 'DISABLED':
+      case 'NOT_CONNECTED':
+      case 'UNKNOWN':
+        this.engine.gone(t.cameraId, at);
+    }
+    if (t.to !== 'MAINTENANCE') this.engine.flapping(t.cameraId, t.flapping, at);
+  }
+
+  /** One clock step: timers of every open incident, then persistence, pushes and notices. */
+  async tick(now = Date.now()): Promise<void> {
+    this.engine.tick(now);
+    await this.flush();
+  }
+
+  /** Writes what the engine changed, in order (a flush waits for the previous one). */
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushOnce());
+    this.flushing = run.catch((err: unknown) => this.deps.logger.error('alerts: incident flush failed', { err }));
+    return run;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const fx = this.engine.drain();
+    if (fx.changed.length === 0 && fx.notices.length === 0) return;
+    const incidents = new Map<string, Incident>();
+    const ops = fx.changed.map(({ incident, book }) => {
+      incidents.set(incident.id, incident);
+      const refs = this.refsOf(incident);
+      const { id, ...rest } = incident;
+      return { replaceOne: { filter: { _id: new Types.ObjectId(id) }, replacement: { ...rest, refs, book }, upsert: true } };
+    });
+    if (ops.length) await this.incidentModel.collection.bulkWrite(ops, { ordered: true });
+    for (const n of fx.notices) {
+      if (!incidents.has(n.incidentId)) {
+        const inc = this.engine.get(n.incidentId);
+        if (inc) incidents.set(inc.id, inc);
+      }
+    }
+    for (const sink of this.sinks) await sink(fx.notices, incidents);
+    for (const { incident } of fx.changed) {
+      const event = incident.state === 'resolved' ? 'incident:resolved' : this.seen.has(incident.id) ? 'incident:updated' : 'incident:opened';
+      if (incident.state === 'resolved') this.seen.delete(incident.id);
+      else this.seen.add(incident.id);
+      const tree = this.deps.regions.current();
+      for (const push of this.pushes) push(event, (p) => this.view(incident, viewerOf(p), tree, true));
+    }
+  }
+
+  private refsOf(incident: Incident): MemberRef[] {
+    const prev = new Map((this.refs.get(incident.id) ?? []).map((r) => [r.p, r]));
+    const refs = incident.members.map((m) => {
+      const p = this.points.get(m.pointId);
+      return p ? { p: p.id, r: p.regionId, s: p.sharing, o: p.org } : (prev.get(m.pointId) ?? { p: m.pointId, r: '', s: 'own', o: '' });
+    });
+    if (incident.state === 'open') this.refs.set(incident.id, refs);
+    else this.refs.delete(incident.id);
+    return refs;
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------------------
+
+  /** The incident as a viewer may see it: only visible members, counts over them; null when none is visible. */
+  private view(incident: Incident, viewer: Viewer, tree: RegionTree, withTimeline: boolean, refs?: MemberRef[]): IncidentView | null {
+    const byId = new Map((refs ?? this.refs.get(incident.id) ?? []).map((r) => [r.p, r]));
+    const visible = (pointId: string): boolean => {
+      const p = this.points.get(pointId);
+      const ref = byId.get(pointId);
+      if (p) return canSeePoint(viewer, tree, p);
+      return ref ? canSeePoint(viewer, tree, { regionId: ref.r, sharing: sharingOf(ref.s), org: ref.o }) : false;
+    };
+    const members = incident.members.filter((m) => visible(m.pointId));
+    if (members.length === 0) return null;
+    const counts = { firing: 0, suppressed: 0, flapping: 0, ended: 0 };
+    for (const m of members) {
+      if (m.state === 'firing') counts.firing++;
+      else if (m.state === 'suppressed') counts.suppressed++;
+      else if (m.state === 'flapping') counts.flapping++;
+      else counts.ended++;
+    }
+    return {
+      id: incident.id,
+      policyId: incident.policyId,
+      policyName: this.policyNames.get(incident.policyId) ?? '',
+      groupBy: incident.groupBy,
+      groupKey: incident.groupBy === 'org' || visible(incident.groupKey) || tree.has(incident.groupKey) ? incident.groupKey : '',
+      state: incident.state,
+      openedAt: incident.openedAt,
+      resolvedAt: incident.resolvedAt,
+      revision: incident.revision,
+      announced: incident.announced,
+      ackedAt: incident.ackedAt,
+      ackedBy: incident.ackedBy,
+      assignee: incident.assignee,
+      counts,
+      members: members.map((m) => {
+        const p = this.points.get(m.pointId);
+        const ref = byId.get(m.pointId);
+        return { ...m, name: p?.name ?? '', gbCode: p?.gbCode ?? '', regionId: p?.regionId ?? ref?.r ?? '', org: p?.org ?? ref?.o ?? '' };
+      }),
+      ...(withTimeline ? { timeline: incident.timeline.filter((e) => e.pointId === null || visible(e.pointId)) } : {}),
+    };
+  }
+
+  async list(principal: Principal, q: IncidentListQuery): Promise<IncidentPage> {
+    const viewer = viewerOf(principal);
+    const tree = this.deps.regions.current();
+    const and: Array<Record<string, unknown>> = [];
+    const vis = pointFilter(viewer, tree, { regionId: 'r', sharing: 's', org: 'o' });
+    if (vis) and.push({ refs: { $elemMatch: vis } });
+    if (q.state) and.push({ state: q.state });
+    if (q.regionId) and.push({ 'refs.r': { $in: tree.subtree(q.regionId) } });
+    if (q.org) and.push({ 'refs.o': q.org });
+    if (q.mine) and.push({ assignee: principal.userId });
+    if (q.acked !== undefined) and.push({ ackedAt: q.acked ? { $ne: null } : null });
+    if (q.cursor) and.push({ _id: { $lt: new Types.ObjectId(q.cursor) } });
+    const docs = await this.incidentModel
+      .find(and.length ? { $and: and } : {}, { timeline: 0, book: 0 })
+      .sort({ _id: -1 })
+      .limit(q.limit + 1)
+      .lean<IncidentDoc[]>();
+    const more = docs.length > q.limit;
+    const page = docs.slice(0, q.limit);
+    const items = page.map((d) => this.view({ ...incidentOf(d), timeline: [] }, viewer, tree, false, d.refs)).filter((v): v is IncidentView => v !== null);
+    return { items, nextCursor: more ? page[page.length - 1]._id.toHexString() : null };
+  }
+
+  private async load(principal: Principal, id: string): Promise<{ incident: Incident; view: IncidentView }> {
+    if (!Types.ObjectId.isValid(id)) throw AppError.notFound('incident');
+    const live = this.engine.get(id);
+    const doc = live ? null : await this.incidentModel.findById(id).lean<IncidentDoc>();
+    const incident = live ?? (doc ? incidentOf(doc) : null);
+    if (!incident) throw AppError.notFound('incident');
+    const view = this.view(incident, viewerOf(principal), this.deps.regions.current(), true, doc?.refs);
+    if (!view) throw AppError.notFound('incident');
+    return { incident, view };
+  }
+
+  async get(principal: Principal, id: string): Promise<IncidentView> {
+    return (await this.load(principal, id)).view;
+  }
+
+  // ---- actions ----------------------------------------------------------------------------------------------
+
+  private async act(principal: Principal, id: string, action: string, apply: () => Incident | undefined, meta: unknown = null): Promise<IncidentView> {
+    const { incident } = await this.load(principal, id);
+    if (incident.state !== 'open') throw new AppError('conflict', 'the incident is resolved; a new outage opens a new incident');
+    if (!apply()) throw new AppError('conflict', 'the incident is resolved; a new outage opens a new incident');
+    await this.flush();
+    await this.deps.audit({ actor: actorOf(principal), action: `incident.${action}`, entity: 'alert', entityId: id, before: null, after: meta });
+    return this.get(principal, id);
+  }
+
+  acknowledge(principal: Principal, id: string): Promise<IncidentView> {
+    return this.act(principal, id, 'acknowledge', () => this.engine.acknowledge(id, principal.username, Date.now()));
+  }
+
+  comment(principal: Principal, id: string, text: string): Promise<IncidentView> {
+    return this.act(principal, id, 'comment', () => this.engine.comment(id, text, principal.username, Date.now()), { text });
+  }
+
+  close(principal: Principal, id: string): Promise<IncidentView> {
+    return this.act(principal, id, 'close', () => this.engine.close(id, principal.username, Date.now()));
+  }
+
+  /** Assigns to a technician of a maintainer organisation of one of the incident's points (visible to the caller). */
+  async assign(principal: Principal, id: string, userId: string): Promise<IncidentView> {
+    const { view } = await this.load(principal, id);
+    const user = await this.deps.user(userId);
+    if (!user || user.disabled) throw new AppError('validation_failed', 'no such user', [{ field: 'userId', message: 'no such user' }]);
+    const orgs = new Set(view.members.map((m) => m.org).filter(Boolean));
+    if (user.role !== 'technician' || !user.maintainerOrg || !orgs.has(user.maintainerOrg)) {
+      throw new AppError('validation_failed', "assign to a technician of the points' maintainer organisation", [
+        { field: 'userId', message: `must be a technician of ${[...orgs].join(', ') || 'the maintainer organisation'}` },
+      ]);
+    }
+    return this.act(principal, id, 'assign', () => this.engine.assign(id, user.id, principal.username, Date.now()), { assignee: user.username });
+  }
+
+  // ---- policies ---------------------------------------------------------------------------------------------
+
+  private async reloadPolicies(): Promise<void> {
+    const docs = await this.policyModel.find().lean<AlertPolicyDoc[]>();
+    this.policies = docs.map(policyOf);
+    this.policyNames.clear();
+    for (const p of this.policies) this.policyNames.set(p.id, p.name);
+  }
+
+  policyName(id: string): string {
+    return this.policyNames.get(id) ?? '';
+  }
+
+  async listPolicies(): Promise<{ items: AlertPolicyView[] }> {
+    const docs = await this.policyModel.find().sort({ priority: 1, name: 1 }).lean<AlertPolicyDoc[]>();
+    return { items: docs.map(policyView) };
+  }
+
+  async getPolicy(id: string): Promise<AlertPolicyView> {
+    const d = Types.ObjectId.isValid(id) ? await this.policyModel.findById(id).lean<AlertPolicyDoc>() : null;
+    if (!d) throw AppError.notFound('alert policy');
+    return policyView(d);
+  }
+
+  private checkRefs(principal: Principal, input: AlertPolicyInput): void {
+    const tree = this.deps.regions.current();
+    input.match.regionIds.forEach((r, i) => {
+      if (!tree.has(r)) throw new AppError('validation_failed', 'unknown region', [{ field: `match.regionIds.${i}`, message: 'no such region' }]);
+      if (principal.scopeRegionId !== null && !tree.within(principal.scopeRegionId, r)) {
+        throw new AppError('validation_failed', 'region outside your scope', [{ field: `match.regionIds.${i}`, message: 'no such region' }]);
+      }
+    });
+  }
+
+  async createPolicy(principal: Principal, input: AlertPolicyInput): Promise<AlertPolicyView> {
+    this.checkRefs(principal, input);
+    const now = new Date();
+    try {
+      const doc = await this.policyModel.create({ ...input, version: 1, createdAt: now, updatedAt: now });
+      await this.reloadPolicies();
+      const view = policyView(doc.toObject<AlertPolicyDoc>());
+      await this.deps.audit({ actor: actorOf(principal), action: 'policy.create', entity: 'alert', entityId: view.id, before: null, after: view });
+      return view;
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new AppError('conflict', `a policy named ${input.name} exists`, [{ field: 'name', message: 'already exists' }]);
+      throw err;
+    }
+  }
+
+  async updatePolicy(principal: Principal, id: string, input: AlertPolicyInput, expectedVersion?: number): Promise<AlertPolicyView> {
+    const before = await this.getPolicy(id);
+    if (expectedVersion !== undefined && expectedVersion !== before.version) {
+      throw new AppError('conflict', `the policy was changed meanwhile (current version ${before.version})`, [{ field: 'version', message: 'stale' }]);
+    }
+    this.checkRefs(principal, input);
+    let d: AlertPolicyDoc | null;
+    try {
+      d = await this.policyModel
+        .findOneAndUpdate({ _id: new Types.ObjectId(id), version: before.version }, { $set: { ...input, updatedAt: new Date() }, $inc: { version: 1 } }, { new: true })
+        .lean<AlertPolicyDoc>();
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new AppError('conflict', `a policy named ${input.name} exists`, [{ field: 'name', message: 'already exists' }]);
+      throw err;
+    }
+    if (!d) throw new AppError('conflict', 'the policy was changed meanwhile', [{ field: 'version', message: 'stale' }]);
+    await this.reloadPolicies();
+    const view = policyView(d);
+    await this.deps.audit({ actor: actorOf(principal), action: 'policy.update', entity: 'alert', entityId: id, before, after: view });
+    return view;
+  }
+
+  async deletePolicy(principal: Principal, id: string): Promise<void> {
+    const before = await this.getPolicy(id);
+    if (this.engine.openIncidents().some((i) => i.policyId === id)) {
+      throw new AppError('conflict', 'the policy has open incidents: disable it instead, and delete it once they are resolved');
+    }
+    await this.policyModel.deleteOne({ _id: new Types.ObjectId(id) });
+    await this.reloadPolicies();
+    await this.deps.audit({ actor: actorOf(principal), action: 'policy.delete', entity: 'alert', entityId: id, before, after: null });
+  }
+
+  /** Whether any member of the incident is still active (used by tests and the console). */
+  static isActive(incident: Incident): boolean {
+    return incident.members.some((m) => activeMemberStates.has(m.state));
+  }
+}
