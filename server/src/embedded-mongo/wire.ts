@@ -75,8 +75,13 @@ export function bsonObjectTooLarge(size: number, first: string): CommandError {
   );
 }
 
+/** `name: value` of a document's first element, cut short: the value may be the oversized part. */
 function firstElementOf(doc: Doc): string {
-  for (const k in doc) return `${k}: ${formatValue(doc[k])}`;
+  for (const k in doc) {
+    const v = doc[k];
+    const text = `${k}: ${typeof v === 'string' && v.length > 100 ? JSON.stringify(v.slice(0, 100)) + '...' : formatValue(v)}`;
+    return text.length > 200 ? text.slice(0, 200) + '...' : text;
+  }
   return 'EOO';
 }
 
