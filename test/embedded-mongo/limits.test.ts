@@ -158,9 +158,9 @@ describe('embedded store: the 16 MB document limit (as mongod 7.0)', function ()
   });
 
   it('when large documents are read with the default batch size, then batches stay under 16 MB and every document arrives whole', async () => {
-    const c = db().collection('batch');
-    for (let i = 0; i < 4; i++) await c.insertOne({ _id: i as never, s: String(i).repeat(7 * MiB) });
+    const c = db().collection<{ _id: number; s: string }>('batch');
+    for (let i = 0; i < 4; i++) await c.insertOne({ _id: i, s: String(i).repeat(7 * MiB) });
     const all = await c.find().sort({ _id: 1 }).toArray();
-    expect(all.map((d) => [d._id, d.s.length, d.s[0]])).to.deep.equal([0, 1, 2, 3].map((i) => [i, 7 * MiB, String(i)]));
+    expect(all.map((d): unknown[] => [d._id, d.s.length, d.s[0]])).to.deep.equal([0, 1, 2, 3].map((i) => [i, 7 * MiB, String(i)]));
   });
 });
