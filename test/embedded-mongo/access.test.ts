@@ -64,13 +64,17 @@ describe('embedded store: who can reach it', function () {
       }
     });
 
-    it('when the data directory was left readable by others, then the store makes it 0700 before it starts', async () => {
+    it('when the data directory was left readable by others and a dead store left its socket file, then the store makes the directory 0700 and listens anew', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-access-'));
       fs.chmodSync(dir, 0o755);
+      fs.writeFileSync(path.join(dir, 'store.sock'), 'left behind by a crash');
       const store = await startEmbeddedMongo({ dbPath: dir, socketPath: path.join(dir, 'store.sock') });
       try {
         expect(mode(dir)).to.equal(0o700);
         expect(mode(path.join(dir, 'store.sock'))).to.equal(0o600);
+        const c = await MongoClient.connect(store.uri('x'), { serverSelectionTimeoutMS: 5000 });
+        expect(await c.db('x').command({ ping: 1 })).to.deep.equal({ ok: 1 });
+        await c.close();
       } finally {
         await store.close();
         fs.rmSync(dir, { recursive: true, force: true });
