@@ -186,6 +186,14 @@ describe('embedded store: who can reach it', function () {
         const without = await MongoClient.connect(line.replace('vigil@', ''), { serverSelectionTimeoutMS: 5000 });
         expect((await refusal(without.db('t').collection('c').countDocuments())).code).to.equal(13);
         await without.close();
+        // a second start on the same directory is refused and leaves the running store's credential alone
+        const pwFile = path.join(os.tmpdir(), `vigil-pw-${process.pid}`);
+        fs.writeFileSync(pwFile, 'Another-password-123\n', { mode: 0o600 });
+        const second = runTs('server/src/embedded-mongo/cli.ts', ['--port', '0', '--dbpath', dir, '--auth', '--password-file', pwFile], {});
+        expect((await second.exited).code).to.equal(1);
+        expect(second.output()).to.match(/in use/);
+        fs.rmSync(pwFile);
+        expect(JSON.parse(fs.readFileSync(file, 'utf8'))).to.deep.equal({ user, password });
       } finally {
         proc.child.kill('SIGTERM');
         await proc.exited;

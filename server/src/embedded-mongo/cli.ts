@@ -42,21 +42,25 @@ async function main(): Promise<void> {
   const ttl = values['ttl-interval-ms'] === undefined ? undefined : Number(values['ttl-interval-ms']);
   const dbPath = path.resolve(values.dbpath);
   let auth: Credential | undefined;
-  if (values.auth) {
-    fs.mkdirSync(dbPath, { recursive: true, mode: 0o700 });
+  // read or written only once the store holds the data directory's lock: a second `npm run db` on the same
+  // directory must not replace the credential of the running one
+  const credential = (): Credential => {
     const given: Partial<Credential> = {};
     if (values.user !== undefined) given.user = values.user;
     if (values['password-file'] !== undefined) given.password = fs.readFileSync(values['password-file'], 'utf8').trim();
-    const { credential, file, created } = loadOrCreateCredential(dbPath, values.user !== undefined || values['password-file'] !== undefined ? given : undefined);
-    auth = credential;
-    process.stderr.write(`authentication on: user '${credential.user}' (authSource ${AUTH_DB}); ${created ? 'credential written to' : 'credential read from'} ${file} (mode 0600)\n`);
-  }
+    const loaded = loadOrCreateCredential(dbPath, Object.keys(given).length ? given : undefined);
+    auth = loaded.credential;
+    process.stderr.write(
+      `authentication on: user '${auth.user}' (authSource ${AUTH_DB}); ${loaded.created ? 'credential written to' : 'credential read from'} ${loaded.file} (mode 0600)\n`,
+    );
+    return auth;
+  };
   const store = await startEmbeddedMongo({
     dbPath,
     host: values.host,
     port,
     ttlIntervalMs: ttl,
-    auth,
+    auth: values.auth ? credential : undefined,
     log: (level, msg, fields) => {
       if (values.quiet && level !== 'error') return;
       process.stderr.write(`${new Date().toISOString()} ${level} ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}\n`);

@@ -24,8 +24,11 @@ export interface EmbeddedMongoOptions {
    * and must lie in `dbPath`, which is kept private (0700), so only this user can connect.
    */
   socketPath?: string;
-  /** Require every connection to authenticate as this user (SCRAM-SHA-256, user `admin.<user>`). */
-  auth?: Credential;
+  /**
+   * Require every connection to authenticate as this user (SCRAM-SHA-256, user `admin.<user>`). A function
+   * is called once the data directory is locked (npm run db reads or writes the credential file there).
+   */
+  auth?: Credential | (() => Credential);
   /** How often expired TTL documents are deleted; default 60 s like mongod's TTL monitor. */
   ttlIntervalMs?: number;
   /** Optional log sink for diagnostics. */
@@ -91,13 +94,15 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions): Promise<Em
   ensurePrivateDir(dbPath, log);
   const lock = lockDataDir(dbPath);
   let engine: Engine;
+  let auth: Credential | undefined;
   try {
+    auth = typeof opts.auth === 'function' ? opts.auth() : opts.auth;
     engine = new Engine({ dbPath, ttlIntervalMs: opts.ttlIntervalMs, log });
   } catch (err) {
     lock.release();
     throw err;
   }
-  const wire = new WireServer(engine, dbPath, log, opts.auth && new ScramAuthenticator(opts.auth));
+  const wire = new WireServer(engine, dbPath, log, auth && new ScramAuthenticator(auth));
   let addr: ListenAddress;
   try {
     // we hold the directory's lock: a socket file there is a dead store's leftover
@@ -108,7 +113,7 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions): Promise<Em
     lock.release();
     throw err;
   }
-  log('info', 'embedded store listening', { ...addr, dbPath, auth: Boolean(opts.auth) });
+  log('info', 'embedded store listening', { ...addr, dbPath, auth: Boolean(auth) });
   let closing: Promise<void> | undefined;
   return {
     host: 'socketPath' in addr ? addr.socketPath : addr.host,

@@ -44,7 +44,8 @@ export function startEmbeddedMongoThread(opts: ThreadOptions): Promise<EmbeddedM
       host: opts.host,
       port: opts.port,
       socketPath: opts.socketPath,
-      auth: opts.auth,
+      // a credential only: a function cannot cross into the worker
+      auth: typeof opts.auth === 'function' ? opts.auth() : opts.auth,
       ttlIntervalMs: opts.ttlIntervalMs,
       forwardLogs: Boolean(opts.log),
     },
