@@ -15,10 +15,10 @@ import { bsonOf, MAX_BSON_USER_BYTES } from './wire';
 export type WriteOrigin = 'insert' | 'upsert' | 'update';
 
 /**
- * Encodes the document (its bytes are kept on it), refusing it as mongod does when it is larger than maxBsonObjectSize (16 MiB): an insert
- * answers BadValue (objects above 16 MiB + 16 KiB never get here: the wire refuses them with 10334), an
- * update 17419, an upsert 17420. Called before anything changes, so a refused write leaves the stored
- * document as it was.
+ * Encodes the document (its bytes are kept on it), refusing it as mongod does when it is larger than
+ * maxBsonObjectSize (16 MiB): an insert answers BadValue (objects above 16 MiB + 16 KiB never get here: the
+ * wire refuses them with 10334), an update 17419, an upsert 17420. Called before anything changes, so a
+ * refused write leaves the stored document as it was.
  */
 function checkStorable(doc: Doc, origin: WriteOrigin): void {
   let size: number;
@@ -155,7 +155,7 @@ export class Collection {
   }
 
   insert(doc: Doc, tx: WriteTx, origin: WriteOrigin = 'insert'): void {
-    // encoded (and its size checked) before anything changes: the store keeps these bytes and storage writes the same ones
+    // encoded (and its size checked) before anything changes: the store keeps these bytes, storage writes them
     checkStorable(doc, origin);
     const id = idKey(doc._id);
     if (this.docs.has(id)) throw this.dupError(this.indexes.get('_id_')!, [doc._id]);
