@@ -73,12 +73,17 @@ const templates: Buffer[] = [
   opQuery('admin.$cmd', { isMaster: 1 }),
 ];
 
-type Kind = 'valid' | 'random' | 'mutated' | 'truncated' | 'bad-length' | 'zero-doc';
+/** Valid frames that open a connection's run: cheap ones (no write, no scan), as the point is what follows. */
+const cheap = [templates[0], templates[1], templates[5], templates[6]];
+
+type Kind = 'lead' | 'valid' | 'random' | 'mutated' | 'truncated' | 'bad-length' | 'zero-doc';
 
 /** One frame of a kind: random bytes, a template with bytes flipped or lengths lied about, cut short, … */
 function makeFrame(rand: () => number, kind: Kind): Buffer {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
   switch (kind) {
+    case 'lead':
+      return pick(cheap);
     case 'valid':
       return pick(templates);
     case 'random': {
@@ -175,7 +180,7 @@ describe('embedded store: malformed, truncated and oversized frames', function (
     while (frames < 10_000) {
       const n = 1 + Math.floor(rand() * 16);
       const list: Buffer[] = [];
-      for (let i = 0; i < n; i++) list.push(makeFrame(rand, i < n - 1 ? 'valid' : kinds[Math.floor(rand() * kinds.length)]));
+      for (let i = 0; i < n; i++) list.push(makeFrame(rand, i < n - 1 ? 'lead' : kinds[Math.floor(rand() * kinds.length)]));
       plan.push(list);
       frames += n;
     }
