@@ -5,6 +5,10 @@ import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
 import { isDuplicateKey } from '../lib/store-errors';
 
+/** What one store flush writes, each in its own batches (the `what` of vigil_store_flush_failures_total). */
+export const flushTargets = ['transitions', 'status', 'rollups'] as const;
+export type FlushTarget = (typeof flushTargets)[number];
+
 export type RollupCategory = 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec';
 
 export type RollupCounts = Record<RollupCategory | 'checks' | 'failures', number>;
@@ -313,7 +317,7 @@ export class MonitoringStore {
     col: mongo.Collection<D>,
     toOp: (e: E) => mongo.AnyBulkWriteOperation<D>,
     putBack: (e: E) => void,
-    what: string,
+    what: FlushTarget,
   ): Promise<void> {
     for (let i = 0; i < entries.length; i += WRITE_CHUNK) {
       try {
