@@ -6,10 +6,39 @@
 import { BSON } from 'bson';
 import { compareValues, TypeBound, type Doc } from './compare';
 import { DEFAULT_DOC_CACHE, DocStore } from './docstore';
-import { duplicateKeyError } from './errors';
+import { CommandError, duplicateKeyError } from './errors';
 import { Index, type IndexSpec } from './indexes';
 import type { StorageOp } from './storage';
-import { bsonOf } from './wire';
+import { bsonOf, MAX_BSON_USER_BYTES } from './wire';
+
+/** How a document came to be written: mongod refuses an oversized one with a different error for each. */
+export type WriteOrigin = 'insert' | 'upsert' | 'update';
+
+/**
+ * Encodes the document (its bytes are kept on it), refusing it as mongod does when it is larger than
+ * maxBsonObjectSize (16 MiB): an insert answers BadValue (objects above 16 MiB + 16 KiB never get here: the
+ * wire refuses them with 10334), an update 17419, an upsert 17420. Called before anything changes, so a
+ * refused write leaves the stored document as it was.
+ */
+function checkStorable(doc: Doc, origin: WriteOrigin): void {
+  let size: number;
+  try {
+    size = bsonOf(doc).length;
+  } catch (err) {
+    // over the internal maximum: an update or upsert that built it reports it as its own error, like mongod
+    if (!(err instanceof CommandError) || err.code !== 10334 || origin === 'insert') throw err;
+    size = Infinity;
+  }
+  if (size <= MAX_BSON_USER_BYTES) return;
+  switch (origin) {
+    case 'insert':
+      throw new CommandError(2, 'BadValue', `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_USER_BYTES}`);
+    case 'update':
+      throw new CommandError(17419, 'Location17419', `Resulting document after update is larger than ${MAX_BSON_USER_BYTES}`);
+    case 'upsert':
+      throw new CommandError(17420, 'Location17420', `Document to upsert is larger than ${MAX_BSON_USER_BYTES}`);
+  }
+}
 
 export class WriteTx {
   readonly ops: StorageOp[] = [];
@@ -125,9 +154,9 @@ export class Collection {
     return duplicateKeyError(this.ns, ix.name, ix.spec.key, keyValue);
   }
 
-  insert(doc: Doc, tx: WriteTx): void {
-    // encoded before anything changes: the store keeps these bytes and storage writes the same ones
-    bsonOf(doc);
+  insert(doc: Doc, tx: WriteTx, origin: WriteOrigin = 'insert'): void {
+    // encoded (and its size checked) before anything changes: the store keeps these bytes, storage writes them
+    checkStorable(doc, origin);
     const id = idKey(doc._id);
     if (this.docs.has(id)) throw this.dupError(this.indexes.get('_id_')!, [doc._id]);
     this.checkUnique(doc, id);
@@ -147,7 +176,7 @@ export class Collection {
    * the other indexes (and their unique checks) alone.
    */
   replace(oldDoc: Doc, newDoc: Doc, tx: WriteTx): void {
-    bsonOf(newDoc);
+    checkStorable(newDoc, 'update');
     const id = idKey(oldDoc._id);
     const changes: [Index, string[], string[]][] = [];
     for (const ix of this.indexes.values()) {

@@ -1,13 +1,14 @@
 /**
  * Server-side cursors. Results are materialized when the cursor opens (documents are shared references to
  * the in-memory copies, which writes replace rather than mutate), then handed out in batches: the first
- * batch is 101 documents unless batchSize says otherwise, getMore batches fill up to 16 MB. An idle cursor
+ * batch is 101 documents unless batchSize says otherwise, and no batch goes past 16 MB. An idle cursor
  * is dropped after 10 minutes like mongod's cursorTimeoutMillis.
  */
-import { BSON, Long } from 'bson';
+import { Long } from 'bson';
 import type { Doc } from './compare';
 import { CommandError } from './errors';
 import type { Projection } from './projection';
+import { bsonOf } from './wire';
 
 export const DEFAULT_FIRST_BATCH = 101;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
@@ -47,10 +48,11 @@ export class CursorStore {
     while (c.pos < c.docs.length && out.length < max) {
       const raw = c.docs[c.pos];
       const d = (c.project ? c.project.raw(raw) : raw) as Doc;
-      if (batchSize === undefined || batchSize <= 0) {
-        bytes += d instanceof Uint8Array ? d.length : BSON.calculateObjectSize(d);
-        if (bytes > MAX_BATCH_BYTES && out.length > 0) break;
-      }
+      // every batch, also one with a batchSize, stops at 16 MB as mongod's do, so that a reply always fits
+      // in a message; the encoding is kept on the document, the reply reuses it (a document an aggregation
+      // built over the BSON limit throws 10334 here, which fails this command only)
+      bytes += bsonOf(d).length;
+      if (bytes > MAX_BATCH_BYTES && out.length > 0) break;
       out.push(d);
       c.pos++;
     }
@@ -84,7 +86,14 @@ export class CursorStore {
     if (!c) throw new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`);
     if (c.ns !== ns) throw new CommandError(13, 'Unauthorized', `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${c.ns}`);
     c.lastUsed = Date.now();
-    const batch = this.take(c, batchSize);
+    let batch: Doc[];
+    try {
+      batch = this.take(c, batchSize);
+    } catch (err) {
+      // mongod kills a cursor whose getMore failed
+      this.open.delete(id);
+      throw err;
+    }
     const done = c.pos >= c.docs.length || c.remaining <= 0;
     if (done) this.open.delete(id);
     return { nextBatch: batch, id: Long.fromNumber(done ? 0 : id), ns };

@@ -16,6 +16,8 @@ startEmbeddedMongo({
   dbPath: opts.dbPath,
   host: opts.host,
   port: opts.port,
+  socketPath: opts.socketPath,
+  auth: opts.auth,
   ttlIntervalMs: opts.ttlIntervalMs,
   log: opts.forwardLogs
     ? (level, msg, fields) => {
@@ -39,7 +41,7 @@ startEmbeddedMongo({
         )
         .finally(() => port.close());
     });
-    send({ type: 'ready', host: store.host, port: store.port });
+    send({ type: 'ready', host: store.host, port: store.port, socketPath: store.socketPath });
   },
   (err: unknown) => {
     send(

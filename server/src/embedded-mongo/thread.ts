@@ -8,13 +8,14 @@ import { DataDirLockedError } from './lock';
  * durability), with its own event loop and heap. With 300,000 points the store's documents and indexes
  * are gigabytes of heap; in the main thread every major GC of them, and every command the store applies,
  * would pause the polling engine and the HTTP/Socket.IO server. In its own thread it runs on the other
- * core and its GC pauses only itself. The app talks to it over loopback exactly as to a real MongoDB.
+ * core and its GC pauses only itself. The app talks to it through the wire protocol exactly as to a real
+ * MongoDB (on a Unix socket in the data directory, see store/connection.ts).
  */
-export type EmbeddedMongoThread = Pick<EmbeddedMongo, 'host' | 'port' | 'uri' | 'close'>;
+export type EmbeddedMongoThread = Pick<EmbeddedMongo, 'host' | 'port' | 'socketPath' | 'uri' | 'close'>;
 
 export type ToThread = { type: 'close' };
 export type FromThread =
-  | { type: 'ready'; host: string; port: number }
+  | { type: 'ready'; host: string; port: number; socketPath?: string }
   | { type: 'failed'; message: string; locked?: { dir: string; pid: number } }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
   | { type: 'closed'; error?: string };
@@ -38,7 +39,16 @@ function entry(): { file: string; execArgv?: string[] } {
 export function startEmbeddedMongoThread(opts: ThreadOptions): Promise<EmbeddedMongoThread> {
   const { file, execArgv } = entry();
   const worker = new Worker(file, {
-    workerData: { dbPath: path.resolve(opts.dbPath), host: opts.host, port: opts.port, ttlIntervalMs: opts.ttlIntervalMs, forwardLogs: Boolean(opts.log) },
+    workerData: {
+      dbPath: path.resolve(opts.dbPath),
+      host: opts.host,
+      port: opts.port,
+      socketPath: opts.socketPath,
+      // a credential only: a function cannot cross into the worker
+      auth: typeof opts.auth === 'function' ? opts.auth() : opts.auth,
+      ttlIntervalMs: opts.ttlIntervalMs,
+      forwardLogs: Boolean(opts.log),
+    },
     ...(execArgv ? { execArgv } : {}),
   });
   let closing: Promise<void> | undefined;
@@ -61,7 +71,8 @@ export function startEmbeddedMongoThread(opts: ThreadOptions): Promise<EmbeddedM
           resolve({
             host: m.host,
             port: m.port,
-            uri: (dbName) => mongoUri(m.host, m.port, dbName),
+            socketPath: m.socketPath,
+            uri: (dbName) => mongoUri(m.socketPath ? { socketPath: m.socketPath } : { host: m.host, port: m.port }, dbName),
             close() {
               closing ??= new Promise<void>((done, fail) => {
                 closed = (error) => (error ? fail(new Error(`embedded store did not close cleanly: ${error}`)) : done());

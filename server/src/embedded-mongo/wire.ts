@@ -5,6 +5,7 @@
  */
 import { BSON } from 'bson';
 import type { Doc } from './compare';
+import { CommandError, formatValue } from './errors';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -17,6 +18,13 @@ export const FLAG_EXHAUST_ALLOWED = 1 << 16;
 const HEADER = 16;
 /** The limit advertised in hello; a larger frame is a protocol error. */
 export const MAX_MESSAGE_BYTES = 48_000_000;
+/** mongod's BSONObjMaxUserSize (hello's maxBsonObjectSize): no stored document may be larger. */
+export const MAX_BSON_USER_BYTES = 16 * 1024 * 1024;
+/**
+ * mongod's BSONObjMaxInternalSize: the largest BSON object it reads from a message or builds for a reply
+ * (a command around a document of the user maximum still fits).
+ */
+export const MAX_BSON_INTERNAL_BYTES = MAX_BSON_USER_BYTES + 16 * 1024;
 
 const deserializeOptions = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false };
 const serializeOptions = { ignoreUndefined: false };
@@ -48,10 +56,68 @@ export function bsonOf(doc: Doc): Buffer {
   if (doc instanceof Uint8Array) return doc as unknown as Buffer;
   let b = rawBson.get(doc);
   if (!b) {
-    b = Buffer.from(BSON.serialize(doc, serializeOptions));
+    b = serializeBson(doc);
     rawBson.set(doc, b);
   }
   return b;
+}
+
+/**
+ * mongod's BSONObjectTooLarge (10334) for an object of `size` bytes, naming its first element as mongod
+ * does (`BSONObj size: 18874400 (0x1200020) is invalid. Size must be between 0 and 16793600(16MB) First
+ * element: _id: 1`).
+ */
+export function bsonObjectTooLarge(size: number, first: string): CommandError {
+  return new CommandError(
+    10334,
+    'BSONObjectTooLarge',
+    `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. Size must be between 0 and ${MAX_BSON_INTERNAL_BYTES}(16MB) First element: ${first}`,
+  );
+}
+
+/** `name: value` of a document's first element, cut short: the value may be the oversized part. */
+function firstElementOf(doc: Doc): string {
+  for (const k in doc) {
+    const v = doc[k];
+    const text = `${k}: ${typeof v === 'string' && v.length > 100 ? JSON.stringify(v.slice(0, 100)) + '...' : formatValue(v)}`;
+    return text.length > 200 ? text.slice(0, 200) + '...' : text;
+  }
+  return 'EOO';
+}
+
+/** `name: value` of the first element of BSON bytes, for error messages; decodes that element only. */
+export function firstElementText(bytes: Buffer): string {
+  if (bytes.length < 6 || bytes[4] === 0) return 'EOO';
+  const e = elementEnd(bytes, 4);
+  if (e <= 4 || e >= bytes.length) return '?';
+  const mini = Buffer.alloc(e - 4 + 5);
+  mini.writeInt32LE(mini.length, 0);
+  bytes.copy(mini, 4, 4, e);
+  try {
+    return firstElementOf(decodeBson(mini));
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * BSON.serialize, refusing instead of corrupting: js-bson writes into one shared 17 MB buffer and, past its
+ * end, either throws a RangeError or silently drops bytes (a string that crosses the end comes out
+ * truncated). No object larger than MAX_BSON_INTERNAL_BYTES is ever produced; it is refused with 10334.
+ */
+export function serializeBson(doc: Doc): Buffer {
+  let out: Uint8Array | undefined;
+  try {
+    out = BSON.serialize(doc, serializeOptions);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const size = BSON.calculateObjectSize(doc, serializeOptions);
+    if (size <= MAX_BSON_INTERNAL_BYTES) throw err;
+    throw bsonObjectTooLarge(size, firstElementOf(doc));
+  }
+  // anything that went past the serializer's buffer is longer than it; the bytes are then not the document
+  if (out.length > MAX_BSON_INTERNAL_BYTES) throw bsonObjectTooLarge(BSON.calculateObjectSize(doc, serializeOptions), firstElementOf(doc));
+  return Buffer.from(out.buffer, out.byteOffset, out.length);
 }
 
 /**
@@ -278,7 +344,15 @@ export interface IncomingMessage {
   command: Doc;
   /** For OP_QUERY: the full collection name (`admin.$cmd`). */
   queryNs?: string;
+  /** A well-formed message the store refuses to run (a BSON object over the size limit): answered with this error. */
+  refused?: CommandError;
 }
+
+/**
+ * A frame the store cannot read (bad length, section kind or BSON, truncated): the connection that sent
+ * it is closed, as mongod does; nothing of it is executed.
+ */
+export class ProtocolError extends Error {}
 
 /** Splits a byte stream into whole messages without quadratic re-concatenation of large frames. */
 export class FrameReader {
@@ -293,7 +367,7 @@ export class FrameReader {
       if (this.length < 4) break;
       const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.collapse();
       const size = head.readInt32LE(0);
-      if (size < HEADER || size > MAX_MESSAGE_BYTES) throw new Error(`invalid message length ${size}`);
+      if (size < HEADER || size > MAX_MESSAGE_BYTES) throw new ProtocolError(`invalid message length ${size}`);
       if (this.length < size) break;
       const all = this.chunks.length === 1 ? this.chunks[0] : this.collapse();
       frames.push(all.subarray(0, size));
@@ -311,65 +385,98 @@ export class FrameReader {
   }
 }
 
-function readCString(buf: Buffer, pos: number): [string, number] {
-  const end = buf.indexOf(0, pos);
-  if (end < 0) throw new Error('unterminated cstring');
-  return [buf.toString('utf8', pos, end), end + 1];
+/** The BSON document starting at `pos`, which must end (with its 0 terminator) by `end`. */
+function bsonAt(frame: Buffer, pos: number, end: number, what: string): Buffer {
+  if (pos + 5 > end) throw new ProtocolError(`${what} truncated`);
+  const len = frame.readInt32LE(pos);
+  if (len < 5 || len > end - pos) throw new ProtocolError(`${what} has invalid length ${len} (${end - pos} bytes left)`);
+  if (frame[pos + len - 1] !== 0) throw new ProtocolError(`${what} does not end with a 0 byte`);
+  return frame.subarray(pos, pos + len);
+}
+
+/** mongod reads no BSON object above its internal maximum: the command is answered with 10334. */
+function tooLarge(docs: Buffer[]): CommandError | undefined {
+  for (const d of docs) if (d.length > MAX_BSON_INTERNAL_BYTES) return bsonObjectTooLarge(d.length, firstElementText(d));
+  return undefined;
+}
+
+/** Runs a decoder over bytes that passed the framing checks; what it cannot decode is a protocol error. */
+function decoding<T>(what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw new ProtocolError(`invalid BSON in ${what}: ${(err as Error).message}`);
+  }
 }
 
 export function parseMessage(frame: Buffer): IncomingMessage {
+  if (frame.length < HEADER) throw new ProtocolError(`message of ${frame.length} bytes is shorter than its header`);
   const requestId = frame.readInt32LE(4);
   const opCode = frame.readInt32LE(12);
   if (opCode === OP_MSG) return parseOpMsg(frame, requestId);
   if (opCode === OP_QUERY) return parseOpQuery(frame, requestId);
-  throw new Error(`unsupported opCode ${opCode}`);
+  throw new ProtocolError(`unsupported opCode ${opCode}`);
 }
 
+/** flagBits 0-15 are required: a receiver must refuse a message with one it does not know. */
+const KNOWN_REQUIRED_FLAGS = FLAG_CHECKSUM_PRESENT | FLAG_MORE_TO_COME;
+
 function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
+  if (frame.length < HEADER + 5) throw new ProtocolError('OP_MSG without flags and a section');
   const flags = frame.readUInt32LE(HEADER);
+  if (flags & 0xffff & ~KNOWN_REQUIRED_FLAGS) throw new ProtocolError(`OP_MSG with unknown required flag bits 0x${(flags & 0xffff).toString(16)}`);
   const end = flags & FLAG_CHECKSUM_PRESENT ? frame.length - 4 : frame.length;
   let pos = HEADER + 4;
-  let command: Doc | undefined;
-  const sequences: [string, (Doc | InsertBytes)[]][] = [];
+  let body: Buffer | undefined;
+  const sequences: [string, Buffer[]][] = [];
   while (pos < end) {
     const kind = frame[pos++];
-    const size = frame.readInt32LE(pos);
     if (kind === 0) {
-      const body = frame.subarray(pos, pos + size);
-      if (isInsertBody(body)) {
-        command = BSON.deserialize(body, insertBodyOptions);
-        if (Array.isArray(command.documents)) command.documents = decodeInsertedAll(command.documents as Buffer[]);
-      } else {
-        command = BSON.deserialize(body, deserializeOptions);
-      }
-      pos += size;
+      if (body) throw new ProtocolError('OP_MSG with more than one body section');
+      body = bsonAt(frame, pos, end, 'OP_MSG body');
+      pos += body.length;
     } else if (kind === 1) {
+      if (pos + 4 > end) throw new ProtocolError('OP_MSG document sequence truncated');
+      const size = frame.readInt32LE(pos);
+      if (size < 5 || size > end - pos) throw new ProtocolError(`OP_MSG document sequence has invalid length ${size}`);
       const sectionEnd = pos + size;
-      const [identifier, docStart] = readCString(frame, pos + 4);
+      const nameEnd = frame.indexOf(0, pos + 4);
+      if (nameEnd < 0 || nameEnd >= sectionEnd) throw new ProtocolError('OP_MSG document sequence without an identifier');
+      const identifier = frame.toString('utf8', pos + 4, nameEnd);
       const raw: Buffer[] = [];
-      let p = docStart;
-      while (p < sectionEnd) {
-        const len = frame.readInt32LE(p);
-        raw.push(frame.subarray(p, p + len));
-        p += len;
-      }
-      sequences.push([identifier, identifier === 'documents' ? decodeInsertedAll(raw) : raw.map((b) => decodeBson(b))]);
+      // every document is at least 5 bytes long, so this walk always ends
+      for (let p = nameEnd + 1; p < sectionEnd; p += raw[raw.length - 1].length) raw.push(bsonAt(frame, p, sectionEnd, `document in sequence '${identifier}'`));
+      sequences.push([identifier, raw]);
       pos = sectionEnd;
     } else {
-      throw new Error(`unknown OP_MSG section kind ${kind}`);
+      throw new ProtocolError(`unknown OP_MSG section kind ${kind}`);
     }
   }
-  if (!command) throw new Error('OP_MSG without a body section');
-  for (const [identifier, docs] of sequences) command[identifier] = docs;
+  if (!body) throw new ProtocolError('OP_MSG without a body section');
+  const refused = tooLarge([body, ...sequences.flatMap(([, docs]) => docs)]);
+  if (refused) return { opCode: OP_MSG, requestId, flags, command: {}, refused };
+  const command = decoding('OP_MSG body', (): Doc => {
+    if (!isInsertBody(body)) return BSON.deserialize(body, deserializeOptions);
+    const cmd = BSON.deserialize(body, insertBodyOptions);
+    if (Array.isArray(cmd.documents)) cmd.documents = decodeInsertedAll(cmd.documents as Buffer[]);
+    return cmd;
+  });
+  for (const [identifier, raw] of sequences) {
+    command[identifier] = decoding(`document sequence '${identifier}'`, () => (identifier === 'documents' ? decodeInsertedAll(raw) : raw.map((b) => decodeBson(b))));
+  }
   return { opCode: OP_MSG, requestId, flags, command };
 }
 
 function parseOpQuery(frame: Buffer, requestId: number): IncomingMessage {
+  if (frame.length < HEADER + 4) throw new ProtocolError('OP_QUERY without flags');
   const flags = frame.readUInt32LE(HEADER);
-  const [ns, afterNs] = readCString(frame, HEADER + 4);
-  const docStart = afterNs + 8;
-  const len = frame.readInt32LE(docStart);
-  let command = decodeBson(frame.subarray(docStart, docStart + len));
+  const nsEnd = frame.indexOf(0, HEADER + 4);
+  if (nsEnd < 0) throw new ProtocolError('OP_QUERY collection name not terminated');
+  const ns = frame.toString('utf8', HEADER + 4, nsEnd);
+  const query = bsonAt(frame, nsEnd + 1 + 8, frame.length, 'OP_QUERY query');
+  const refused = tooLarge([query]);
+  if (refused) return { opCode: OP_QUERY, requestId, flags, command: {}, queryNs: ns, refused };
+  let command = decoding('OP_QUERY query', () => decodeBson(query));
   // Drivers wrap legacy commands as { $query: {...}, $readPreference } when they carry read preferences.
   if (command.$query && typeof command.$query === 'object') command = command.$query as Doc;
   return { opCode: OP_QUERY, requestId, flags, command, queryNs: ns };
@@ -388,16 +495,17 @@ const OK = cstring('ok');
 
 /**
  * `{ cursor: { firstBatch|nextBatch: [...], id, ns }, ok: 1 }` assembled from each document's cached
- * encoding; other replies go through BSON.serialize.
+ * encoding; other replies go through BSON.serialize. A reply over MAX_BSON_INTERNAL_BYTES (a document an
+ * aggregation built past the limit) throws 10334, which the server answers instead of this reply.
  */
 function encodeBody(body: Doc): Buffer | Uint8Array {
   const cursor = body.cursor as Doc | undefined;
   const keys = Object.keys(body);
-  if (!cursor || keys.length !== 2 || keys[1] !== 'ok' || body.ok !== 1) return BSON.serialize(body, serializeOptions);
+  if (!cursor || keys.length !== 2 || keys[1] !== 'ok' || body.ok !== 1) return serializeBson(body);
   const ck = Object.keys(cursor);
   const batchKey = ck[0];
   if (ck.length !== 3 || (batchKey !== 'firstBatch' && batchKey !== 'nextBatch') || ck[1] !== 'id' || ck[2] !== 'ns') {
-    return BSON.serialize(body, serializeOptions);
+    return serializeBson(body);
   }
   const docs = cursor[batchKey] as Doc[];
   const encoded = docs.map(bsonOf);
@@ -407,6 +515,7 @@ function encodeBody(body: Doc): Buffer | Uint8Array {
   const batchName = batchKey === 'firstBatch' ? FIRST : NEXT;
   const cursorLen = 4 + (1 + batchName.length + arrayLen) + (1 + ID.length + 8) + (1 + NS.length + 4 + nsBytes.length + 1) + 1;
   const total = 4 + (1 + CURSOR.length + cursorLen) + (1 + OK.length + 8) + 1;
+  if (total > MAX_BSON_INTERNAL_BYTES) throw bsonObjectTooLarge(total, 'cursor: { ... }');
   const out = Buffer.allocUnsafe(total);
   let p = out.writeInt32LE(total, 0);
   out[p++] = 0x03;
@@ -459,7 +568,7 @@ export function encodeOpMsg(requestId: number, responseTo: number, flags: number
 }
 
 export function encodeOpReply(requestId: number, responseTo: number, body: Doc, responseFlags = 0): Buffer {
-  const bson = BSON.serialize(body, serializeOptions);
+  const bson = serializeBson(body);
   const out = Buffer.allocUnsafe(HEADER + 20 + bson.length);
   out.writeInt32LE(out.length, 0);
   out.writeInt32LE(requestId, 4);

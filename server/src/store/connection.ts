@@ -20,7 +20,16 @@ function redact(uri: string): string {
   return uri.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/** MONGODB_URI when set; otherwise starts the embedded store under DATA_DIR/db on a free loopback port. */
+/** The Unix socket the in-process store listens on, inside its private data directory. */
+export function embeddedSocketPath(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'db', 'store.sock');
+}
+
+/**
+ * MONGODB_URI when set; otherwise starts the embedded store under DATA_DIR/db, listening on a Unix domain
+ * socket there (DATA_DIR/db/store.sock): the directory is 0700 and the socket 0600, so only this user can
+ * reach the store (no TCP port another local user could connect to).
+ */
 export async function openStore(config: Config, logger: Logger): Promise<Store> {
   let embedded: { uri(db?: string): string; close(): Promise<void> } | undefined;
   let uri = config.MONGODB_URI;
@@ -28,8 +37,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
     const log = logger.child({ component: 'embedded-mongo' });
     const opts = {
       dbPath: path.join(config.DATA_DIR, 'db'),
-      host: '127.0.0.1',
-      port: 0,
+      socketPath: embeddedSocketPath(config.DATA_DIR),
       log: ((level, msg, fields) => log[level](msg, fields)) satisfies EmbeddedMongoOptions['log'],
     };
     embedded = config.EMBEDDED_STORE_THREAD

@@ -92,7 +92,7 @@ function updateOne(
   if (matched.length === 0 && opts.upsert) {
     const seed = upsertSeed(q);
     const created = withId(applyUpdate(seed, u, { filter: q, arrayFilters: opts.arrayFilters, inserting: true }));
-    coll.insert(created, tx);
+    coll.insert(created, tx, 'upsert');
     return { n: 1, nModified: 0, upserted: created._id, after: created };
   }
   return { n: matched.length, nModified, ...last };
