@@ -4,6 +4,10 @@ const zh = {
   app: { title: 'Vigil 视频点位监测', synthetic: '演示数据（合成）' },
   nav: { board: '状态总览', map: '地图', outages: '故障', registry: '点位管理', wall: '大屏', logout: '退出' },
   conn: { idle: '未连接', connecting: '连接中', live: '实时', offline: '已断开，正在重连', resyncing: '同步中', error: '订阅失败' },
+  load: {
+    overloaded: '监测过载：实际检测周期 {effective} 秒（设定 {set} 秒）',
+    advice: '点位状态可能滞后。管理员可为部分层级或点位设置更长的检测周期，或增加一个监测实例分担点位。',
+  },
   state: { UNKNOWN: '未知', UP: '在线', PENDING: '待确认', DOWN: '离线', MAINTENANCE: '维护', DISABLED: '停用', NOT_CONNECTED: '未接入' },
   tier: { district: '区', street: '街道', community: '社区', grid: '网格' },
   sharing: { own: '本级', up: '向上共享', all: '全域共享' },
@@ -109,6 +113,10 @@ const en: typeof zh = {
   app: { title: 'Vigil camera point monitor', synthetic: 'Demo data (synthetic)' },
   nav: { board: 'Status board', map: 'Map', outages: 'Outages', registry: 'Registry', wall: 'Wall', logout: 'Log out' },
   conn: { idle: 'Not connected', connecting: 'Connecting', live: 'Live', offline: 'Disconnected, reconnecting', resyncing: 'Syncing', error: 'Subscribe failed' },
+  load: {
+    overloaded: 'monitoring overloaded: effective interval {effective} s (set {set} s)',
+    advice: 'Point states may lag. An administrator can set longer check intervals for some tiers or points, or add another monitoring instance.',
+  },
   state: { UNKNOWN: 'Unknown', UP: 'Up', PENDING: 'Pending', DOWN: 'Down', MAINTENANCE: 'Maintenance', DISABLED: 'Disabled', NOT_CONNECTED: 'Not connected' },
   tier: { district: 'District', street: 'Street', community: 'Community', grid: 'Grid' },
   sharing: { own: 'Own tier', up: 'Shared up', all: 'Shared with all' },

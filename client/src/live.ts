@@ -16,6 +16,7 @@ import {
   type SubscribeResult,
 } from '@contracts/live';
 import { regionTiers } from '@contracts/vocabulary';
+import type { MonitoringLoad } from '@contracts/monitoring';
 import { get, notifyUnauthenticated } from './api';
 
 type LiveRegion = LiveRegions['regions'][number];
@@ -47,6 +48,8 @@ class Board {
   readonly rootId = ref<string | null>(null);
   readonly regionsVersion = ref(0);
   readonly newOutages = shallowRef<NewOutage[]>([]);
+  /** The polling engine's load as the server pushes it (the overload banner); null until the first. */
+  readonly load = shallowRef<MonitoringLoad | null>(null);
 
   regions = new Map<string, RegionNode>();
   roots: RegionNode[] = [];
@@ -224,6 +227,9 @@ class Board {
       if (!socket.active) notifyUnauthenticated();
     });
     socket.on('status:changed', (batch) => this.onBatch(batch));
+    socket.on('monitoring:load', (load) => {
+      this.load.value = load;
+    });
     socket.on('status:resync', () => {
       void this.resync();
     });

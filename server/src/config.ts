@@ -50,6 +50,8 @@ export const configSchema = z.object({
   MONITOR_CONCURRENCY: z.coerce.number().int().min(1).max(60_000).default(4096),
   MONITOR_DISPATCH_TICK_MS: z.coerce.number().int().min(0).max(1000).default(50),
   PROBE_SOCKET: z.enum(['raw', 'net']).default('raw'),
+  MONITOR_LOOP_DELAY_TARGET_MS: z.coerce.number().int().min(0).max(10_000).default(50),
+  MONITOR_MAX_CHECKS_PER_SEC: z.coerce.number().positive().max(1_000_000).optional(),
   MONITOR_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
   MONITOR_INTERVAL_OVERRIDE_MS: z.coerce.number().int().min(50).max(86_400_000).optional(),
   MONITOR_SUCCESSES_TO_UP: z.coerce.number().int().min(1).max(10).default(1),

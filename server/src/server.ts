@@ -110,7 +110,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const monitoring = createMonitoring(ctx, { cameras: registry.cameras });
   api.use(monitoring.router);
   app.get('/metrics', monitoring.metricsHandler);
-  const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed });
+  const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed, load: monitoring.service });
   api.use(live.router);
   const alerts = await createAlerts(ctx, { registry, monitoring: monitoring.service }).catch(async (err: unknown) => {
     await store.close();

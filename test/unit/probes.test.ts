@@ -2,7 +2,7 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { probes, type ProbeKind, type ProbeOutcome, type ProbeTarget } from '../../server/src/probes';
 import { connKind, rawAvailable, useConnKind } from '../../server/src/probes/conn';
-import { parseRtspResponse } from '../../server/src/probes/rtsp';
+import { scanRtspHead } from '../../server/src/probes/rtsp';
 import type { FaultInput } from '../../server/src/demo/sim/faults';
 import { simAddress, startSimulator, type RunningSimulator } from '../../server/src/demo/sim/simulator';
 
@@ -135,11 +135,26 @@ describe(`probes against the camera simulator (real loopback sockets, ${layer} s
   });
 
   it('when an RTSP answer is split or has a body, then the parser waits for all of it', () => {
-    expect(parseRtspResponse(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0'))).to.equal(null);
-    const done = parseRtspResponse(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0\r\n'));
-    expect(done && 'response' in done ? done.response.body : null).to.equal('v=0\r\n');
-    const bad = parseRtspResponse(Buffer.from('HTTP/1.1 200 OK\r\n\r\n'));
-    expect(bad && 'error' in bad ? bad.error : '').to.match(/not RTSP|bad status/);
+    expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0'))).to.equal(null);
+    expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\n'))).to.equal(null);
+    const raw = Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0\r\nEXTRA');
+    const done = scanRtspHead(raw);
+    expect(done).to.deep.equal({ status: 200, cseq: 2, contentLength: 5, bodyStart: 47, total: 52 });
+    expect(raw.toString('latin1', 47, 52)).to.equal('v=0\r\n');
+    const bad = scanRtspHead(Buffer.from('HTTP/1.1 200 OK\r\n\r\n'));
+    expect(bad && 'error' in bad ? bad.error : '').to.match(/not RTSP/);
+    // an early, partial answer that cannot be RTSP is refused before its end arrives
+    expect(scanRtspHead(Buffer.from('HTT'))).to.deep.equal({ error: 'not RTSP: "HTT"' });
+  });
+
+  it('when header names vary in case and values carry blanks, then CSeq, status and length are still read from the bytes', () => {
+    const h = scanRtspHead(Buffer.from('RTSP/1.0 401 Unauthorized\r\ncseq :  12 \r\nWWW-Authenticate: Digest realm="x"\r\nCONTENT-LENGTH:0\r\n\r\n'));
+    expect(h).to.include({ status: 401, cseq: 12, contentLength: 0 });
+    // a CSeq that is not a plain number does not echo anything
+    expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 1x\r\n\r\n'))).to.include({ cseq: -1 });
+    expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: -3\r\n\r\n'))).to.have.property('error').that.matches(/Content-Length/);
+    expect(scanRtspHead(Buffer.from('RTSP/1.0 20x OK\r\n\r\n'))).to.have.property('error').that.matches(/bad status line/);
+    expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nno colon here\r\n\r\n'))).to.have.property('error').that.matches(/bad header line/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { IncidentServerEvents } from './incidents';
+import type { MonitoringLoad } from './monitoring';
 
 /**
  * The `/live` Socket.IO contract, shared by the server and the console (the client imports this file
@@ -138,6 +139,8 @@ export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: LiveErr
 export interface ServerToClientEvents extends IncidentServerEvents {
   'status:changed': (batch: StatusBatch) => void;
   'status:resync': (notice: ResyncNotice) => void;
+  /** The polling engine's load, sent at connection and whenever the console's overload banner changes. */
+  'monitoring:load': (load: MonitoringLoad) => void;
 }
 
 export interface ClientToServerEvents {

@@ -74,3 +74,23 @@ export const checkResultSchema = z.object({
   transition: transitionSchema.nullable(),
 });
 export type CheckResult = z.infer<typeof checkResultSchema>;
+
+/**
+ * How the polling engine keeps up (`GET /api/v1/monitoring/load`, and the `/live` event `monitoring:load`
+ * pushed to every console when it changes). `overloaded` is what the console's banner shows: routine checks
+ * run late, so a point's state may be up to `effectiveIntervalSec` old instead of `setIntervalSec`.
+ */
+export const monitoringLoadSchema = z.object({
+  /** Routine checks run at least 10 % later than set (cleared under 5 %). */
+  overloaded: z.boolean(),
+  /** Mean time between two routine checks of a point over the last window, seconds; null before any. */
+  effectiveIntervalSec: z.number().nullable(),
+  /** Mean set interval of the same checks, seconds; null before any. */
+  setIntervalSec: z.number().nullable(),
+  /** Checks a second needed to keep every set interval ÷ what the engine can carry now; null when unknown. */
+  capacityUsed: z.number().nullable(),
+  /** Checks a second admission control allows now; null = not limiting. */
+  admittedPerSec: z.number().nullable(),
+  at: z.string(),
+});
+export type MonitoringLoad = z.infer<typeof monitoringLoadSchema>;

@@ -8,7 +8,8 @@ import { AppError } from '../lib/errors';
 import { LiveHub, type PointEntry, type TransitionInput } from './hub';
 import type { RegionTree } from '../regions/tree';
 import { liveRoutes } from './routes';
-import { attachLiveNamespace, type LiveNamespace, type SocketMiddleware } from './socket';
+import { attachLiveNamespace, LOAD_ROOM, type LiveNamespace, type SocketMiddleware } from './socket';
+import type { MonitoringLoad } from '../contracts/monitoring';
 import { buildCatalog, loadedFromDoc, storeSource, type LiveSource, type LoadedPoint, type PointAttrs } from './source';
 
 /** One transition as the monitoring change feed delivers it (only the fields live push reads). */
@@ -44,6 +45,8 @@ export interface LiveDeps {
   /** The auth capability's subscribe check; defaults to the registry-scope rule in auth/scope.ts. */
   assertCanSubscribe?: (principal: Principal, regionId: string, regions: RegionTree) => void;
   source?: LiveSource;
+  /** The polling engine's load figure (the console's overload banner): its value now and its changes. */
+  load?: { load(): MonitoringLoad; onLoad(listener: (l: MonitoringLoad) => void): () => void };
 }
 
 export interface Live {
@@ -266,6 +269,8 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
       }),
     );
   }
+  const loadSource = deps.load;
+  if (loadSource) unsubscribers.push(loadSource.onLoad((l) => nsp?.to(LOAD_ROOM).emit('monitoring:load', l)));
   let reloadTimer: NodeJS.Timeout | null = null;
   let applying: Promise<void> = Promise.resolve();
   const scheduleRegistryApply = (): void => {
@@ -330,6 +335,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
         authenticate: deps.socketAuth ?? openModeAuth(ctx),
         assertCanSubscribe: assertCanWatch,
         ready,
+        ...(loadSource ? { currentLoad: () => loadSource.load() } : {}),
         logger: log,
       });
       void load().catch((err: unknown) => log.warn('live index not loaded yet', { err }));

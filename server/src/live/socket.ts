@@ -12,6 +12,7 @@ import {
 } from '../contracts/live';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import type { MonitoringLoad } from '../contracts/monitoring';
 import { viewerOf } from '../auth/scope';
 import type { LiveHub, Room } from './hub';
 import type { RegionTree } from '../regions/tree';
@@ -34,8 +35,13 @@ export interface LiveSocketDeps {
   assertCanSubscribe(principal: Principal, regionId: string, regions: RegionTree): void;
   /** Resolves once the hot index is loaded (and fresh enough); the hub it returns is current. */
   ready(): Promise<LiveHub>;
+  /** The polling engine's load now (sent to each console at connection; changes go to LOAD_ROOM). */
+  currentLoad?: () => MonitoringLoad;
   logger: Logger;
 }
+
+/** Every socket allowed to read status joins this room: the engine's load is the same for everyone. */
+export const LOAD_ROOM = 'monitoring:load';
 
 /** Socket.IO only reports `Error`s to the client's connect_error; keep the message safe to show. */
 const appCodes: Record<string, LiveErrorCode> = {
@@ -73,6 +79,11 @@ export function attachLiveNamespace(io: Server, deps: LiveSocketDeps): LiveNames
     const rooms = new Map<string, Room>();
     socket.data.liveRooms = rooms;
     let hubOfRooms: LiveHub | null = null;
+    const principal = socket.data.principal;
+    if (deps.currentLoad && principal && can(principal, 'status:read')) {
+      void socket.join(LOAD_ROOM);
+      socket.emit('monitoring:load', deps.currentLoad());
+    }
 
     const leaveAll = (): void => {
       for (const room of rooms.values()) {

@@ -7,8 +7,17 @@ import type { MonitoringMetrics } from './metrics';
 import type { MonitoringStore } from './persistence';
 import { toStoredStatus, viewOf, type CheckDone, type Point, type PointStatus } from './points';
 import type { Rollups } from './rollups';
-import { nextDue, Scheduler } from './scheduler';
+import { routineNext, Scheduler, type DispatchGate } from './scheduler';
+import type { IntervalMeter } from './admission';
 import { step, steadyCheck, type MachineEvent, type MachineTransition } from './state-machine';
+
+/**
+ * Whether the point's next check confirms a state rather than routinely re-checks it: a PENDING point's
+ * retries and a DOWN point that saw a success. These go before routine checks (the urgent lane).
+ */
+export function confirming(p: Point): boolean {
+  return p.m.state === 'PENDING' || (p.m.state === 'DOWN' && p.m.successes > 0);
+}
 
 /** Metric series of each probe kind (its position in probeKinds). */
 const KIND_INDEX = Object.fromEntries(probeKinds.map((k, i) => [k, i])) as Record<ProbeKind, number>;
@@ -31,6 +40,10 @@ export interface CheckRunnerOptions {
   tickMs: number;
   retryIntervalMs: number;
   statusRefreshMs: number;
+  /** Admission control (the dispatch rate the event loop can carry); none = unlimited. */
+  gate?: DispatchGate;
+  /** Where routine checks report the interval actually kept. */
+  intervals: IntervalMeter;
   /** Aborted on stop (the out-of-band probe of checkNow on a disabled point listens on it). */
   signal: AbortSignal;
   stopped(): boolean;
@@ -52,20 +65,29 @@ export class CheckRunner {
     this.scheduler = new Scheduler<Point>({
       concurrency: o.concurrency,
       tickMs: o.tickMs,
+      gate: o.gate,
       run: (p, lag, done) => this.runScheduled(p, lag, done),
       onError: (p, err) => o.logger.error('check failed unexpectedly', { cameraId: p.id, err }),
     });
   }
 
-  private runScheduled(p: Point, lagMs: number, done: (next: number | null) => void): undefined {
+  private runScheduled(p: Point, lagMs: number, done: (next: number | null, urgent?: boolean) => void): undefined {
     this.o.metrics.dispatchLag.observe(lagMs / 1000);
+    const at = Date.now();
+    const first = p.lastRunAt === 0;
+    // a routine check (not a confirmation): its distance from the point's previous check is the interval
+    // the engine actually keeps
+    if (!first && !confirming(p)) this.o.intervals.record(at - p.lastRunAt, p.intervalMs);
+    p.lastRunAt = at;
     this.startCheck(p, () => {
       if (!p.enabled || !p.connected || p.deleted || this.o.stopped()) {
         done(null);
         return;
       }
-      const retrying = p.m.state === 'PENDING' || (p.m.state === 'DOWN' && p.m.successes > 0);
-      done(nextDue(p.dueAt, retrying ? Math.min(this.o.retryIntervalMs, p.intervalMs) : p.intervalMs, Date.now()));
+      const now = Date.now();
+      // confirmations go to the urgent lane, one retry interval after this check
+      if (confirming(p)) done(Math.max(now + 1, at + Math.min(this.o.retryIntervalMs, p.intervalMs)), true);
+      else done(routineNext(p.id, p.dueAt, p.intervalMs, this.scheduler.stretchMs, now, first));
     });
     return undefined;
   }

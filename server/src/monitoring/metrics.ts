@@ -4,6 +4,8 @@ import { confirmedStates } from '../contracts/live';
 import { probeKinds, probeOutcomes } from '../probes/types';
 import { flushTargets } from './persistence';
 import { states } from './state-machine';
+import type { MonitoringLoad } from '../contracts/monitoring';
+import type { AdmissionState } from './admission';
 
 export interface MonitoringGauges {
   inFlight(): number;
@@ -12,6 +14,11 @@ export interface MonitoringGauges {
   flapping(): number;
   bufferedTransitions(): number;
   bufferedStatus(): number;
+  /** The load figures (absent: the store tests' metrics without an engine; those gauges then read 0). */
+  load?(): MonitoringLoad;
+  admission?(): AdmissionState;
+  longestGapRatio?(): number;
+  stretchMs?(): number;
 }
 
 /**
@@ -47,6 +54,79 @@ export function createMonitoringMetrics(gauges: MonitoringGauges): {
     registers: [registry],
     collect() {
       this.set(gauges.lagMs() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'vigil_schedule_interval_effective_seconds',
+    help: 'Mean time between two routine checks of a point over the last 10 s window (compare with vigil_schedule_interval_set_seconds)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.load?.().effectiveIntervalSec ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_schedule_interval_set_seconds',
+    help: 'Mean set interval of the routine checks of the last 10 s window',
+    registers: [registry],
+    collect() {
+      this.set(gauges.load?.().setIntervalSec ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_schedule_overloaded',
+    help: '1 while routine checks run at least 10 % later than set (the console shows a banner)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.load?.().overloaded ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_schedule_stretch_seconds',
+    help: 'How much later than set routine checks are scheduled now (the shortfall, spread evenly over all points)',
+    registers: [registry],
+    collect() {
+      this.set((gauges.stretchMs?.() ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'vigil_schedule_gap_max_ratio',
+    help: 'Longest gap between two routine checks of one point in the last 10 s window, in multiples of its interval',
+    registers: [registry],
+    collect() {
+      this.set(gauges.longestGapRatio?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_capacity_used_ratio',
+    help: 'Checks a second needed to keep every set interval ÷ what the engine can carry now (> 1: intervals stretched)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.load?.().capacityUsed ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_admission_rate_per_second',
+    help: 'Checks a second admission control allows now (0 = not limiting)',
+    registers: [registry],
+    collect() {
+      const r = gauges.admission?.().ratePerSec ?? Infinity;
+      this.set(Number.isFinite(r) ? r : 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_event_loop_delay_p99_seconds',
+    help: 'Event-loop delay p99 over the last second, as admission control sees it (target MONITOR_LOOP_DELAY_TARGET_MS)',
+    registers: [registry],
+    collect() {
+      this.set((gauges.admission?.().delayP99Ms ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'vigil_event_loop_utilization_ratio',
+    help: 'Share of the last second the main thread spent working (event-loop utilisation)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.admission?.().utilization ?? 0);
     },
   });
   new Gauge({

@@ -8,7 +8,7 @@ import type { Transition } from './events';
 import type { MonitoringStore } from './persistence';
 import { configOf, isProbed, restore, sameSettings, targetOf, toStoredStatus, type Point, type PointConfig, type PointRow } from './points';
 import type { Rollups } from './rollups';
-import { phaseOf } from './scheduler';
+import { Intake, phaseOf } from './scheduler';
 import type { MachineRules } from './state-machine';
 
 /**
@@ -23,6 +23,8 @@ export class PointMirror {
   private readonly rulesByRetries = new Map<number, MachineRules>();
   /** Points read by start()'s registry read, scheduled once it is complete (see upsert). */
   private startQueue: Array<{ p: Point; offset: number }> | null = null;
+  /** Paces the first checks of points added in bulk while running. */
+  private readonly intake = new Intake();
 
   constructor(
     private readonly o: {
@@ -119,6 +121,7 @@ export class PointMirror {
         kind: cfg.probe.kind,
         target,
         intervalMs,
+        lastRunAt: 0,
         rules,
         enabled: cfg.enabled,
         connected,
@@ -143,14 +146,14 @@ export class PointMirror {
       // through the machine, so the change is announced
       if (cfg.enabled !== (p.m.state !== 'DISABLED')) checks.apply(p, { kind: 'enabled', at: now, on: cfg.enabled });
       if (p.m.state !== 'DISABLED' && connected !== (p.m.state !== 'NOT_CONNECTED')) checks.apply(p, { kind: 'connected', at: now, on: connected });
-      // Restored points keep their phase (spread over the interval); new ones are checked within a second.
+      // Restored points keep their phase (spread over the interval); new ones are checked at once, a burst of
+      // them (an import) at the intake's pace, and then each on its own slot of the interval (routineNext).
       if (isProbed(p)) {
-        const offset = stored ? phaseOf(p.id, intervalMs) : phaseOf(p.id, Math.min(intervalMs, 1000));
         // During the start-up read, phases count from when polling starts, not from when the point was read
         // (a 300,000-point read takes seconds: counting from the read would make those seconds' worth of
         // checks all due at once, a catch-up burst).
-        if (this.startQueue) this.startQueue.push({ p, offset });
-        else checks.scheduler.schedule(p, now + offset);
+        if (this.startQueue) this.startQueue.push({ p, offset: stored ? phaseOf(p.id, intervalMs) : phaseOf(p.id, Math.min(intervalMs, 1000)) });
+        else checks.scheduler.schedule(p, stored ? now + phaseOf(p.id, intervalMs) : this.intake.firstDue(now));
       }
       return;
     }
@@ -169,7 +172,10 @@ export class PointMirror {
     if (wasConnected !== connected) checks.apply(p, { kind: 'connected', at: now, on: connected });
     if (!wasEnabled && cfg.enabled) checks.apply(p, { kind: 'enabled', at: now, on: true });
     if (!isProbed(p)) checks.scheduler.unschedule(p);
-    else if (!wasProbed) checks.scheduler.schedule(p, now + phaseOf(p.id, Math.min(intervalMs, 1000)));
+    else if (!wasProbed) {
+      p.lastRunAt = 0;
+      checks.scheduler.schedule(p, this.intake.firstDue(now));
+    }
     else if (intervalChanged && !p.running) checks.scheduler.schedule(p, now + phaseOf(p.id, intervalMs));
   }
 

@@ -29,6 +29,8 @@ export interface Point extends Job {
   kind: ProbeKind;
   target: ProbeTarget;
   intervalMs: number;
+  /** When its last scheduled check was dispatched (epoch ms; 0 = none since the engine loaded it). */
+  lastRunAt: number;
   rules: MachineRules;
   enabled: boolean;
   /** Has an endpoint host; a point that is not connected stays in the mirror but is never scheduled. */

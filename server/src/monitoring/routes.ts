@@ -3,7 +3,7 @@ import type { Principal } from '../contracts/access';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { defineRoute } from '../lib/http';
-import { checkResultSchema, historyQuerySchema, historySchema, pointStatusSchema } from '../contracts/monitoring';
+import { checkResultSchema, historyQuerySchema, historySchema, monitoringLoadSchema, pointStatusSchema } from '../contracts/monitoring';
 import { cameraIdParams, historyPeriods } from './schema';
 import type { MonitoringService } from './service';
 
@@ -74,6 +74,16 @@ export function monitoringRouter(ctx: AppContext, monitoring: MonitoringService,
           : null,
       };
     },
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/monitoring/load',
+    summary: 'How the polling engine keeps up: effective vs set routine interval, share of capacity used',
+    tags,
+    permission: 'status:read',
+    responses: { 200: { description: 'load', schema: monitoringLoadSchema } },
+    handler: () => Promise.resolve(monitoring.load()),
   });
 
   return router;

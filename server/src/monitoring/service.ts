@@ -15,8 +15,10 @@ import type { Transition } from './events';
 import { createMonitoringMetrics, type MonitoringMetrics } from './metrics';
 import { PointMirror } from './mirror';
 import { MonitoringStore } from './persistence';
-import { viewOf, type PointConfig, type PointStatus } from './points';
+import { isProbed, viewOf, type PointConfig, type PointStatus } from './points';
 import { Rollups, type HistoryAnswer } from './rollups';
+import { Admission, IntervalMeter } from './admission';
+import type { MonitoringLoad } from '../contracts/monitoring';
 
 export type { CheckOutcome } from './checks';
 export { restore, targetOf, type PointConfig, type PointStatus } from './points';
@@ -59,6 +61,11 @@ export class MonitoringService {
   /** Polling on? (MONITOR_ENABLED; unset = on except under NODE_ENV=test.) Off = the engine is inert. */
   readonly polling: boolean;
   private storeHealthy = true;
+  private readonly admission: Admission;
+  private readonly intervals = new IntervalMeter();
+  private loadTimer: NodeJS.Timeout | undefined;
+  private loadNow: MonitoringLoad;
+  private readonly loadListeners = new Set<(l: MonitoringLoad) => void>();
 
   constructor(private readonly opts: MonitoringOptions) {
     this.config = opts.config;
@@ -68,7 +75,17 @@ export class MonitoringService {
     // every running probe listens on the one stop signal
     setMaxListeners(0, this.abort.signal);
     this.feed = new ChangeFeed((err) => this.logger.error('change-feed subscriber failed', { err }));
+    this.admission = new Admission({
+      targetDelayMs: this.config.MONITOR_LOOP_DELAY_TARGET_MS,
+      maxPerSec: this.config.MONITOR_MAX_CHECKS_PER_SEC,
+      tickMs: this.config.MONITOR_DISPATCH_TICK_MS,
+    });
+    this.loadNow = { overloaded: false, effectiveIntervalSec: null, setIntervalSec: null, capacityUsed: null, admittedPerSec: null, at: new Date().toISOString() };
     this.metrics = createMonitoringMetrics({
+      load: () => this.loadNow,
+      admission: () => this.admission.state,
+      longestGapRatio: () => this.intervals.last?.maxGapRatio ?? 0,
+      stretchMs: () => this.checks.scheduler.stretchMs,
       inFlight: () => this.checks.scheduler.inFlight,
       lagMs: () => this.checks.scheduler.currentLagMs(),
       pointsByState: () => {
@@ -106,6 +123,8 @@ export class MonitoringService {
       logger: this.logger,
       concurrency: this.config.MONITOR_CONCURRENCY,
       tickMs: this.config.MONITOR_DISPATCH_TICK_MS,
+      gate: this.admission.bucket,
+      intervals: this.intervals,
       retryIntervalMs: this.config.MONITOR_RETRY_INTERVAL_MS,
       statusRefreshMs,
       signal: this.abort.signal,
@@ -163,6 +182,73 @@ export class MonitoringService {
   startPolling(): void {
     this.started = true;
     this.checks.scheduler.start();
+    this.admission.start();
+    this.loadTimer = setInterval(() => this.loadTick(), 1000);
+    this.loadTimer.unref();
+  }
+
+  // ---- load: admission control and the capacity figure --------------------------------------------
+
+  /** Once a second: one admission-control step, and the load figure (listeners hear when it changes). */
+  private loadTick(): void {
+    const now = Date.now();
+    const a = this.admission.adjust(this.checks.scheduler.window);
+    const iv = this.intervals.roll(now);
+    const before = this.loadNow;
+    let overloaded = before.overloaded;
+    if (iv) {
+      const ratio = iv.effectiveMs / iv.setMs;
+      if (!overloaded && ratio >= 1.1 && iv.effectiveMs - iv.setMs >= 1000) overloaded = true;
+      else if (overloaded && ratio < 1.05) overloaded = false;
+    }
+    const demand = this.demandPerSec();
+    // what the engine can carry: the admitted rate when admission binds, otherwise what it did scaled to a
+    // nearly busy event loop (ELU 0.9)
+    const capacity = a.limited && a.ratePerSec < Infinity ? a.ratePerSec : a.utilization > 0.01 && a.achievedPerSec > 0 ? (a.achievedPerSec / a.utilization) * 0.9 : null;
+    const next: MonitoringLoad = {
+      overloaded,
+      effectiveIntervalSec: iv ? Math.round(iv.effectiveMs / 100) / 10 : null,
+      setIntervalSec: iv ? Math.round(iv.setMs / 100) / 10 : null,
+      capacityUsed: capacity ? Math.round((demand / capacity) * 100) / 100 : null,
+      admittedPerSec: a.ratePerSec < Infinity ? Math.round(a.ratePerSec) : null,
+      at: new Date(now).toISOString(),
+    };
+    this.loadNow = next;
+    const changed =
+      next.overloaded !== before.overloaded ||
+      (next.overloaded && Math.round(next.effectiveIntervalSec ?? 0) !== Math.round(before.effectiveIntervalSec ?? 0));
+    if (changed) {
+      if (next.overloaded !== before.overloaded) this.logger.warn(next.overloaded ? 'monitoring overloaded: routine checks run late' : 'monitoring keeps its intervals again', { ...next });
+      for (const l of this.loadListeners) l(next);
+    }
+  }
+
+  /** Checks a second that every probed point's set interval asks for. */
+  private demandPerSec(): number {
+    let d = 0;
+    for (const p of this.mirror.points.values()) if (isProbed(p)) d += 1000 / p.intervalMs;
+    return d;
+  }
+
+  /** The engine's load as the console and `/monitoring/load` show it. */
+  load(): MonitoringLoad {
+    return this.loadNow;
+  }
+
+  /** Hears the load figure when the banner's state or its interval changes. */
+  onLoad(listener: (l: MonitoringLoad) => void): () => void {
+    this.loadListeners.add(listener);
+    return () => this.loadListeners.delete(listener);
+  }
+
+  /**
+   * The longest time any probed point has gone without a scheduled check, as a multiple of its interval,
+   * counting open gaps up to `now` (benchmarks: no point may be starved).
+   */
+  longestGapRatio(now = Date.now()): number {
+    let worst = this.intervals.last?.maxGapRatio ?? 0;
+    for (const p of this.mirror.points.values()) if (isProbed(p) && p.lastRunAt > 0) worst = Math.max(worst, (now - p.lastRunAt) / p.intervalMs);
+    return worst;
   }
 
   async stop(): Promise<void> {
@@ -172,6 +258,8 @@ export class MonitoringService {
     this.unsubscribe?.();
     for (const t of this.cronTasks) await t.destroy();
     if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.loadTimer) clearInterval(this.loadTimer);
+    this.admission.stop();
     this.abort.abort();
     await this.checks.scheduler.stop();
     await this.flush({ rollups: true });

@@ -30,6 +30,8 @@ export interface ConnHandler {
 export interface Conn {
   /** Sends a latin1 string (protocol text). Failures arrive as onError. */
   write(text: string): void;
+  /** Sends bytes (a request encoded once and reused: no encoding per check). Failures arrive as onError. */
+  writeBytes(bytes: Uint8Array): void;
   /** Half-close: FIN after what was written. */
   end(): void;
   /** Closes and stops every callback. Idempotent. */
@@ -135,6 +137,14 @@ class RawConn implements Conn {
     if (err !== 0) queueMicrotask(() => this.fail(err));
   }
 
+  writeBytes(bytes: Uint8Array): void {
+    if (this.closed) return;
+    const req = new this.b.WriteWrap();
+    req.oncomplete = ignoreCompletion;
+    const err = this.handle.writeBuffer(req, bytes);
+    if (err !== 0) queueMicrotask(() => this.fail(err));
+  }
+
   end(): void {
     if (this.closed) return;
     const req = new this.b.ShutdownWrap();
@@ -179,6 +189,10 @@ class NetConn implements Conn {
 
   write(text: string): void {
     if (!this.closed) this.socket.write(text, 'latin1');
+  }
+
+  writeBytes(bytes: Uint8Array): void {
+    if (!this.closed) this.socket.write(bytes);
   }
 
   end(): void {

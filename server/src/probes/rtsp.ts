@@ -1,41 +1,109 @@
 import { SocketCheck } from './socket-check';
 import { classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
 
-export interface RtspResponse {
+/**
+ * The head of one RTSP response at the start of a buffer, read from the bytes (the probe's hot path builds
+ * no strings: status, CSeq and Content-Length are numbers parsed in place; text is only made for a detail
+ * on the rare failure paths). `total` is the length of the whole response, body included.
+ */
+export interface RtspHead {
   status: number;
-  reason: string;
-  headers: Map<string, string>;
-  body: string;
+  /** The echoed CSeq; -1 when missing or not a number. */
+  cseq: number;
+  contentLength: number;
+  /** Index of the first body byte (after the blank line). */
+  bodyStart: number;
+  total: number;
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const PREFIX = Buffer.from('RTSP/', 'latin1');
+const SPACE = 0x20;
+const TAB = 0x09;
+const COLON = 0x3a;
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
+/** ASCII lower case of a byte. */
+function lower(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+}
+
+/** Whether bytes [from, to) spell `name` (given in lower case) ignoring case. */
+function nameIs(buf: Buffer, from: number, to: number, name: string): boolean {
+  if (to - from !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (lower(buf[from + i]) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** A non-negative decimal between optional blanks in bytes [from, to); -1 when it is anything else. */
+function decimal(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  const start = i;
+  let n = 0;
+  while (i < to && isDigit(buf[i]) && i - start < 15) n = n * 10 + (buf[i++] - 0x30);
+  if (i === start) return -1;
+  while (i < to && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  return i === to ? n : -1;
 }
 
 /**
- * Parses one RTSP response at the start of `buf`. Returns null while incomplete, the response and its
- * length when complete, or an error string when the bytes are not RTSP.
+ * Scans one RTSP response at the start of `buf`. Returns null while incomplete, the head when the whole
+ * response (body included) is there, or an error string when the bytes are not RTSP.
  */
-export function parseRtspResponse(buf: Buffer): { response: RtspResponse; length: number } | { error: string } | null {
-  const headEnd = buf.indexOf('\r\n\r\n');
-  if (headEnd < 0) {
-    if (buf.length >= 9 && !buf.subarray(0, 9).toString('latin1').startsWith('RTSP/')) return { error: `not RTSP: ${printable(buf)}` };
-    return null;
+export function scanRtspHead(buf: Buffer): RtspHead | null | { error: string } {
+  const n = buf.length;
+  for (let i = 0; i < PREFIX.length && i < n; i++) if (buf[i] !== PREFIX[i]) return { error: `not RTSP: ${printable(buf)}` };
+  // "RTSP/d.d ddd" then a space or the line end
+  if (n < 13) return null;
+  if (!isDigit(buf[5]) || buf[6] !== 0x2e || !isDigit(buf[7]) || buf[8] !== SPACE || !isDigit(buf[9]) || !isDigit(buf[10]) || !isDigit(buf[11]) || (buf[12] !== SPACE && buf[12] !== 0x0d)) {
+    return { error: `bad status line: ${printable(buf)}` };
   }
-  const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
-  const m = /^RTSP\/(\d)\.(\d) (\d{3}) ?(.*)$/.exec(lines[0] ?? '');
-  if (!m) return { error: `bad status line: ${printable(buf)}` };
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return { error: `bad header line: ${JSON.stringify(line.slice(0, 60))}` };
-    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  const headEnd = buf.indexOf(CRLFCRLF);
+  if (headEnd < 0) return null;
+  const status = (buf[9] - 0x30) * 100 + (buf[10] - 0x30) * 10 + (buf[11] - 0x30);
+  let cseq = -1;
+  let contentLength = 0;
+  let lineEnd = buf.indexOf(CRLF, 12);
+  while (lineEnd < headEnd) {
+    const from = lineEnd + 2;
+    lineEnd = buf.indexOf(CRLF, from);
+    let colon = from;
+    while (colon < lineEnd && buf[colon] !== COLON) colon++;
+    if (colon === from || colon === lineEnd) return { error: `bad header line: ${JSON.stringify(buf.toString('latin1', from, Math.min(lineEnd, from + 60)))}` };
+    let nameEnd = colon;
+    while (nameEnd > from && (buf[nameEnd - 1] === SPACE || buf[nameEnd - 1] === TAB)) nameEnd--;
+    if (nameIs(buf, from, nameEnd, 'cseq')) cseq = decimal(buf, colon + 1, lineEnd);
+    else if (nameIs(buf, from, nameEnd, 'content-length')) {
+      contentLength = decimal(buf, colon + 1, lineEnd);
+      if (contentLength < 0) return { error: `bad Content-Length: ${buf.toString('latin1', colon + 1, Math.min(lineEnd, colon + 40)).trim()}` };
+    }
   }
-  const lengthHeader = headers.get('content-length');
-  const bodyLength = lengthHeader === undefined ? 0 : Number(lengthHeader);
-  if (!Number.isInteger(bodyLength) || bodyLength < 0) return { error: `bad Content-Length: ${lengthHeader}` };
-  const total = headEnd + 4 + bodyLength;
-  if (buf.length < total) return null;
-  return {
-    response: { status: Number(m[3]), reason: m[4] ?? '', headers, body: buf.subarray(headEnd + 4, total).toString('utf8') },
-    length: total,
-  };
+  const bodyStart = headEnd + 4;
+  const total = bodyStart + contentLength;
+  if (n < total) return null;
+  return { status, cseq, contentLength, bodyStart, total };
+}
+
+/** One header's value as text (the failure paths only: 401's scheme, a CSeq that is not a number). */
+function headerText(buf: Buffer, head: RtspHead, name: string): string | undefined {
+  let lineEnd = buf.indexOf(CRLF, 12);
+  while (lineEnd < head.bodyStart - 4) {
+    const from = lineEnd + 2;
+    lineEnd = buf.indexOf(CRLF, from);
+    const colon = buf.indexOf(COLON, from);
+    if (colon > from && colon < lineEnd && nameIs(buf, from, colon, name)) return buf.toString('latin1', colon + 1, lineEnd).trim();
+  }
+  return undefined;
+}
+
+/** The status line's reason phrase (failure paths only). */
+function reasonOf(buf: Buffer): string {
+  return buf.toString('latin1', 13, buf.indexOf(CRLF, 12)).trim();
 }
 
 function printable(buf: Buffer): string {
@@ -49,37 +117,30 @@ function request(method: string, url: string, cseq: number, extra = ''): string 
 type Phase = 'connect' | 'options' | 'describe';
 
 /** The URL and first request of a target, built once per target rather than once per check. */
-const urls = new WeakMap<ProbeTarget, string>();
-const optionsRequests = new WeakMap<ProbeTarget, string>();
+const requests = new WeakMap<ProbeTarget, { url: string; options: Buffer }>();
 
-function urlOf(target: ProbeTarget): string {
-  let url = urls.get(target);
-  if (url === undefined) {
+function requestsOf(target: ProbeTarget): { url: string; options: Buffer } {
+  let r = requests.get(target);
+  if (r === undefined) {
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
     const path = target.path ? (target.path.startsWith('/') ? target.path : `/${target.path}`) : '/';
-    url = `rtsp://${host}:${target.port}${path}`;
-    urls.set(target, url);
+    const url = `rtsp://${host}:${target.port}${path}`;
+    r = { url, options: Buffer.from(request('OPTIONS', url, 1), 'latin1') };
+    requests.set(target, r);
   }
-  return url;
+  return r;
 }
 
-function optionsRequestOf(target: ProbeTarget, url: string): string {
-  let text = optionsRequests.get(target);
-  if (text === undefined) {
-    text = request('OPTIONS', url, 1);
-    optionsRequests.set(target, text);
-  }
-  return text;
-}
+const SDP_START = Buffer.from('v=0', 'latin1');
 
 /**
  * RTSP/1.0 `OPTIONS` (answered without credentials by compliant servers), then optionally `DESCRIBE`
  * (200 with an SDP body means a stream exists). 401 on either is `auth_required`: the device is alive.
  * The CSeq of each answer must echo ours, otherwise it is a protocol error. One object per check
- * implements the socket callbacks (hot path: no closures per check).
+ * implements the socket callbacks (hot path: no closures per check); an answer that arrives in one read —
+ * nearly all of them — is judged from that chunk's bytes, without copying or decoding it.
  */
 class RtspCheck extends SocketCheck {
-  private readonly url = urlOf(this.target);
   private buf: Buffer | null = null;
   private received = 0;
   private cseq = 1;
@@ -91,7 +152,7 @@ class RtspCheck extends SocketCheck {
 
   onConnect(): void {
     this.phase = 'options';
-    this.conn.write(optionsRequestOf(this.target, this.url));
+    this.conn.writeBytes(requestsOf(this.target).options);
   }
 
   onData(chunk: Buffer): void {
@@ -102,44 +163,47 @@ class RtspCheck extends SocketCheck {
     }
     // The chunk may be a view of a buffer the socket layer reuses: keep a copy only when waiting for more.
     const buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
-    const parsed = parseRtspResponse(buf);
-    if (parsed === null) {
+    const head = scanRtspHead(buf);
+    if (head === null) {
       this.buf = this.buf === null ? Buffer.from(chunk) : buf;
       return;
     }
-    if ('error' in parsed) {
-      this.finish(result('protocol_error', this.startedAt, { detail: parsed.error }));
+    if ('error' in head) {
+      this.finish(result('protocol_error', this.startedAt, { detail: head.error }));
       return;
     }
-    const { response } = parsed;
-    const rest = buf.subarray(parsed.length);
-    this.buf = rest.length ? Buffer.from(rest) : null;
+    // bytes after this answer (rare) wait for the next phase
+    this.buf = buf.length > head.total ? Buffer.from(buf.subarray(head.total)) : null;
+    this.judge(buf, head);
+  }
+
+  private judge(buf: Buffer, head: RtspHead): void {
     const phase = this.phase;
-    const echoed = response.headers.get('cseq');
-    if (echoed !== String(this.cseq)) {
-      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: `CSeq ${echoed ?? 'missing'} does not echo ${this.cseq}` }));
+    if (head.cseq !== this.cseq) {
+      const echoed = head.cseq >= 0 ? String(head.cseq) : (headerText(buf, head, 'cseq') ?? 'missing');
+      this.finish(result('protocol_error', this.startedAt, { status: head.status, detail: `CSeq ${echoed} does not echo ${this.cseq}` }));
       return;
     }
-    if (response.status === 401) {
-      const scheme = (response.headers.get('www-authenticate') ?? '').split(' ')[0] || 'unknown';
+    if (head.status === 401) {
+      const scheme = (headerText(buf, head, 'www-authenticate') ?? '').split(' ')[0] || 'unknown';
       this.finish(result('auth_required', this.startedAt, { status: 401, detail: `${phase.toUpperCase()} needs ${scheme} credentials` }));
       return;
     }
-    if (response.status !== 200) {
-      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: `${phase.toUpperCase()} answered ${response.status} ${response.reason}`.trim() }));
+    if (head.status !== 200) {
+      this.finish(result('protocol_error', this.startedAt, { status: head.status, detail: `${phase.toUpperCase()} answered ${head.status} ${reasonOf(buf)}`.trim() }));
       return;
     }
     if (phase === 'options' && this.target.describe) {
       this.phase = 'describe';
       this.cseq += 1;
-      this.conn.write(request('DESCRIBE', this.url, this.cseq, 'Accept: application/sdp\r\n'));
+      this.conn.write(request('DESCRIBE', requestsOf(this.target).url, this.cseq, 'Accept: application/sdp\r\n'));
       return;
     }
-    if (phase === 'describe' && !response.body.startsWith('v=0')) {
+    if (phase === 'describe' && (head.contentLength < SDP_START.length || buf.compare(SDP_START, 0, SDP_START.length, head.bodyStart, head.bodyStart + SDP_START.length) !== 0)) {
       this.finish(result('protocol_error', this.startedAt, { status: 200, detail: 'DESCRIBE answer has no SDP body' }));
       return;
     }
-    this.finish(result('ok', this.startedAt, { status: 200 }));
+    this.finish(result('ok', this.startedAt, OK_200));
   }
 
   onEnd(): void {
@@ -151,6 +215,8 @@ class RtspCheck extends SocketCheck {
     this.finish(result(c.outcome, this.startedAt, { detail: c.detail }));
   }
 }
+
+const OK_200 = { status: 200 } as const;
 
 export const rtspProbe: Probe = {
   kind: 'rtsp',

@@ -1,0 +1,203 @@
+import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import type { DispatchGate, LagWindow } from './scheduler';
+
+/**
+ * A token bucket on dispatches: `rate` checks a second, with at most `burstMs` worth saved up (so a tick
+ * releases its share, not a backlog). Infinity = no limit (the fast path: no arithmetic per dispatch).
+ */
+export class TokenBucket implements DispatchGate {
+  private tokens = 0;
+  private last = 0;
+  private perMs = Infinity;
+
+  constructor(private readonly burstMs: number) {}
+
+  get rate(): number {
+    return this.perMs * 1000;
+  }
+
+  setRate(perSecond: number): void {
+    this.perMs = perSecond / 1000;
+  }
+
+  take(now: number): boolean {
+    if (this.perMs === Infinity) return true;
+    const cap = Math.max(1, this.perMs * this.burstMs);
+    this.tokens = Math.min(cap, this.tokens + Math.max(0, now - this.last) * this.perMs);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  nextAt(now: number): number {
+    if (this.perMs === Infinity) return now;
+    return now + Math.ceil((1 - this.tokens) / this.perMs);
+  }
+}
+
+/** What routine checks kept over the last window: the interval set and the one actually achieved. */
+export interface IntervalWindow {
+  /** Mean time between two routine checks of the same point, ms. */
+  effectiveMs: number;
+  /** Mean set interval of the same checks, ms. */
+  setMs: number;
+  /** The longest gap between two routine checks of a point in the window, as a multiple of its interval. */
+  maxGapRatio: number;
+  checks: number;
+}
+
+/**
+ * Measures the interval the engine really keeps: each routine dispatch reports the time since the point's
+ * previous check and the interval it should have had. Windows of `windowMs`; a window without checks keeps
+ * the previous figure (a small registry at long intervals has quiet windows).
+ */
+export class IntervalMeter {
+  private sumGap = 0;
+  private sumSet = 0;
+  private n = 0;
+  private maxRatio = 0;
+  private start = -1;
+  private lastWindow: IntervalWindow | null = null;
+
+  constructor(private readonly windowMs = 10_000) {}
+
+  record(gapMs: number, setMs: number): void {
+    this.sumGap += gapMs;
+    this.sumSet += setMs;
+    this.n++;
+    const r = gapMs / setMs;
+    if (r > this.maxRatio) this.maxRatio = r;
+  }
+
+  /** Closes the window when it is over; returns the last complete one. */
+  roll(now: number): IntervalWindow | null {
+    if (this.start < 0) this.start = now;
+    if (now - this.start < this.windowMs) return this.lastWindow;
+    if (this.n > 0) this.lastWindow = { effectiveMs: this.sumGap / this.n, setMs: this.sumSet / this.n, maxGapRatio: this.maxRatio, checks: this.n };
+    this.sumGap = 0;
+    this.sumSet = 0;
+    this.n = 0;
+    this.maxRatio = 0;
+    this.start = now;
+    return this.lastWindow;
+  }
+
+  get last(): IntervalWindow | null {
+    return this.lastWindow;
+  }
+}
+
+export interface AdmissionOptions {
+  /** Event-loop delay p99 to stay under, ms; 0 = admission control off (only `maxPerSec` applies). */
+  targetDelayMs: number;
+  /** A fixed ceiling on dispatches a second (MONITOR_MAX_CHECKS_PER_SEC); undefined = none. */
+  maxPerSec?: number;
+  /** Dispatch tick, ms: the bucket keeps about two ticks' worth. */
+  tickMs: number;
+}
+
+/** What the controller saw in its last window. */
+export interface AdmissionState {
+  /** Event-loop delay p99 of the window, ms (what HTTP, the console and live push wait). */
+  delayP99Ms: number;
+  /** Event-loop utilisation of the window (0–1): the share of the main thread's time spent working. */
+  utilization: number;
+  /** Dispatches a second allowed now; Infinity = not limited. */
+  ratePerSec: number;
+  /** Dispatches a second made in the window. */
+  achievedPerSec: number;
+  /** Whether due checks waited for the rate in the window. */
+  limited: boolean;
+}
+
+/**
+ * Never throttled below this many checks a second: at ~100 µs of CPU each that is 5 % of a core, so a loop
+ * that is slow at this rate is slow for other reasons (a starved machine, a GC pause, a big report), and
+ * throttling further would only starve small registries' checks.
+ */
+const MIN_RATE = 500;
+const ELD_RESOLUTION_MS = 10;
+/** Above this share of busy time the loop has no slack left for HTTP and live push. */
+const HOT_UTILIZATION = 0.95;
+const CALM_UTILIZATION = 0.85;
+/** Below this share the loop has room: a long delay then comes from outside the engine. */
+const BUSY_UTILIZATION = 0.6;
+
+/**
+ * Admission control: keeps the event loop responsive whatever the load. Once a second it reads the loop's
+ * delay (perf_hooks `monitorEventLoopDelay`, p99 of the window) and utilisation (ELU: the main thread's CPU
+ * share), and adapts the dispatch rate of the bucket: cut multiplicatively when the delay nears the target
+ * while the loop is busy, or the loop is saturated, raised step by step while checks wait and the loop has slack, lifted entirely
+ * after half a minute without either. Confirmations are served first from this rate (scheduler lanes);
+ * what is left short stretches routine intervals evenly (`Scheduler.stretchMs`).
+ */
+export class Admission {
+  readonly bucket: TokenBucket;
+  private rate = Infinity;
+  private calmWindows = 0;
+  private histogram: IntervalHistogram | null = null;
+  private elu: EventLoopUtilization | null = null;
+  private lastState: AdmissionState = { delayP99Ms: 0, utilization: 0, ratePerSec: Infinity, achievedPerSec: 0, limited: false };
+
+  constructor(private readonly o: AdmissionOptions) {
+    this.bucket = new TokenBucket(Math.max(100, 2 * o.tickMs));
+    this.apply();
+  }
+
+  start(): void {
+    if (this.histogram) return;
+    this.histogram = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+    this.histogram.enable();
+    this.elu = performance.eventLoopUtilization();
+  }
+
+  stop(): void {
+    this.histogram?.disable();
+    this.histogram = null;
+  }
+
+  get state(): AdmissionState {
+    return this.lastState;
+  }
+
+  /** One control step over the scheduler's last window (called once a second). */
+  adjust(window: LagWindow, windowMs = 1000): AdmissionState {
+    const h = this.histogram;
+    const delayP99Ms = h ? Math.max(0, h.percentile(99) / 1e6 - ELD_RESOLUTION_MS) : 0;
+    h?.reset();
+    let utilization = 0;
+    if (this.elu) {
+      const now = performance.eventLoopUtilization();
+      utilization = performance.eventLoopUtilization(now, this.elu).utilization;
+      this.elu = now;
+    }
+    const achievedPerSec = (window.dispatched * 1000) / windowMs;
+    this.step(delayP99Ms, utilization, achievedPerSec, window.limited);
+    this.lastState = { delayP99Ms, utilization, ratePerSec: this.bucket.rate, achievedPerSec, limited: window.limited };
+    return this.lastState;
+  }
+
+  /** The control law, separate from the measurements (unit-tested with made-up windows). */
+  step(delayP99Ms: number, utilization: number, achievedPerSec: number, limited: boolean): void {
+    const target = this.o.targetDelayMs;
+    if (target > 0) {
+      // A delay while the loop is mostly idle is not the engine's doing (the machine's other processes took the
+      // CPU, a GC pause): dispatching less would not help, only starve the checks. Cut when the loop is busy.
+      const hot = utilization > HOT_UTILIZATION || (delayP99Ms > target * 0.6 && utilization > BUSY_UTILIZATION);
+      if (hot) {
+        const base = Math.min(this.rate, Math.max(achievedPerSec, MIN_RATE));
+        this.rate = Math.max(MIN_RATE, base * (delayP99Ms > target * 1.5 ? 0.7 : 0.85));
+        this.calmWindows = 0;
+      } else if (limited) {
+        this.calmWindows = 0;
+        if ((delayP99Ms < target * 0.3 || utilization < BUSY_UTILIZATION) && utilization < CALM_UTILIZATION) this.rate = this.rate * 1.1 + 10;
+      } else if (++this.calmWindows >= 30) this.rate = Infinity;
+    }
+    this.apply();
+  }
+
+  private apply(): void {
+    this.bucket.setRate(Math.min(this.rate, this.o.maxPerSec ?? Infinity));
+  }
+}

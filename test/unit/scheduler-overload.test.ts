@@ -1,0 +1,282 @@
+import { expect } from 'chai';
+import { Admission, IntervalMeter, TokenBucket } from '../../server/src/monitoring/admission';
+import { confirming } from '../../server/src/monitoring/checks';
+import type { Point } from '../../server/src/monitoring/points';
+import { Intake, routineNext, Scheduler, type Job, type Timers } from '../../server/src/monitoring/scheduler';
+import { initialState } from '../../server/src/monitoring/state-machine';
+
+/** A clock and timers that only move when told to (no test here depends on the machine's speed). */
+class FakeClock implements Timers {
+  t: number;
+  private readonly due = new Map<number, Array<{ fn: () => void; live: boolean }>>();
+
+  constructor(start: number) {
+    this.t = start;
+  }
+
+  now = (): number => this.t;
+
+  set = (fn: () => void, ms: number): unknown => {
+    const at = this.t + Math.max(0, ms);
+    const h = { fn, live: true };
+    const list = this.due.get(at);
+    if (list) list.push(h);
+    else this.due.set(at, [h]);
+    return h;
+  };
+
+  clear = (h: unknown): void => {
+    (h as { live: boolean }).live = false;
+  };
+
+  /** Fires every timer due up to `to`, in time order, moving the clock to each. */
+  runUntil(to: number): void {
+    for (;;) {
+      let next = Infinity;
+      for (const at of this.due.keys()) if (at < next) next = at;
+      if (next > to) break;
+      const list = this.due.get(next) ?? [];
+      this.due.delete(next);
+      this.t = next;
+      for (const h of list) if (h.live) h.fn();
+    }
+    this.t = to;
+  }
+}
+
+interface SimJob extends Job {
+  intervalMs: number;
+  lastRunAt: number;
+  runs: number[];
+  urgentNext: boolean;
+}
+const simJob = (id: string, intervalMs = 60_000): SimJob => ({ id, dueAt: 0, qIndex: -1, running: false, removed: false, intervalMs, lastRunAt: 0, runs: [], urgentNext: false });
+
+/**
+ * A scheduler on the fake clock whose checks take `checkMs` and then come due the way the engine's check
+ * runner decides (routineNext; `urgentNext` jobs go to the confirmation lane after `retryMs`).
+ */
+function simulate(clock: FakeClock, opts: { tickMs: number; gate?: TokenBucket; checkMs?: number; retryMs?: number; onRun?: (j: SimJob, at: number) => void }): Scheduler<SimJob> {
+  const s: Scheduler<SimJob> = new Scheduler<SimJob>({
+    concurrency: 100_000,
+    tickMs: opts.tickMs,
+    now: clock.now,
+    timers: clock,
+    gate: opts.gate,
+    run: (j, _lag, done) => {
+      const at = clock.now();
+      const first = j.lastRunAt === 0;
+      j.lastRunAt = at;
+      j.runs.push(at);
+      opts.onRun?.(j, at);
+      clock.set(() => {
+        if (j.urgentNext) done(at + (opts.retryMs ?? 5000), true);
+        else done(routineNext(j.id, j.dueAt, j.intervalMs, s.stretchMs, clock.now(), first));
+      }, opts.checkMs ?? 20);
+      return undefined;
+    },
+  });
+  return s;
+}
+
+describe('scheduler under overload: confirmations first', () => {
+  it('when capacity allows one check per tick, then a PENDING point’s re-check goes before routine checks that came due earlier', () => {
+    const t0 = 1_000_000;
+    const clock = new FakeClock(t0);
+    const gate = new TokenBucket(100);
+    gate.setRate(10); // one dispatch per 100 ms tick
+    const order: string[] = [];
+    const s = simulate(clock, { tickMs: 100, gate, onRun: (j) => order.push(j.id) });
+    const routine = Array.from({ length: 100 }, (_, i) => simJob(`routine-${i}`));
+    routine.forEach((j, i) => s.schedule(j, t0 + i));
+    // its routine check fails (it turns PENDING): the check runner puts its re-check in the confirmation
+    // lane, one retry interval (5 s) later
+    const pending = simJob('pending');
+    pending.urgentNext = true;
+    s.schedule(pending, t0 - 1);
+    s.start();
+    clock.runUntil(t0 + 5200);
+    expect(order[0]).to.equal('pending');
+    const retryAt = pending.runs[1];
+    expect(retryAt, order.join(',')).to.be.within(t0 + 5000, t0 + 5100);
+    // at that tick dozens of routine checks that came due up to 5 s earlier were still waiting: the one
+    // dispatch of the tick went to the re-check
+    const overtaken = routine.filter((j) => j.runs.length === 0 || j.runs[0] > retryAt);
+    expect(overtaken.length).to.be.greaterThan(40);
+    // (routine-i came due at t0 + i)
+    for (const j of overtaken) expect(t0 + Number(j.id.slice('routine-'.length))).to.be.below(retryAt - 4900);
+    // and the re-check went at the first tick it was due, not after them
+    expect(routine.filter((j) => j.runs[0] !== undefined && j.runs[0] >= t0 + 5000 && j.runs[0] <= retryAt)).to.have.length(0);
+    void s.stop();
+  });
+
+  it('when both lanes hold due jobs, then each tick’s single dispatch goes to the urgent lane first', () => {
+    const t0 = 2_000_000;
+    const clock = new FakeClock(t0);
+    const gate = new TokenBucket(100);
+    gate.setRate(10);
+    const order: string[] = [];
+    const s = simulate(clock, { tickMs: 100, gate, checkMs: 1_000_000, onRun: (j) => order.push(j.id) });
+    for (let i = 0; i < 5; i++) s.schedule(simJob(`routine-${i}`), t0 - 10_000 + i);
+    s.schedule(simJob('confirm-a'), t0 - 10, true);
+    s.schedule(simJob('confirm-b'), t0 - 5, true);
+    s.start();
+    clock.runUntil(t0 + 700);
+    expect(order.slice(0, 4)).to.deep.equal(['confirm-a', 'confirm-b', 'routine-0', 'routine-1']);
+    void s.stop();
+  });
+
+  it('when a point is PENDING, or DOWN after a success, then its next check is a confirmation; UP and DOWN are routine', () => {
+    const p = (state: Point['m']['state'], successes = 0): Point => ({ m: { ...initialState(0, true, true), state, successes } }) as Point;
+    expect(confirming(p('PENDING'))).to.equal(true);
+    expect(confirming(p('DOWN', 1))).to.equal(true);
+    expect(confirming(p('DOWN'))).to.equal(false);
+    expect(confirming(p('UP'))).to.equal(false);
+  });
+});
+
+describe('scheduler under overload: intervals stretch evenly', () => {
+  it('when capacity is a third short, then every point is still checked at least once per 2× its interval and intervals stretch about 1.5×', () => {
+    const t0 = 3_000_000;
+    const clock = new FakeClock(t0);
+    const gate = new TokenBucket(100);
+    const intervalMs = 3000;
+    const jobs = Array.from({ length: 300 }, (_, i) => simJob(`cam-${i}`, intervalMs));
+    // demand 100 checks/s, capacity 2/3 of it
+    gate.setRate(66.7);
+    const s = simulate(clock, { tickMs: 50, gate });
+    for (const j of jobs) s.schedule(j, t0 + ((j.id.length * 7919 + Number(j.id.slice(4)) * 10) % intervalMs));
+    s.start();
+    clock.runUntil(t0 + 120_000);
+    const warm = t0 + 30_000;
+    let worst = 0;
+    let sum = 0;
+    let n = 0;
+    for (const j of jobs) {
+      const runs = j.runs.filter((r) => r >= warm);
+      expect(runs.length, j.id).to.be.greaterThan(10);
+      for (let i = 1; i < runs.length; i++) {
+        const gap = runs[i] - runs[i - 1];
+        worst = Math.max(worst, gap);
+        sum += gap;
+        n++;
+      }
+      worst = Math.max(worst, t0 + 120_000 - runs[runs.length - 1]);
+    }
+    expect(worst).to.be.at.most(2 * intervalMs);
+    expect(sum / n).to.be.within(1.35 * intervalMs, 1.65 * intervalMs);
+    expect(s.stretchMs).to.be.greaterThan(0);
+    void s.stop();
+  });
+
+  it('when the overload ends, then the stretch goes back to 0 and points keep their set interval again', () => {
+    const t0 = 4_000_000;
+    const clock = new FakeClock(t0);
+    const gate = new TokenBucket(100);
+    const intervalMs = 3000;
+    const jobs = Array.from({ length: 300 }, (_, i) => simJob(`cam-${i}`, intervalMs));
+    gate.setRate(60);
+    const s = simulate(clock, { tickMs: 50, gate });
+    jobs.forEach((j, i) => s.schedule(j, t0 + i * 10));
+    s.start();
+    clock.runUntil(t0 + 60_000);
+    expect(s.stretchMs).to.be.greaterThan(500);
+    gate.setRate(Infinity);
+    clock.runUntil(t0 + 120_000);
+    expect(s.stretchMs).to.equal(0);
+    for (const j of jobs) {
+      const last = j.runs.slice(-3);
+      expect(last[2] - last[1]).to.be.within(intervalMs - 60, intervalMs + 60);
+    }
+    void s.stop();
+  });
+});
+
+describe('scheduler: points added in bulk (issue 16)', function () {
+  this.timeout(60_000);
+
+  it('when 100,000 points are imported at once, then no 1-second window holds more than 2× the average share of checks', () => {
+    const t0 = 5_000_000;
+    const clock = new FakeClock(t0);
+    const intervalMs = 60_000;
+    const perSecond = new Map<number, number>();
+    const s = simulate(clock, {
+      tickMs: 50,
+      onRun: (_j, at) => {
+        const sec = Math.floor((at - t0) / 1000);
+        perSecond.set(sec, (perSecond.get(sec) ?? 0) + 1);
+      },
+    });
+    s.start();
+    // the import: every point arrives in the same second, each first check placed by the engine's intake
+    const intake = new Intake();
+    const jobs = Array.from({ length: 100_000 }, (_, i) => simJob(`import-${i}`, intervalMs));
+    for (const j of jobs) s.schedule(j, intake.firstDue(clock.now()));
+    const horizonS = 5 * 60;
+    clock.runUntil(t0 + horizonS * 1000);
+    const average = jobs.length / (intervalMs / 1000);
+    const busiest = Math.max(...perSecond.values());
+    expect(busiest, `busiest second: ${busiest} checks, average ${average.toFixed(0)}`).to.be.at.most(2 * average);
+    // and they were really checked, over and over: at least 3 times each in 5 minutes
+    for (const j of jobs) expect(j.runs.length).to.be.at.least(3);
+    // no second of the steady state (after the first checks) is empty: spread over the whole interval
+    for (let sec = 120; sec < horizonS; sec++) expect(perSecond.get(sec) ?? 0, `second ${sec}`).to.be.greaterThan(average / 2);
+    void s.stop();
+  });
+
+  it('when one point is added by hand, then its first check is due at once', () => {
+    const intake = new Intake();
+    expect(intake.firstDue(10_000)).to.equal(10_000);
+    expect(intake.firstDue(50_000)).to.equal(50_000);
+  });
+});
+
+describe('admission control', () => {
+  it('when the event-loop delay nears the target, then the rate is cut below what was achieved; when calm and limited, it grows again', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    expect(a.bucket.rate).to.equal(Infinity);
+    a.step(45, 0.7, 4000, false);
+    expect(a.bucket.rate).to.be.below(4000);
+    const cut = a.bucket.rate;
+    a.step(120, 0.99, cut, true);
+    expect(a.bucket.rate).to.be.below(cut * 0.8);
+    const low = a.bucket.rate;
+    a.step(5, 0.5, low, true);
+    expect(a.bucket.rate).to.be.greaterThan(low);
+  });
+
+  it('when the loop stays calm and nothing waits for half a minute, then the limit is lifted', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    a.step(100, 0.99, 3000, false);
+    expect(a.bucket.rate).to.be.below(Infinity);
+    for (let i = 0; i < 30; i++) a.step(2, 0.3, 1000, false);
+    expect(a.bucket.rate).to.equal(Infinity);
+  });
+
+  it('when a fixed ceiling is set, then the bucket never allows more, even with the loop idle', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50, maxPerSec: 5 });
+    expect(a.bucket.rate).to.equal(5);
+    for (let i = 0; i < 40; i++) a.step(0, 0.1, 5, true);
+    expect(a.bucket.rate).to.equal(5);
+  });
+
+  it('when the bucket allows 10 a second, then 2 s of asking grants about 20', () => {
+    const b = new TokenBucket(100);
+    b.setRate(10);
+    let granted = 0;
+    for (let t = 0; t <= 2000; t += 5) if (b.take(t)) granted++;
+    expect(granted).to.be.within(19, 22);
+    expect(b.nextAt(2000)).to.be.greaterThan(2000);
+  });
+
+  it('when gaps are recorded, then the window reports their mean, the set interval and the longest ratio', () => {
+    const m = new IntervalMeter(1000);
+    m.roll(0);
+    m.record(90_000, 60_000);
+    m.record(60_000, 60_000);
+    const w = m.roll(1000);
+    expect(w).to.deep.equal({ effectiveMs: 75_000, setMs: 60_000, maxGapRatio: 1.5, checks: 2 });
+    // a quiet window keeps the last figure
+    expect(m.roll(2000)).to.deep.equal(w);
+  });
+});
