@@ -65,6 +65,15 @@ export const configSchema = z.object({
   ADMIN_USERNAME: z.string().min(3).max(64).optional(),
   ADMIN_PASSWORD: z.string().min(12).max(256).optional(),
   SESSION_TTL_HOURS: z.coerce.number().min(0.1).max(24 * 90).default(12),
+  /** Absolute end of a session, counted from the login: sliding never extends one past it. */
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().min(0.1).max(24 * 365).default(24 * 7),
+  /** Open `/live` sockets one user may hold (his sessions and API tokens together); one more is refused. */
+  LIVE_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+  /**
+   * Every open socket's session or token is re-read this often (s) besides the immediate re-check on logout,
+   * revocation or account changes made through this instance: catches changes made through another instance.
+   */
+  LIVE_SOCKET_RECHECK_SEC: z.coerce.number().int().min(1).max(86_400).default(60),
   COOKIE_SECURE: bool.default(false),
   CORS_ORIGINS: z
     .string()

@@ -3,13 +3,31 @@ import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import type { AuditSink, AuthAuditEntry } from './audit';
 import { API_TOKEN_PREFIX, csrfTokenFor, hashPassword, randomSecret, safeEqualHex, sha256, verifyPassword } from './crypto';
-import { authModels, type ApiTokenDoc, type AuthModels, type UserDoc } from './model';
+import { absoluteEndOf, authModels, type ApiTokenDoc, type AuthModels, type SessionDoc, type UserDoc } from './model';
 import { actorOf, can, grants, roleWithin, type Principal } from '../contracts/access';
 import { BackoffLimiter } from './rate-limit';
 import { passwordProblem, type CreateTokenInput, type CreateUserInput, type TokenView, type UpdateUserInput, type UserView } from '../contracts/auth';
 import { TOKEN_MAX_LIFETIME_MS } from './schema';
 import { regionInScope, type RegionIndex } from './scope';
 import { isDuplicateKey } from '../lib/store-errors';
+import { ChangeFeed } from '../lib/change-feed';
+
+/**
+ * Something that may end or narrow a user's access happened (logout, password change or reset, disable,
+ * role/scope change, deletion, token revocation). Consumers holding long-lived connections (the `/live`
+ * sockets, auth/socket.ts) re-check that user's credentials at once.
+ */
+export interface AccessChange {
+  /** The user whose sessions or tokens are concerned (a token's creator). */
+  userId: string;
+  reason: 'logout' | 'password_changed' | 'user_updated' | 'user_deleted' | 'token_revoked';
+}
+
+/** What a credential grants right now (re-read from the store), and until when without another look. */
+export interface CurrentAccess {
+  principal: Principal;
+  expiresAt: Date;
+}
 
 export interface RequestMeta {
   ip: string | null;
@@ -31,6 +49,8 @@ export interface ResolvedSession {
   csrfToken: string;
   /** Set when this request slid the session's expiry forward: the cookies are re-sent with it. */
   renewedUntil?: Date;
+  /** When the session ends unless it is used (and slides) again. */
+  expiresAt: Date;
 }
 
 export const GENERIC_LOGIN_ERROR = 'invalid username or password';
@@ -94,6 +114,8 @@ export class AuthService {
   private setupToken: string | undefined;
   private setupBusy = false;
   private readonly tokenUseAudited = new Map<string, number>();
+  /** Every change that may end or narrow someone's access; see AccessChange. */
+  readonly accessChanges: ChangeFeed<AccessChange>;
   readonly byUsername = new BackoffLimiter({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 50_000 });
   // Generous per IP: a whole office may sit behind one NAT address; this limit is against spraying many names.
   readonly byIp = new BackoffLimiter({ freeFailures: 30, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, maxKeys: 50_000 });
@@ -103,6 +125,7 @@ export class AuthService {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.models = authModels(ctx.store.conn);
+    this.accessChanges = new ChangeFeed<AccessChange>((err) => ctx.logger.error('access change listener failed', { err }));
   }
 
   /** The registry provides the region tree and the audit trail once it is wired; until then scopes compare by id. */
@@ -212,11 +235,14 @@ export class AuthService {
   private async issueSession(user: UserDoc, meta: RequestMeta): Promise<IssuedSession> {
     const sessionToken = randomSecret(32);
     const csrfToken = csrfTokenFor(sessionToken);
-    const expiresAt = new Date(this.now().getTime() + this.ctx.config.SESSION_TTL_HOURS * 3600_000);
+    const now = this.now().getTime();
+    const absoluteExpiresAt = new Date(now + this.ctx.config.SESSION_ABSOLUTE_HOURS * 3600_000);
+    const expiresAt = new Date(Math.min(now + this.ctx.config.SESSION_TTL_HOURS * 3600_000, absoluteExpiresAt.getTime()));
     const s = await this.models.Session.create({
       tokenHash: sha256(sessionToken),
       userId: user._id,
       expiresAt,
+      absoluteExpiresAt,
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, 256) ?? null,
     });
@@ -226,26 +252,30 @@ export class AuthService {
   async logout(principal: Principal, meta: RequestMeta): Promise<void> {
     if (!principal.sessionId) throw new AppError('bad_request', 'only console sessions log out; revoke an API token instead');
     await this.models.Session.deleteOne({ _id: oid(principal.sessionId) }).exec();
+    this.accessChanges.emit({ userId: principal.userId, reason: 'logout' });
     await this.record({ action: 'auth:logout', actor: actorOf(principal), target: { type: 'session', id: principal.sessionId }, ip: meta.ip });
   }
 
   async resolveSession(cookieValue: string): Promise<ResolvedSession | null> {
     if (!cookieValue || cookieValue.length > 200) return null;
     const s = await this.models.Session.findOne({ tokenHash: sha256(cookieValue), expiresAt: { $gt: this.now() } })
-      .lean()
+      .lean<SessionDoc>()
       .exec();
     if (!s) return null;
     const user = await this.models.User.findById(s.userId).lean<UserDoc>().exec();
     if (!user || user.disabled) return null;
-    const resolved: ResolvedSession = { principal: userPrincipal(user, s._id.toHexString()), csrfToken: csrfTokenFor(cookieValue) };
+    const resolved: ResolvedSession = { principal: userPrincipal(user, s._id.toHexString()), csrfToken: csrfTokenFor(cookieValue), expiresAt: s.expiresAt };
     // Sliding expiry (a wall display stays signed in while in use): past half its lifetime, a used session
-    // is extended by a full TTL — at most one write per half TTL per session.
+    // is extended by a full TTL — at most one write per half TTL per session — but never past its absolute
+    // end (SESSION_ABSOLUTE_HOURS after the login), so a stolen cookie cannot be kept alive forever.
     const ttlMs = this.ctx.config.SESSION_TTL_HOURS * 3600_000;
     const now = this.now().getTime();
-    if (s.expiresAt.getTime() - now < ttlMs / 2) {
-      const renewedUntil = new Date(now + ttlMs);
+    const absoluteEnd = absoluteEndOf(s, this.ctx.config.SESSION_ABSOLUTE_HOURS);
+    if (s.expiresAt.getTime() - now < ttlMs / 2 && s.expiresAt.getTime() < absoluteEnd) {
+      const renewedUntil = new Date(Math.min(now + ttlMs, absoluteEnd));
       await this.models.Session.updateOne({ _id: s._id }, { $set: { expiresAt: renewedUntil } }).exec();
       resolved.renewedUntil = renewedUntil;
+      resolved.expiresAt = renewedUntil;
     }
     return resolved;
   }
@@ -254,21 +284,8 @@ export class AuthService {
     if (!secret.startsWith(API_TOKEN_PREFIX) || secret.length > 200) return null;
     const t = await this.models.ApiToken.findOne({ tokenHash: sha256(secret) }).lean<ApiTokenDoc>().exec();
     const now = this.now();
-    if (!t || t.revokedAt || t.expiresAt.getTime() <= now.getTime()) return null;
-    const creator = await this.models.User.findById(t.createdBy).lean<UserDoc>().exec();
-    // A token never outlives its creator's rights: disabling or demoting the creator disarms it.
-    if (!creator || creator.disabled || !roleWithin(t.role, creator.role)) return null;
-    if (t.scopeRegionId !== null && !regionInScope(userPrincipal(creator), this.regionIndex, t.scopeRegionId)) return null;
-    if (t.scopeRegionId === null && creator.scopeRegionId !== null) return null;
-    const principal: Principal = {
-      kind: 'token',
-      userId: creator._id.toHexString(),
-      username: creator.username,
-      role: t.role,
-      scopeRegionId: t.scopeRegionId ?? null,
-      ...(t.maintainerOrg ? { maintainerOrg: t.maintainerOrg } : {}),
-      tokenId: t._id.toHexString(),
-    };
+    const principal = t ? await this.tokenPrincipal(t) : null;
+    if (!t || !principal) return null;
     const id = t._id.toHexString();
     const last = this.tokenUseAudited.get(id);
     if (last === undefined || now.getTime() - last >= TOKEN_USE_AUDIT_INTERVAL_MS) {
@@ -277,6 +294,46 @@ export class AuthService {
       await this.record({ action: 'token:use', actor: actorOf(principal), target: { type: 'token', id, label: t.name }, regionId: t.scopeRegionId, ip: meta.ip });
     }
     return principal;
+  }
+
+  /** The principal a stored token stands for now, or null when it is revoked, expired or its creator lost the rights. */
+  private async tokenPrincipal(t: ApiTokenDoc): Promise<Principal | null> {
+    if (t.revokedAt || t.expiresAt.getTime() <= this.now().getTime()) return null;
+    const creator = await this.models.User.findById(t.createdBy).lean<UserDoc>().exec();
+    // A token never outlives its creator's rights: disabling or demoting the creator disarms it.
+    if (!creator || creator.disabled || !roleWithin(t.role, creator.role)) return null;
+    if (t.scopeRegionId !== null && !regionInScope(userPrincipal(creator), this.regionIndex, t.scopeRegionId)) return null;
+    if (t.scopeRegionId === null && creator.scopeRegionId !== null) return null;
+    return {
+      kind: 'token',
+      userId: creator._id.toHexString(),
+      username: creator.username,
+      role: t.role,
+      scopeRegionId: t.scopeRegionId ?? null,
+      ...(t.maintainerOrg ? { maintainerOrg: t.maintainerOrg } : {}),
+      tokenId: t._id.toHexString(),
+    };
+  }
+
+  /**
+   * Re-reads what the credential behind `principal` (its session or API token) grants now: null when it
+   * ended (logout, expiry, revocation, disabled or deleted user). Long-lived connections call it to follow
+   * their session.
+   */
+  async currentAccess(principal: Principal): Promise<CurrentAccess | null> {
+    if (principal.kind === 'user' && principal.sessionId && mongoose.isValidObjectId(principal.sessionId)) {
+      const s = await this.models.Session.findOne({ _id: oid(principal.sessionId), expiresAt: { $gt: this.now() } }).lean<SessionDoc>().exec();
+      if (!s) return null;
+      const user = await this.models.User.findById(s.userId).lean<UserDoc>().exec();
+      if (!user || user.disabled) return null;
+      return { principal: userPrincipal(user, principal.sessionId), expiresAt: s.expiresAt };
+    }
+    if (principal.kind === 'token' && principal.tokenId && mongoose.isValidObjectId(principal.tokenId)) {
+      const t = await this.models.ApiToken.findById(principal.tokenId).lean<ApiTokenDoc>().exec();
+      const p = t ? await this.tokenPrincipal(t) : null;
+      return t && p ? { principal: p, expiresAt: t.expiresAt } : null;
+    }
+    return null;
   }
 
   async me(principal: Principal): Promise<{
@@ -321,6 +378,9 @@ export class AuthService {
     await this.models.User.updateOne({ _id: u._id }, { $set: { passwordHash: await hashPassword(newPassword) } }).exec();
     // Other sessions may belong to whoever learnt the old password.
     await this.models.Session.deleteMany({ userId: u._id, ...(principal.sessionId ? { _id: { $ne: oid(principal.sessionId) } } : {}) }).exec();
+    // API tokens too: one made by whoever held the password must not outlive the change.
+    await this.revokeTokensOf(u._id);
+    this.accessChanges.emit({ userId: principal.userId, reason: 'password_changed' });
     await this.record({ action: 'auth:password_changed', actor: actorOf(principal), target: { type: 'user', id: principal.userId, label: u.username }, ip: meta.ip });
   }
 
@@ -335,6 +395,13 @@ export class AuthService {
   private canManageScope(principal: Principal, scopeRegionId: string | null): boolean {
     if (principal.scopeRegionId === null) return true;
     return scopeRegionId !== null && regionInScope(principal, this.regionIndex, scopeRegionId);
+  }
+
+  /** Is the caller's scope strictly wider than `scopeRegionId` (global over any region, an ancestor over a descendant)? */
+  private strictlyWider(principal: Principal, scopeRegionId: string | null): boolean {
+    if (scopeRegionId === null) return false;
+    if (principal.scopeRegionId === null) return true;
+    return scopeRegionId !== principal.scopeRegionId && regionInScope(principal, this.regionIndex, scopeRegionId);
   }
 
   /** A target region must exist and lie within the caller's subtree; otherwise it is "not found". */
@@ -375,6 +442,8 @@ export class AuthService {
   }
 
   async createUser(principal: Principal, input: CreateUserInput, meta: RequestMeta): Promise<UserView> {
+    // An account outlives any token; so a token (revocable, perhaps leaked) cannot mint one.
+    if (principal.kind === 'token') throw new AppError('forbidden', 'creating users needs a console session, not an API token');
     this.assertAssignableRegion(principal, input.scopeRegionId, 'scopeRegionId');
     try {
       const created = await this.models.User.create({
@@ -427,6 +496,11 @@ export class AuthService {
     const set: Record<string, unknown> = { ...next };
     if (patch.displayName !== undefined) set.displayName = patch.displayName;
     if (patch.password !== undefined) {
+      // A reset takes the account over: only a wider scope may (never a peer admin of the same scope, nor oneself —
+      // the own password changes through /auth/password with the current one).
+      if (u.role === 'admin' && !this.strictlyWider(principal, u.scopeRegionId ?? null)) {
+        throw new AppError('forbidden', 'password: only an admin of a wider scope may reset an admin\'s password', [{ field: 'password', message: 'needs a wider scope' }]);
+      }
       const problem = passwordProblem(patch.password, u.username);
       if (problem) throw new AppError('validation_failed', `password: ${problem}`, [{ field: 'password', message: problem }]);
       set.passwordHash = await hashPassword(patch.password);
@@ -435,6 +509,8 @@ export class AuthService {
     const updated = await this.models.User.findOneAndUpdate({ _id: u._id }, { $set: set }, { returnDocument: 'after' }).lean<UserDoc>().exec();
     if (!updated) throw AppError.notFound('user');
     if (next.disabled || patch.password !== undefined) await this.models.Session.deleteMany({ userId: u._id }).exec();
+    if (patch.password !== undefined) await this.revokeTokensOf(u._id);
+    this.accessChanges.emit({ userId: id, reason: 'user_updated' });
     const changed: Record<string, unknown> = {};
     for (const k of ['displayName', 'role', 'scopeRegionId', 'maintainerOrg', 'disabled'] as const) {
       if (patch[k] !== undefined && patch[k] !== u[k]) changed[k] = { from: u[k] ?? null, to: patch[k] };
@@ -450,7 +526,8 @@ export class AuthService {
     if (u.role === 'admin' && (u.scopeRegionId ?? null) === null && !u.disabled) await this.assertGlobalAdminRemains(u._id);
     await this.models.User.deleteOne({ _id: u._id }).exec();
     await this.models.Session.deleteMany({ userId: u._id }).exec();
-    await this.models.ApiToken.updateMany({ createdBy: u._id, revokedAt: null }, { $set: { revokedAt: this.now() } }).exec();
+    await this.revokeTokensOf(u._id);
+    this.accessChanges.emit({ userId: id, reason: 'user_deleted' });
     await this.record({ action: 'user:delete', actor: actorOf(principal), target: { type: 'user', id, label: u.username }, regionId: u.scopeRegionId, ip: meta.ip });
   }
 
@@ -515,7 +592,12 @@ export class AuthService {
     if (!t) throw AppError.notFound('token');
     if (!t.revokedAt) await this.models.ApiToken.updateOne({ _id: t._id }, { $set: { revokedAt: this.now() } }).exec();
     this.tokenUseAudited.delete(id);
+    this.accessChanges.emit({ userId: t.createdBy.toHexString(), reason: 'token_revoked' });
     await this.record({ action: 'token:revoke', actor: actorOf(principal), target: { type: 'token', id, label: t.name }, regionId: t.scopeRegionId, ip: meta.ip });
+  }
+
+  private async revokeTokensOf(userId: mongoose.Types.ObjectId): Promise<void> {
+    await this.models.ApiToken.updateMany({ createdBy: userId, revokedAt: null }, { $set: { revokedAt: this.now() } }).exec();
   }
 
   private async record(entry: AuthAuditEntry): Promise<void> {
