@@ -2,6 +2,7 @@ import path from 'node:path';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { probeKindSchema } from './contracts/vocabulary';
+import { parseCidr, type Cidr } from './lib/cidr';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -42,6 +43,28 @@ export const configSchema = z.object({
   PROBE_DEFAULT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(60),
   PROBE_DEFAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   PROBE_DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  /**
+   * Ranges no point may target (refused with 422 on create/update/import, and never probed): by default the
+   * host's own services (127.0.0.1, ::1 — the rest of 127.0.0.0/8 stays allowed for simulated cameras),
+   * link-local (169.254.0.0/16 holds cloud metadata services; fe80::/10), 0.0.0.0/8 and multicast.
+   * Comma-separated CIDRs; `none` = no range denied.
+   */
+  PROBE_DENY_CIDRS: z
+    .string()
+    .default('169.254.0.0/16,fe80::/10,0.0.0.0/8,224.0.0.0/4,ff00::/8,127.0.0.1/32,::1/128')
+    .transform((s, ctx): readonly Cidr[] => {
+      if (s.trim().toLowerCase() === 'none') return [];
+      const out: Cidr[] = [];
+      for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        try {
+          out.push(parseCidr(part));
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }
+      return out;
+    }),
   /** Unset: on, except under NODE_ENV=test (other capabilities' tests must not be probed behind their back). */
   MONITOR_ENABLED: bool.optional(),
   MONITOR_CONCURRENCY: z.coerce.number().int().min(1).max(60_000).default(4096),

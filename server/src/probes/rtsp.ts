@@ -1,5 +1,5 @@
 import { SocketCheck } from './socket-check';
-import { classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
+import { authScheme, classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
 
 export interface RtspResponse {
   status: number;
@@ -15,31 +15,27 @@ export interface RtspResponse {
 export function parseRtspResponse(buf: Buffer): { response: RtspResponse; length: number } | { error: string } | null {
   const headEnd = buf.indexOf('\r\n\r\n');
   if (headEnd < 0) {
-    if (buf.length >= 9 && !buf.subarray(0, 9).toString('latin1').startsWith('RTSP/')) return { error: `not RTSP: ${printable(buf)}` };
+    if (buf.length >= 9 && !buf.subarray(0, 9).toString('latin1').startsWith('RTSP/')) return { error: 'not RTSP' };
     return null;
   }
   const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
   const m = /^RTSP\/(\d)\.(\d) (\d{3}) ?(.*)$/.exec(lines[0] ?? '');
-  if (!m) return { error: `bad status line: ${printable(buf)}` };
+  if (!m) return { error: 'bad status line' };
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
-    if (colon <= 0) return { error: `bad header line: ${JSON.stringify(line.slice(0, 60))}` };
+    if (colon <= 0) return { error: 'bad RTSP header line' };
     headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
   const lengthHeader = headers.get('content-length');
   const bodyLength = lengthHeader === undefined ? 0 : Number(lengthHeader);
-  if (!Number.isInteger(bodyLength) || bodyLength < 0) return { error: `bad Content-Length: ${lengthHeader}` };
+  if (!Number.isInteger(bodyLength) || bodyLength < 0) return { error: 'bad RTSP Content-Length' };
   const total = headEnd + 4 + bodyLength;
   if (buf.length < total) return null;
   return {
     response: { status: Number(m[3]), reason: m[4] ?? '', headers, body: buf.subarray(headEnd + 4, total).toString('utf8') },
     length: total,
   };
-}
-
-function printable(buf: Buffer): string {
-  return JSON.stringify(buf.subarray(0, 24).toString('latin1'));
 }
 
 function request(method: string, url: string, cseq: number, extra = ''): string {
@@ -117,16 +113,15 @@ class RtspCheck extends SocketCheck {
     const phase = this.phase;
     const echoed = response.headers.get('cseq');
     if (echoed !== String(this.cseq)) {
-      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: `CSeq ${echoed ?? 'missing'} does not echo ${this.cseq}` }));
+      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: echoed === undefined ? 'answer has no CSeq' : 'answer CSeq does not match the request' }));
       return;
     }
     if (response.status === 401) {
-      const scheme = (response.headers.get('www-authenticate') ?? '').split(' ')[0] || 'unknown';
-      this.finish(result('auth_required', this.startedAt, { status: 401, detail: `${phase.toUpperCase()} needs ${scheme} credentials` }));
+      this.finish(result('auth_required', this.startedAt, { status: 401, detail: `${phase.toUpperCase()} needs ${authScheme(response.headers.get('www-authenticate'))} credentials` }));
       return;
     }
     if (response.status !== 200) {
-      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: `${phase.toUpperCase()} answered ${response.status} ${response.reason}`.trim() }));
+      this.finish(result('protocol_error', this.startedAt, { status: response.status, detail: `${phase.toUpperCase()} answered ${response.status}` }));
       return;
     }
     if (phase === 'options' && this.target.describe) {
