@@ -102,6 +102,14 @@ function userPrincipal(u: UserDoc, sessionId?: string): Principal {
 
 const oid = (id: string): mongoose.Types.ObjectId => new mongoose.Types.ObjectId(id);
 
+/** No user has this id: failed logins of unknown names do the same (empty) write as those of real ones. */
+const DUMMY_USER_ID = new mongoose.Types.ObjectId('000000000000000000000000');
+
+/** The throttle key of a username at a client address (the username first, so an unlock finds all its keys). */
+function userAtAddress(username: string, ip: string | null): string {
+  return `${username}\u0000${ip ?? ''}`;
+}
+
 /**
  * Users, console sessions, API tokens and first-run setup. Every lookup of a session or token goes to the
  * store, so a revocation, a disabled account or a role change applies to the very next request.
@@ -116,9 +124,13 @@ export class AuthService {
   private readonly tokenUseAudited = new Map<string, number>();
   /** Every change that may end or narrow someone's access; see AccessChange. */
   readonly accessChanges: ChangeFeed<AccessChange>;
-  readonly byUsername = new BackoffLimiter({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 50_000 });
-  // Generous per IP: a whole office may sit behind one NAT address; this limit is against spraying many names.
-  readonly byIp = new BackoffLimiter({ freeFailures: 30, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, maxKeys: 50_000 });
+  /**
+   * Login throttles (in memory, per process). A username is throttled per client address, so a flood of wrong
+   * passwords from one address locks that name at that address only, never its owner elsewhere; each address
+   * also has a ceiling over all names (spraying), generous because a whole office may sit behind one NAT address.
+   */
+  readonly byUserAtAddress = new BackoffLimiter({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 100_000 });
+  readonly byAddress = new BackoffLimiter({ freeFailures: 30, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, maxKeys: 50_000 });
 
   constructor(
     private readonly ctx: AppContext,
@@ -196,9 +208,9 @@ export class AuthService {
     }
   }
 
-  /** Seconds until this username/IP may try again, or 0. */
+  /** Seconds until this username may try again from this address, or 0. */
   loginRetryAfterSeconds(username: string, ip: string | null): number {
-    const ms = Math.max(this.byUsername.retryAfterMs(username), ip ? this.byIp.retryAfterMs(ip) : 0);
+    const ms = Math.max(this.byUserAtAddress.retryAfterMs(userAtAddress(username, ip)), ip ? this.byAddress.retryAfterMs(ip) : 0);
     return Math.ceil(ms / 1000);
   }
 
@@ -207,29 +219,56 @@ export class AuthService {
     if (wait > 0) throw new AppError('rate_limited', `too many failed logins; retry in ${wait} s`, { retryAfterSeconds: wait });
     // Counted as a failure before the (slow) verification, so a burst of parallel guesses is throttled too;
     // a success takes it back.
-    this.byUsername.recordFailure(username);
-    if (meta.ip) this.byIp.recordFailure(meta.ip);
+    const key = userAtAddress(username, meta.ip);
+    const lockedUntil = this.byUserAtAddress.recordFailure(key);
+    const addressLockedUntil = meta.ip ? this.byAddress.recordFailure(meta.ip) : 0;
     const user = await this.models.User.findOne({ username }).lean<UserDoc>().exec();
-    // Unknown users cost one hash verification too, so timing does not reveal which usernames exist.
+    // Every attempt costs one hash verification — against a dummy hash for unknown names — and the same
+    // store writes, so the answer's timing does not reveal which usernames exist.
     const ok = await verifyPassword(user?.passwordHash ?? this.dummyHash, password);
     if (!user || !ok || user.disabled) {
-      if (user) await this.models.User.updateOne({ _id: user._id }, { $inc: { failedLogins: 1 } }).exec();
+      await this.models.User.updateOne({ _id: user?._id ?? DUMMY_USER_ID }, { $inc: { failedLogins: 1 } }).exec();
+      const target = user ? { target: { type: 'user' as const, id: user._id.toHexString(), label: user.username }, regionId: user.scopeRegionId } : {};
       await this.record({
         action: 'auth:login_failed',
         actor: null,
-        ...(user ? { target: { type: 'user' as const, id: user._id.toHexString(), label: user.username }, regionId: user.scopeRegionId } : {}),
+        ...target,
         ip: meta.ip,
         details: { username, reason: !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password' },
       });
+      // every lock is audited: an admin sees who is being guessed at, from where, and may unlock (POST /users/:id/unlock)
+      if (lockedUntil > 0 || addressLockedUntil > 0) {
+        await this.record({
+          action: 'auth:locked',
+          actor: null,
+          ...target,
+          ip: meta.ip,
+          details: {
+            username,
+            scope: lockedUntil > 0 ? 'username_at_address' : 'address',
+            until: new Date(Math.max(lockedUntil, addressLockedUntil)).toISOString(),
+          },
+        });
+      }
       throw new AppError('unauthenticated', GENERIC_LOGIN_ERROR);
     }
-    this.byUsername.reset(username);
-    if (meta.ip) this.byIp.forgive(meta.ip);
+    this.byUserAtAddress.reset(key);
+    if (meta.ip) this.byAddress.forgive(meta.ip);
     const at = this.now();
     await this.models.User.updateOne({ _id: user._id }, { $set: { failedLogins: 0, lastLoginAt: at } }).exec();
     const issued = await this.issueSession(user, meta);
     await this.record({ action: 'auth:login', actor: actorOf(issued.principal), target: { type: 'session', id: issued.principal.sessionId ?? '' }, regionId: user.scopeRegionId, ip: meta.ip });
     return issued;
+  }
+
+  /** An admin lifts every login lock on a user (at every address) and resets his failure count; audited. */
+  async unlockUser(principal: Principal, id: string, meta: RequestMeta): Promise<{ unlocked: number }> {
+    const u = await this.loadManageable(principal, id);
+    const prefix = userAtAddress(u.username, null);
+    const unlocked = this.byUserAtAddress.resetWhere((k) => k.startsWith(prefix));
+    await this.models.User.updateOne({ _id: u._id }, { $set: { failedLogins: 0 } }).exec();
+    await this.record({ action: 'auth:unlocked', actor: actorOf(principal), target: { type: 'user', id, label: u.username }, regionId: u.scopeRegionId, ip: meta.ip, details: { locks: unlocked } });
+    return { unlocked };
   }
 
   private async issueSession(user: UserDoc, meta: RequestMeta): Promise<IssuedSession> {

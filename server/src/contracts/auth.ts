@@ -148,6 +148,10 @@ export type TokenView = z.infer<typeof tokenSchema>;
 export const createdTokenSchema = tokenSchema.extend({ secret: z.string() });
 
 export const userListSchema = z.object({ items: z.array(userSchema) });
+
+/** POST /users/:id/unlock: how many login locks (username at an address) were lifted. */
+export const unlockResultSchema = z.object({ unlocked: z.number().int() });
+export type UnlockResult = z.infer<typeof unlockResultSchema>;
 export const tokenListSchema = z.object({ items: z.array(tokenSchema) });
 
 /** What POST /auth/login and POST /auth/setup answer (and set as cookies). */
