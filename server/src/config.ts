@@ -102,7 +102,34 @@ export const configSchema = z.object({
     .string()
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
-  TRUST_PROXY: bool.default(false),
+  /**
+   * Which proxies may tell the client's address in X-Forwarded-For: `false` (none), a hop count (`1` = the one
+   * reverse proxy in front), or a comma-separated list of proxy addresses / CIDRs (`loopback`, `uniquelocal`
+   * allowed). `true` is refused: it would let every client choose its address (and dodge the login throttle).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((s, ctx): false | number | string[] => {
+      const v = s.trim().toLowerCase();
+      if (v === 'false' || v === 'no' || v === '0') return false;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      if (v === 'true' || v === 'yes') {
+        ctx.addIssue({ code: 'custom', message: 'true would let any client choose its address via X-Forwarded-For; give the number of proxy hops (e.g. 1) or the proxies\' addresses' });
+        return z.NEVER;
+      }
+      const list = v.split(',').map((p) => p.trim()).filter(Boolean);
+      for (const p of list) {
+        if (['loopback', 'linklocal', 'uniquelocal'].includes(p)) continue;
+        try {
+          parseCidr(p);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }
+      return list;
+    }),
   LIVE_BATCH_MS: z.coerce.number().int().min(250).max(10_000).default(250),
   LIVE_REPLAY_BATCHES: z.coerce.number().int().min(1).max(100_000).default(240),
   LIVE_REPLAY_POINTS: z.coerce.number().int().min(100).max(10_000_000).default(200_000),

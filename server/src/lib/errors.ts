@@ -71,6 +71,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (isBodyParserError(err) && err.type === 'entity.parse.failed') appErr = new AppError('bad_request', 'malformed JSON body');
     else if (isBodyParserError(err) && err.type === 'encoding.unsupported') appErr = new AppError('unsupported_media_type', 'unsupported body encoding');
     else if (isBodyParserError(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500) appErr = new AppError('bad_request', 'bad request');
+    // the router's decoding of a path parameter with a bad % escape
+    else if (err instanceof URIError) appErr = new AppError('bad_request', 'malformed percent-encoding in the URL');
     else {
       logger.error('unhandled error', { method: req.method, path: req.path, err });
       appErr = new AppError('internal', 'internal error');
