@@ -188,6 +188,7 @@ const table: Record<string, Entry> = {
   },
   'GET /users/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/users/${(await newUserAt(fx, t)).id}` }) },
   'PATCH /users/{id}': { build: async (fx, t) => ({ method: 'PATCH', path: `/users/${(await newUserAt(fx, t)).id}`, body: { displayName: 'changed' } }) },
+  'POST /users/{id}/unlock': { build: async (fx, t) => ({ method: 'POST', path: `/users/${(await newUserAt(fx, t)).id}/unlock` }) },
   'DELETE /users/{id}': { ok: 204, build: async (fx, t) => ({ method: 'DELETE', path: `/users/${(await newUserAt(fx, t)).id}` }) },
 
   // ---- tokens ----------------------------------------------------------------------------------------
