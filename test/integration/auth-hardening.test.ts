@@ -172,6 +172,21 @@ describe('auth hardening: /metrics and open mode (integration)', function () {
     }
   });
 
+  it('when the store answers disk full (ENOSPC) while loading the demo, then 507 with a clear message, not 500', async () => {
+    const app = await bootAuthApp();
+    try {
+      const admin = await loginAs(app, bootAdmin);
+      // injected: the embedded store passes SQLite's "database or disk is full" on as the command's errmsg
+      app.registry.regions.insertManyTrusted = () => Promise.reject(Object.assign(new Error('database or disk is full'), { code: 1, codeName: 'InternalError' }));
+      const res = await admin.post('/demo/load', {});
+      expect(res.status).to.equal(507);
+      expect(res.body.error.code).to.equal('insufficient_storage');
+      expect(res.body.error.message).to.match(/disk space/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('when AUTH_MODE=open, then a write from a foreign site is still refused', async () => {
     const app = await bootApp({ AUTH_MODE: 'open' });
     try {

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'validation_failed'
   | 'rate_limited'
   | 'unavailable'
+  /** 507: the store's disk is full (ENOSPC); nothing of the request was kept. */
+  | 'insufficient_storage'
   | 'internal';
 
 /** One refused field: `field` is the dotted path ('endpoint.host'), or where the problem was ('body', 'query'). */
