@@ -2,6 +2,7 @@ import path from 'node:path';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { probeKindSchema } from './contracts/vocabulary';
+import { parseCidr, type Cidr } from './lib/cidr';
 import { logFormats, logLevels } from './lib/logger';
 
 const bool = z
@@ -45,6 +46,28 @@ export const configSchema = z.object({
   PROBE_DEFAULT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(60),
   PROBE_DEFAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   PROBE_DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  /**
+   * Ranges no point may target (refused with 422 on create/update/import, and never probed): by default the
+   * host's own services (127.0.0.1, ::1 — the rest of 127.0.0.0/8 stays allowed for simulated cameras),
+   * link-local (169.254.0.0/16 holds cloud metadata services; fe80::/10), 0.0.0.0/8 and multicast.
+   * Comma-separated CIDRs; `none` = no range denied.
+   */
+  PROBE_DENY_CIDRS: z
+    .string()
+    .default('169.254.0.0/16,fe80::/10,0.0.0.0/8,224.0.0.0/4,ff00::/8,127.0.0.1/32,::1/128')
+    .transform((s, ctx): readonly Cidr[] => {
+      if (s.trim().toLowerCase() === 'none') return [];
+      const out: Cidr[] = [];
+      for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        try {
+          out.push(parseCidr(part));
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }
+      return out;
+    }),
   /** Unset: on, except under NODE_ENV=test (other capabilities' tests must not be probed behind their back). */
   MONITOR_ENABLED: bool.optional(),
   MONITOR_CONCURRENCY: z.coerce.number().int().min(1).max(60_000).default(4096),
@@ -72,12 +95,48 @@ export const configSchema = z.object({
   ADMIN_USERNAME: z.string().min(3).max(64).optional(),
   ADMIN_PASSWORD: z.string().min(12).max(256).optional(),
   SESSION_TTL_HOURS: z.coerce.number().min(0.1).max(24 * 90).default(12),
+  /** Absolute end of a session, counted from the login: sliding never extends one past it. */
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().min(0.1).max(24 * 365).default(24 * 7),
+  /** Open `/live` sockets one user may hold (his sessions and API tokens together); one more is refused. */
+  LIVE_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+  /**
+   * Every open socket's session or token is re-read this often (s) besides the immediate re-check on logout,
+   * revocation or account changes made through this instance: catches changes made through another instance.
+   */
+  LIVE_SOCKET_RECHECK_SEC: z.coerce.number().int().min(1).max(86_400).default(60),
   COOKIE_SECURE: bool.default(false),
   CORS_ORIGINS: z
     .string()
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
-  TRUST_PROXY: bool.default(false),
+  /**
+   * Which proxies may tell the client's address in X-Forwarded-For: `false` (none), a hop count (`1` = the one
+   * reverse proxy in front), or a comma-separated list of proxy addresses / CIDRs (`loopback`, `uniquelocal`
+   * allowed). `true` is refused: it would let every client choose its address (and dodge the login throttle).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((s, ctx): false | number | string[] => {
+      const v = s.trim().toLowerCase();
+      if (v === 'false' || v === 'no' || v === '0') return false;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      if (v === 'true' || v === 'yes') {
+        ctx.addIssue({ code: 'custom', message: 'true would let any client choose its address via X-Forwarded-For; give the number of proxy hops (e.g. 1) or the proxies\' addresses' });
+        return z.NEVER;
+      }
+      const list = v.split(',').map((p) => p.trim()).filter(Boolean);
+      for (const p of list) {
+        if (['loopback', 'linklocal', 'uniquelocal'].includes(p)) continue;
+        try {
+          parseCidr(p);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }
+      return list;
+    }),
   LIVE_BATCH_MS: z.coerce.number().int().min(250).max(10_000).default(250),
   LIVE_REPLAY_BATCHES: z.coerce.number().int().min(1).max(100_000).default(240),
   LIVE_REPLAY_POINTS: z.coerce.number().int().min(100).max(10_000_000).default(200_000),

@@ -58,6 +58,8 @@ interface Entry {
   unscoped?: string;
   /** Public operation: anonymous gets this status instead of 401, and no per-user matrix runs. */
   publicStatus?: number;
+  /** Why only a global admin may (every scoped actor of the matrix gets 403 even with the permission). */
+  globalOnly?: string;
 }
 
 const inAYear = (): string => new Date(Date.now() + 200 * 24 * 3600_000).toISOString();
@@ -139,11 +141,13 @@ const table: Record<string, Entry> = {
   'GET /demo': { unscoped: 'first-run state of the whole registry (empty or not, loading or not)', build: () => Promise.resolve({ method: 'GET', path: '/demo' }) },
   'POST /demo/simulator': {
     ok: 409,
+    globalOnly: 'starts listeners on this machine (demo-simulator.test.ts)',
     unscoped: 'district-wide trial action; refused (409) until the demo district is loaded — its success path is in demo-simulator.test.ts',
     build: () => Promise.resolve({ method: 'POST', path: '/demo/simulator' }),
   },
   'POST /demo/load': {
     ok: 409,
+    globalOnly: 'loads a whole district (and may start the simulator)',
     unscoped: 'district-wide first-run action; its success path (empty registry) is covered by the registry tests',
     build: () => Promise.resolve({ method: 'POST', path: '/demo/load' }),
   },
@@ -200,6 +204,7 @@ const table: Record<string, Entry> = {
   },
   'GET /users/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/users/${(await newUserAt(fx, t)).id}` }) },
   'PATCH /users/{id}': { build: async (fx, t) => ({ method: 'PATCH', path: `/users/${(await newUserAt(fx, t)).id}`, body: { displayName: 'changed' } }) },
+  'POST /users/{id}/unlock': { build: async (fx, t) => ({ method: 'POST', path: `/users/${(await newUserAt(fx, t)).id}/unlock` }) },
   'DELETE /users/{id}': { ok: 204, build: async (fx, t) => ({ method: 'DELETE', path: `/users/${(await newUserAt(fx, t)).id}` }) },
 
   // ---- tokens ----------------------------------------------------------------------------------------
@@ -225,6 +230,7 @@ const table: Record<string, Entry> = {
 
 function expected(entry: Entry, permission: Permission, role: Role, inScope: boolean): number {
   if (!grants[role].has(permission)) return 403;
+  if (entry.globalOnly) return 403;
   if (!inScope) return 404;
   return entry.ok ?? 200;
 }

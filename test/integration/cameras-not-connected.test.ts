@@ -52,7 +52,7 @@ describe('points not yet connected (未接入) over HTTP', function () {
 
   before(async () => {
     listener = net.createServer((s) => s.destroy());
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => listener.listen(0, '127.20.250.1', resolve));
     port = (listener.address() as net.AddressInfo).port;
     app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'true', MONITOR_FLUSH_MS: '100' });
     api = client(app);
@@ -93,7 +93,7 @@ describe('points not yet connected (未接入) over HTTP', function () {
     it('when listed with state=NOT_CONNECTED, then exactly the points without a host come back, counted', async () => {
       await api('POST', '/cameras', { gbCode: code(), name: '规划点位甲', regionId: community?.id, endpoint: {} });
       await api('POST', '/cameras', { gbCode: code(), name: '规划点位乙', regionId: community?.id, endpoint: { host: '' } });
-      await api('POST', '/cameras', { gbCode: code(), name: '停用点位', regionId: community?.id, endpoint: { host: '127.0.0.1', rtspPort: port }, enabled: false });
+      await api('POST', '/cameras', { gbCode: code(), name: '停用点位', regionId: community?.id, endpoint: { host: '127.20.250.1', rtspPort: port }, enabled: false });
       const res = await api('GET', '/cameras?state=NOT_CONNECTED');
       expect(res.status).to.equal(200);
       expect((res.body.items as Camera[]).map((c) => c.name).sort()).to.deep.equal(['规划点位乙', '规划点位甲']);
@@ -110,9 +110,9 @@ describe('points not yet connected (未接入) over HTTP', function () {
       await new Promise((r) => setTimeout(r, 300));
       expect((await api('GET', `/cameras/${id}`)).body.status).to.include({ state: 'NOT_CONNECTED', lastCheckAt: null });
 
-      const patched = await api('PATCH', `/cameras/${id}`, { endpoint: { host: '127.0.0.1', rtspPort: port } });
+      const patched = await api('PATCH', `/cameras/${id}`, { endpoint: { host: '127.20.250.1', rtspPort: port } });
       expect(patched.status, JSON.stringify(patched.body)).to.equal(200);
-      expect(patched.body.endpoint).to.include({ host: '127.0.0.1', rtspPort: port });
+      expect(patched.body.endpoint).to.include({ host: '127.20.250.1', rtspPort: port });
       const up = await waitFor(
         'the first check after the host was set',
         async () => {

@@ -131,7 +131,7 @@ describe(`probes against the camera simulator (real loopback sockets, ${layer} s
     const r = await probes.rtsp.check({ host: '127.0.0.1', port, timeoutMs: 1000 });
     server.close();
     expect(r.outcome).to.equal('protocol_error');
-    expect(r.detail).to.match(/CSeq 7/);
+    expect(r.detail).to.match(/CSeq/);
   });
 
   it('when an RTSP answer is split or has a body, then the parser waits for all of it', () => {

@@ -5,6 +5,8 @@ import type { AuditRecordInput } from './schema';
 const actionNames: Record<AuthAuditAction, { action: string; entity: AuditEntity }> = {
   'auth:login': { action: 'login', entity: 'auth' },
   'auth:login_failed': { action: 'login.failed', entity: 'auth' },
+  'auth:locked': { action: 'login.locked', entity: 'auth' },
+  'auth:unlocked': { action: 'login.unlocked', entity: 'user' },
   'auth:logout': { action: 'logout', entity: 'auth' },
   'auth:setup': { action: 'setup', entity: 'auth' },
   'auth:password_changed': { action: 'password.change', entity: 'user' },

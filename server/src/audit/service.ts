@@ -1,5 +1,5 @@
 import { Types, type Connection, type Model } from 'mongoose';
-import type { Principal } from '../contracts/access';
+import { can, type Principal } from '../contracts/access';
 import { pointFilter, pointPredicate, viewerOf, type PointRef, type RegionIndex } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import { auditModel, type AuditDoc } from './model';
@@ -73,6 +73,9 @@ export class AuditService {
     if (query.to) and.push({ at: { $lt: new Date(query.to) } });
     const scoped = this.scopeFilter(principal);
     if (scoped) and.push(scoped);
+    // logins, failed logins and locks name client addresses and who is being guessed at: admins only
+    const admin = can(principal, 'user:manage');
+    if (!admin) and.push({ entity: { $ne: 'auth' } });
     if (query.cursor) {
       const c = decodeCursor(query.cursor);
       and.push({ $or: [{ at: { $lt: c.at } }, { at: c.at, _id: { $lt: c.id } }] });
@@ -86,7 +89,12 @@ export class AuditService {
     const page = more ? docs.slice(0, query.limit) : docs;
     const last = page[page.length - 1];
     const redact = this.redaction(principal);
-    return { items: page.map((d) => redact(toEntry(d))), nextCursor: more && last ? encodeCursor(last.at, last._id) : null };
+    const withoutAddress = (e: AuditEntry): AuditEntry => {
+      if (admin || !('ip' in e.meta)) return e;
+      const { ip: _ip, ...meta } = e.meta;
+      return { ...e, meta };
+    };
+    return { items: page.map((d) => withoutAddress(redact(toEntry(d)))), nextCursor: more && last ? encodeCursor(last.at, last._id) : null };
   }
 
   /**

@@ -3,6 +3,8 @@ import type { Principal } from '../contracts/access';
 export type AuthAuditAction =
   | 'auth:login'
   | 'auth:login_failed'
+  | 'auth:locked'
+  | 'auth:unlocked'
   | 'auth:logout'
   | 'auth:setup'
   | 'auth:password_changed'

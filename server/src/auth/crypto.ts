@@ -41,8 +41,10 @@ export function csrfTokenFor(sessionToken: string): string {
   return crypto.createHmac('sha256', sessionToken).update('vigil-csrf-v1').digest('base64url');
 }
 
+/** Constant-time equality of two secrets (compared as SHA-256 digests, so not even the length leaks). */
 export function safeEqualText(a: string, b: string): boolean {
-  const ba = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ba.length === bb.length && ba.length > 0 && crypto.timingSafeEqual(ba, bb);
+  if (!a || !b) return false;
+  const da = crypto.createHash('sha256').update(a).digest();
+  const db = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(da, db);
 }

@@ -37,6 +37,8 @@ export function bearerOf(header: string | undefined): string | undefined {
 export function authenticate(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
     if (ctx.config.AUTH_MODE === 'open') {
+      // everyone is the dev admin here, so a foreign page must not be able to write through a developer's browser
+      assertNotCrossSite(req, ctx.config);
       req.principal = devPrincipal;
       next();
       return;

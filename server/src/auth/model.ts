@@ -21,6 +21,8 @@ export interface SessionDoc {
   tokenHash: string;
   userId: Types.ObjectId;
   expiresAt: Date;
+  /** The latest the session may slide to (login + SESSION_ABSOLUTE_HOURS); sessions from before it lack it. */
+  absoluteExpiresAt?: Date;
   createdAt: Date;
   ip: string | null;
   userAgent: string | null;
@@ -64,6 +66,7 @@ const sessionSchema = new mongoose.Schema<SessionDoc>(
     userId: { type: mongoose.Schema.Types.ObjectId, required: true, index: true },
     // TTL index: the store drops expired sessions; lookups also check expiresAt so a slow sweeper never extends one.
     expiresAt: { type: Date, required: true, index: { expires: 0 } },
+    absoluteExpiresAt: { type: Date },
     createdAt: { type: Date, default: () => new Date() },
     ip: { type: String, default: null },
     userAgent: { type: String, default: null },
@@ -88,6 +91,11 @@ const apiTokenSchema = new mongoose.Schema<ApiTokenDoc>(
   },
   { collection: 'api_tokens', versionKey: false },
 );
+
+/** The absolute end of a session in ms (older sessions without the field: created + the configured maximum). */
+export function absoluteEndOf(s: Pick<SessionDoc, 'absoluteExpiresAt' | 'createdAt'>, absoluteHours: number): number {
+  return s.absoluteExpiresAt ? s.absoluteExpiresAt.getTime() : s.createdAt.getTime() + absoluteHours * 3600_000;
+}
 
 export interface AuthModels {
   User: Model<UserDoc>;

@@ -18,7 +18,7 @@ interface Entry {
 
 /**
  * Login throttle with exponential backoff, kept in memory (one instance per app; a restart forgets it,
- * which is acceptable for a throttle). Each key (a username, an IP) is tracked separately: after
+ * which is acceptable for a throttle). Each key (a username at an address, an address) is tracked separately: after
  * `freeFailures` failures, each further failure locks the key for base·2^(n−1), capped at maxDelayMs.
  */
 export class BackoffLimiter {
@@ -35,7 +35,8 @@ export class BackoffLimiter {
     return e ? Math.max(0, e.lockedUntil - this.now()) : 0;
   }
 
-  recordFailure(key: string): void {
+  /** Counts a failure; returns the time (ms) until which the key is now locked, or 0 when this failure was free. */
+  recordFailure(key: string): number {
     const now = this.now();
     const e = this.live(key) ?? { failures: 0, lockedUntil: 0, lastFailure: now };
     e.failures += 1;
@@ -45,6 +46,7 @@ export class BackoffLimiter {
     this.entries.delete(key);
     this.entries.set(key, e);
     if (this.entries.size > this.opts.maxKeys) this.evict();
+    return over > 0 ? e.lockedUntil : 0;
   }
 
   /** Takes back one failure recorded in advance (see AuthService.login). */
@@ -58,6 +60,18 @@ export class BackoffLimiter {
 
   reset(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** Forgets every key the predicate accepts (an admin's unlock); returns how many were locked then. */
+  resetWhere(predicate: (key: string) => boolean): number {
+    const now = this.now();
+    let locked = 0;
+    for (const [key, e] of [...this.entries]) {
+      if (!predicate(key)) continue;
+      if (e.lockedUntil > now) locked++;
+      this.entries.delete(key);
+    }
+    return locked;
   }
 
   get size(): number {

@@ -18,6 +18,7 @@ import {
   setupSchema,
   setupStatusSchema,
   tokenListSchema,
+  unlockResultSchema,
   updateUserSchema,
   userListSchema,
   userSchema,
@@ -176,6 +177,17 @@ export function authRouter(ctx: AppContext): Router {
     body: updateUserSchema,
     responses: { 200: { description: 'updated', schema: userSchema }, 409: { description: 'the last enabled global admin cannot be demoted or disabled' } },
     handler: ({ principal, params, body, req }) => auth.updateUser(principal, params.id, body, requestMeta(req)),
+  });
+
+  defineRoute(r, oa, {
+    method: 'post',
+    path: '/users/:id/unlock',
+    summary: 'Lift the login locks on a user at every address (after a flood of wrong passwords) and reset his failure count; audited',
+    tags: ['users'],
+    permission: 'user:manage',
+    params: idParamSchema,
+    responses: { 200: { description: 'locks lifted', schema: unlockResultSchema } },
+    handler: ({ principal, params, req }) => auth.unlockUser(principal, params.id, requestMeta(req)),
   });
 
   defineRoute(r, oa, {

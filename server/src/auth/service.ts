@@ -3,13 +3,31 @@ import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import type { AuditSink, AuthAuditEntry } from './audit';
 import { API_TOKEN_PREFIX, csrfTokenFor, hashPassword, randomSecret, safeEqualHex, sha256, verifyPassword } from './crypto';
-import { authModels, type ApiTokenDoc, type AuthModels, type UserDoc } from './model';
+import { absoluteEndOf, authModels, type ApiTokenDoc, type AuthModels, type SessionDoc, type UserDoc } from './model';
 import { actorOf, can, grants, roleWithin, type Principal } from '../contracts/access';
 import { BackoffLimiter } from './rate-limit';
 import { passwordProblem, type CreateTokenInput, type CreateUserInput, type TokenView, type UpdateUserInput, type UserView } from '../contracts/auth';
 import { TOKEN_MAX_LIFETIME_MS } from './schema';
 import { regionInScope, type RegionIndex } from './scope';
 import { isDuplicateKey } from '../lib/store-errors';
+import { ChangeFeed } from '../lib/change-feed';
+
+/**
+ * Something that may end or narrow a user's access happened (logout, password change or reset, disable,
+ * role/scope change, deletion, token revocation). Consumers holding long-lived connections (the `/live`
+ * sockets, auth/socket.ts) re-check that user's credentials at once.
+ */
+export interface AccessChange {
+  /** The user whose sessions or tokens are concerned (a token's creator). */
+  userId: string;
+  reason: 'logout' | 'password_changed' | 'user_updated' | 'user_deleted' | 'token_revoked';
+}
+
+/** What a credential grants right now (re-read from the store), and until when without another look. */
+export interface CurrentAccess {
+  principal: Principal;
+  expiresAt: Date;
+}
 
 export interface RequestMeta {
   ip: string | null;
@@ -31,6 +49,8 @@ export interface ResolvedSession {
   csrfToken: string;
   /** Set when this request slid the session's expiry forward: the cookies are re-sent with it. */
   renewedUntil?: Date;
+  /** When the session ends unless it is used (and slides) again. */
+  expiresAt: Date;
 }
 
 export const GENERIC_LOGIN_ERROR = 'invalid username or password';
@@ -82,6 +102,14 @@ function userPrincipal(u: UserDoc, sessionId?: string): Principal {
 
 const oid = (id: string): mongoose.Types.ObjectId => new mongoose.Types.ObjectId(id);
 
+/** No user has this id: failed logins of unknown names do the same (empty) write as those of real ones. */
+const DUMMY_USER_ID = new mongoose.Types.ObjectId('000000000000000000000000');
+
+/** The throttle key of a username at a client address (the username first, so an unlock finds all its keys). */
+function userAtAddress(username: string, ip: string | null): string {
+  return `${username}\u0000${ip ?? ''}`;
+}
+
 /**
  * Users, console sessions, API tokens and first-run setup. Every lookup of a session or token goes to the
  * store, so a revocation, a disabled account or a role change applies to the very next request.
@@ -94,15 +122,22 @@ export class AuthService {
   private setupToken: string | undefined;
   private setupBusy = false;
   private readonly tokenUseAudited = new Map<string, number>();
-  readonly byUsername = new BackoffLimiter({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 50_000 });
-  // Generous per IP: a whole office may sit behind one NAT address; this limit is against spraying many names.
-  readonly byIp = new BackoffLimiter({ freeFailures: 30, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, maxKeys: 50_000 });
+  /** Every change that may end or narrow someone's access; see AccessChange. */
+  readonly accessChanges: ChangeFeed<AccessChange>;
+  /**
+   * Login throttles (in memory, per process). A username is throttled per client address, so a flood of wrong
+   * passwords from one address locks that name at that address only, never its owner elsewhere; each address
+   * also has a ceiling over all names (spraying), generous because a whole office may sit behind one NAT address.
+   */
+  readonly byUserAtAddress = new BackoffLimiter({ freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000, maxKeys: 100_000 });
+  readonly byAddress = new BackoffLimiter({ freeFailures: 30, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, forgetAfterMs: 15 * 60_000, maxKeys: 50_000 });
 
   constructor(
     private readonly ctx: AppContext,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.models = authModels(ctx.store.conn);
+    this.accessChanges = new ChangeFeed<AccessChange>((err) => ctx.logger.error('access change listener failed', { err }));
   }
 
   /** The registry provides the region tree and the audit trail once it is wired; until then scopes compare by id. */
@@ -173,9 +208,9 @@ export class AuthService {
     }
   }
 
-  /** Seconds until this username/IP may try again, or 0. */
+  /** Seconds until this username may try again from this address, or 0. */
   loginRetryAfterSeconds(username: string, ip: string | null): number {
-    const ms = Math.max(this.byUsername.retryAfterMs(username), ip ? this.byIp.retryAfterMs(ip) : 0);
+    const ms = Math.max(this.byUserAtAddress.retryAfterMs(userAtAddress(username, ip)), ip ? this.byAddress.retryAfterMs(ip) : 0);
     return Math.ceil(ms / 1000);
   }
 
@@ -184,24 +219,41 @@ export class AuthService {
     if (wait > 0) throw new AppError('rate_limited', `too many failed logins; retry in ${wait} s`, { retryAfterSeconds: wait });
     // Counted as a failure before the (slow) verification, so a burst of parallel guesses is throttled too;
     // a success takes it back.
-    this.byUsername.recordFailure(username);
-    if (meta.ip) this.byIp.recordFailure(meta.ip);
+    const key = userAtAddress(username, meta.ip);
+    const lockedUntil = this.byUserAtAddress.recordFailure(key);
+    const addressLockedUntil = meta.ip ? this.byAddress.recordFailure(meta.ip) : 0;
     const user = await this.models.User.findOne({ username }).lean<UserDoc>().exec();
-    // Unknown users cost one hash verification too, so timing does not reveal which usernames exist.
+    // Every attempt costs one hash verification — against a dummy hash for unknown names — and the same
+    // store writes, so the answer's timing does not reveal which usernames exist.
     const ok = await verifyPassword(user?.passwordHash ?? this.dummyHash, password);
     if (!user || !ok || user.disabled) {
-      if (user) await this.models.User.updateOne({ _id: user._id }, { $inc: { failedLogins: 1 } }).exec();
+      await this.models.User.updateOne({ _id: user?._id ?? DUMMY_USER_ID }, { $inc: { failedLogins: 1 } }).exec();
+      const target = user ? { target: { type: 'user' as const, id: user._id.toHexString(), label: user.username }, regionId: user.scopeRegionId } : {};
       await this.record({
         action: 'auth:login_failed',
         actor: null,
-        ...(user ? { target: { type: 'user' as const, id: user._id.toHexString(), label: user.username }, regionId: user.scopeRegionId } : {}),
+        ...target,
         ip: meta.ip,
         details: { username, reason: !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password' },
       });
+      // every lock is audited: an admin sees who is being guessed at, from where, and may unlock (POST /users/:id/unlock)
+      if (lockedUntil > 0 || addressLockedUntil > 0) {
+        await this.record({
+          action: 'auth:locked',
+          actor: null,
+          ...target,
+          ip: meta.ip,
+          details: {
+            username,
+            scope: lockedUntil > 0 ? 'username_at_address' : 'address',
+            until: new Date(Math.max(lockedUntil, addressLockedUntil)).toISOString(),
+          },
+        });
+      }
       throw new AppError('unauthenticated', GENERIC_LOGIN_ERROR);
     }
-    this.byUsername.reset(username);
-    if (meta.ip) this.byIp.forgive(meta.ip);
+    this.byUserAtAddress.reset(key);
+    if (meta.ip) this.byAddress.forgive(meta.ip);
     const at = this.now();
     await this.models.User.updateOne({ _id: user._id }, { $set: { failedLogins: 0, lastLoginAt: at } }).exec();
     const issued = await this.issueSession(user, meta);
@@ -209,14 +261,27 @@ export class AuthService {
     return issued;
   }
 
+  /** An admin lifts every login lock on a user (at every address) and resets his failure count; audited. */
+  async unlockUser(principal: Principal, id: string, meta: RequestMeta): Promise<{ unlocked: number }> {
+    const u = await this.loadManageable(principal, id);
+    const prefix = userAtAddress(u.username, null);
+    const unlocked = this.byUserAtAddress.resetWhere((k) => k.startsWith(prefix));
+    await this.models.User.updateOne({ _id: u._id }, { $set: { failedLogins: 0 } }).exec();
+    await this.record({ action: 'auth:unlocked', actor: actorOf(principal), target: { type: 'user', id, label: u.username }, regionId: u.scopeRegionId, ip: meta.ip, details: { locks: unlocked } });
+    return { unlocked };
+  }
+
   private async issueSession(user: UserDoc, meta: RequestMeta): Promise<IssuedSession> {
     const sessionToken = randomSecret(32);
     const csrfToken = csrfTokenFor(sessionToken);
-    const expiresAt = new Date(this.now().getTime() + this.ctx.config.SESSION_TTL_HOURS * 3600_000);
+    const now = this.now().getTime();
+    const absoluteExpiresAt = new Date(now + this.ctx.config.SESSION_ABSOLUTE_HOURS * 3600_000);
+    const expiresAt = new Date(Math.min(now + this.ctx.config.SESSION_TTL_HOURS * 3600_000, absoluteExpiresAt.getTime()));
     const s = await this.models.Session.create({
       tokenHash: sha256(sessionToken),
       userId: user._id,
       expiresAt,
+      absoluteExpiresAt,
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, 256) ?? null,
     });
@@ -226,26 +291,30 @@ export class AuthService {
   async logout(principal: Principal, meta: RequestMeta): Promise<void> {
     if (!principal.sessionId) throw new AppError('bad_request', 'only console sessions log out; revoke an API token instead');
     await this.models.Session.deleteOne({ _id: oid(principal.sessionId) }).exec();
+    this.accessChanges.emit({ userId: principal.userId, reason: 'logout' });
     await this.record({ action: 'auth:logout', actor: actorOf(principal), target: { type: 'session', id: principal.sessionId }, ip: meta.ip });
   }
 
   async resolveSession(cookieValue: string): Promise<ResolvedSession | null> {
     if (!cookieValue || cookieValue.length > 200) return null;
     const s = await this.models.Session.findOne({ tokenHash: sha256(cookieValue), expiresAt: { $gt: this.now() } })
-      .lean()
+      .lean<SessionDoc>()
       .exec();
     if (!s) return null;
     const user = await this.models.User.findById(s.userId).lean<UserDoc>().exec();
     if (!user || user.disabled) return null;
-    const resolved: ResolvedSession = { principal: userPrincipal(user, s._id.toHexString()), csrfToken: csrfTokenFor(cookieValue) };
+    const resolved: ResolvedSession = { principal: userPrincipal(user, s._id.toHexString()), csrfToken: csrfTokenFor(cookieValue), expiresAt: s.expiresAt };
     // Sliding expiry (a wall display stays signed in while in use): past half its lifetime, a used session
-    // is extended by a full TTL — at most one write per half TTL per session.
+    // is extended by a full TTL — at most one write per half TTL per session — but never past its absolute
+    // end (SESSION_ABSOLUTE_HOURS after the login), so a stolen cookie cannot be kept alive forever.
     const ttlMs = this.ctx.config.SESSION_TTL_HOURS * 3600_000;
     const now = this.now().getTime();
-    if (s.expiresAt.getTime() - now < ttlMs / 2) {
-      const renewedUntil = new Date(now + ttlMs);
+    const absoluteEnd = absoluteEndOf(s, this.ctx.config.SESSION_ABSOLUTE_HOURS);
+    if (s.expiresAt.getTime() - now < ttlMs / 2 && s.expiresAt.getTime() < absoluteEnd) {
+      const renewedUntil = new Date(Math.min(now + ttlMs, absoluteEnd));
       await this.models.Session.updateOne({ _id: s._id }, { $set: { expiresAt: renewedUntil } }).exec();
       resolved.renewedUntil = renewedUntil;
+      resolved.expiresAt = renewedUntil;
     }
     return resolved;
   }
@@ -254,21 +323,8 @@ export class AuthService {
     if (!secret.startsWith(API_TOKEN_PREFIX) || secret.length > 200) return null;
     const t = await this.models.ApiToken.findOne({ tokenHash: sha256(secret) }).lean<ApiTokenDoc>().exec();
     const now = this.now();
-    if (!t || t.revokedAt || t.expiresAt.getTime() <= now.getTime()) return null;
-    const creator = await this.models.User.findById(t.createdBy).lean<UserDoc>().exec();
-    // A token never outlives its creator's rights: disabling or demoting the creator disarms it.
-    if (!creator || creator.disabled || !roleWithin(t.role, creator.role)) return null;
-    if (t.scopeRegionId !== null && !regionInScope(userPrincipal(creator), this.regionIndex, t.scopeRegionId)) return null;
-    if (t.scopeRegionId === null && creator.scopeRegionId !== null) return null;
-    const principal: Principal = {
-      kind: 'token',
-      userId: creator._id.toHexString(),
-      username: creator.username,
-      role: t.role,
-      scopeRegionId: t.scopeRegionId ?? null,
-      ...(t.maintainerOrg ? { maintainerOrg: t.maintainerOrg } : {}),
-      tokenId: t._id.toHexString(),
-    };
+    const principal = t ? await this.tokenPrincipal(t) : null;
+    if (!t || !principal) return null;
     const id = t._id.toHexString();
     const last = this.tokenUseAudited.get(id);
     if (last === undefined || now.getTime() - last >= TOKEN_USE_AUDIT_INTERVAL_MS) {
@@ -277,6 +333,46 @@ export class AuthService {
       await this.record({ action: 'token:use', actor: actorOf(principal), target: { type: 'token', id, label: t.name }, regionId: t.scopeRegionId, ip: meta.ip });
     }
     return principal;
+  }
+
+  /** The principal a stored token stands for now, or null when it is revoked, expired or its creator lost the rights. */
+  private async tokenPrincipal(t: ApiTokenDoc): Promise<Principal | null> {
+    if (t.revokedAt || t.expiresAt.getTime() <= this.now().getTime()) return null;
+    const creator = await this.models.User.findById(t.createdBy).lean<UserDoc>().exec();
+    // A token never outlives its creator's rights: disabling or demoting the creator disarms it.
+    if (!creator || creator.disabled || !roleWithin(t.role, creator.role)) return null;
+    if (t.scopeRegionId !== null && !regionInScope(userPrincipal(creator), this.regionIndex, t.scopeRegionId)) return null;
+    if (t.scopeRegionId === null && creator.scopeRegionId !== null) return null;
+    return {
+      kind: 'token',
+      userId: creator._id.toHexString(),
+      username: creator.username,
+      role: t.role,
+      scopeRegionId: t.scopeRegionId ?? null,
+      ...(t.maintainerOrg ? { maintainerOrg: t.maintainerOrg } : {}),
+      tokenId: t._id.toHexString(),
+    };
+  }
+
+  /**
+   * Re-reads what the credential behind `principal` (its session or API token) grants now: null when it
+   * ended (logout, expiry, revocation, disabled or deleted user). Long-lived connections call it to follow
+   * their session.
+   */
+  async currentAccess(principal: Principal): Promise<CurrentAccess | null> {
+    if (principal.kind === 'user' && principal.sessionId && mongoose.isValidObjectId(principal.sessionId)) {
+      const s = await this.models.Session.findOne({ _id: oid(principal.sessionId), expiresAt: { $gt: this.now() } }).lean<SessionDoc>().exec();
+      if (!s) return null;
+      const user = await this.models.User.findById(s.userId).lean<UserDoc>().exec();
+      if (!user || user.disabled) return null;
+      return { principal: userPrincipal(user, principal.sessionId), expiresAt: s.expiresAt };
+    }
+    if (principal.kind === 'token' && principal.tokenId && mongoose.isValidObjectId(principal.tokenId)) {
+      const t = await this.models.ApiToken.findById(principal.tokenId).lean<ApiTokenDoc>().exec();
+      const p = t ? await this.tokenPrincipal(t) : null;
+      return t && p ? { principal: p, expiresAt: t.expiresAt } : null;
+    }
+    return null;
   }
 
   async me(principal: Principal): Promise<{
@@ -321,6 +417,9 @@ export class AuthService {
     await this.models.User.updateOne({ _id: u._id }, { $set: { passwordHash: await hashPassword(newPassword) } }).exec();
     // Other sessions may belong to whoever learnt the old password.
     await this.models.Session.deleteMany({ userId: u._id, ...(principal.sessionId ? { _id: { $ne: oid(principal.sessionId) } } : {}) }).exec();
+    // API tokens too: one made by whoever held the password must not outlive the change.
+    await this.revokeTokensOf(u._id);
+    this.accessChanges.emit({ userId: principal.userId, reason: 'password_changed' });
     await this.record({ action: 'auth:password_changed', actor: actorOf(principal), target: { type: 'user', id: principal.userId, label: u.username }, ip: meta.ip });
   }
 
@@ -335,6 +434,13 @@ export class AuthService {
   private canManageScope(principal: Principal, scopeRegionId: string | null): boolean {
     if (principal.scopeRegionId === null) return true;
     return scopeRegionId !== null && regionInScope(principal, this.regionIndex, scopeRegionId);
+  }
+
+  /** Is the caller's scope strictly wider than `scopeRegionId` (global over any region, an ancestor over a descendant)? */
+  private strictlyWider(principal: Principal, scopeRegionId: string | null): boolean {
+    if (scopeRegionId === null) return false;
+    if (principal.scopeRegionId === null) return true;
+    return scopeRegionId !== principal.scopeRegionId && regionInScope(principal, this.regionIndex, scopeRegionId);
   }
 
   /** A target region must exist and lie within the caller's subtree; otherwise it is "not found". */
@@ -375,6 +481,8 @@ export class AuthService {
   }
 
   async createUser(principal: Principal, input: CreateUserInput, meta: RequestMeta): Promise<UserView> {
+    // An account outlives any token; so a token (revocable, perhaps leaked) cannot mint one.
+    if (principal.kind === 'token') throw new AppError('forbidden', 'creating users needs a console session, not an API token');
     this.assertAssignableRegion(principal, input.scopeRegionId, 'scopeRegionId');
     try {
       const created = await this.models.User.create({
@@ -427,6 +535,11 @@ export class AuthService {
     const set: Record<string, unknown> = { ...next };
     if (patch.displayName !== undefined) set.displayName = patch.displayName;
     if (patch.password !== undefined) {
+      // A reset takes the account over: only a wider scope may (never a peer admin of the same scope, nor oneself —
+      // the own password changes through /auth/password with the current one).
+      if (u.role === 'admin' && !this.strictlyWider(principal, u.scopeRegionId ?? null)) {
+        throw new AppError('forbidden', 'password: only an admin of a wider scope may reset an admin\'s password', [{ field: 'password', message: 'needs a wider scope' }]);
+      }
       const problem = passwordProblem(patch.password, u.username);
       if (problem) throw new AppError('validation_failed', `password: ${problem}`, [{ field: 'password', message: problem }]);
       set.passwordHash = await hashPassword(patch.password);
@@ -435,6 +548,8 @@ export class AuthService {
     const updated = await this.models.User.findOneAndUpdate({ _id: u._id }, { $set: set }, { returnDocument: 'after' }).lean<UserDoc>().exec();
     if (!updated) throw AppError.notFound('user');
     if (next.disabled || patch.password !== undefined) await this.models.Session.deleteMany({ userId: u._id }).exec();
+    if (patch.password !== undefined) await this.revokeTokensOf(u._id);
+    this.accessChanges.emit({ userId: id, reason: 'user_updated' });
     const changed: Record<string, unknown> = {};
     for (const k of ['displayName', 'role', 'scopeRegionId', 'maintainerOrg', 'disabled'] as const) {
       if (patch[k] !== undefined && patch[k] !== u[k]) changed[k] = { from: u[k] ?? null, to: patch[k] };
@@ -450,7 +565,8 @@ export class AuthService {
     if (u.role === 'admin' && (u.scopeRegionId ?? null) === null && !u.disabled) await this.assertGlobalAdminRemains(u._id);
     await this.models.User.deleteOne({ _id: u._id }).exec();
     await this.models.Session.deleteMany({ userId: u._id }).exec();
-    await this.models.ApiToken.updateMany({ createdBy: u._id, revokedAt: null }, { $set: { revokedAt: this.now() } }).exec();
+    await this.revokeTokensOf(u._id);
+    this.accessChanges.emit({ userId: id, reason: 'user_deleted' });
     await this.record({ action: 'user:delete', actor: actorOf(principal), target: { type: 'user', id, label: u.username }, regionId: u.scopeRegionId, ip: meta.ip });
   }
 
@@ -515,7 +631,12 @@ export class AuthService {
     if (!t) throw AppError.notFound('token');
     if (!t.revokedAt) await this.models.ApiToken.updateOne({ _id: t._id }, { $set: { revokedAt: this.now() } }).exec();
     this.tokenUseAudited.delete(id);
+    this.accessChanges.emit({ userId: t.createdBy.toHexString(), reason: 'token_revoked' });
     await this.record({ action: 'token:revoke', actor: actorOf(principal), target: { type: 'token', id, label: t.name }, regionId: t.scopeRegionId, ip: meta.ip });
+  }
+
+  private async revokeTokensOf(userId: mongoose.Types.ObjectId): Promise<void> {
+    await this.models.ApiToken.updateMany({ createdBy: userId, revokedAt: null }, { $set: { revokedAt: this.now() } }).exec();
   }
 
   private async record(entry: AuthAuditEntry): Promise<void> {

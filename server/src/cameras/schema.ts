@@ -5,6 +5,8 @@ import { cameraStateSchema } from '../contracts/live';
 import { cameraBodySchemas, gbCodeFormatSchema, hostFormatSchema, readOnlyEcho, type ProbeSettings } from '../contracts/cameras';
 import { centerCodeMismatch, parseGbCode } from './gbcode';
 import { objectIdSchema, regionTierSchema, sharingSchema, type RegionTier } from '../contracts/vocabulary';
+import { configSchema } from '../config';
+import { denyListOf, type Cidr } from '../lib/cidr';
 
 /**
  * The server side of the camera point's schemas: the shapes live in contracts/cameras.ts (shared with the
@@ -32,7 +34,11 @@ export interface ProbeDefaults {
   PROBE_DEFAULT_INTERVAL_SEC: number;
   PROBE_DEFAULT_TIMEOUT_MS: number;
   PROBE_DEFAULT_RETRIES: number;
+  /** Ranges no endpoint may target (config PROBE_DENY_CIDRS); absent = its default. */
+  PROBE_DENY_CIDRS?: readonly Cidr[];
 }
+
+const defaultDenyCidrs: readonly Cidr[] = configSchema.shape.PROBE_DENY_CIDRS.parse(undefined);
 
 export function applyProbeDefaults(p: CameraInput['probe'], d: ProbeDefaults): ProbeSettings {
   return {
@@ -106,16 +112,22 @@ export function effectiveRegionCode(regions: RegionLookup, regionId: string): { 
 }
 
 /**
- * Cross-field checks a schema cannot do alone: the region exists and is a district/street/community, the
- * grid lies inside it, and the code's center digits match the nearest division code. Returns every
+ * Cross-field checks a schema cannot do alone: the endpoint host lies outside PROBE_DENY_CIDRS, the region
+ * exists and is a district/street/community, the grid lies inside it, and the code's center digits match the
+ * nearest division code. Returns every
  * problem (empty = valid). `input` is an already schema-parsed value.
  */
 export function validateCameraInput(
-  input: Pick<CameraInput, 'gbCode' | 'regionId' | 'gridId'> & { upstreamId?: string | null },
+  input: Pick<CameraInput, 'gbCode' | 'regionId' | 'gridId'> & { upstreamId?: string | null; endpoint?: { host: string | null } },
   regions: RegionLookup,
   self?: { id: string },
+  probe: Pick<ProbeDefaults, 'PROBE_DENY_CIDRS'> = {},
 ): FieldIssue[] {
   const issues: FieldIssue[] = [];
+  // the one place REST writes and imports check where a point may be aimed (the probes check again when they run)
+  const host = input.endpoint?.host;
+  const hostProblem = host ? denyListOf(probe.PROBE_DENY_CIDRS ?? defaultDenyCidrs).hostProblem(host) : null;
+  if (hostProblem) issues.push({ field: 'endpoint.host', message: hostProblem });
   const gb = parseGbCode(input.gbCode);
   if (!gb.ok) issues.push({ field: 'gbCode', message: gb.message });
   const region = regions.get(input.regionId);

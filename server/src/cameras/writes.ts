@@ -111,7 +111,7 @@ export class CameraWrites {
       const up = await findDoc(this.coll, input.upstreamId);
       if (!up || !canSeeDoc(principal, this.regions, up)) throw refNotFound('upstreamId', 'camera point');
     }
-    const issues = validateCameraInput(input, this.regions, self);
+    const issues = validateCameraInput(input, this.regions, self, this.probeDefaults);
     if (issues.length) throw new AppError('validation_failed', `invalid camera point: ${issues[0].field}: ${issues[0].message}`, issues);
     if (!regionInScope(principal, this.regions, input.regionId)) throw new AppError('forbidden', 'the region lies outside your write scope');
   }

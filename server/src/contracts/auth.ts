@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { roleSchema } from './access';
+import { isCommonPassword } from './common-passwords';
 
 /**
  * Accounts, sessions and API tokens as `/api/v1/auth`, `/users` and `/tokens` speak them: what they answer
@@ -31,6 +32,7 @@ export function passwordProblem(password: string, username: string): string | nu
   const r = passwordSchema.safeParse(password);
   if (!r.success) return r.error.issues[0]?.message ?? 'password refused';
   if (password.trim().toLowerCase() === username.trim().toLowerCase()) return 'password must not equal the username';
+  if (isCommonPassword(password)) return 'password is on the list of common passwords that are guessed first; choose another';
   return null;
 }
 
@@ -148,6 +150,10 @@ export type TokenView = z.infer<typeof tokenSchema>;
 export const createdTokenSchema = tokenSchema.extend({ secret: z.string() });
 
 export const userListSchema = z.object({ items: z.array(userSchema) });
+
+/** POST /users/:id/unlock: how many login locks (username at an address) were lifted. */
+export const unlockResultSchema = z.object({ unlocked: z.number().int() });
+export type UnlockResult = z.infer<typeof unlockResultSchema>;
 export const tokenListSchema = z.object({ items: z.array(tokenSchema) });
 
 /** What POST /auth/login and POST /auth/setup answer (and set as cookies). */

@@ -16,6 +16,8 @@ export const errorCodes = [
   'validation_failed',
   'rate_limited',
   'unavailable',
+  /** 507: the store's disk is full (ENOSPC); nothing of the request was kept. */
+  'insufficient_storage',
   'internal',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

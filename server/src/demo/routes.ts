@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { AppContext } from '../context';
+import type { Principal } from '../contracts/access';
 import { demoResultSchema, demoStatusSchema, simulatorSchema, type SimulatorState } from '../contracts/demo';
 import { AppError } from '../lib/errors';
 import { defineRoute } from '../lib/http';
@@ -7,6 +8,16 @@ import { DEMO_DISTRICT_CODE, SYNTHETIC_NOTE, loadDemoDistrict, type DemoPorts, t
 import { demoDistrictCameras } from './sim/mapping';
 import { startSimulator, type RunningSimulator } from './sim/simulator';
 
+
+/**
+ * The demo loads a whole district and may start listeners on this machine: a decision for whoever administers
+ * the whole installation, signed in (not a scoped admin, not an API token).
+ */
+function assertGlobalAdmin(principal: Principal): void {
+  if (principal.scopeRegionId !== null || principal.kind === 'token') {
+    throw new AppError('forbidden', 'only a global admin, signed in, may load the demo district or start its simulator');
+  }
+}
 
 /**
  * First-run helper for the console: loads the synthetic demo district into an empty registry and runs the
@@ -72,8 +83,11 @@ export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
     tags: ['demo'],
     permission: 'settings:manage',
     status: 201,
-    responses: { 201: { description: 'loaded', schema: demoResultSchema }, 409: { description: 'the registry is not empty' } },
-    handler: ({ principal }) => loadDemoDistrict(registry, { actor: { userId: principal.userId, username: principal.username }, ports: pointPorts }),
+    responses: { 201: { description: 'loaded', schema: demoResultSchema }, 403: { description: 'not a global admin with a session' }, 409: { description: 'the registry is not empty' } },
+    handler: ({ principal }) => {
+      assertGlobalAdmin(principal);
+      return loadDemoDistrict(registry, { actor: { userId: principal.userId, username: principal.username }, ports: pointPorts });
+    },
   });
   defineRoute(router, ctx.openapi, {
     method: 'post',
@@ -82,8 +96,13 @@ export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
     tags: ['demo'],
     permission: 'settings:manage',
     status: 201,
-    responses: { 201: { description: 'running', schema: simulatorSchema }, 409: { description: 'the demo district is not loaded, or the simulator could not start (ports in use)' } },
-    handler: async () => {
+    responses: {
+      201: { description: 'running', schema: simulatorSchema },
+      403: { description: 'not a global admin with a session' },
+      409: { description: 'the demo district is not loaded, or the simulator could not start (ports in use)' },
+    },
+    handler: async ({ principal }) => {
+      assertGlobalAdmin(principal);
       if (simulator) return simulatorState();
       if (!demoLoaded()) throw new AppError('conflict', 'load the demo district first: the simulator serves its synthetic points only');
       await runSimulator();

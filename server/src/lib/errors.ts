@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import type { ErrorBody, ErrorCode, FieldIssue } from '../contracts/errors';
 import type { Logger } from './logger';
+import { isDiskFull } from './store-errors';
 
 // the error envelope is part of the API contract (contracts/errors.ts); the server reads the names here
 export type { ErrorBody, ErrorCode, FieldIssue };
@@ -17,6 +18,7 @@ const statusOf: Record<ErrorCode, number> = {
   validation_failed: 422,
   rate_limited: 429,
   unavailable: 503,
+  insufficient_storage: 507,
   internal: 500,
 };
 
@@ -71,6 +73,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (isBodyParserError(err) && err.type === 'entity.parse.failed') appErr = new AppError('bad_request', 'malformed JSON body');
     else if (isBodyParserError(err) && err.type === 'encoding.unsupported') appErr = new AppError('unsupported_media_type', 'unsupported body encoding');
     else if (isBodyParserError(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500) appErr = new AppError('bad_request', 'bad request');
+    // the router's decoding of a path parameter with a bad % escape
+    else if (err instanceof URIError) appErr = new AppError('bad_request', 'malformed percent-encoding in the URL');
+    else if (isDiskFull(err)) {
+      logger.error('store out of disk space', { method: req.method, path: req.path, err });
+      appErr = new AppError('insufficient_storage', 'the store is out of disk space: free space on the data volume (DATA_DIR), then retry');
+    }
     else {
       (req.log ?? logger).error('unhandled error', { method: req.method, path: req.path, err });
       appErr = new AppError('internal', 'internal error');

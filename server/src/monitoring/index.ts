@@ -1,6 +1,8 @@
 import type { RequestHandler, Router } from 'express';
 import type { AppContext } from '../context';
 import type { Probe, ProbeKind } from '../probes/types';
+import { safeEqualText } from '../auth/crypto';
+import { bearerOf } from '../auth/middleware';
 import { monitoringRouter, type CameraVisibility } from './routes';
 import { MonitoringService, type RegistryFeed } from './service';
 
@@ -34,8 +36,14 @@ export function createMonitoring(ctx: AppContext, deps: { cameras: RegistryFeed 
   const service = new MonitoringService({ config: ctx.config, logger: ctx.logger, conn: ctx.store.conn, registry: deps.cameras, probes: deps.probes });
   instances.set(ctx, service);
   const token = ctx.config.METRICS_TOKEN;
+  // In production /metrics is closed unless METRICS_TOKEN is set; the token is compared in constant time.
+  const closed = !token && ctx.config.NODE_ENV === 'production';
   const metricsHandler: RequestHandler = (req, res, next) => {
-    if (token && req.headers.authorization !== `Bearer ${token}`) {
+    if (closed) {
+      res.status(403).type('text').send('metrics are closed in production until METRICS_TOKEN is set\n');
+      return;
+    }
+    if (token && !safeEqualText(bearerOf(req.headers.authorization) ?? '', token)) {
       res.status(401).type('text').send('metrics need "Authorization: Bearer <METRICS_TOKEN>"\n');
       return;
     }

@@ -8,6 +8,8 @@ import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { probes as defaultProbes } from '../probes';
 import { useConnKind } from '../probes/conn';
+import { guardProbes } from '../probes/deny';
+import { denyListOf } from '../lib/cidr';
 import type { Probe, ProbeKind } from '../probes/types';
 import { CheckRunner, type CheckOutcome } from './checks';
 import { ChangeFeed } from '../lib/change-feed';
@@ -115,7 +117,7 @@ export class MonitoringService {
     );
     this.rollups = new Rollups(this.store);
     this.checks = new CheckRunner({
-      probes: opts.probes ?? defaultProbes,
+      probes: guardProbes(opts.probes ?? defaultProbes, denyListOf(this.config.PROBE_DENY_CIDRS)),
       store: this.store,
       feed: this.feed,
       metrics: this.metrics,

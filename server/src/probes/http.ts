@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { armDeadline, classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
+import { armDeadline, authScheme, classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
 
 export interface HttpAnswer {
   status: number;
@@ -102,7 +102,7 @@ export const httpProbe: Probe = {
     const base = { up: true, rttMs: answer.rttMs, status: answer.status };
     if (expected.includes(answer.status)) return { ...base, outcome: 'ok' };
     if (answer.status === 401) {
-      return { ...base, outcome: 'auth_required', detail: `needs ${String(answer.headers['www-authenticate'] ?? 'unknown').split(' ')[0]} credentials` };
+      return { ...base, outcome: 'auth_required', detail: `needs ${authScheme(answer.headers['www-authenticate'])} credentials` };
     }
     return { ...base, up: false, outcome: 'protocol_error', detail: `status ${answer.status}, expected ${expected.join('|')}` };
   },

@@ -11,7 +11,7 @@ const ENVELOPE =
  * ONVIF `GetSystemDateAndTime` (SOAP 1.2 over HTTP), which the ONVIF core spec requires devices to answer
  * without authentication (clients need the clock to build WS-Security digests). 200 with a
  * GetSystemDateAndTimeResponse is ok; 401 is auth_required; a SOAP Fault or anything else is a protocol
- * error naming what came back.
+ * error naming what kind of answer came back (never its text).
  */
 export const onvifProbe: Probe = {
   kind: 'onvif',
@@ -30,12 +30,13 @@ export const onvifProbe: Probe = {
     const base = { rttMs: answer.rttMs, status: answer.status };
     if (answer.status === 401) return { ...base, up: true, outcome: 'auth_required', detail: 'GetSystemDateAndTime needs credentials' };
     if (answer.status === 200 && answer.body.includes('GetSystemDateAndTimeResponse')) return { ...base, up: true, outcome: 'ok' };
-    const fault = /<(?:\w+:)?Text[^>]*>([^<]{0,120})</.exec(answer.body)?.[1];
+    // the fault's text is the device's to write: it is named, never echoed (a probe returns no bytes of its target)
+    const fault = /<(?:\w+:)?Fault[\s>]/.test(answer.body);
     return {
       ...base,
       up: false,
       outcome: 'protocol_error',
-      detail: fault ? `SOAP fault: ${fault}` : answer.status === 200 ? 'no GetSystemDateAndTimeResponse in answer' : `status ${answer.status}`,
+      detail: fault ? 'SOAP fault' : answer.status === 200 ? 'no GetSystemDateAndTimeResponse in answer' : `status ${answer.status}`,
     };
   },
 };

@@ -1,5 +1,5 @@
 import { SocketCheck } from './socket-check';
-import { classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
+import { authScheme, classifyNetError, MAX_READ_BYTES, result, type Probe, type ProbeResult, type ProbeTarget } from './types';
 
 /**
  * The head of one RTSP response at the start of a buffer, read from the bytes (the probe's hot path builds
@@ -57,11 +57,11 @@ function decimal(buf: Buffer, from: number, to: number): number {
  */
 export function scanRtspHead(buf: Buffer): RtspHead | null | { error: string } {
   const n = buf.length;
-  for (let i = 0; i < PREFIX.length && i < n; i++) if (buf[i] !== PREFIX[i]) return { error: `not RTSP: ${printable(buf)}` };
+  for (let i = 0; i < PREFIX.length && i < n; i++) if (buf[i] !== PREFIX[i]) return { error: 'not RTSP' };
   // "RTSP/d.d ddd" then a space or the line end
   if (n < 13) return null;
   if (!isDigit(buf[5]) || buf[6] !== 0x2e || !isDigit(buf[7]) || buf[8] !== SPACE || !isDigit(buf[9]) || !isDigit(buf[10]) || !isDigit(buf[11]) || (buf[12] !== SPACE && buf[12] !== 0x0d)) {
-    return { error: `bad status line: ${printable(buf)}` };
+    return { error: 'bad status line' };
   }
   const headEnd = buf.indexOf(CRLFCRLF);
   if (headEnd < 0) return null;
@@ -74,13 +74,13 @@ export function scanRtspHead(buf: Buffer): RtspHead | null | { error: string } {
     lineEnd = buf.indexOf(CRLF, from);
     let colon = from;
     while (colon < lineEnd && buf[colon] !== COLON) colon++;
-    if (colon === from || colon === lineEnd) return { error: `bad header line: ${JSON.stringify(buf.toString('latin1', from, Math.min(lineEnd, from + 60)))}` };
+    if (colon === from || colon === lineEnd) return { error: 'bad RTSP header line' };
     let nameEnd = colon;
     while (nameEnd > from && (buf[nameEnd - 1] === SPACE || buf[nameEnd - 1] === TAB)) nameEnd--;
     if (nameIs(buf, from, nameEnd, 'cseq')) cseq = decimal(buf, colon + 1, lineEnd);
     else if (nameIs(buf, from, nameEnd, 'content-length')) {
       contentLength = decimal(buf, colon + 1, lineEnd);
-      if (contentLength < 0) return { error: `bad Content-Length: ${buf.toString('latin1', colon + 1, Math.min(lineEnd, colon + 40)).trim()}` };
+      if (contentLength < 0) return { error: 'bad RTSP Content-Length' };
     }
   }
   const bodyStart = headEnd + 4;
@@ -99,15 +99,6 @@ function headerText(buf: Buffer, head: RtspHead, name: string): string | undefin
     if (colon > from && colon < lineEnd && nameIs(buf, from, colon, name)) return buf.toString('latin1', colon + 1, lineEnd).trim();
   }
   return undefined;
-}
-
-/** The status line's reason phrase (failure paths only). */
-function reasonOf(buf: Buffer): string {
-  return buf.toString('latin1', 13, buf.indexOf(CRLF, 12)).trim();
-}
-
-function printable(buf: Buffer): string {
-  return JSON.stringify(buf.subarray(0, 24).toString('latin1'));
 }
 
 function request(method: string, url: string, cseq: number, extra = ''): string {
@@ -180,17 +171,17 @@ class RtspCheck extends SocketCheck {
   private judge(buf: Buffer, head: RtspHead): void {
     const phase = this.phase;
     if (head.cseq !== this.cseq) {
-      const echoed = head.cseq >= 0 ? String(head.cseq) : (headerText(buf, head, 'cseq') ?? 'missing');
-      this.finish(result('protocol_error', this.startedAt, { status: head.status, detail: `CSeq ${echoed} does not echo ${this.cseq}` }));
+      // never echo the target's bytes: say what is wrong, not what it sent
+      const missing = head.cseq < 0 && headerText(buf, head, 'cseq') === undefined;
+      this.finish(result('protocol_error', this.startedAt, { status: head.status, detail: missing ? 'answer has no CSeq' : 'answer CSeq does not match the request' }));
       return;
     }
     if (head.status === 401) {
-      const scheme = (headerText(buf, head, 'www-authenticate') ?? '').split(' ')[0] || 'unknown';
-      this.finish(result('auth_required', this.startedAt, { status: 401, detail: `${phase.toUpperCase()} needs ${scheme} credentials` }));
+      this.finish(result('auth_required', this.startedAt, { status: 401, detail: `${phase.toUpperCase()} needs ${authScheme(headerText(buf, head, 'www-authenticate'))} credentials` }));
       return;
     }
     if (head.status !== 200) {
-      this.finish(result('protocol_error', this.startedAt, { status: head.status, detail: `${phase.toUpperCase()} answered ${head.status} ${reasonOf(buf)}`.trim() }));
+      this.finish(result('protocol_error', this.startedAt, { status: head.status, detail: `${phase.toUpperCase()} answered ${head.status}` }));
       return;
     }
     if (phase === 'options' && this.target.describe) {

@@ -31,6 +31,10 @@ export interface ProbeResult {
   rttMs: number;
   /** Protocol status code when one was read (RTSP / HTTP). */
   status?: number;
+  /**
+   * Vigil's own words for the outcome (never bytes read from the target: a probe must not become a way to
+   * read the services it can reach).
+   */
   detail?: string;
 }
 
@@ -47,6 +51,12 @@ export interface Probe {
 
 /** Most a probe reads from a peer; a camera has no reason to send more in answer to a status request. */
 export const MAX_READ_BYTES = 64 * 1024;
+
+/** The authentication scheme a challenge names, as one of the known words (the header itself is the peer's text). */
+export function authScheme(challenge: string | string[] | undefined): 'Basic' | 'Digest' | 'Bearer' | 'other' {
+  const first = (Array.isArray(challenge) ? challenge[0] : challenge)?.trim().split(/\s/)[0]?.toLowerCase();
+  return first === 'basic' ? 'Basic' : first === 'digest' ? 'Digest' : first === 'bearer' ? 'Bearer' : 'other';
+}
 
 export function isUp(outcome: ProbeOutcome): boolean {
   return outcome === 'ok' || outcome === 'auth_required';

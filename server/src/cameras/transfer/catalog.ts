@@ -166,7 +166,13 @@ export function parseCatalog(text: string): CatalogParse {
     maxNestedTags: 20,
     isArray: (name) => name === 'Item' || name === 'item',
   });
-  const doc: unknown = parser.parse(text);
+  let doc: unknown;
+  try {
+    doc = parser.parse(text);
+  } catch (err) {
+    // the parser refuses element names such as <constructor> or <__proto__> (prototype pollution): bad input, not a crash
+    throw new TableError(`malformed catalog XML: ${err instanceof Error ? err.message.replace(/^\[SECURITY\]\s*/, '') : 'unreadable'}`);
+  }
   const lists: XmlNode[] = [];
   findDeviceLists(doc, 0, lists);
   if (lists.length === 0) throw new TableError('not a GB/T 28181 Catalog: no <DeviceList> element found');
@@ -186,7 +192,7 @@ export function parseCatalog(text: string): CatalogParse {
       for (const [tag, v] of Object.entries(item)) {
         if (tag.startsWith('@_') || tag === TEXT || tag === CDATA) continue;
         const lower = tag.toLowerCase();
-        const field = lower in standard ? standard[lower] : fieldForHeader(tag);
+        const field = Object.hasOwn(standard, lower) ? standard[lower] : fieldForHeader(tag);
         if (field === undefined) {
           ignored.add(tag);
           continue;

@@ -326,7 +326,7 @@ export function mapRow(row: SourceRow, existing: Camera | undefined, ctx: MapCon
   }
   const input = stripEcho(parsed.data);
   if (!has('upstream') && base) input.upstreamId = base.upstreamId ?? null;
-  for (const i of validateCameraInput(input, ctx.regions)) add(fieldOfPath([i.field], regionField), i.message);
+  for (const i of validateCameraInput(input, ctx.regions, undefined, ctx.probeDefaults)) add(fieldOfPath(i.field.split('.'), regionField), i.message);
   if (!issues.length && ctx.scope && !ctx.scope.has(input.regionId)) {
     // the region is not named: a caller may not learn the names of regions outside his scope from an import
     add(regionField, 'lies outside your scope');
