@@ -2,6 +2,7 @@ import path from 'node:path';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { probeKindSchema } from './contracts/vocabulary';
+import { isTimeZone } from './lib/calendar';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -59,7 +60,20 @@ export const configSchema = z.object({
   MONITOR_ROLLUP_CRON: cronExpr.default('*/15 * * * *'),
   MONITOR_TRANSITION_BUFFER_MAX: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   TRANSITIONS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
-  ROLLUPS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(800),
+  /** The time zone of history days and months and of every report (calendar days/months there). */
+  REPORT_TZ: z
+    .string()
+    .refine((v) => isTimeZone(v), 'must be an IANA time zone, e.g. "Asia/Shanghai"')
+    .default('Asia/Shanghai'),
+  HISTORY_HOURLY_DAYS: z.coerce.number().int().min(2).max(3650).default(35),
+  HISTORY_DAY_DAYS: z.coerce.number().int().min(2).max(3650).default(35),
+  HISTORY_MONTHS: z.coerce.number().int().min(13).max(240).default(25),
+  /** Local times ("HH:MM", comma-separated) of the online rate's snapshot mode. */
+  REPORT_SNAPSHOT_TIMES: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d(,([01]\d|2[0-3]):[0-5]\d)*$/, 'must be local times "HH:MM" separated by commas, e.g. "08:00,14:00,20:00"')
+    .default('08:00,14:00,20:00')
+    .transform((v) => [...new Set(v.split(','))].sort()),
   METRICS_TOKEN: z.string().min(16).optional(),
   AUTH_MODE: z.enum(['required', 'open']).default('required'),
   ADMIN_USERNAME: z.string().min(3).max(64).optional(),
@@ -113,6 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const cfg = parsed.data;
   if ((cfg.ADMIN_USERNAME === undefined) !== (cfg.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError(['ADMIN_USERNAME/ADMIN_PASSWORD: set both or neither']);
+  }
+  if (cfg.HISTORY_DAY_DAYS < cfg.HISTORY_HOURLY_DAYS) {
+    throw new ConfigError(['HISTORY_DAY_DAYS: must be at least HISTORY_HOURLY_DAYS (hourly slots live in the day documents)']);
   }
   if (cfg.AUTH_MODE === 'open' && cfg.NODE_ENV === 'production') {
     throw new ConfigError(['AUTH_MODE: "open" is for development only and refused when NODE_ENV=production']);
