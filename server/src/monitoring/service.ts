@@ -19,7 +19,7 @@ import { viewOf, type PointConfig, type PointStatus } from './points';
 import { Rollups, type HistoryAnswer } from './rollups';
 import { Calendar } from '../lib/calendar';
 import { migrateRollups } from './history-migration';
-import type { HistoryStore } from './history-store';
+import { HistoryRead } from './history-read';
 
 export type { CheckOutcome } from './checks';
 export { restore, targetOf, type PointConfig, type PointStatus } from './points';
@@ -62,6 +62,7 @@ export class MonitoringService {
   /** Polling on? (MONITOR_ENABLED; unset = on except under NODE_ENV=test.) Off = the engine is inert. */
   readonly polling: boolean;
   private storeHealthy = true;
+  private reader: HistoryRead | undefined;
 
   constructor(private readonly opts: MonitoringOptions) {
     this.config = opts.config;
@@ -184,9 +185,9 @@ export class MonitoringService {
     await this.flush({ rollups: true });
   }
 
-  /** The compact history (day and month documents): its typed reads serve the reports. */
-  get historyStore(): HistoryStore {
-    return this.store.history;
+  /** The typed read of the history (day/month documents, transitions) that reports use. */
+  get historyRead(): HistoryRead {
+    return (this.reader ??= new HistoryRead(this.store));
   }
 
   /** History retention (HISTORY_*): hourly slots, day and month documents past their time. Never throws. */
