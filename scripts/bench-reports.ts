@@ -95,6 +95,11 @@ function dayDoc(key: number, id: string, rand: () => number): DayDoc {
   return doc;
 }
 
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return Math.round((u.user + u.system) / 1000);
+}
+
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
   if (g) {
@@ -179,6 +184,7 @@ async function main(): Promise<void> {
     // 13-month trend over the storage run's points (the district): one engine read per month
     const idSet = new Set(ids);
     const tTrend = Date.now();
+    const cTrend = process.cpuUsage();
     const trend: string[] = [];
     for (const m of months) {
       const f = emptyRate();
@@ -187,7 +193,7 @@ async function main(): Promise<void> {
       trend.push(`${m}:${timeRate(f)}`);
     }
     const trendMs = Date.now() - tTrend;
-    process.stdout.write(`13-month trend, ${POINTS} points: ${trendMs} ms (${(trendMs / MONTHS).toFixed(0)} ms a month) [${trend.join(' ')}]\n`);
+    process.stdout.write(`13-month trend, ${POINTS} points: ${trendMs} ms wall, ${cpuMs(cTrend)} ms CPU (store + engine, one process) (${(trendMs / MONTHS).toFixed(0)} ms a month) [${trend.join(' ')}]\n`);
     await conn.close();
     // on disk: the store's SQLite file once closed (documents + its (ns, id) primary-key index, WAL checkpointed)
     await server.close();
@@ -218,17 +224,18 @@ async function main(): Promise<void> {
     const bigSet = new Set(big);
     const june = { from: calendar.monthStart(LAST_MONTH), to: calendar.monthStart(nextMonth(LAST_MONTH)), now: Date.UTC(2027, 0, 1) };
     for (const [label, snapshotTimes] of [['time-weighted only', []], ['with snapshot instants', SNAP]] as const) {
-      const runs: number[] = [];
+      const runs: string[] = [];
       let line = '';
       for (let r = 0; r < 3; r++) {
         const t = Date.now();
+        const c = process.cpuUsage();
         const figs = await pointRates(read2, bigSet, { ...june, snapshotTimes });
         const f = emptyRate();
         for (const x of figs.values()) addRate(f, x);
-        runs.push(Date.now() - t);
+        runs.push(`${Date.now() - t} ms wall / ${cpuMs(c)} ms CPU`);
         line = `rate ${timeRate(f)} %, snapshot ${snapshotRate(f)} %`;
       }
-      process.stdout.write(`district summary, ${SUMMARY_POINTS} points × 30 days (${label}): ${runs.join(' / ')} ms (${line})\n`);
+      process.stdout.write(`district summary, ${SUMMARY_POINTS} points × 30 days (${label}): ${runs.join(', ')} (${line})\n`);
     }
     const heap = v8.getHeapStatistics();
     process.stdout.write(`process heap ${(heap.used_heap_size / 1e6).toFixed(0)} MB, rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB\n`);
