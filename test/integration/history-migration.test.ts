@@ -12,7 +12,11 @@ import { HistoryRead } from '../../server/src/monitoring/history-read';
 import { createMonitoringMetrics } from '../../server/src/monitoring/metrics';
 import { MonitoringStore } from '../../server/src/monitoring/persistence';
 import { pointRates, timeRate } from '../../server/src/reports/online-rate';
+import { ObjectId } from 'mongodb';
 import { HistoryDriver, sh } from '../fixtures/history';
+import { cameraDoc, DISTRICT, fastPollingEnv, seedDistrict } from '../fixtures/polling';
+import { bootApp } from '../helpers/app';
+import { anonymous } from '../helpers/http';
 
 const logger = createLogger('silent');
 const zero = { inFlight: () => 0, lagMs: () => 0, pointsByState: () => ({}), flapping: () => 0, bufferedTransitions: () => 0, bufferedStatus: () => 0 };
@@ -118,3 +122,38 @@ describe('history: migration of hourly rollups and retention', function () {
   });
 });
 
+
+describe('history: an app started on a store with hourly rollups', function () {
+  this.timeout(90_000);
+
+  it('when the app starts, then the rollups are moved before polling and the point history route serves them', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-histapp-'));
+    const id = new ObjectId().toHexString();
+    // two hours of old rollups a day ago: one UP, one DOWN (an unreachable point: nothing new is added as DOWN or UP)
+    const hour = Math.floor((Date.now() - 86_400_000) / 3_600_000) * 3_600_000;
+    const store = await startEmbeddedMongo({ dbPath: path.join(dataDir, 'db'), port: 0 });
+    const { MongoClient } = await import('mongodb');
+    const client = await MongoClient.connect(store.uri('vigil'));
+    const db = client.db('vigil');
+    await seedDistrict(db);
+    await db.collection('cameras').insertOne(cameraDoc({ id, host: '', kind: 'tcp', rtspPort: 554, httpPort: 80 }));
+    await db.collection('rollups').insertMany([
+      { _id: `${id}:${hour}` as never, cameraId: new ObjectId(id), regionId: new ObjectId(DISTRICT), hour: new Date(hour), upSec: 3600, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 60, failures: 0 },
+      { _id: `${id}:${hour + 3_600_000}` as never, cameraId: new ObjectId(id), regionId: new ObjectId(DISTRICT), hour: new Date(hour + 3_600_000), upSec: 0, downSec: 3600, maintenanceSec: 0, unknownSec: 0, checks: 60, failures: 60 },
+    ]);
+    await client.close();
+    await store.close();
+    const app = await bootApp({ ...fastPollingEnv(60_000), DATA_DIR: dataDir });
+    try {
+      const r = await anonymous(app).get(`/cameras/${id}/history?period=7d`);
+      expect(r.status, JSON.stringify(r.body)).to.equal(200);
+      expect(r.body.uptime).to.include({ upSec: 3600, downSec: 3600, checks: 120, failures: 60, percent: 50 });
+      const names = (await app.ctx.store.conn.db?.listCollections().toArray())?.map((c) => c.name) ?? [];
+      expect(names).to.include.members(['history_days', 'history_months', 'migrations']);
+      expect(names).to.not.include('rollups');
+    } finally {
+      await app.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
