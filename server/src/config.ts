@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { probeKindSchema } from './contracts/vocabulary';
 import { isTimeZone } from './lib/calendar';
+import { logFormats, logLevels } from './lib/logger';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -28,7 +29,9 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   PUBLIC_URL: z.url().optional(),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  /** auto: JSON lines in production or when stderr is not a terminal, readable lines on a terminal. */
+  LOG_FORMAT: z.enum(logFormats).default('auto'),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
@@ -100,6 +103,31 @@ export const configSchema = z.object({
    */
   DEMO_SIM_RTSP_PORT: port.default(DEMO_SIM_DEFAULT_PORTS.rtspPort),
   DEMO_SIM_HTTP_PORT: port.default(DEMO_SIM_DEFAULT_PORTS.httpPort),
+  /**
+   * Key (32 bytes, base64 or 64 hex digits) that encrypts channel secrets at rest. Unset: a key generated at
+   * first start in DATA_DIR/alerts-secret.key (mode 0600).
+   */
+  ALERTS_SECRET_KEY: z
+    .string()
+    .refine((v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes as base64 or 64 hex digits')
+    .optional(),
+  /** Unset: on, except under NODE_ENV=test (tests drive their own dispatcher). */
+  ALERTS_DISPATCH_ENABLED: bool.optional(),
+  ALERTS_DISPATCH_TICK_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  ALERTS_SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  ALERTS_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  ALERTS_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  ALERTS_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000),
+  ALERTS_DEAD_AFTER_SEC: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
+  ALERTS_DEAD_AFTER_ATTEMPTS: z.coerce.number().int().min(1).max(10_000).default(200),
+  ALERTS_TIME_ZONE: z.string().refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone, e.g. Asia/Shanghai').default('Asia/Shanghai'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -130,6 +158,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (cfg.HISTORY_DAY_DAYS < cfg.HISTORY_HOURLY_DAYS) {
     throw new ConfigError(['HISTORY_DAY_DAYS: must be at least HISTORY_HOURLY_DAYS (hourly slots live in the day documents)']);
+  }
+  if (cfg.ALERTS_RETRY_MAX_MS < cfg.ALERTS_RETRY_BASE_MS) {
+    throw new ConfigError(['ALERTS_RETRY_MAX_MS: must be >= ALERTS_RETRY_BASE_MS']);
+  }
+  if (cfg.ALERTS_LEASE_MS <= cfg.ALERTS_SEND_TIMEOUT_MS) {
+    throw new ConfigError(['ALERTS_LEASE_MS: must be longer than ALERTS_SEND_TIMEOUT_MS (a lease outlives the send it covers)']);
   }
   if (cfg.AUTH_MODE === 'open' && cfg.NODE_ENV === 'production') {
     throw new ConfigError(['AUTH_MODE: "open" is for development only and refused when NODE_ENV=production']);

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' });
   const server = await startServer({ config, logger });
   process.stdout.write(`\nVigil is running. Console: ${server.url}\n\n`);
   if (process.argv.includes('--demo')) {

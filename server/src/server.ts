@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
+import { createAlerts } from './alerts';
 import { toAuditRecord } from './audit/auth-events';
 import { setupAuth } from './auth/instance';
 import { authenticate } from './auth/middleware';
@@ -18,6 +19,7 @@ import { createMonitoring } from './monitoring';
 import { createReports } from './reports';
 import { createLogger, type Logger } from './lib/logger';
 import { OpenApiRegistry } from './lib/openapi';
+import { requestContext } from './lib/request-context';
 import { rejectOperatorKeys } from './lib/sanitize';
 import { mountTransfer } from './cameras/transfer/routes';
 import { mountRegistry, setupRegistry, type Registry } from './registry';
@@ -46,7 +48,7 @@ const repoRoot = path.resolve(__dirname, fs.existsSync(path.resolve(__dirname, '
 /** Composition root: config → store → services → http + socket.io. `config.PORT` 0 picks a free port. */
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
-  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' });
   const store: Store = await openStore(config, logger);
 
   const stoppers: Array<() => Promise<void> | void> = [];
@@ -74,6 +76,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.disable('x-powered-by');
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('query parser', 'simple');
+  app.use(requestContext(logger));
   // an intranet tile server on another origin must be allowed as an image source by the CSP
   const tileOrigin = config.MAP_TILE_URL && /^https?:/.test(config.MAP_TILE_URL) ? [new URL(config.MAP_TILE_URL.replace(/\{[xyz]\}/g, '0')).origin] : [];
   app.use(securityHeaders(config, tileOrigin));
@@ -111,9 +114,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed });
   api.use(live.router);
+  const alerts = await createAlerts(ctx, { audit: registry.audit }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  api.use(alerts.router);
   api.use(authRouter(ctx));
   api.get('/openapi.json', (_req, res) => {
-    res.json(ctx.openapi.document({ title: 'Vigil API', version: '1' }));
+    res.json(ctx.openapi.document());
   });
   api.use(notFoundHandler);
   app.use('/api/v1', api);
@@ -122,6 +130,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await store.close();
     throw err;
   });
+  alerts.start();
 
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get('/api/docs', (_req, res) => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../server/src/config';
-import { createLogger } from '../../server/src/lib/logger';
+import { createLogger, type Logger } from '../../server/src/lib/logger';
 import { startServer, type RunningServer } from '../../server/src/server';
 
 export interface TestApp extends RunningServer {
@@ -14,9 +14,10 @@ export interface TestApp extends RunningServer {
 
 /**
  * Boots the real app in-process on port 0 (the demo simulator too) with the real store: the embedded one in a fresh temp
- * directory, or MONGODB_URI (with a unique database name) when that is set.
+ * directory, or MONGODB_URI (with a unique database name) when that is set. `opts.logger` replaces the app's logger
+ * (a test that reads the log passes one that captures its lines).
  */
-export async function bootApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function bootApp(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestApp> {
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
   // every listener on a free port, the in-process demo simulator's too: tests never bind fixed ports
   const base: Record<string, string> = {
@@ -33,7 +34,7 @@ export async function bootApp(env: Record<string, string> = {}): Promise<TestApp
     base.MONGODB_URI = u.toString();
   }
   const config: Config = loadConfig({ ...base, ...env });
-  const server = await startServer({ config, logger: createLogger(config.LOG_LEVEL) });
+  const server = await startServer({ config, logger: opts.logger ?? createLogger(config.LOG_LEVEL) });
   const baseUrl = server.url.replace(/\/$/, '');
   return {
     ...server,
@@ -54,6 +55,6 @@ export const TEST_PASSWORD = 'Test-password-0123';
 export const bootAdmin = { username: 'admin', password: TEST_PASSWORD } as const;
 
 /** bootApp with auth required and a first admin (bootAdmin: `admin` / TEST_PASSWORD). */
-export async function bootAuthApp(env: Record<string, string> = {}): Promise<TestApp> {
-  return bootApp({ AUTH_MODE: 'required', ADMIN_USERNAME: bootAdmin.username, ADMIN_PASSWORD: TEST_PASSWORD, ...env });
+export async function bootAuthApp(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestApp> {
+  return bootApp({ AUTH_MODE: 'required', ADMIN_USERNAME: bootAdmin.username, ADMIN_PASSWORD: TEST_PASSWORD, ...env }, opts);
 }

@@ -88,6 +88,12 @@ const newCamera = (fx: Fixture, regionId: string, sharing: 'own' | 'up' | 'all' 
 const newGrid = (fx: Fixture, parentId: string): Promise<string> =>
   mustOk(fx.root.post('/regions', { name: `grid ${++fx.seq}`, tier: 'grid', parentId }), 'grid');
 
+function channelBody(fx: Fixture): Record<string, unknown> {
+  return { kind: 'webhook', name: `hook ${++fx.seq}`, settings: { url: 'http://127.0.0.1:1/hook' }, secrets: { secret: 'access-test-secret-0123456789' } };
+}
+
+const newChannel = (fx: Fixture): Promise<string> => mustOk(fx.root.post('/channels', channelBody(fx)), 'channel');
+
 async function newUserAt(fx: Fixture, regionId: string, role: Role = 'viewer'): Promise<TestUser> {
   return createUser(fx.app, { role, scopeRegionId: regionId });
 }
@@ -147,6 +153,16 @@ const table: Record<string, Entry> = {
   'GET /live/regions': { unscoped: 'a list of the regions the caller may see', build: () => Promise.resolve({ method: 'GET', path: '/live/regions' }) },
   'GET /live/points': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/live/points?regionId=${t}` }) },
   'GET /live/boundaries': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/live/boundaries?regionId=${t}` }) },
+
+  // ---- alert channels (admin-only configuration, not bound to a region) -------------------------------
+  'GET /channels': { unscoped: 'global alerting configuration (admins)', build: () => Promise.resolve({ method: 'GET', path: '/channels' }) },
+  'POST /channels': { ok: 201, unscoped: 'global alerting configuration (admins)', build: (fx) => Promise.resolve({ method: 'POST', path: '/channels', body: channelBody(fx) }) },
+  'GET /channels/{id}': { unscoped: 'global alerting configuration (admins)', build: async (fx) => ({ method: 'GET', path: `/channels/${await newChannel(fx)}` }) },
+  'PATCH /channels/{id}': { unscoped: 'global alerting configuration (admins)', build: async (fx) => ({ method: 'PATCH', path: `/channels/${await newChannel(fx)}`, body: { enabled: false } }) },
+  'DELETE /channels/{id}': { ok: 204, unscoped: 'global alerting configuration (admins)', build: async (fx) => ({ method: 'DELETE', path: `/channels/${await newChannel(fx)}` }) },
+  // the webhook points at a closed loopback port: the test send answers 200 with outcome "retry"
+  'POST /channels/{id}/test': { unscoped: 'global alerting configuration (admins)', build: async (fx) => ({ method: 'POST', path: `/channels/${await newChannel(fx)}/test` }) },
+  'GET /channels/{id}/deliveries': { unscoped: 'global alerting configuration (admins)', build: async (fx) => ({ method: 'GET', path: `/channels/${await newChannel(fx)}/deliveries?state=dead` }) },
 
   // ---- auth ------------------------------------------------------------------------------------------
   'POST /auth/login': { publicStatus: 200, build: () => Promise.resolve({ method: 'POST', path: '/auth/login', body: bootAdmin }) },

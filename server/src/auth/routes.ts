@@ -55,7 +55,7 @@ export function authRouter(ctx: AppContext): Router {
     responses: {
       200: { description: 'logged in', schema: sessionResponseSchema },
       401: { description: 'invalid username or password' },
-      429: { description: 'too many failures; see Retry-After' },
+      429: { description: 'too many failures; see Retry-After', headers: ['Retry-After'] },
     },
     handler: async ({ body, req, res }: PublicInput<typeof loginSchema>) => {
       const issued = await withRetryAfter(res, () => auth.login(body.username, body.password, requestMeta(req)));
@@ -70,7 +70,7 @@ export function authRouter(ctx: AppContext): Router {
     summary: 'Revoke the current console session and clear its cookies',
     tags: ['auth'],
     permission: 'account:self',
-    responses: { 204: { description: 'logged out' } },
+    responses: { 204: { description: 'logged out' }, 400: { description: 'an API token cannot log out (revoke it instead)' } },
     handler: async ({ principal, req, res }) => {
       await auth.logout(principal, requestMeta(req));
       clearSessionCookies(res, ctx.config);
@@ -95,7 +95,7 @@ export function authRouter(ctx: AppContext): Router {
     tags: ['auth'],
     permission: 'account:self',
     body: changePasswordSchema,
-    responses: { 204: { description: 'changed' } },
+    responses: { 204: { description: 'changed' }, 403: { description: 'only signed-in users change their password (not an API token)' }, 422: { description: 'wrong current password, or the new one breaks the password policy' } },
     handler: async ({ principal, body, req }) => {
       await auth.changeOwnPassword(principal, body.currentPassword, body.newPassword, requestMeta(req));
       return undefined;
@@ -151,7 +151,7 @@ export function authRouter(ctx: AppContext): Router {
     permission: 'user:manage',
     body: createUserSchema,
     status: 201,
-    responses: { 201: { description: 'created', schema: userSchema }, 409: { description: 'username taken' } },
+    responses: { 201: { description: 'created', schema: userSchema }, 404: { description: 'scope region unknown (or outside your scope)' }, 409: { description: 'username taken' } },
     handler: ({ principal, body, req }) => auth.createUser(principal, body, requestMeta(req)),
   });
 
@@ -174,7 +174,7 @@ export function authRouter(ctx: AppContext): Router {
     permission: 'user:manage',
     params: idParamSchema,
     body: updateUserSchema,
-    responses: { 200: { description: 'updated', schema: userSchema } },
+    responses: { 200: { description: 'updated', schema: userSchema }, 409: { description: 'the last enabled global admin cannot be demoted or disabled' } },
     handler: ({ principal, params, body, req }) => auth.updateUser(principal, params.id, body, requestMeta(req)),
   });
 
@@ -185,7 +185,7 @@ export function authRouter(ctx: AppContext): Router {
     tags: ['users'],
     permission: 'user:manage',
     params: idParamSchema,
-    responses: { 204: { description: 'deleted' } },
+    responses: { 204: { description: 'deleted' }, 409: { description: 'your own account, or the last enabled global admin' } },
     handler: async ({ principal, params, req }) => {
       await auth.deleteUser(principal, params.id, requestMeta(req));
       return undefined;
@@ -210,7 +210,7 @@ export function authRouter(ctx: AppContext): Router {
     permission: 'token:manage',
     body: createTokenSchema,
     status: 201,
-    responses: { 201: { description: 'created; `secret` is not retrievable later', schema: createdTokenSchema } },
+    responses: { 201: { description: 'created; `secret` is not retrievable later', schema: createdTokenSchema }, 404: { description: 'scope region unknown (or outside your scope)' } },
     handler: ({ principal, body, req }) => auth.createToken(principal, body, requestMeta(req)),
   });
 

@@ -15,7 +15,7 @@ function withEtag(res: Response, c: Camera): Camera {
 
 const errors = {
   400: { description: 'malformed request' },
-  404: { description: 'unknown point (or outside your scope)' },
+  404: { description: 'unknown point, region or upstream point (or outside your scope)' },
   409: { description: 'duplicate gbCode or stale version' },
   422: { description: 'invalid fields (details name each field)' },
 };
@@ -30,7 +30,7 @@ export function camerasRouter(ctx: AppContext, cameras: CameraService): Router {
     tags: ['cameras'],
     permission: 'camera:read',
     query: cameraListQuerySchema,
-    responses: { 200: { description: 'a page of points', schema: cameraPageSchema } },
+    responses: { 200: { description: 'a page of points', schema: cameraPageSchema }, 400: { description: 'bad query or cursor' }, 404: { description: 'the region of the filter is unknown (or outside your scope)' } },
     handler: ({ principal, query }) => cameras.list(principal, query),
   });
 
@@ -42,7 +42,7 @@ export function camerasRouter(ctx: AppContext, cameras: CameraService): Router {
     permission: 'camera:write',
     body: cameraInputSchema,
     status: 201,
-    responses: { 201: { description: 'the created point (ETag header carries its version)', schema: cameraSchema }, ...errors },
+    responses: { 201: { description: 'the created point (ETag header carries its version)', schema: cameraSchema, headers: ['ETag', 'Location'] }, ...errors },
     handler: async ({ principal, body, res }) => {
       const cam = await cameras.create(principal, stripEcho(body));
       res.setHeader('Location', `/api/v1/cameras/${cam.id}`);
@@ -57,7 +57,7 @@ export function camerasRouter(ctx: AppContext, cameras: CameraService): Router {
     tags: ['cameras'],
     permission: 'camera:read',
     params: idParams,
-    responses: { 200: { description: 'the point (ETag header carries its version)', schema: cameraSchema }, 404: errors[404] },
+    responses: { 200: { description: 'the point (ETag header carries its version)', schema: cameraSchema, headers: ['ETag'] }, 404: errors[404] },
     handler: async ({ principal, params, res }) => withEtag(res, await cameras.get(principal, params.id)),
   });
 
@@ -69,7 +69,8 @@ export function camerasRouter(ctx: AppContext, cameras: CameraService): Router {
     permission: 'camera:write',
     params: idParams,
     body: cameraPatchSchema,
-    responses: { 200: { description: 'the point after the change', schema: cameraSchema }, ...errors },
+    ifMatch: true,
+    responses: { 200: { description: 'the point after the change', schema: cameraSchema, headers: ['ETag'] }, ...errors },
     handler: async ({ principal, params, body, req, res }) =>
       withEtag(res, await cameras.update(principal, params.id, body, parseIfMatch(req.get('If-Match')))),
   });
@@ -82,6 +83,7 @@ export function camerasRouter(ctx: AppContext, cameras: CameraService): Router {
     permission: 'camera:write',
     params: idParams,
     status: 204,
+    ifMatch: true,
     responses: { 204: { description: 'deleted' }, 404: errors[404], 409: errors[409] },
     handler: async ({ principal, params, req }) => {
       await cameras.remove(principal, params.id, parseIfMatch(req.get('If-Match')));

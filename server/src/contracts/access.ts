@@ -17,6 +17,8 @@ export const permissions = [
   'status:check',
   'alert:read',
   'alert:ack',
+  // channels, policies and other alerting configuration (admins)
+  'alert:manage',
   'report:read',
   'user:manage',
   'settings:manage',

@@ -58,7 +58,7 @@ export const regionSchema = z.object({
   parentId: z.string().nullable(),
   code: z.string().nullable(),
   households: z.number().nullable(),
-  boundary: z.unknown().nullable(),
+  boundary: boundarySchema.nullable(),
   note: z.string(),
   /** Ancestor ids from the root down to the parent. */
   path: z.array(z.string()),
@@ -91,7 +91,8 @@ export interface RegionTreeNode {
   children: RegionTreeNode[];
 }
 
-export const regionTreeNodeSchema: z.ZodType<RegionTreeNode> = z.lazy(() =>
+export const regionTreeNodeSchema: z.ZodType<RegionTreeNode> = z
+  .lazy(() =>
   z.object({
     id: z.string(),
     name: z.string(),
@@ -101,7 +102,9 @@ export const regionTreeNodeSchema: z.ZodType<RegionTreeNode> = z.lazy(() =>
     points: pointCountsSchema,
     children: z.array(regionTreeNodeSchema),
   }),
-);
+  )
+  // recursive: the OpenAPI document names it (components/schemas/RegionTreeNode) instead of inlining it
+  .meta({ id: 'RegionTreeNode' });
 
 export const tierCountsSchema = z.object({
   /** Visible points by the tier of the region they are registered at. */

@@ -82,7 +82,7 @@ export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
     tags: ['demo'],
     permission: 'settings:manage',
     status: 201,
-    responses: { 201: { description: 'running', schema: simulatorSchema }, 409: { description: 'the demo district is not loaded' } },
+    responses: { 201: { description: 'running', schema: simulatorSchema }, 409: { description: 'the demo district is not loaded, or the simulator could not start (ports in use)' } },
     handler: async () => {
       if (simulator) return simulatorState();
       if (!demoLoaded()) throw new AppError('conflict', 'load the demo district first: the simulator serves its synthetic points only');

@@ -72,7 +72,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (isBodyParserError(err) && err.type === 'encoding.unsupported') appErr = new AppError('unsupported_media_type', 'unsupported body encoding');
     else if (isBodyParserError(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500) appErr = new AppError('bad_request', 'bad request');
     else {
-      logger.error('unhandled error', { method: req.method, path: req.path, err });
+      (req.log ?? logger).error('unhandled error', { method: req.method, path: req.path, err });
       appErr = new AppError('internal', 'internal error');
     }
     if (res.headersSent) return;

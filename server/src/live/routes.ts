@@ -57,7 +57,7 @@ export function liveRoutes(router: Router, ctx: AppContext, deps: LiveRouteDeps)
     tags: ['live'],
     permission: 'status:read',
     query: pointCatalogQuerySchema,
-    responses: { 200: { description: 'point catalog', schema: pointCatalogSchema } },
+    responses: { 200: { description: 'point catalog', schema: pointCatalogSchema }, 404: { description: 'unknown region (or outside your scope)' } },
     handler: async ({ principal, query, req, res }) => {
       const hub = await deps.ready();
       deps.assertCanWatch(principal, query.regionId, hub.regions);
@@ -78,7 +78,7 @@ export function liveRoutes(router: Router, ctx: AppContext, deps: LiveRouteDeps)
     tags: ['live'],
     permission: 'status:read',
     query: pointCatalogQuerySchema,
-    responses: { 200: { description: 'GeoJSON FeatureCollection', schema: boundariesSchema } },
+    responses: { 200: { description: 'GeoJSON FeatureCollection', schema: boundariesSchema }, 404: { description: 'unknown region (or outside your scope)' } },
     handler: async ({ principal, query }) => {
       const hub = await deps.ready();
       const tree = hub.regions;

@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-metrics';
+import { confirmedStates } from '../contracts/live';
 import { probeKinds, probeOutcomes } from '../probes/types';
+import { flushTargets } from './persistence';
 import { states } from './state-machine';
 
 export interface MonitoringGauges {
@@ -89,15 +91,25 @@ export function createMonitoringMetrics(gauges: MonitoringGauges): {
       this.set(gauges.bufferedStatus());
     },
   });
-  const transitions = new Counter({ name: 'vigil_transitions_total', help: 'Transitions emitted on the change feed', labelNames: ['to'] as const, registers: [registry] });
+  const transitions = counterByLabel(registry, 'vigil_transitions_total', 'Transitions emitted on the change feed, by the state announced', 'to', confirmedStates);
   const transitionsWritten = new Counter({ name: 'vigil_transitions_written_total', help: 'Transitions acknowledged by the store', registers: [registry] });
   const transitionsDropped = new Counter({
     name: 'vigil_transitions_dropped_total',
     help: 'Transitions dropped because the buffer was full during a store outage (should stay 0)',
     registers: [registry],
   });
-  const flushFailures = new Counter({ name: 'vigil_store_flush_failures_total', help: 'Failed batched writes (retried)', labelNames: ['what'] as const, registers: [registry] });
+  const flushFailures = counterByLabel(registry, 'vigil_store_flush_failures_total', 'Failed batched writes (retried), by what was written', 'what', flushTargets);
   return { registry, probes, probeDuration, dispatchLag, transitions, transitionsWritten, transitionsDropped, flushFailures };
 }
 
 export type MonitoringMetrics = ReturnType<typeof createMonitoringMetrics>;
+
+/**
+ * A counter with one label whose every known value has a series from the first scrape, at 0: a series that
+ * appears only with its first event makes `increase()` / `rate()` miss that event.
+ */
+function counterByLabel<L extends string>(registry: Registry, name: string, help: string, label: L, values: readonly string[]): Counter<L> {
+  const counter = new Counter<L>({ name, help, labelNames: [label], registers: [registry] });
+  for (const v of values) counter.labels(v).inc(0);
+  return counter;
+}

@@ -7,6 +7,10 @@ import { isDuplicateKey } from '../lib/store-errors';
 import type { Calendar } from '../lib/calendar';
 import { HistoryStore } from './history-store';
 
+/** What one store flush writes, each in its own batches (the `what` of vigil_store_flush_failures_total). */
+export const flushTargets = ['transitions', 'status', 'history-days', 'history-months'] as const;
+export type FlushTarget = (typeof flushTargets)[number];
+
 interface TransitionDoc {
   _id: string;
   cameraId: mongo.ObjectId | string;
@@ -245,7 +249,7 @@ export class MonitoringStore {
     col: mongo.Collection<D>,
     toOp: (e: E) => mongo.AnyBulkWriteOperation<D>,
     putBack: (e: E) => void,
-    what: string,
+    what: FlushTarget,
   ): Promise<void> {
     for (let i = 0; i < entries.length; i += WRITE_CHUNK) {
       try {

@@ -28,7 +28,7 @@ export function monitoringRouter(ctx: AppContext, monitoring: MonitoringService,
     tags,
     permission: 'status:read',
     params: cameraIdParams,
-    responses: { 200: { description: 'status', schema: pointStatusSchema } },
+    responses: { 200: { description: 'status', schema: pointStatusSchema }, 503: { description: 'the point is not loaded by the polling engine yet; retry shortly' } },
     handler: async ({ params, principal }) => {
       await visible(principal, params.id);
       return monitoring.status(params.id);
@@ -43,7 +43,7 @@ export function monitoringRouter(ctx: AppContext, monitoring: MonitoringService,
     permission: 'status:read',
     params: cameraIdParams,
     query: historyQuerySchema,
-    responses: { 200: { description: 'history', schema: historySchema } },
+    responses: { 200: { description: 'history', schema: historySchema }, 503: { description: 'the store is unreachable' } },
     handler: async ({ params, query, principal }) => {
       await cameras.get(principal, params.id);
       return monitoring.history(params.id, query.period, historyPeriods[query.period]);
@@ -57,7 +57,11 @@ export function monitoringRouter(ctx: AppContext, monitoring: MonitoringService,
     tags,
     permission: 'status:check',
     params: cameraIdParams,
-    responses: { 200: { description: 'probe result and resulting status', schema: checkResultSchema } },
+    responses: {
+      200: { description: 'probe result and resulting status', schema: checkResultSchema },
+      409: { description: 'the point is not connected yet (no endpoint host): nothing to probe' },
+      503: { description: 'the point is not loaded by the polling engine yet, or the check could not start' },
+    },
     handler: async ({ params, principal }) => {
       await visible(principal, params.id);
       const out = await monitoring.checkNow(params.id);

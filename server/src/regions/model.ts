@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import type { Boundary } from '../contracts/regions';
 import { regionTiers } from '../contracts/vocabulary';
 
 export interface RegionDoc {
@@ -8,7 +9,8 @@ export interface RegionDoc {
   parentId: Types.ObjectId | null;
   code: string | null;
   households: number | null;
-  boundary: unknown;
+  /** Validated by boundarySchema on every write. */
+  boundary: Boundary | null;
   note: string;
   version: number;
   createdAt: Date;

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseIfMatch } from '../lib/http';
 import type { AppContext } from '../context';
-import { defineRoute } from '../lib/http';
+import { defineRoute, etagOf, parseIfMatch } from '../lib/http';
 import {
   regionDeleteResultSchema,
   regionInputSchema,
@@ -27,7 +26,7 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     tags: ['regions'],
     permission: 'region:read',
     query: regionListQuerySchema,
-    responses: { 200: { description: 'regions', schema: regionListSchema } },
+    responses: { 200: { description: 'regions', schema: regionListSchema }, 404: { description: 'a region named in the query is unknown (or outside your scope)' } },
     handler: ({ principal, query }) => Promise.resolve({ items: regions.list(principal, query) }),
   });
 
@@ -38,7 +37,7 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     tags: ['regions'],
     permission: 'region:read',
     query: regionTreeQuerySchema,
-    responses: { 200: { description: 'tree and counts', schema: regionTreeSchema } },
+    responses: { 200: { description: 'tree and counts', schema: regionTreeSchema }, 404: { description: 'a region named in the query is unknown (or outside your scope)' } },
     handler: ({ principal, query }) => regions.tree(principal, query),
   });
 
@@ -49,7 +48,7 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     tags: ['regions'],
     permission: 'region:read',
     query: z.strictObject({ regionId: z.string().max(64).optional() }),
-    responses: { 200: { description: 'counts', schema: tierCountsSchema } },
+    responses: { 200: { description: 'counts', schema: tierCountsSchema }, 404: { description: 'a region named in the query is unknown (or outside your scope)' } },
     handler: async ({ principal, query }) => (await regions.tree(principal, { rootId: query.regionId, depth: 0 })).counts,
   });
 
@@ -60,10 +59,10 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     tags: ['regions'],
     permission: 'region:read',
     params: idParams,
-    responses: { 200: { description: 'the region', schema: regionSchema }, 404: { description: 'unknown region (or outside your scope)' } },
+    responses: { 200: { description: 'the region', schema: regionSchema, headers: ['ETag'] }, 404: { description: 'unknown region (or outside your scope)' } },
     handler: ({ principal, params, res }) => {
       const r = regions.getOne(principal, params.id);
-      res.setHeader('ETag', `"v${r.version}"`);
+      res.setHeader('ETag', etagOf(r.version));
       return Promise.resolve(r);
     },
   });
@@ -76,7 +75,12 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     permission: 'region:write',
     body: regionInputSchema,
     status: 201,
-    responses: { 201: { description: 'the created region', schema: regionSchema }, 409: { description: 'duplicate code or sibling name' }, 422: { description: 'invalid fields' } },
+    responses: {
+      201: { description: 'the created region', schema: regionSchema, headers: ['Location'] },
+      404: { description: 'unknown parent (or outside your scope)' },
+      409: { description: 'duplicate code or sibling name' },
+      422: { description: 'invalid fields' },
+    },
     handler: async ({ principal, body, res }) => {
       const r = await regions.create(principal, body);
       res.setHeader('Location', `/api/v1/regions/${r.id}`);
@@ -92,7 +96,13 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     permission: 'region:write',
     params: idParams,
     body: regionPatchSchema,
-    responses: { 200: { description: 'the region after the change', schema: regionSchema }, 409: { description: 'holds points / stale version / duplicate' }, 422: { description: 'invalid fields' } },
+    ifMatch: true,
+    responses: {
+      200: { description: 'the region after the change', schema: regionSchema },
+      404: { description: 'unknown region, parent or movePointsTo (or outside your scope)' },
+      409: { description: 'holds points / stale version / duplicate' },
+      422: { description: 'invalid fields' },
+    },
     handler: ({ principal, params, body, req }) => regions.update(principal, params.id, body, parseIfMatch(req.get('If-Match'))),
   });
 
@@ -104,7 +114,8 @@ export function regionsRouter(ctx: AppContext, regions: RegionService): Router {
     permission: 'region:write',
     params: idParams,
     query: regionDeleteQuerySchema,
-    responses: { 200: { description: 'what was deleted', schema: regionDeleteResultSchema }, 409: { description: 'holds points or children' } },
+    ifMatch: true,
+    responses: { 200: { description: 'what was deleted', schema: regionDeleteResultSchema }, 404: { description: 'unknown region or movePointsTo (or outside your scope)' }, 409: { description: 'holds points or children, or stale version' } },
     handler: ({ principal, params, query, req }) => regions.remove(principal, params.id, { ...query, ifMatch: parseIfMatch(req.get('If-Match')) }),
   });
 

@@ -139,7 +139,8 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
     permission: 'camera:export',
     query: exportQuerySchema,
     responses: {
-      200: { description: 'the file (streamed)', contentType: 'application/octet-stream' },
+      200: { description: 'the file (streamed), in the media type of `format`', contentType: Object.values(contentTypes), headers: ['Content-Disposition'] },
+      404: { description: 'a region of the filters is unknown (or outside your scope)' },
     },
     handler: async ({ query, principal, res }) => {
       const { format: _f, lang: _l, ...filters } = query;
