@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { probeKindSchema } from './contracts/vocabulary';
 import { parseCidr, type Cidr } from './lib/cidr';
+import { isTimeZone } from './lib/calendar';
 import { logFormats, logLevels } from './lib/logger';
 
 const bool = z
@@ -87,7 +88,20 @@ export const configSchema = z.object({
   MONITOR_ROLLUP_CRON: cronExpr.default('*/15 * * * *'),
   MONITOR_TRANSITION_BUFFER_MAX: z.coerce.number().int().min(100).max(10_000_000).default(200_000),
   TRANSITIONS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
-  ROLLUPS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(800),
+  /** The one time zone of Vigil: history days and months, every report, maintenance windows, times in alert messages. */
+  REPORT_TZ: z
+    .string()
+    .refine((v) => isTimeZone(v), 'must be an IANA time zone, e.g. "Asia/Shanghai"')
+    .default('Asia/Shanghai'),
+  HISTORY_HOURLY_DAYS: z.coerce.number().int().min(2).max(3650).default(35),
+  HISTORY_DAY_DAYS: z.coerce.number().int().min(2).max(3650).default(35),
+  HISTORY_MONTHS: z.coerce.number().int().min(13).max(240).default(25),
+  /** Local times ("HH:MM", comma-separated) of the online rate's snapshot mode. */
+  REPORT_SNAPSHOT_TIMES: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d(,([01]\d|2[0-3]):[0-5]\d)*$/, 'must be local times "HH:MM" separated by commas, e.g. "08:00,14:00,20:00"')
+    .default('08:00,14:00,20:00')
+    .transform((v) => [...new Set(v.split(','))].sort()),
   /** The alert engine's clock: group waits, intervals and escalation steps are checked this often. */
   ALERTS_TICK_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
   METRICS_TOKEN: z.string().min(16).optional(),
@@ -169,14 +183,6 @@ export const configSchema = z.object({
   ALERTS_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000),
   ALERTS_DEAD_AFTER_SEC: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
   ALERTS_DEAD_AFTER_ATTEMPTS: z.coerce.number().int().min(1).max(10_000).default(200),
-  ALERTS_TIME_ZONE: z.string().refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be an IANA time zone, e.g. Asia/Shanghai').default('Asia/Shanghai'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -204,6 +210,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const cfg = parsed.data;
   if ((cfg.ADMIN_USERNAME === undefined) !== (cfg.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError(['ADMIN_USERNAME/ADMIN_PASSWORD: set both or neither']);
+  }
+  if (cfg.HISTORY_DAY_DAYS < cfg.HISTORY_HOURLY_DAYS) {
+    throw new ConfigError(['HISTORY_DAY_DAYS: must be at least HISTORY_HOURLY_DAYS (hourly slots live in the day documents)']);
   }
   if (cfg.ALERTS_RETRY_MAX_MS < cfg.ALERTS_RETRY_BASE_MS) {
     throw new ConfigError(['ALERTS_RETRY_MAX_MS: must be >= ALERTS_RETRY_BASE_MS']);

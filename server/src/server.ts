@@ -16,6 +16,7 @@ import type { AppContext } from './context';
 import { AppError, errorHandler, notFoundHandler } from './lib/errors';
 import { createLive } from './live';
 import { createMonitoring } from './monitoring';
+import { createReports } from './reports';
 import { createLogger, type Logger } from './lib/logger';
 import { OpenApiRegistry } from './lib/openapi';
 import { requestContext } from './lib/request-context';
@@ -109,6 +110,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   mountRegistry(api, ctx, registry);
   const monitoring = createMonitoring(ctx, { cameras: registry.cameras });
   api.use(monitoring.router);
+  api.use(createReports(ctx, { regions: registry.regions, history: monitoring.service.historyRead }).router);
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed, load: monitoring.service });
   api.use(live.router);

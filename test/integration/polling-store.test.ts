@@ -7,7 +7,9 @@ import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/src/embedde
 import { createLogger } from '../../server/src/lib/logger';
 import type { Transition } from '../../server/src/monitoring/events';
 import { createMonitoringMetrics } from '../../server/src/monitoring/metrics';
-import { MonitoringStore, type RollupDelta } from '../../server/src/monitoring/persistence';
+import { MonitoringStore } from '../../server/src/monitoring/persistence';
+import type { HistoryDelta } from '../../server/src/monitoring/history-store';
+import { Calendar } from '../../server/src/lib/calendar';
 import { MonitoringService } from '../../server/src/monitoring/service';
 import { loadConfig } from '../../server/src/config';
 
@@ -45,7 +47,7 @@ describe('monitoring store writes (embedded store)', function () {
 
   it('when a retried batch holds transitions that were already written, then they are skipped and the new ones written once', async () => {
     const metrics = createMonitoringMetrics(zero);
-    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, rollupsRetentionDays: 1 }, metrics, createLogger('silent'));
+    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, calendar: new Calendar('Asia/Shanghai') }, metrics, createLogger('silent'));
     await store.ensureIndexes();
     store.addTransition(t('a', 1));
     store.addTransition(t('a', 2));
@@ -64,45 +66,46 @@ describe('monitoring store writes (embedded store)', function () {
 
   it('when the buffer overflows, then the oldest are dropped and counted', async () => {
     const metrics = createMonitoringMetrics(zero);
-    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, rollupsRetentionDays: 1 }, metrics, createLogger('silent'));
+    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, calendar: new Calendar('Asia/Shanghai') }, metrics, createLogger('silent'));
     for (let i = 1; i <= 105; i++) store.addTransition(t('b', i));
     expect(store.bufferedTransitions).to.equal(100);
     expect((await metrics.transitionsDropped.get()).values[0].value).to.equal(5);
   });
 
-  it('when rollups of one hour are added in pieces, then one upsert per point-hour sums them', async () => {
+  it('when history slots of one hour are added in pieces, then one day document and one month document sum them', async () => {
     const metrics = createMonitoringMetrics(zero);
-    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, rollupsRetentionDays: 1 }, metrics, createLogger('silent'));
-    const hour = Date.UTC(2026, 10, 26, 10);
-    const piece = (upSec: number, downSec: number, failures: number): RollupDelta => ({ cameraId: 'c', regionId: 'r1', hour, upSec, downSec, maintenanceSec: 0, unknownSec: 0, checks: 1, failures });
-    store.mergeRollup(piece(30, 0, 0));
-    store.mergeRollup(piece(0, 20, 1));
+    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, calendar: new Calendar('Asia/Shanghai') }, metrics, createLogger('silent'));
+    // 26 Nov 2026, 18:00 in Shanghai = hour slot 18 of day 20261126
+    const piece = (u: number, d: number, failures: number): HistoryDelta => ({ cameraId: 'c', day: 20261126, dom: 26, hour: 18, s: -1, sec: [u, d, 0, 0, 0, 0], p: 0, k: 1, f: failures });
+    store.history.merge(piece(30, 0, 0));
+    store.history.merge(piece(0, 20, 1));
     await store.flush({ all: true });
-    store.mergeRollup(piece(10, 0, 0));
+    store.history.merge(piece(10, 0, 0));
     await store.flush({ all: true });
-    const rows = await store.rollupCol.find({}).toArray();
-    expect(rows).to.have.length(1);
-    expect(rows[0]).to.include({ _id: `c:${hour}`, upSec: 40, downSec: 20, checks: 3, failures: 1 });
-    expect(rows[0].hour).to.be.instanceOf(Date);
+    const days = await store.history.days.find({}).toArray();
+    expect(days).to.deep.equal([{ _id: '20261126:c', u: 40, d: 20, k: 3, f: 1, h: { u: { '18': 40 }, d: { '18': 20 }, k: { '18': 3 }, f: { '18': 1 } } }]);
+    const months = await store.history.months.find({}).toArray();
+    expect(months).to.deep.equal([{ _id: '202611:c', u: { '26': 40 }, d: { '26': 20 } }]);
   });
 
   it('when more writes are buffered than one flush may carry, then periodic flushes write them in slices and { all } drains the rest', async () => {
     const metrics = createMonitoringMetrics(zero);
-    const store = new MonitoringStore(conn, { transitionBufferMax: 10_000, transitionsRetentionDays: 1, rollupsRetentionDays: 1, maxOpsPerFlush: 100 }, metrics, createLogger('silent'));
-    const hour = Date.UTC(2026, 10, 26, 11);
+    const store = new MonitoringStore(conn, { transitionBufferMax: 10_000, transitionsRetentionDays: 1, calendar: new Calendar('Asia/Shanghai'), maxOpsPerFlush: 100 }, metrics, createLogger('silent'));
     for (let i = 0; i < 250; i++) {
       store.addTransition(t(`s${i}`, 1));
       store.setStatus(`s${i}`, { state: 'UP', since: new Date(), lastCheckAt: null, rttMs: null, flapping: false, reason: null });
-      store.mergeRollup({ cameraId: `s${i}`, regionId: 'r1', hour, upSec: 1, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 1, failures: 0 });
+      store.history.merge({ cameraId: `s${i}`, day: 20261126, dom: 26, hour: 19, s: -1, sec: [1, 0, 0, 0, 0, 0], p: 0, k: 1, f: 0 });
     }
     await store.flush();
     expect([store.bufferedTransitions, store.bufferedStatus, store.bufferedRollups]).to.deep.equal([150, 150, 150]);
     expect(await store.transitions.countDocuments({ _id: /^s/ })).to.equal(100);
-    expect(await store.rollupCol.countDocuments({ hour: new Date(hour) })).to.equal(100);
+    expect(await store.history.days.countDocuments({ _id: /^20261126:s/ })).to.equal(100);
+    expect(await store.history.months.countDocuments({ _id: /^202611:s/ })).to.equal(100);
     await store.flush({ all: true });
     expect([store.bufferedTransitions, store.bufferedStatus, store.bufferedRollups]).to.deep.equal([0, 0, 0]);
     expect(await store.transitions.countDocuments({ _id: /^s/ })).to.equal(250);
-    expect(await store.rollupCol.countDocuments({ hour: new Date(hour) })).to.equal(250);
+    expect(await store.history.days.countDocuments({ _id: /^20261126:s/ })).to.equal(250);
+    expect(await store.history.months.countDocuments({ _id: /^202611:s/ })).to.equal(250);
   });
 
   it('when a rollup pass runs over 250 points with 100 writes per flush, then it waits for each flush (no growing buffer) and writes every point once', async () => {
@@ -115,6 +118,8 @@ describe('monitoring store writes (embedded store)', function () {
         { state: 'UP', confirmed: 'UP', since, lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 },
       );
     }
+    // history counts whole seconds: let at least one pass since the points were loaded
+    await new Promise((r) => setTimeout(r, 1100));
     m.startSpillPass();
     m.spillSlice();
     expect(m.store.bufferedRollups).to.equal(100);
@@ -129,8 +134,9 @@ describe('monitoring store writes (embedded store)', function () {
       expect(m.store.bufferedRollups).to.be.at.most(100);
     }
     expect(flushes).to.equal(3);
-    const rows = await m.store.rollupCol.find({ cameraId: /^sp/ }).toArray();
+    const rows = await m.store.history.days.find({ _id: /:sp\d+$/ }).toArray();
     expect(rows).to.have.length(250);
-    expect(rows.every((r) => r.regionId === "r" && r.checks === 0 && r.upSec >= 0)).to.equal(true);
+    // restored UP 30 s ago: the seconds since the point was loaded count as UP, no check was made
+    expect(rows.every((r) => r.k === undefined && r.d === undefined && (r.u ?? 0) >= 0)).to.equal(true);
   });
 });

@@ -129,10 +129,21 @@ describe('polling engine against the simulator (real sockets, real store)', func
     expect((r.body.transitions as ChainItem[]).map((t) => t.to)).to.deep.equal(['UP', 'DOWN', 'UP']);
     expect(r.body.uptime.checks).to.be.greaterThan(3);
     expect(r.body.uptime.failures).to.be.at.least(3);
-    expect(r.body.uptime.percent).to.be.greaterThan(0).and.below(100);
-    const rollups = await db.collection('rollups').find({ cameraId: new ObjectId(ids.get('tcp-up')) }).toArray();
-    expect(rollups.length).to.be.within(1, 2);
-    expect(rollups[0]._id).to.match(/:\d+$/);
+    // time counts in whole seconds (an event at t takes effect at ⌊t⌋ s): DOWN lasted from the DOWN record to the UP one
+    const [upAgain, down] = r.body.transitions as Array<ChainItem & { at: string }>;
+    const sec = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
+    expect(r.body.uptime.downSec).to.equal(sec(upAgain.at) - sec(down.at));
+    expect(r.body.uptime.upSec).to.be.greaterThan(0);
+    const { upSec, downSec } = r.body.uptime as { upSec: number; downSec: number };
+    expect(r.body.uptime.percent).to.equal(Math.round((upSec / (upSec + downSec)) * 1e6) / 1e4);
+    // one day document (two around midnight) and one month document per point, keyed "day:point" / "month:point"
+    const days = await db.collection('history_days').find({ _id: { $regex: `:${ids.get('tcp-up')}$` } as never }).toArray();
+    expect(days.length).to.be.within(1, 2);
+    expect(String(days[0]._id)).to.match(/^\d{8}:/);
+    // the answer also counts the checks made since the flush (still in memory)
+    expect(days.reduce((n, d) => n + Number(d.k ?? 0), 0))
+      .to.be.greaterThan(3)
+      .and.at.most(r.body.uptime.checks as number);
     expect((await anonymous(app).get(`/cameras/${ids.get('tcp-up')}/history?period=1y`)).status).to.equal(400);
   });
 

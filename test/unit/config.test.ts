@@ -21,6 +21,16 @@ describe('config', () => {
     expect(() => loadConfig({ DEMO_SIM_HTTP_PORT: '70000' })).to.throw(ConfigError, /DEMO_SIM_HTTP_PORT/);
   });
 
+  it('when history and report settings are given, then a bad zone, times or retention is named; snapshot times are sorted', () => {
+    const c = loadConfig({});
+    expect([c.REPORT_TZ, c.HISTORY_HOURLY_DAYS, c.HISTORY_DAY_DAYS, c.HISTORY_MONTHS]).to.deep.equal(['Asia/Shanghai', 35, 35, 25]);
+    expect(loadConfig({ REPORT_SNAPSHOT_TIMES: '20:00,08:00,14:00' }).REPORT_SNAPSHOT_TIMES).to.deep.equal(['08:00', '14:00', '20:00']);
+    expect(() => loadConfig({ REPORT_TZ: 'Mars/Olympus' })).to.throw(ConfigError, /REPORT_TZ/);
+    expect(() => loadConfig({ REPORT_SNAPSHOT_TIMES: '8:00' })).to.throw(ConfigError, /REPORT_SNAPSHOT_TIMES/);
+    expect(() => loadConfig({ HISTORY_MONTHS: '12' })).to.throw(ConfigError, /HISTORY_MONTHS/);
+    expect(() => loadConfig({ HISTORY_HOURLY_DAYS: '40', HISTORY_DAY_DAYS: '35' })).to.throw(ConfigError, /HISTORY_DAY_DAYS/);
+  });
+
   it('when only one of ADMIN_USERNAME/ADMIN_PASSWORD is set, then start-up is refused', () => {
     expect(() => loadConfig({ ADMIN_USERNAME: 'root' })).to.throw(ConfigError, /ADMIN_USERNAME/);
   });

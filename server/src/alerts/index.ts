@@ -69,7 +69,7 @@ export async function createAlerts(ctx: AppContext, opts: AlertsOptions): Promis
   const auditService = opts.audit ?? opts.registry.audit;
   const box = SecretBox.open({ configuredKey: config.ALERTS_SECRET_KEY, dataDir: config.DATA_DIR, sharedStore: Boolean(config.MONGODB_URI), logger });
   const windows = new SlidingWindows();
-  const sendContext = { timeoutMs: config.ALERTS_SEND_TIMEOUT_MS, timeZone: config.ALERTS_TIME_ZONE, now };
+  const sendContext = { timeoutMs: config.ALERTS_SEND_TIMEOUT_MS, timeZone: config.REPORT_TZ, now };
   const channels = new ChannelService({ conn: ctx.store.conn, box, audit: auditService, windows, sendContext, publicUrl: config.PUBLIC_URL ?? null });
   const outbox = new Outbox(ctx.store.conn, now);
   await Promise.all([channels.init(), outbox.init()]);

@@ -12,7 +12,7 @@ export interface RenderOptions {
   format: TextFormat;
   /** Most UTF-8 bytes of the result. */
   maxBytes: number;
-  /** IANA zone in which times are shown (ALERTS_TIME_ZONE). */
+  /** IANA zone in which times are shown (REPORT_TZ). */
   timeZone: string;
   /** A robot's keyword: the text must contain it, so it leads the first line when missing. */
   keyword?: string | null;

@@ -6,7 +6,7 @@ import type { Connection } from 'mongoose';
 import type { CheckRunner } from './checks';
 import type { Transition } from './events';
 import type { MonitoringStore } from './persistence';
-import { configOf, isProbed, restore, sameSettings, targetOf, toStoredStatus, type Point, type PointConfig, type PointRow } from './points';
+import { configOf, emptySlot, isProbed, restore, sameSettings, targetOf, toStoredStatus, type Point, type PointConfig, type PointRow } from './points';
 import type { Rollups } from './rollups';
 import { Intake, phaseOf } from './scheduler';
 import type { MachineRules } from './state-machine';
@@ -132,13 +132,7 @@ export class PointMirror {
         statusWrittenAt: now - phaseOf(cfg.id, this.o.statusRefreshMs),
         acctSince: now,
         waiters: null,
-        rHour: NaN,
-        rUp: 0,
-        rDown: 0,
-        rMaint: 0,
-        rUnknown: 0,
-        rChecks: 0,
-        rFailures: 0,
+        ...emptySlot(),
       };
       this.points.set(cfg.id, p);
       if (!stored) store.setStatus(p.id, toStoredStatus(p.m));
@@ -162,7 +156,7 @@ export class PointMirror {
     const wasConnected = p.connected;
     const intervalChanged = p.intervalMs !== intervalMs;
     if (p.regionId !== cfg.regionId) {
-      // the hour so far belongs to the old region's rollup
+      // the time so far is accounted under the old settings
       rollups.closeSlot(p, now);
     }
     Object.assign(p, { regionId: cfg.regionId, kind: cfg.probe.kind, target, intervalMs, rules, enabled: cfg.enabled, connected, deleted: false });

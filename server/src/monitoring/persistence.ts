@@ -4,36 +4,12 @@ import type { Logger } from '../lib/logger';
 import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
 import { isDuplicateKey } from '../lib/store-errors';
+import type { Calendar } from '../lib/calendar';
+import { HistoryStore } from './history-store';
 
 /** What one store flush writes, each in its own batches (the `what` of vigil_store_flush_failures_total). */
-export const flushTargets = ['transitions', 'status', 'rollups'] as const;
+export const flushTargets = ['transitions', 'status', 'history-days', 'history-months'] as const;
 export type FlushTarget = (typeof flushTargets)[number];
-
-export type RollupCategory = 'upSec' | 'downSec' | 'maintenanceSec' | 'unknownSec';
-
-export type RollupCounts = Record<RollupCategory | 'checks' | 'failures', number>;
-
-/** Adds one rollup's seconds and counts to another (buffer merges, uptime sums). */
-export function addCounts(into: RollupCounts, d: RollupCounts): void {
-  into.upSec += d.upSec;
-  into.downSec += d.downSec;
-  into.maintenanceSec += d.maintenanceSec;
-  into.unknownSec += d.unknownSec;
-  into.checks += d.checks;
-  into.failures += d.failures;
-}
-
-export interface RollupDelta {
-  cameraId: string;
-  regionId: string;
-  hour: number;
-  upSec: number;
-  downSec: number;
-  maintenanceSec: number;
-  unknownSec: number;
-  checks: number;
-  failures: number;
-}
 
 interface TransitionDoc {
   _id: string;
@@ -47,19 +23,6 @@ interface TransitionDoc {
   rttMs: number | null;
   flapping: boolean;
   failingSince: Date | null;
-}
-
-interface RollupDoc {
-  _id: string;
-  cameraId: mongo.ObjectId | string;
-  regionId: mongo.ObjectId | string;
-  hour: Date;
-  upSec: number;
-  downSec: number;
-  maintenanceSec: number;
-  unknownSec: number;
-  checks: number;
-  failures: number;
 }
 
 export function transitionDoc(t: Transition): TransitionDoc {
@@ -95,7 +58,7 @@ export function transitionFromDoc(d: TransitionDoc): Transition {
 }
 
 /**
- * Status and rollup writes go out in commands of this many operations, one after the other: the embedded
+ * Status and history writes go out in commands of this many operations, one after the other: the embedded
  * store applies a command in one go on the event loop it shares with polling, so small commands keep each
  * stall short (probe answers are handled in between).
  */
@@ -120,15 +83,16 @@ function takeFirst<K, V>(m: Map<K, V>, n: number): Map<K, V> {
 /**
  * Batched writes of the hot path through the native driver (never mongoose documents, never one write
  * per probe): point statuses (one bulkWrite of updateOne per flush), transitions (insertMany, ordered:
- * false, `_id` = cameraId:seq so a retry after an unknown outcome cannot duplicate) and hourly rollups
- * ($inc upserts). Everything not acknowledged stays buffered and is retried on the next flush, so a
+ * false, `_id` = cameraId:seq so a retry after an unknown outcome cannot duplicate) and the compact
+ * history (history-store.ts: $inc upserts of day and month documents). Everything not acknowledged stays buffered and is retried on the next flush, so a
  * store outage loses nothing as long as the transition buffer does not overflow (bounded; the oldest are
  * dropped and counted in vigil_transitions_dropped_total).
  */
 export class MonitoringStore {
   private pendingTransitions: Transition[] = [];
   private dirtyStatus = new Map<string, StoredStatus>();
-  private rollups = new Map<string, RollupDelta>();
+  /** The compact history (day and month documents) and its write buffers. */
+  readonly history: HistoryStore;
   private flushing: Promise<void> | null = null;
   private writingTransitions = 0;
 
@@ -137,7 +101,8 @@ export class MonitoringStore {
     private readonly opts: {
       transitionBufferMax: number;
       transitionsRetentionDays: number;
-      rollupsRetentionDays: number;
+      /** Calendar days and months of the history (REPORT_TZ). */
+      calendar: Calendar;
       /**
        * Most writes of each kind per periodic flush (default 5,000; the app passes MONITOR_FLUSH_MAX_OPS). With the embedded store in the same
        * process a write batch holds the event loop while it is applied: a mass outage or an hour turning
@@ -147,7 +112,9 @@ export class MonitoringStore {
     },
     private readonly metrics: MonitoringMetrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.history = new HistoryStore(conn, opts.calendar);
+  }
 
   private col<T extends mongo.Document>(name: string): mongo.Collection<T> {
     const db = this.conn.db;
@@ -164,17 +131,10 @@ export class MonitoringStore {
     return this.col<TransitionDoc>('transitions');
   }
 
-  get rollupCol(): mongo.Collection<RollupDoc> {
-    return this.col<RollupDoc>('rollups');
-  }
-
   async ensureIndexes(): Promise<void> {
     const day = 86_400;
     await this.transitions.createIndex({ cameraId: 1, at: -1 });
     await this.transitions.createIndex({ at: 1 }, { expireAfterSeconds: this.opts.transitionsRetentionDays * day, name: 'ttl_at' });
-    await this.rollupCol.createIndex({ cameraId: 1, hour: -1 });
-    await this.rollupCol.createIndex({ regionId: 1, hour: -1 });
-    await this.rollupCol.createIndex({ hour: 1 }, { expireAfterSeconds: this.opts.rollupsRetentionDays * day, name: 'ttl_hour' });
   }
 
   /** Not yet acknowledged by the store, including a batch being written right now. */
@@ -200,36 +160,19 @@ export class MonitoringStore {
     this.dirtyStatus.set(cameraId, s);
   }
 
-  /** Adds a whole delta (a point's hour slot, or a failed batch put back) with one lookup. */
-  mergeRollup(d: RollupDelta): void {
-    const key = `${d.cameraId}:${d.hour}`;
-    const cur = this.rollups.get(key);
-    if (!cur) {
-      this.rollups.set(key, { ...d });
-      return;
-    }
-    addCounts(cur, d);
-  }
-
-  /** Unflushed rollup deltas of one point (for answers that must include the last minutes). */
-  pendingRollups(cameraId: string): RollupDelta[] {
-    const out: RollupDelta[] = [];
-    for (const d of this.rollups.values()) if (d.cameraId === cameraId) out.push(d);
-    return out;
-  }
-
   get isFlushing(): boolean {
     return this.flushing !== null;
   }
 
+  /** Hour slots of the history not yet written. */
   get bufferedRollups(): number {
-    return this.rollups.size;
+    return this.history.buffered;
   }
 
   /**
    * One flush at a time; a caller arriving during a flush waits for it and then flushes again.
    * - default (the periodic flush): at most `maxOpsPerFlush` writes of each kind; the rest waits for the
-   *   next one. Rollups buffered so far are written too (they arrive spread out: see the service's spill).
+   *   next one. History slots buffered so far are written too (they arrive spread out: see the service's spill).
    * - `{ all: true }`: everything buffered, in as many batches as it takes (stop, tests, the hourly close).
    */
   async flush(what: { all?: boolean } = {}): Promise<void> {
@@ -237,7 +180,7 @@ export class MonitoringStore {
     const all = Boolean(what.all);
     this.flushing = (async () => {
       do await this.doFlush(all ? 5000 : (this.opts.maxOpsPerFlush ?? 5000));
-      while (all && (this.pendingTransitions.length > 0 || this.dirtyStatus.size > 0 || this.rollups.size > 0));
+      while (all && (this.pendingTransitions.length > 0 || this.dirtyStatus.size > 0 || this.history.buffered > 0));
     })().finally(() => {
       this.flushing = null;
     });
@@ -286,26 +229,15 @@ export class MonitoringStore {
         'status',
       );
     }
-    if (this.rollups.size) {
-      await this.writeInChunks(
-        [...takeFirst(this.rollups, maxOps)],
-        this.rollupCol,
-        ([key, d]) => ({
-          updateOne: {
-            filter: { _id: key },
-            update: {
-              $setOnInsert: { cameraId: storeId(d.cameraId), regionId: storeId(d.regionId), hour: new Date(d.hour) },
-              $inc: { upSec: d.upSec, downSec: d.downSec, maintenanceSec: d.maintenanceSec, unknownSec: d.unknownSec, checks: d.checks, failures: d.failures },
-            },
-            upsert: true,
-          },
-        }),
-        // An $inc whose outcome is unknown may be applied twice on retry: rollups tolerate that small
-        // error (they are aggregates), transitions do not and are idempotent instead.
-        ([, d]) => this.mergeRollup(d),
-        'rollups',
-      );
+    const { days, months } = this.history.take(maxOps);
+    try {
+      await this.writeInChunks(days, this.history.days, (e) => e.op, (e) => e.putBack(), 'history-days');
+    } catch (err) {
+      // the month writes not tried yet go back whole
+      for (const e of months) e.putBack();
+      throw err;
     }
+    await this.writeInChunks(months, this.history.months, (e) => e.op, (e) => e.putBack(), 'history-months');
   }
 
   /**

@@ -20,7 +20,7 @@ export type CheckDone = { result: ProbeResult; kind: ProbeKind; transition: Tran
 
 /**
  * One monitored point. Kept small and mutated in place (300,000 of these live in one heap): rules objects
- * are shared, the machine state is updated in place on the steady path, and the current hour's rollup is
+ * are shared, the machine state is updated in place on the steady path, and the current hour's history slot is
  * a handful of number fields rather than an entry in a map keyed by a string per check.
  */
 export interface Point extends Job {
@@ -41,14 +41,27 @@ export interface Point extends Job {
   acctSince: number;
   /** Callers of checkNow waiting for the running check; null when none. */
   waiters: Array<(o: CheckDone) => void> | null;
-  /** The current hour's rollup slot (NaN hour = empty). */
+  /** The current hour slot of the history (rollups.ts): its bounds (NaN = empty), then its figures. */
   rHour: number;
-  rUp: number;
-  rDown: number;
-  rMaint: number;
-  rUnknown: number;
+  rEnd: number;
+  /** Seconds per history category (history-store.ts historyFields order), inline: no array per point. */
+  rU: number;
+  rD: number;
+  rM: number;
+  rN: number;
+  rC: number;
+  rX: number;
+  /** Seconds PENDING (within the above). */
+  rP: number;
   rChecks: number;
   rFailures: number;
+  /** Category at local midnight when the slot begins there, else -1. */
+  rS: number;
+}
+
+/** An empty history slot, for a new point. */
+export function emptySlot(): Pick<Point, 'rHour' | 'rEnd' | 'rU' | 'rD' | 'rM' | 'rN' | 'rC' | 'rX' | 'rP' | 'rChecks' | 'rFailures' | 'rS'> {
+  return { rHour: NaN, rEnd: NaN, rU: 0, rD: 0, rM: 0, rN: 0, rC: 0, rX: 0, rP: 0, rChecks: 0, rFailures: 0, rS: -1 };
 }
 
 /** Whether the point is checked on schedule (enabled and connected). */

@@ -1,43 +1,11 @@
 import { storeId } from '../cameras/read-model';
+import type { Calendar } from '../lib/calendar';
 import type { Transition } from './events';
-import { addCounts, transitionFromDoc, type MonitoringStore, type RollupCounts, type RollupDelta } from './persistence';
+import { addFigures, categoryOfState, emptyFigures, historyFields, type DayDoc, type Figures, type HistoryDelta } from './history-store';
+import { transitionFromDoc, type MonitoringStore } from './persistence';
 import type { Point } from './points';
 
 const HOUR = 3_600_000;
-
-/** Rollup categories by index: CAT_FIELDS[cat] is the rollup field a category's seconds go to. */
-const CAT_FIELDS = ['upSec', 'downSec', 'maintenanceSec', 'unknownSec'] as const;
-const CAT_UP = 0;
-const CAT_DOWN = 1;
-const CAT_MAINT = 2;
-const CAT_UNKNOWN = 3;
-const CAT_NONE = -1;
-
-/**
- * The rollup category the point's time counts for now. A point that is not connected counts nowhere (it is
- * in no online-rate denominator, like a disabled one); otherwise maintenance wins over the confirmed state.
- */
-function categoryOfPoint(p: Point): number {
-  if (p.m.confirmed === 'NOT_CONNECTED') return CAT_NONE;
-  if (p.m.maintenance) return CAT_MAINT;
-  switch (p.m.confirmed) {
-    case 'UP':
-      return CAT_UP;
-    case 'DOWN':
-      return CAT_DOWN;
-    case 'MAINTENANCE':
-      return CAT_MAINT;
-    case 'UNKNOWN':
-      return CAT_UNKNOWN;
-    case 'DISABLED':
-      return CAT_NONE;
-  }
-}
-
-function slotOf(p: Point): RollupDelta | null {
-  if (Number.isNaN(p.rHour)) return null;
-  return { cameraId: p.id, regionId: p.regionId, hour: p.rHour, upSec: p.rUp, downSec: p.rDown, maintenanceSec: p.rMaint, unknownSec: p.rUnknown, checks: p.rChecks, failures: p.rFailures };
-}
 
 export interface HistoryAnswer {
   cameraId: string;
@@ -48,67 +16,110 @@ export interface HistoryAnswer {
   transitions: Array<Omit<Transition, 'at' | 'failingSince'> & { at: string; failingSince: string | null }>;
 }
 
+/** Adds seconds to the point's slot by category index (inline fields: see Point). */
+function addSeconds(p: Point, cat: number, s: number): void {
+  switch (cat) {
+    case 0:
+      p.rU += s;
+      break;
+    case 1:
+      p.rD += s;
+      break;
+    case 2:
+      p.rM += s;
+      break;
+    case 3:
+      p.rN += s;
+      break;
+    case 4:
+      p.rC += s;
+      break;
+    default:
+      p.rX += s;
+  }
+}
+
+function slotFigures(p: Point): Figures {
+  return { sec: [p.rU, p.rD, p.rM, p.rN, p.rC, p.rX], p: p.rP, k: p.rChecks, f: p.rFailures };
+}
+
 /**
- * Time accounting of every point (hourly rollups) and the history read. Each point carries its current
- * hour's slot; when the hour turns, or a pass over all points comes by, the slot moves into the store's
- * write buffer (written by the next flush).
+ * Time accounting of every point into the compact history (history-store.ts). Time counts in whole
+ * seconds (an event at t takes effect at ⌊t⌋ s, as the online-rate engine reads transitions), for the
+ * confirmed state the point was in, so a fully watched day sums to exactly its length. Each point carries
+ * its current hour slot; when the hour turns, or a pass over all points comes by, the slot moves into the
+ * store's write buffer (written by the next flush into the day and the month document).
  */
 export class Rollups {
-  /** The rollup spill pass in progress (see startPass), or null. */
+  /** The spill pass in progress (see startPass), or null. */
   private pass: Iterator<Point> | null = null;
 
-  constructor(private readonly store: MonitoringStore) {}
+  constructor(
+    private readonly store: MonitoringStore,
+    private readonly calendar: Calendar,
+  ) {}
 
   /**
-   * Attributes the time since the last accounting to the point's confirmed state, hour by hour, and
-   * counts a check (1 = up, 2 = failed; 0 = no check). Adds to the point's own hour slot; only when the
-   * hour turns does the slot move into the store's write buffer.
+   * Attributes the time since the last accounting to the point's confirmed state, slot by slot, and counts
+   * a check (1 = up, 2 = failed; 0 = no check). Called before each event is applied, so the time up to the
+   * event goes to the state before it.
    */
   account(p: Point, now: number, check: 0 | 1 | 2): void {
-    const cat = categoryOfPoint(p);
-    let t = p.acctSince;
-    p.acctSince = Math.max(now, t);
-    const nowHour = Math.floor(now / HOUR) * HOUR;
-    // earlier hours (a point not checked since before the hour turned): one delta each
-    while (t < nowHour) {
-      const hour = Math.floor(t / HOUR) * HOUR;
-      const end = hour + HOUR;
-      if (cat !== CAT_NONE) this.addToSlot(p, hour, cat, (end - t) / 1000, 0);
-      t = end;
+    const t1 = Math.floor(now / 1000) * 1000;
+    let t = Math.floor(p.acctSince / 1000) * 1000;
+    if (t < t1) {
+      const cat = categoryOfState[p.m.confirmed];
+      const pending = p.m.state === 'PENDING';
+      while (t < t1) {
+        if (!(t >= p.rHour && t < p.rEnd)) this.open(p, t);
+        if (t === p.rHour && this.calendar.dayOf(t).start === t) p.rS = cat;
+        const end = Math.min(t1, p.rEnd);
+        const s = (end - t) / 1000;
+        addSeconds(p, cat, s);
+        if (pending) p.rP += s;
+        t = end;
+      }
+      p.acctSince = t1;
+    } else if (p.acctSince < t1) {
+      p.acctSince = t1;
     }
-    if (cat !== CAT_NONE || check !== 0) this.addToSlot(p, nowHour, cat, Math.max(0, now - t) / 1000, check);
-  }
-
-  private addToSlot(p: Point, hour: number, cat: number, seconds: number, check: 0 | 1 | 2): void {
-    if (p.rHour !== hour) {
-      this.spill(p);
-      p.rHour = hour;
-    }
-    if (cat === CAT_UP) p.rUp += seconds;
-    else if (cat === CAT_DOWN) p.rDown += seconds;
-    else if (cat === CAT_MAINT) p.rMaint += seconds;
-    else if (cat === CAT_UNKNOWN) p.rUnknown += seconds;
     if (check !== 0) {
+      if (!(t1 >= p.rHour && t1 < p.rEnd)) this.open(p, t1);
       p.rChecks += 1;
       if (check === 2) p.rFailures += 1;
     }
   }
 
-  /** Accounts the time up to `now` and moves the point's hour slot into the write buffer. */
+  /** Spills the current slot and opens the one holding t. */
+  private open(p: Point, t: number): void {
+    this.spill(p);
+    const slot = this.calendar.hourSlot(t);
+    p.rHour = slot.start;
+    p.rEnd = slot.end;
+  }
+
+  /** Accounts the time up to `now` and moves the point's slot into the write buffer. */
   closeSlot(p: Point, now: number): void {
     this.account(p, now, 0);
     this.spill(p);
   }
 
-  /** Moves the point's hour slot into the store's rollup buffer (written on the next rollup flush). */
+  /** Moves the point's slot into the store's history buffer (written on the next flush). */
   private spill(p: Point): void {
-    const d = slotOf(p);
-    if (d) this.store.mergeRollup(d);
-    p.rHour = NaN;
-    p.rUp = p.rDown = p.rMaint = p.rUnknown = p.rChecks = p.rFailures = 0;
+    const d = this.deltaOf(p);
+    if (d) this.store.history.merge(d);
+    p.rHour = p.rEnd = NaN;
+    p.rU = p.rD = p.rM = p.rN = p.rC = p.rX = p.rP = p.rChecks = p.rFailures = 0;
+    p.rS = -1;
   }
 
-  /** Starts a pass that moves every point's rollup slot into the write buffer, a slice at a time. */
+  private deltaOf(p: Point): HistoryDelta | null {
+    if (Number.isNaN(p.rHour)) return null;
+    const slot = this.calendar.hourSlot(p.rHour);
+    return { cameraId: p.id, day: slot.day.key, dom: slot.day.dom, hour: slot.index, s: p.rS, ...slotFigures(p) };
+  }
+
+  /** Starts a pass that moves every point's slot into the write buffer, a slice at a time. */
   startPass(points: Iterable<Point>): void {
     this.pass ??= points[Symbol.iterator]();
   }
@@ -137,39 +148,41 @@ export class Rollups {
     for (const p of points) this.closeSlot(p, now);
   }
 
-  /** Transitions and uptime of one point (`p` when it is monitored) from `from` to `to` (epoch ms). */
+  /**
+   * Transitions and uptime of one point (`p` when it is monitored) from `from` to `to` (epoch ms): the hour
+   * slots of the day documents from the hour holding `from`, what is buffered, the point's open slot and
+   * the time since it was last accounted.
+   */
   async history(id: string, p: Point | undefined, period: string, from: number, to: number): Promise<HistoryAnswer> {
+    const cal = this.calendar;
     const docs = await this.store.transitions
       .find({ cameraId: storeId(id), at: { $gte: new Date(from) } })
       .sort({ at: -1, seq: -1 })
       .limit(1000)
       .toArray();
-    const uptime: RollupCounts = { upSec: 0, downSec: 0, maintenanceSec: 0, unknownSec: 0, checks: 0, failures: 0 };
-    const firstHour = Math.floor(from / HOUR) * HOUR;
-    const rows = await this.store.rollupCol.find({ cameraId: storeId(id), hour: { $gte: new Date(firstHour) } }).toArray();
-    const add = (r: RollupCounts): void => addCounts(uptime, r);
-    for (const r of rows) add(r);
-    for (const d of this.store.pendingRollups(id)) if (d.hour >= firstHour) add(d);
-    const slot = p ? slotOf(p) : null;
-    if (slot && slot.hour >= firstHour) add(slot);
-    if (p) {
-      const cat = categoryOfPoint(p);
-      if (cat !== CAT_NONE) uptime[CAT_FIELDS[cat]] += Math.max(0, to - Math.max(p.acctSince, firstHour)) / 1000;
-    }
-    const known = uptime.upSec + uptime.downSec;
+    const firstHour = cal.hourSlot(from).start;
+    const dayKeys: number[] = [];
+    for (let k = cal.dayOf(from).key; cal.day(k).start <= to; k = cal.nextDay(k)) dayKeys.push(k);
+    const sum = emptyFigures();
+    for (const doc of await this.store.history.dayDocsOf(id, dayKeys)) addDayFrom(sum, doc, cal.day(Number(doc._id.slice(0, 8))).start, firstHour);
+    for (const d of this.store.history.pending(id)) if (cal.day(d.day).start + d.hour * HOUR >= firstHour) addFigures(sum, d);
+    if (p && !Number.isNaN(p.rHour) && p.rHour >= firstHour) addFigures(sum, slotFigures(p));
+    if (p) sum.sec[categoryOfState[p.m.confirmed]] += Math.max(0, Math.floor(to / 1000) - Math.floor(Math.max(p.acctSince, firstHour) / 1000));
+    const [up, down, maint, unknown] = sum.sec;
+    const known = up + down;
     return {
       cameraId: id,
       period,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       uptime: {
-        percent: known > 0 ? Math.round((uptime.upSec / known) * 1e6) / 1e4 : null,
-        upSec: Math.round(uptime.upSec),
-        downSec: Math.round(uptime.downSec),
-        maintenanceSec: Math.round(uptime.maintenanceSec),
-        unknownSec: Math.round(uptime.unknownSec),
-        checks: uptime.checks,
-        failures: uptime.failures,
+        percent: known > 0 ? Math.round((up / known) * 1e6) / 1e4 : null,
+        upSec: up,
+        downSec: down,
+        maintenanceSec: maint,
+        unknownSec: unknown,
+        checks: sum.k,
+        failures: sum.f,
       },
       transitions: docs.map((d) => {
         const t = transitionFromDoc(d);
@@ -177,4 +190,27 @@ export class Rollups {
       }),
     };
   }
+}
+
+/** Adds a day document's hour slots from `firstHour` on (its totals when the slots were dropped and the whole day counts). */
+function addDayFrom(sum: Figures, doc: DayDoc, dayStart: number, firstHour: number): void {
+  const h = doc.h;
+  if (!h) {
+    if (dayStart < firstHour) return;
+    historyFields.forEach((f, i) => (sum.sec[i] += doc[f] ?? 0));
+    sum.p += doc.p ?? 0;
+    sum.k += doc.k ?? 0;
+    sum.f += doc.f ?? 0;
+    return;
+  }
+  const from = Math.max(0, Math.floor((firstHour - dayStart) / HOUR));
+  const add = (slots: Record<string, number> | undefined): number => {
+    let n = 0;
+    if (slots) for (const [hour, v] of Object.entries(slots)) if (Number(hour) >= from) n += v;
+    return n;
+  };
+  historyFields.forEach((f, i) => (sum.sec[i] += add(h[f])));
+  sum.p += add(h.p);
+  sum.k += add(h.k);
+  sum.f += add(h.f);
 }

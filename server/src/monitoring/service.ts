@@ -21,6 +21,9 @@ import { isProbed, viewOf, type PointConfig, type PointStatus } from './points';
 import { Rollups, type HistoryAnswer } from './rollups';
 import { Admission, IntervalMeter } from './admission';
 import type { MonitoringLoad } from '../contracts/monitoring';
+import { Calendar } from '../lib/calendar';
+import { migrateRollups } from './history-migration';
+import { HistoryRead } from './history-read';
 
 export type { CheckOutcome } from './checks';
 export { restore, targetOf, type PointConfig, type PointStatus } from './points';
@@ -41,7 +44,7 @@ export interface MonitoringOptions {
 
 /**
  * The polling engine: points from the registry (the mirror) → deadline-queue scheduler → probes → state
- * machine (the check runner) → change feed + batched store writes, with time accounted in hourly rollups.
+ * machine (the check runner) → change feed + batched store writes, with time accounted in the compact history (day and month documents).
  * This façade wires those parts, owns the lifecycle (start, flush, stop, housekeeping) and answers reads.
  * One instance per app (no globals).
  */
@@ -68,6 +71,7 @@ export class MonitoringService {
   private loadTimer: NodeJS.Timeout | undefined;
   private loadNow: MonitoringLoad;
   private readonly loadListeners = new Set<(l: MonitoringLoad) => void>();
+  private reader: HistoryRead | undefined;
 
   constructor(private readonly opts: MonitoringOptions) {
     this.config = opts.config;
@@ -110,12 +114,12 @@ export class MonitoringService {
         transitionBufferMax: this.config.MONITOR_TRANSITION_BUFFER_MAX,
         maxOpsPerFlush: this.config.MONITOR_FLUSH_MAX_OPS,
         transitionsRetentionDays: this.config.TRANSITIONS_RETENTION_DAYS,
-        rollupsRetentionDays: this.config.ROLLUPS_RETENTION_DAYS,
+        calendar: new Calendar(this.config.REPORT_TZ),
       },
       this.metrics,
       this.logger,
     );
-    this.rollups = new Rollups(this.store);
+    this.rollups = new Rollups(this.store, this.store.history.calendar);
     this.checks = new CheckRunner({
       probes: guardProbes(opts.probes ?? defaultProbes, denyListOf(this.config.PROBE_DENY_CIDRS)),
       store: this.store,
@@ -156,6 +160,9 @@ export class MonitoringService {
       return;
     }
     await this.store.ensureIndexes().catch((err: unknown) => this.logger.warn('monitoring indexes not created', { err }));
+    // before anything writes history: earlier versions' hourly rollups move into it (once; safe to re-run)
+    await migrateRollups(this.opts.conn, this.store.history, this.logger);
+    await this.pruneHistory();
     await this.mirror.load(await this.store.latestTransitions());
     this.unsubscribe = this.opts.registry?.onChange((c) => this.onRegistryChange(c));
     // A tick that finds a flush still running (a slow or unreachable store) skips: no queue of flushes.
@@ -175,6 +182,7 @@ export class MonitoringService {
       // comes; the hourly pass catches points that are not checked (maintenance ends, disabled).
       cron.schedule(this.config.MONITOR_ROLLUP_CRON, () => this.startSpillPass(), { name: 'monitoring-rollups', noOverlap: true }),
       cron.schedule('5 0 * * * *', () => this.startSpillPass(), { name: 'monitoring-hourly', noOverlap: true }),
+      cron.schedule('40 0 * * *', () => void this.pruneHistory(), { name: 'history-prune', noOverlap: true, timezone: this.config.REPORT_TZ }),
     );
     this.startPolling();
     this.logger.info('monitoring started', { points: this.mirror.points.size });
@@ -265,6 +273,22 @@ export class MonitoringService {
     this.abort.abort();
     await this.checks.scheduler.stop();
     await this.flush({ rollups: true });
+  }
+
+  /** The typed read of the history (day/month documents, transitions) that reports use. */
+  get historyRead(): HistoryRead {
+    return (this.reader ??= new HistoryRead(this.store));
+  }
+
+  /** History retention (HISTORY_*): hourly slots, day and month documents past their time. Never throws. */
+  async pruneHistory(now = Date.now()): Promise<void> {
+    const c = this.config;
+    try {
+      const r = await this.store.history.prune(now, { hourlyDays: c.HISTORY_HOURLY_DAYS, dayDays: c.HISTORY_DAY_DAYS, months: c.HISTORY_MONTHS });
+      if (r.slotsDropped || r.daysDeleted || r.monthsDeleted) this.logger.info('history pruned', r);
+    } catch (err) {
+      this.logger.warn('history prune failed', { err });
+    }
   }
 
   /** Starts a pass that moves every point's rollup slot into the write buffer, a slice per flush tick. */

@@ -1,0 +1,262 @@
+import type { mongo, Connection } from 'mongoose';
+import type { ConfirmedState } from '../contracts/live';
+import { monthOfDay, monthsBefore, type Calendar } from '../lib/calendar';
+
+/**
+ * Compact history of every point's time (DESIGN.md Storage): per point and calendar day one document with
+ * the day's seconds per category and its hourly slots; per point and calendar month one document with the
+ * daily figures. Days and months are those of REPORT_TZ. Transitions stay the exact truth; these are sums.
+ *
+ * Categories are the confirmed state the time was spent in (PENDING counts as the state it may leave, so
+ * it is inside `u`/`d`/`n`; `p` says how much of the day was PENDING), with one-letter field names:
+ *
+ * | field | confirmed state   | in the online rate |
+ * |-------|-------------------|--------------------|
+ * | u     | UP                | numerator, denominator |
+ * | d     | DOWN              | denominator        |
+ * | m     | MAINTENANCE       | excluded           |
+ * | n     | UNKNOWN (never checked, or undecided after maintenance) | excluded |
+ * | c     | NOT_CONNECTED     | excluded           |
+ * | x     | DISABLED          | excluded           |
+ * | p     | PENDING (a part of u/d/n) | —          |
+ *
+ * Day document `history_days`, `_id` "yyyymmdd:cameraId":
+ *   { u, d, m, n, c, x, p, k (checks), f (failures), s (category index at local midnight), h: { <field>: { "<hour>": seconds } } }
+ *   (fields absent when 0; hour = 0.. from local midnight). Hourly slots are dropped after HISTORY_HOURLY_DAYS,
+ *   the document after HISTORY_DAY_DAYS.
+ * Month document `history_months`, `_id` "yyyymm:cameraId":
+ *   { u: { "<day of month>": seconds }, d: {…}, m, n, c, x, p, s: { "<day>": category at that midnight } }
+ *   kept HISTORY_MONTHS calendar months.
+ * No secondary index: every read is an `_id` lookup or an `_id` range (one day or month of all points).
+ */
+
+/** The time categories, in index order (a point's slot keeps its seconds by these indexes). */
+export const historyFields = ['u', 'd', 'm', 'n', 'c', 'x'] as const;
+export type HistoryField = (typeof historyFields)[number];
+
+/** Category index of each confirmed state (the vocabulary is contracts/live.ts). */
+export const categoryOfState: Readonly<Record<ConfirmedState, number>> = {
+  UP: 0,
+  DOWN: 1,
+  MAINTENANCE: 2,
+  UNKNOWN: 3,
+  NOT_CONNECTED: 4,
+  DISABLED: 5,
+};
+export const CAT_UP = 0;
+export const CAT_DOWN = 1;
+
+/** Seconds per category (historyFields order) plus pending seconds, checks and failures. */
+export interface Figures {
+  sec: number[];
+  p: number;
+  k: number;
+  f: number;
+}
+
+export function emptyFigures(): Figures {
+  return { sec: historyFields.map(() => 0), p: 0, k: 0, f: 0 };
+}
+
+export function addFigures(into: Figures, d: Figures): void {
+  for (let i = 0; i < into.sec.length; i++) into.sec[i] += d.sec[i];
+  into.p += d.p;
+  into.k += d.k;
+  into.f += d.f;
+}
+
+/** One hour slot of one point: what accounting hands to the write buffer. */
+export interface HistoryDelta extends Figures {
+  cameraId: string;
+  /** yyyymmdd */
+  day: number;
+  /** day of month */
+  dom: number;
+  /** hour index from local midnight */
+  hour: number;
+  /** category index at local midnight when this slot began there, else -1 */
+  s: number;
+}
+
+type Counts = Partial<Record<HistoryField | 'p' | 'k' | 'f', number>>;
+
+export interface DayDoc extends Counts {
+  _id: string;
+  s?: number;
+  h?: Partial<Record<HistoryField | 'p' | 'k' | 'f', Record<string, number>>>;
+}
+
+export type MonthDoc = { _id: string; s?: Record<string, number> } & Partial<Record<HistoryField | 'p', Record<string, number>>>;
+
+export const dayDocId = (day: number, cameraId: string): string => `${day}:${cameraId}`;
+export const monthDocId = (month: number, cameraId: string): string => `${month}:${cameraId}`;
+export const cameraOfDocId = (id: string): string => id.slice(id.indexOf(':') + 1);
+
+/** All documents of one day or month key: `_id` from "key:" up to "key;" (';' follows ':'). */
+const keyRange = (key: number): { $gte: string; $lt: string } => ({ $gte: `${key}:`, $lt: `${key};` });
+
+/** One buffered history write and its put-back for a failed write. */
+export interface HistoryWrite<D extends mongo.Document> {
+  op: mongo.AnyBulkWriteOperation<D>;
+  putBack: () => void;
+}
+
+export interface HistoryRetention {
+  hourlyDays: number;
+  dayDays: number;
+  months: number;
+}
+
+/**
+ * The history collections, their write buffers and the reads other capabilities use (reports read through
+ * `HistoryStore`, never by collection name). Accounting (rollups.ts) merges hour slots into two buffers,
+ * one per collection, so a failed write of one is retried without writing the other twice.
+ */
+export class HistoryStore {
+  static readonly DAYS = 'history_days';
+  static readonly MONTHS = 'history_months';
+  private readonly dayBuf = new Map<string, HistoryDelta>();
+  private readonly monthBuf = new Map<string, HistoryDelta>();
+
+  constructor(
+    private readonly conn: Connection,
+    readonly calendar: Calendar,
+  ) {}
+
+  private col<T extends mongo.Document>(name: string): mongo.Collection<T> {
+    const db = this.conn.db;
+    if (!db) throw new Error('store not connected');
+    return db.collection<T>(name);
+  }
+
+  get days(): mongo.Collection<DayDoc> {
+    return this.col<DayDoc>(HistoryStore.DAYS);
+  }
+
+  get months(): mongo.Collection<MonthDoc> {
+    return this.col<MonthDoc>(HistoryStore.MONTHS);
+  }
+
+  /** Buffered hour slots not yet written (the larger of the two buffers). */
+  get buffered(): number {
+    return Math.max(this.dayBuf.size, this.monthBuf.size);
+  }
+
+  merge(d: HistoryDelta): void {
+    mergeInto(this.dayBuf, `${dayDocId(d.day, d.cameraId)}:${d.hour}`, d);
+    mergeInto(this.monthBuf, dayDocId(d.day, d.cameraId), d);
+  }
+
+  /** Unflushed slots of one point (answers that must include the last minutes). */
+  pending(cameraId: string): HistoryDelta[] {
+    const out: HistoryDelta[] = [];
+    for (const d of this.dayBuf.values()) if (d.cameraId === cameraId) out.push(d);
+    return out;
+  }
+
+  /** Takes at most `max` buffered slots of each buffer as write operations, each with its put-back. */
+  take(max: number): { days: Array<HistoryWrite<DayDoc>>; months: Array<HistoryWrite<MonthDoc>> } {
+    const days = takeFirst(this.dayBuf, max)
+      .filter(hasContent)
+      .map((d) => ({ op: dayOp(d), putBack: () => this.mergeDay(d) }));
+    const months = takeFirst(this.monthBuf, max)
+      .filter((d) => d.s >= 0 || d.p > 0 || d.sec.some((v) => v > 0))
+      .map((d) => ({ op: monthOp(d), putBack: () => mergeInto(this.monthBuf, dayDocId(d.day, d.cameraId), d) }));
+    return { days, months };
+  }
+
+  private mergeDay(d: HistoryDelta): void {
+    mergeInto(this.dayBuf, `${dayDocId(d.day, d.cameraId)}:${d.hour}`, d);
+  }
+
+  /**
+   * Retention: hourly slots older than `hourlyDays` are dropped from day documents, day documents older than
+   * `dayDays` and month documents older than `months` calendar months are deleted (their figures live on
+   * in the month documents). Idempotent; run daily and at start.
+   */
+  async prune(now: number, r: HistoryRetention): Promise<{ slotsDropped: number; daysDeleted: number; monthsDeleted: number }> {
+    const today = this.calendar.dayOf(now).key;
+    const dayCut = (n: number): string => `${this.calendar.dayOf(this.calendar.day(today).start - n * 86_400_000 + 43_200_000).key}:`;
+    const slots = await this.days.updateMany({ _id: { $lt: dayCut(r.hourlyDays) }, h: { $exists: true } }, { $unset: { h: '' } });
+    const days = await this.days.deleteMany({ _id: { $lt: dayCut(r.dayDays) } });
+    const months = await this.months.deleteMany({ _id: { $lt: `${monthsBefore(monthOfDay(today), r.months - 1)}:` } });
+    return { slotsDropped: slots.modifiedCount, daysDeleted: days.deletedCount, monthsDeleted: months.deletedCount };
+  }
+
+  // ---- reads (reports, the point history) ---------------------------------------------------------
+
+  /** Day documents of one point for the given days (yyyymmdd). */
+  async dayDocsOf(cameraId: string, dayKeys: number[]): Promise<DayDoc[]> {
+    return this.days.find({ _id: { $in: dayKeys.map((k) => dayDocId(k, cameraId)) } }).toArray();
+  }
+
+  /**
+   * Month documents of one month, for the given points (null: every point). Large sets are read as one `_id`
+   * range and filtered here: cheaper than an `$in` of hundreds of thousands of ids.
+   */
+  async *monthDocs(month: number, ids: ReadonlySet<string> | null, projection?: Record<string, 0 | 1>): AsyncGenerator<{ cameraId: string; doc: MonthDoc }> {
+    const filter = ids !== null && ids.size <= 2000 ? { _id: { $in: [...ids].map((id) => monthDocId(month, id)) } } : { _id: keyRange(month) };
+    const cursor = this.months.find(filter, { batchSize: 5000, ...(projection ? { projection } : {}) });
+    for await (const doc of cursor) {
+      const cameraId = cameraOfDocId(doc._id);
+      if (ids === null || ids.has(cameraId)) yield { cameraId, doc };
+    }
+  }
+}
+
+function mergeInto(buf: Map<string, HistoryDelta>, key: string, d: HistoryDelta): void {
+  const cur = buf.get(key);
+  if (!cur) {
+    buf.set(key, { ...d, sec: [...d.sec] });
+    return;
+  }
+  addFigures(cur, d);
+  if (d.s >= 0 && (cur.s < 0 || d.hour < cur.hour)) cur.s = d.s;
+  if (d.hour < cur.hour) cur.hour = d.hour;
+}
+
+/** Removes and returns the first `n` values of a map (insertion order: the oldest buffered first). */
+function takeFirst<V>(m: Map<string, V>, n: number): V[] {
+  const out: V[] = [];
+  for (const [k, v] of m) {
+    if (out.length >= n) break;
+    out.push(v);
+    m.delete(k);
+  }
+  return out;
+}
+
+/** A slot with no seconds, no checks and no midnight state writes nothing (an empty $inc is an error). */
+function hasContent(d: HistoryDelta): boolean {
+  return d.s >= 0 || d.p > 0 || d.k > 0 || d.f > 0 || d.sec.some((v) => v > 0);
+}
+
+function incOf(d: HistoryDelta, path: (field: string) => string, withChecks: boolean): Record<string, number> {
+  const inc: Record<string, number> = {};
+  for (let i = 0; i < historyFields.length; i++) if (d.sec[i]) inc[path(historyFields[i])] = d.sec[i];
+  if (d.p) inc[path('p')] = d.p;
+  if (withChecks && d.k) inc[path('k')] = d.k;
+  if (withChecks && d.f) inc[path('f')] = d.f;
+  return inc;
+}
+
+/**
+ * One hour slot into its day document: $inc of the day totals and of the hour's slot. An $inc whose
+ * outcome is unknown may be applied twice on retry: history tolerates that (sums; transitions are exact).
+ */
+function dayOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<DayDoc> {
+  const inc = { ...incOf(d, (f) => f, true), ...incOf(d, (f) => `h.${f}.${d.hour}`, true) };
+  const update: Record<string, unknown> = {};
+  if (Object.keys(inc).length) update.$inc = inc;
+  if (d.s >= 0) update.$set = { s: d.s };
+  return { updateOne: { filter: { _id: dayDocId(d.day, d.cameraId) }, update, upsert: true } };
+}
+
+/** A day's seconds into its month document. */
+function monthOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<MonthDoc> {
+  const inc = incOf(d, (f) => `${f}.${d.dom}`, false);
+  const update: Record<string, unknown> = {};
+  if (Object.keys(inc).length) update.$inc = inc;
+  if (d.s >= 0) update.$set = { [`s.${d.dom}`]: d.s };
+  return { updateOne: { filter: { _id: monthDocId(monthOfDay(d.day), d.cameraId) }, update, upsert: true } };
+}

@@ -1,0 +1,167 @@
+import { CAT_DOWN, CAT_UP, categoryOfState, historyFields, type HistoryRead, type StateChange } from '../monitoring';
+import type { CalendarDay } from '../lib/calendar';
+
+/**
+ * The online rate (在线率), exact to the second for any range.
+ *
+ * Time-weighted: up ÷ (up + down) in seconds, where time counts for the confirmed state a point was in
+ * (PENDING counts as the state it may leave: the state machine keeps a failing UP point's confirmed state
+ * UP until DOWN is confirmed); maintenance, never-checked (UNKNOWN), not-connected and disabled time is
+ * excluded. A group's rate pools its points' seconds: Σup ÷ Σ(up + down), never an average of rates.
+ *
+ * Where the figures come from: whole calendar days (REPORT_TZ) from the month documents of the history;
+ * a day the range cuts (its first or last day, or today) from transitions, starting from the state the
+ * history recorded at that day's midnight (or, when it has none, the last transition before). Time counts
+ * in whole seconds: a change at t takes effect at ⌊t⌋ s, as the accounting that fills the history does.
+ * Inside a flapping episode the state machine applies changes without announcing them, so there a cut
+ * day follows the episode's records, not every change.
+ *
+ * Snapshot mode, beside it: at each configured local time of each day in the range, is the point online
+ * (UP) or offline (DOWN)? Instants in other states are not counted; rate = online ÷ (online + offline).
+ */
+
+/** Seconds per history category (historyFields order), PENDING seconds, snapshot counts. */
+export interface RateFigures {
+  sec: number[];
+  /** PENDING seconds of whole days (a cut day's PENDING share is not recorded by transitions). */
+  pending: number;
+  online: number;
+  offline: number;
+}
+
+export function emptyRate(): RateFigures {
+  return { sec: historyFields.map(() => 0), pending: 0, online: 0, offline: 0 };
+}
+
+export function addRate(into: RateFigures, f: RateFigures): void {
+  for (let i = 0; i < into.sec.length; i++) into.sec[i] += f.sec[i];
+  into.pending += f.pending;
+  into.online += f.online;
+  into.offline += f.offline;
+}
+
+/** Percent with 4 decimals (98.8889), or null when nothing counted. */
+export function percent(num: number, den: number): number | null {
+  return den > 0 ? Math.round((num / den) * 1e6) / 1e4 : null;
+}
+
+export function timeRate(f: RateFigures): number | null {
+  return percent(f.sec[CAT_UP], f.sec[CAT_UP] + f.sec[CAT_DOWN]);
+}
+
+export function snapshotRate(f: RateFigures): number | null {
+  return percent(f.online, f.online + f.offline);
+}
+
+export interface RateQuery {
+  from: number;
+  to: number;
+  /** The present: a range is cut here (the future has no figures). */
+  now: number;
+  /** Local "HH:MM" instants of the snapshot mode. */
+  snapshotTimes: readonly string[];
+}
+
+const second = (t: number): number => Math.floor(t / 1000) * 1000;
+
+/** A point's state over time: the category before the first change, then the changes (effective ⌊at⌋). */
+interface Timeline {
+  start: number;
+  at: number[];
+  cat: number[];
+}
+
+function categoryAt(tl: Timeline, t: number): number {
+  // last change effective at or before t (binary search)
+  let lo = 0;
+  let hi = tl.at.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tl.at[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? tl.start : tl.cat[lo - 1];
+}
+
+function integrate(tl: Timeline, a: number, b: number, into: RateFigures): void {
+  let cat = categoryAt(tl, a);
+  let t = a;
+  for (let i = 0; i < tl.at.length; i++) {
+    const at = tl.at[i];
+    if (at <= a) continue;
+    if (at >= b) break;
+    if (cat >= 0) into.sec[cat] += (at - t) / 1000;
+    t = at;
+    cat = tl.cat[i];
+  }
+  if (cat >= 0) into.sec[cat] += (b - t) / 1000;
+}
+
+/**
+ * The figures of each point of `ids` over [from, to) (epoch ms), read through monitoring's typed history
+ * read. Points without any history get zero figures.
+ */
+export async function pointRates(read: HistoryRead, ids: ReadonlySet<string>, q: RateQuery): Promise<Map<string, RateFigures>> {
+  const cal = read.calendar;
+  const out = new Map<string, RateFigures>();
+  for (const id of ids) out.set(id, emptyRate());
+  const from = second(q.from);
+  const to = Math.min(second(q.to), second(q.now));
+  if (from >= to || ids.size === 0) return out;
+
+  const wholeByMonth = new Map<number, number[]>();
+  const cuts: Array<[number, number]> = [];
+  const instants: number[] = [];
+  const first: CalendarDay = cal.dayOf(from);
+  for (let key = first.key; ; key = cal.nextDay(key)) {
+    const day = cal.day(key);
+    if (day.start >= to) break;
+    const a = Math.max(from, day.start);
+    const b = Math.min(to, day.end);
+    if (a === day.start && b === day.end) {
+      let doms = wholeByMonth.get(day.month);
+      if (!doms) wholeByMonth.set(day.month, (doms = []));
+      doms.push(day.dom);
+    } else {
+      cuts.push([a, b]);
+    }
+    for (const t of cal.instantsOn(key, q.snapshotTimes)) if (t >= a && t < b) instants.push(t);
+  }
+
+  // whole days: the month documents' daily figures; the first day's midnight state comes along
+  const midnight = new Map<string, number>();
+  const months = new Set([...wholeByMonth.keys(), first.month]);
+  for (const month of months) {
+    const doms = wholeByMonth.get(month) ?? [];
+    // no projection: a month document is small, and the embedded store's projection costs more per document
+    // than sending the few fields not needed (measured: ~40 % more CPU per document with it)
+    for await (const { cameraId, doc } of read.monthDocs(month, ids)) {
+      const fig = out.get(cameraId);
+      if (!fig) continue;
+      for (const d of doms) {
+        historyFields.forEach((f, i) => (fig.sec[i] += doc[f]?.[d] ?? 0));
+        fig.pending += doc.p?.[d] ?? 0;
+      }
+      const s = doc.s?.[first.dom];
+      if (month === first.month && s !== undefined) midnight.set(cameraId, s);
+    }
+  }
+  if (cuts.length === 0 && instants.length === 0) return out;
+
+  // cut days and snapshot instants: each point's timeline from the first day's midnight
+  const unknown = [...ids].filter((id) => !midnight.has(id));
+  if (unknown.length) for (const [id, state] of await read.stateBefore(unknown, first.start)) midnight.set(id, categoryOfState[state]);
+  const changes = await read.changesBetween(ids, first.start, to);
+  const none: StateChange[] = [];
+  for (const [id, fig] of out) {
+    const list = changes.get(id) ?? none;
+    const tl: Timeline = { start: midnight.get(id) ?? -1, at: list.map((c) => second(c.at)), cat: list.map((c) => categoryOfState[c.to]) };
+    for (const [a, b] of cuts) integrate(tl, a, b, fig);
+    for (const t of instants) {
+      const c = categoryAt(tl, t);
+      if (c === CAT_UP) fig.online++;
+      else if (c === CAT_DOWN) fig.offline++;
+    }
+  }
+  return out;
+}
