@@ -18,7 +18,7 @@ function numberText(n: number): { text: string; problem?: string } {
   return { text: String(n) };
 }
 
-function cellText(value: ExcelJS.CellValue): { text: string; problem?: string } {
+export function cellText(value: ExcelJS.CellValue): { text: string; problem?: string } {
   if (value === null || value === undefined) return { text: '' };
   if (typeof value === 'string') return { text: value };
   if (typeof value === 'number') return numberText(value);
