@@ -109,9 +109,11 @@ class Batcher {
     private readonly size: number,
   ) {}
   async add(rows: SourceRow[], bytes: number): Promise<void> {
-    for (const r of rows) this.batch.push(r);
     this.count += rows.length;
-    if (this.batch.length >= this.size) await this.flush(bytes);
+    for (const r of rows) {
+      this.batch.push(r);
+      if (this.batch.length >= this.size) await this.flush(bytes);
+    }
   }
   async flush(bytes: number): Promise<void> {
     if (!this.batch.length) return;

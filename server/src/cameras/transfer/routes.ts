@@ -176,7 +176,7 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
 
   defineRoute(router, ctx.openapi, {
     method: 'get',
-    path: '/cameras/import/jobs/{id}',
+    path: '/cameras/import/jobs/:id',
     summary: 'An import job you started: phase, rows read / total, rows written, and the report (or the error) once finished.',
     tags: ['cameras'],
     permission: 'camera:import',
