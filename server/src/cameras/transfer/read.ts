@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { declaredXmlEncoding, parseCatalog } from './catalog';
 import { CsvRecordReader, unguardFormula } from './csv';
@@ -8,7 +7,7 @@ import { canonicalEncoding, decodeText, hasUtf8Bom, type TextEncoding } from './
 import type { SourceRow, TransferField } from './fields';
 import { sniffFormat, type ImportFormat } from './parse';
 import { TableBuilder, TableError, type RawRecord } from './table';
-import { cellText } from './xlsx';
+import { cellText } from './cells';
 
 /**
  * Reading an import file as a stream (the import worker runs this, see worker.ts): the file is read from
@@ -276,6 +275,7 @@ async function readXlsx(file: string, size: number, opts: ReadOptions, sink: Row
   const out = new Batcher(sink, opts.batchRows ?? 1000);
   let announced = false;
   let sheets = 0;
+  const { default: ExcelJS } = await import('exceljs');
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(file, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
   try {
     for await (const ws of reader) {
