@@ -272,7 +272,12 @@ async function main(): Promise<void> {
     let lastLog = 0;
     for (;;) {
       await sleep(1000);
-      job = (await (await fetch(`${api}/cameras/import/jobs/${accepted.id}`)).json()) as Job;
+      try {
+        job = (await (await fetch(`${api}/cameras/import/jobs/${accepted.id}`, { signal: AbortSignal.timeout(30_000) })).json()) as Job;
+      } catch (err) {
+        log(`  job poll failed (${String(err)}); polling again`);
+        continue;
+      }
       phaseNote = job.phase;
       const now = performance.now();
       if (job.state !== 'running') break;

@@ -75,9 +75,10 @@ describe('transfer: streamed reading', () => {
     const batches: number[] = [];
     await readImportFile(file, { xlsxMaxUnzippedBytes: opts.xlsxMaxUnzippedBytes ?? 1 << 30, batchRows: opts.batchRows ?? 1000 }, {
       meta: (m) => (meta = m),
-      rows: async (b) => {
+      rows: (b) => {
         batches.push(b.length);
         rows.push(...b);
+        return Promise.resolve();
       },
     });
     return { meta, rows, batches };

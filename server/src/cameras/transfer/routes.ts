@@ -166,6 +166,8 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
         throw err;
       }
       run.opts.filename = upload.filename;
+      run.progress.bytesDone = upload.size;
+      run.progress.bytesTotal = upload.size;
       const done = service.start(run, { path: upload.path, size: upload.size });
       if (!query.async) return done;
       done.catch(() => undefined); // the job keeps the error
@@ -182,10 +184,9 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
     permission: 'camera:import',
     params: importJobParamsSchema,
     responses: { 200: { description: 'the import job', schema: importJobSchema } },
-    handler: async ({ params, principal }) => {
+    handler: ({ params, principal }) => {
       const job = service.job(principal, params.id);
-      if (!job) throw AppError.notFound('import job');
-      return job;
+      return job ? Promise.resolve(job) : Promise.reject(AppError.notFound('import job'));
     },
   });
 

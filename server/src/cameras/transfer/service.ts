@@ -10,7 +10,7 @@ import { isObjectId } from '../../contracts/vocabulary';
 import { AppError, errorBody } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { RegionService } from '../../regions/service';
-import type { CameraInput, ProbeDefaults } from '../schema';
+import type { ProbeDefaults } from '../schema';
 import type { CameraService } from '../service';
 import type { TextEncoding } from './decode';
 import { fieldLabels } from './fields';
@@ -330,7 +330,7 @@ export class TransferService {
           planner = new StreamPlanner(principal, (p, c) => this.deps.cameras.canSee(p, c), this.mapContext(principal, dir, m));
         },
         rows: async (rows, bytes) => {
-          const plan = planner as StreamPlanner | null;
+          const plan = planner;
           if (!plan) throw new Error('import reader sent rows before the header');
           const found = await this.deps.cameras.findByGbCodes(StreamPlanner.codesOf(rows));
           const taken = plan.take(rows, new Map(found.map((c) => [c.gbCode, c])));
@@ -467,7 +467,7 @@ export class TransferService {
       report.errors.push({ line: c.line, field: 'gbCode', column: gbLabel, reason: 'the point was changed by someone else during the import and was not written; import the file again' });
     }
     report.applied = true;
-    if (written) await this.finish({ _id: jobId } as ImportJobDoc, totals, false);
+    if (written) await this.finish({ _id: jobId }, totals, false);
     const ids = [...regionIds];
     await this.deps.audit.record({
       actor,
