@@ -43,6 +43,8 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   IMPORT_LIMIT_BYTES: z.coerce.number().int().min(1024).default(104_857_600),
+  /** An uploaded XLSX whose parts unzip to more than this is refused (413): zip bombs. */
+  IMPORT_XLSX_MAX_UNZIPPED_BYTES: z.coerce.number().int().min(1024).default(1_073_741_824),
   PROBE_DEFAULT_KIND: probeKindSchema.default('tcp'),
   PROBE_DEFAULT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(60),
   PROBE_DEFAULT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),

@@ -86,6 +86,46 @@ export const importReportSchema = z.object({
 });
 export type ImportReport = z.infer<typeof importReportSchema>;
 
+/**
+ * An import run (`POST /cameras/import?async=true` → 202 with it; `GET /cameras/import/jobs/{id}`). The file
+ * is uploaded to a temporary file, read and checked in a worker thread batch by batch (phase `read`),
+ * rows whose upstream device is another row of the file are ordered (`stage`), then the staged rows are
+ * written (`apply`). One run at a time per registry: a second POST gets 409 with the running job's id.
+ */
+export const importPhases = ['upload', 'read', 'stage', 'apply', 'finish'] as const;
+export type ImportPhase = (typeof importPhases)[number];
+export const importJobStates = ['running', 'done', 'failed'] as const;
+export type ImportJobRunState = (typeof importJobStates)[number];
+
+export const importJobSchema = z.object({
+  id: z.string(),
+  state: z.enum(importJobStates),
+  /** Where a running job is; a finished one keeps the last phase it reached. */
+  phase: z.enum(importPhases),
+  mode: z.enum(importModes),
+  filename: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  progress: z.object({
+    /** Bytes of the file uploaded (upload) or read (read). */
+    bytesDone: z.number().int(),
+    /** The file's size once uploaded; null while uploading without a known length. */
+    bytesTotal: z.number().int().nullable(),
+    /** Rows read and checked so far. */
+    rowsDone: z.number().int(),
+    /** Rows of the file, known once it is read to the end. */
+    rowsTotal: z.number().int().nullable(),
+    /** Rows to write (created or updated) and written so far. */
+    rowsToApply: z.number().int(),
+    rowsApplied: z.number().int(),
+  }),
+  /** The report once done (as the synchronous answer gives it). */
+  report: importReportSchema.nullable(),
+  /** Why it failed: the error the synchronous answer would have given (422 all-or-nothing: report in details). */
+  error: z.object({ status: z.number().int(), code: z.string(), message: z.string(), details: z.unknown().optional() }).nullable(),
+});
+export type ImportJob = z.infer<typeof importJobSchema>;
+
 /** Header language of an export. */
 export const exportLangs = ['zh', 'en'] as const;
 export type ExportLang = (typeof exportLangs)[number];

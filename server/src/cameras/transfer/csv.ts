@@ -1,83 +1,133 @@
 import { buildTable, TableError, type RawRecord, type Table } from './table';
 
+/** A single field (or record) longer than this is refused: an unclosed quote must not buffer the whole file. */
+export const MAX_CSV_FIELD_CHARS = 1_000_000;
+
 /**
  * RFC 4180 reader: fields separated by commas, records by CRLF or LF (a lone CR too), fields optionally
  * quoted with `"` and a doubled `""` inside quotes. A quoted field may span lines; the record keeps the
  * line it started on. A stray quote inside an unquoted field is kept as text (Excel does the same); text
  * after a closing quote and an unterminated quote are errors naming the line.
+ *
+ * Incremental: `push` takes the text in pieces of any size (a quoted field, a `""` or a CRLF may be split
+ * between two pieces) and returns the records completed so far; `end` returns the last one. Memory is one
+ * record, at most MAX_CSV_FIELD_CHARS per field.
  */
-export function parseCsvRecords(text: string): RawRecord[] {
-  const records: RawRecord[] = [];
-  let line = 1;
-  let i = 0;
-  const n = text.length;
-  let cells: string[] = [];
-  let recordLine = 1;
-  let cell = '';
+export class CsvRecordReader {
+  private line = 1;
+  private recordLine = 1;
+  private cells: string[] = [];
+  private cell = '';
+  /** 0: in or before an unquoted field; 1: inside quotes; 2: right after a closing quote. */
+  private state: 0 | 1 | 2 = 0;
+  private quoteLine = 1;
+  /** Trailing `"` / CR held back until the next piece tells what they are (`""`, CRLF). */
+  private carry = '';
 
-  const endRecord = (): void => {
-    cells.push(cell);
-    records.push({ line: recordLine, cells });
-    cells = [];
-    cell = '';
-  };
+  push(piece: string): RawRecord[] {
+    const text = this.carry + piece;
+    let k = text.length;
+    while (k > 0) {
+      const c = text.charCodeAt(k - 1);
+      if (c !== 0x22 && c !== 0x0d) break;
+      k--;
+    }
+    this.carry = text.slice(k);
+    const out: RawRecord[] = [];
+    this.run(k === text.length ? text : text.slice(0, k), out);
+    return out;
+  }
 
-  while (i < n) {
-    const ch = text.charCodeAt(i);
-    if (ch === 0x22 /* " */ && cell === '') {
-      // quoted field
-      const startLine = line;
-      i++;
-      let buf = '';
-      for (;;) {
-        if (i >= n) throw new TableError(`line ${startLine}: quoted field is never closed`);
-        const c = text.charCodeAt(i);
-        if (c === 0x22) {
-          if (text.charCodeAt(i + 1) === 0x22) {
-            buf += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
+  end(): RawRecord[] {
+    const out: RawRecord[] = [];
+    const rest = this.carry;
+    this.carry = '';
+    this.run(rest, out);
+    if (this.state === 1) throw new TableError(`line ${this.quoteLine}: quoted field is never closed`);
+    if (this.cell !== '' || this.cells.length > 0) this.endRecord(out);
+    return out;
+  }
+
+  private endRecord(out: RawRecord[]): void {
+    this.cells.push(this.cell);
+    out.push({ line: this.recordLine, cells: this.cells });
+    this.cells = [];
+    this.cell = '';
+  }
+
+  private tooLong(): never {
+    throw new TableError(`line ${this.recordLine}: a field longer than ${MAX_CSV_FIELD_CHARS} characters (an unclosed quote?)`);
+  }
+
+  private run(text: string, out: RawRecord[]): void {
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      if (this.state === 1) {
+        let j = i;
+        while (j < n) {
+          const c = text.charCodeAt(j);
+          if (c === 0x22) break;
+          if (c === 0x0a || (c === 0x0d && text.charCodeAt(j + 1) !== 0x0a)) this.line++;
+          j++;
         }
-        if (c === 0x0a || (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a)) line++;
-        buf += text[i];
+        this.cell += text.slice(i, j);
+        if (this.cell.length > MAX_CSV_FIELD_CHARS) this.tooLong();
+        if (j >= n) return;
+        if (text.charCodeAt(j + 1) === 0x22) {
+          this.cell += '"';
+          i = j + 2;
+          continue;
+        }
+        i = j + 1;
+        this.state = 2;
+        continue;
+      }
+      const ch = text.charCodeAt(i);
+      if (this.state === 2) {
+        if (ch !== 0x2c && ch !== 0x0a && ch !== 0x0d) {
+          throw new TableError(`line ${this.line}: unexpected text after a closing quote in column ${this.cells.length + 1}`);
+        }
+        this.state = 0;
+      }
+      if (ch === 0x22 /* " */ && this.cell === '') {
+        this.state = 1;
+        this.quoteLine = this.line;
         i++;
+        continue;
       }
-      cell = buf;
-      const next = text.charCodeAt(i);
-      if (i < n && next !== 0x2c && next !== 0x0a && next !== 0x0d) {
-        throw new TableError(`line ${line}: unexpected text after a closing quote in column ${cells.length + 1}`);
+      if (ch === 0x2c /* , */) {
+        this.cells.push(this.cell);
+        this.cell = '';
+        i++;
+        continue;
       }
-      continue;
+      if (ch === 0x0d || ch === 0x0a) {
+        this.endRecord(out);
+        i += ch === 0x0d && text.charCodeAt(i + 1) === 0x0a ? 2 : 1;
+        this.line++;
+        this.recordLine = this.line;
+        continue;
+      }
+      // unquoted run up to the next separator
+      let j = i;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === 0x2c || c === 0x0a || c === 0x0d) break;
+        j++;
+      }
+      this.cell += text.slice(i, j);
+      if (this.cell.length > MAX_CSV_FIELD_CHARS) this.tooLong();
+      i = j;
     }
-    if (ch === 0x2c /* , */) {
-      cells.push(cell);
-      cell = '';
-      i++;
-      continue;
-    }
-    if (ch === 0x0d || ch === 0x0a) {
-      endRecord();
-      i += ch === 0x0d && text.charCodeAt(i + 1) === 0x0a ? 2 : 1;
-      line++;
-      recordLine = line;
-      continue;
-    }
-    // unquoted run up to the next separator
-    let j = i;
-    while (j < n) {
-      const c = text.charCodeAt(j);
-      if (c === 0x2c || c === 0x0a || c === 0x0d) break;
-      j++;
-    }
-    cell += text.slice(i, j);
-    i = j;
   }
-  if (cell !== '' || cells.length > 0) {
-    endRecord();
-  }
+}
+
+/** The whole text at once (see CsvRecordReader). */
+export function parseCsvRecords(text: string): RawRecord[] {
+  const r = new CsvRecordReader();
+  const records = r.push(text);
+  for (const rec of r.end()) records.push(rec);
   return records;
 }
 

@@ -11,7 +11,7 @@ export type { ImportMode };
  *
  * | state     | meaning                                                   | at start-up                    |
  * |-----------|-----------------------------------------------------------|--------------------------------|
- * | staging   | validated rows are being written to `import_rows`         | aborted: rows dropped, registry untouched |
+ * | staging   | the file is being read; its valid rows are written to `import_rows` as they come (level -1: rows waiting for an upstream row of the file, staged again by level before the commit) | aborted: rows dropped, registry untouched |
  * | committed | every row is staged; the job will be applied              | applied again (roll forward)   |
  * | done      | every staged row was upserted; staged rows deleted         | nothing                        |
  * | aborted   | given up before commit                                    | nothing                        |
@@ -78,6 +78,8 @@ export interface StagedRow {
   upstreamGbCode: string | null;
   /** Planned outcome: creates are not audited per point (the import entry counts them). */
   outcome: 'created' | 'updated';
+  /** Updates: the version of the point the plan read; the apply writes only over that version. */
+  version?: number;
 }
 
 const totalsSchema = {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import { Router } from 'express';
 import busboy from 'busboy';
@@ -9,17 +11,21 @@ import type { RegionService } from '../../regions/service';
 import type { CameraService } from '../service';
 import { canonicalEncoding } from './decode';
 import { exportRecords, writeCatalog, writeCsv, writeXlsxExport } from './export';
-import { importReportSchema } from '../../contracts/import';
-import { exportQuerySchema, importBodyDoc, importQuerySchema } from './schema';
-import { TransferService } from './service';
+import { importJobSchema, importReportSchema } from '../../contracts/import';
+import { exportQuerySchema, importBodyDoc, importJobParamsSchema, importQuerySchema } from './schema';
+import { importTempFile, removeImportFile, TransferService } from './service';
 
 interface Upload {
-  buf: Buffer;
+  path: string;
+  size: number;
   filename: string;
 }
 
-/** Reads the multipart field `file` into memory, refusing more than `limit` bytes (413). */
-function readUpload(req: Request, limit: number): Promise<Upload> {
+/**
+ * Streams the multipart field `file` to a temporary file (removed by the import run), refusing more than
+ * `limit` bytes (413). Memory: busboy's buffers only, whatever the file's size.
+ */
+function readUpload(req: Request, limit: number, onBytes: (n: number) => void): Promise<Upload> {
   if (!req.is('multipart/form-data')) {
     return Promise.reject(new AppError('unsupported_media_type', 'Content-Type must be multipart/form-data with the file in the field "file"'));
   }
@@ -28,39 +34,56 @@ function readUpload(req: Request, limit: number): Promise<Upload> {
   if (declared > limit * 2 + 1_048_576) {
     return Promise.reject(new AppError('payload_too_large', `the file exceeds the import limit of ${limit} bytes (IMPORT_LIMIT_BYTES)`));
   }
-  return new Promise<Upload>((resolve, reject) => {
-    let bb: busboy.Busboy;
-    try {
-      bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: limit, fields: 20, fieldSize: 4096, parts: 40 } });
-    } catch {
-      reject(new AppError('bad_request', 'malformed multipart/form-data header (missing boundary?)'));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let filename = '';
-    let found = false;
-    let tooLarge = false;
-    bb.on('file', (name, stream, info) => {
-      if (name !== 'file' || found) {
-        stream.resume();
-        return;
-      }
-      found = true;
-      filename = info.filename ?? '';
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('limit', () => {
-        tooLarge = true;
-        chunks.length = 0;
-      });
-    });
-    bb.on('error', () => reject(new AppError('bad_request', 'malformed multipart/form-data body')));
-    bb.on('close', () => {
-      if (tooLarge) reject(new AppError('payload_too_large', `the file exceeds the import limit of ${limit} bytes (IMPORT_LIMIT_BYTES)`));
-      else if (!found) reject(new AppError('bad_request', 'the multipart field "file" is missing', [{ field: 'file', message: 'required' }]));
-      else resolve({ buf: Buffer.concat(chunks), filename });
-    });
-    req.pipe(bb);
-  });
+  return importTempFile().then(
+    (tmp) =>
+      new Promise<Upload>((resolve, reject) => {
+        const fail = (err: AppError): void => {
+          void removeImportFile(tmp);
+          reject(err);
+        };
+        let bb: busboy.Busboy;
+        try {
+          bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: limit, fields: 20, fieldSize: 4096, parts: 40 } });
+        } catch {
+          fail(new AppError('bad_request', 'malformed multipart/form-data header (missing boundary?)'));
+          return;
+        }
+        let filename = '';
+        let size = 0;
+        let found = false;
+        let tooLarge = false;
+        let written: Promise<void> = Promise.resolve();
+        bb.on('file', (name, stream, info) => {
+          if (name !== 'file' || found) {
+            stream.resume();
+            return;
+          }
+          found = true;
+          filename = info.filename ?? '';
+          const out = fs.createWriteStream(tmp);
+          stream.on('data', (c: Buffer) => {
+            size += c.length;
+            onBytes(size);
+          });
+          stream.on('limit', () => {
+            tooLarge = true;
+          });
+          written = pipeline(stream, out);
+        });
+        bb.on('error', () => fail(new AppError('bad_request', 'malformed multipart/form-data body')));
+        bb.on('close', () => {
+          written.then(
+            () => {
+              if (tooLarge) fail(new AppError('payload_too_large', `the file exceeds the import limit of ${limit} bytes (IMPORT_LIMIT_BYTES)`));
+              else if (!found) fail(new AppError('bad_request', 'the multipart field "file" is missing', [{ field: 'file', message: 'required' }]));
+              else resolve({ path: tmp, size, filename });
+            },
+            () => fail(new AppError('bad_request', 'the upload was interrupted')),
+          );
+        });
+        req.pipe(bb);
+      }),
+  );
 }
 
 function stamp(): string {
@@ -86,7 +109,12 @@ export interface TransferRouteDeps {
  * `/cameras/:id` route, or `import`/`export` would be taken for ids.
  */
 export async function mountTransfer(api: Router, ctx: AppContext, deps: TransferRouteDeps): Promise<TransferService> {
-  const service = new TransferService(ctx.store.conn, { ...deps, probeDefaults: ctx.config, logger: ctx.logger.child({ component: 'transfer' }) });
+  const service = new TransferService(ctx.store.conn, {
+    ...deps,
+    probeDefaults: ctx.config,
+    logger: ctx.logger.child({ component: 'transfer' }),
+    xlsxMaxUnzippedBytes: ctx.config.IMPORT_XLSX_MAX_UNZIPPED_BYTES,
+  });
   await service.init();
   const recovered = await service.recover();
   if (recovered.rolledForward || recovered.aborted) ctx.logger.warn('interrupted imports recovered', recovered);
@@ -106,7 +134,9 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
     summary:
       'Import camera points from CSV (UTF-8 or GBK/GB18030), XLSX or GB/T 28181 Catalog XML; upsert by gbCode. ' +
       'mode=dry-run (default) writes nothing; all-or-nothing writes only when every row is valid (else 422 with the report in details); ' +
-      'valid-only writes the valid rows.',
+      'valid-only writes the valid rows. The file is streamed to disk and read in a worker thread. async=true answers 202 with the ' +
+      'import job as soon as the file is uploaded (follow it with GET /cameras/import/jobs/{id}); otherwise the answer waits for the report. ' +
+      'One import at a time: while one runs, 409 with its job id in error.details.jobId.',
     tags: ['cameras'],
     permission: 'camera:import',
     query: importQuerySchema,
@@ -114,18 +144,49 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
     bodyContentType: 'multipart/form-data',
     responses: {
       200: { description: 'import report', schema: importReportSchema },
-      413: { description: 'file larger than IMPORT_LIMIT_BYTES' },
+      202: { description: 'async=true: the import job, running', schema: importJobSchema },
+      409: { description: 'another import is running (error.details.jobId names it)' },
+      413: { description: 'file larger than IMPORT_LIMIT_BYTES, or an XLSX that unzips to more than IMPORT_XLSX_MAX_UNZIPPED_BYTES' },
       415: { description: 'not multipart/form-data' },
       422: { description: 'all-or-nothing: some rows are invalid; nothing was written (report in error.details)' },
     },
-    handler: async ({ req, query, principal }) => {
-      const upload = await readUpload(req, ctx.config.IMPORT_LIMIT_BYTES);
-      return service.import(principal, upload.buf, {
+    handler: async ({ req, res, query, principal }) => {
+      const run = service.reserve(principal, {
         mode: query.mode,
         ...(query.format ? { format: query.format } : {}),
         ...(query.encoding ? { encoding: canonicalEncoding(query.encoding) } : {}),
-        filename: upload.filename,
       });
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > 0) run.progress.bytesTotal = declared;
+      let upload: Upload;
+      try {
+        upload = await readUpload(req, ctx.config.IMPORT_LIMIT_BYTES, (n) => (run.progress.bytesDone = n));
+      } catch (err) {
+        service.abandon(run, err);
+        throw err;
+      }
+      run.opts.filename = upload.filename;
+      run.progress.bytesDone = upload.size;
+      run.progress.bytesTotal = upload.size;
+      const done = service.start(run, { path: upload.path, size: upload.size });
+      if (!query.async) return done;
+      done.catch(() => undefined); // the job keeps the error
+      res.status(202).json(run.view());
+      return RESPONDED;
+    },
+  });
+
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/cameras/import/jobs/:id',
+    summary: 'An import job you started: phase, rows read / total, rows written, and the report (or the error) once finished.',
+    tags: ['cameras'],
+    permission: 'camera:import',
+    params: importJobParamsSchema,
+    responses: { 200: { description: 'the import job', schema: importJobSchema } },
+    handler: ({ params, principal }) => {
+      const job = service.job(principal, params.id);
+      return job ? Promise.resolve(job) : Promise.reject(AppError.notFound('import job'));
     },
   });
 

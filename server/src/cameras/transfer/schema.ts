@@ -10,7 +10,15 @@ export const importQuerySchema = z.strictObject({
   format: z.enum(importFormats).optional(),
   /** Text files only; normally detected (BOM → UTF-8; valid UTF-8 → UTF-8; else GB18030). */
   encoding: z.enum(encodingParam).optional(),
+  /** true: answer 202 with the import job once the file is uploaded, instead of waiting for the report. */
+  async: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
 });
+
+/** GET /cameras/import/jobs/{id}. */
+export const importJobParamsSchema = z.strictObject({ id: z.string().max(64) });
 export type ImportQuery = z.infer<typeof importQuerySchema>;
 
 /** The multipart body, for the OpenAPI document only (the route reads it as a stream). */

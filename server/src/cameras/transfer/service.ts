@@ -1,22 +1,29 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Types, type Connection, type Model } from 'mongoose';
 import type { AuditService } from '../../audit/service';
 import type { Principal } from '../../contracts/access';
-import { AppError } from '../../lib/errors';
+import type { Camera } from '../../contracts/cameras';
+import type { ImportJob, ImportPhase, ImportReport } from '../../contracts/import';
+import { isObjectId } from '../../contracts/vocabulary';
+import { AppError, errorBody } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { RegionService } from '../../regions/service';
-import { changesPoint } from '../documents';
-import type { Camera } from '../../contracts/cameras';
-import type { CameraInput, ProbeDefaults } from '../schema';
+import type { ProbeDefaults } from '../schema';
 import type { CameraService } from '../service';
-import { fieldLabels, type SourceRow, type TransferField } from './fields';
-import { codeValue, mapRow, type MapContext, type RowIssue } from './mapping';
-import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals, type StagedRow } from './model';
-import { parseImportFile, type ImportFormat } from './parse';
-import { RegionDirectory } from './regions';
-import type { ImportReport } from '../../contracts/import';
 import type { TextEncoding } from './decode';
+import { fieldLabels } from './fields';
+import type { MapContext } from './mapping';
+import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals, type StagedRow } from './model';
+import type { ImportFormat } from './parse';
+import { StreamPlanner, type PlannedRow } from './plan';
+import { ImportTooLargeError, type FileMeta } from './read';
+import { RegionDirectory } from './regions';
 import { TableError } from './table';
-import { isObjectId } from '../../contracts/vocabulary';
+import { readInWorker } from './worker';
+
+export { MAX_REPORTED_ERRORS } from './plan';
 
 /** Rows per store round trip (the camera service's bulk upsert is built for batches of ~1,000). */
 const BATCH = 1000;
@@ -28,8 +35,8 @@ const BATCH = 1000;
 export function applyBatchSize(rows: number): number {
   return Math.min(5 * BATCH, Math.max(BATCH, Math.ceil(rows / 20)));
 }
-/** The report lists at most this many problems (ordered by line); `errorsTruncated` says when more exist. */
-export const MAX_REPORTED_ERRORS = 10_000;
+/** Finished runs kept for `GET /cameras/import/jobs/{id}`. */
+const KEEP_FINISHED = 20;
 
 export interface ImportOptions {
   mode: ImportMode;
@@ -43,15 +50,8 @@ export interface ImportHooks {
   afterCommit?: (jobId: string) => void | Promise<void>;
   afterBatch?: (batchNo: number, jobId: string) => void | Promise<void>;
   afterStage?: (chunkNo: number, jobId: string) => void | Promise<void>;
-}
-
-interface PlannedRow {
-  seq: number;
-  line: number;
-  input: CameraInput;
-  upstreamGbCode: string | null;
-  level: number;
-  outcome: 'created' | 'updated' | 'unchanged';
+  /** After each batch of rows read and checked (tests watch a run in progress). */
+  afterRead?: (rowsDone: number, jobId: string) => void | Promise<void>;
 }
 
 export interface TransferDeps {
@@ -60,19 +60,64 @@ export interface TransferDeps {
   audit: AuditService;
   probeDefaults: ProbeDefaults;
   logger: Logger;
+  /** IMPORT_XLSX_MAX_UNZIPPED_BYTES. */
+  xlsxMaxUnzippedBytes?: number;
+}
+
+/** One import run: what `GET /cameras/import/jobs/{id}` shows of it while it runs and after. */
+export class ImportRun {
+  readonly id = new Types.ObjectId();
+  readonly startedAt = new Date();
+  phase: ImportPhase = 'upload';
+  state: ImportJob['state'] = 'running';
+  finishedAt: Date | null = null;
+  readonly progress: ImportJob['progress'] = { bytesDone: 0, bytesTotal: null, rowsDone: 0, rowsTotal: null, rowsToApply: 0, rowsApplied: 0 };
+  report: ImportReport | null = null;
+  error: ImportJob['error'] = null;
+
+  constructor(
+    readonly principal: Principal,
+    readonly opts: ImportOptions,
+  ) {}
+
+  view(): ImportJob {
+    return {
+      id: this.id.toHexString(),
+      state: this.state,
+      phase: this.phase,
+      mode: this.opts.mode,
+      filename: this.opts.filename ?? '',
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: this.finishedAt?.toISOString() ?? null,
+      progress: { ...this.progress },
+      report: this.report,
+      error: this.error,
+    };
+  }
+}
+
+/** An uploaded file on disk, removed when its run ends. */
+export interface ImportFile {
+  path: string;
+  size: number;
 }
 
 /**
- * Bulk import and export of camera points. Import = parse (any format) → map each row onto the
- * registry's own input schema and validation → plan (created / updated / unchanged, by the registry's
- * `changesPoint`) → stage durably → commit → apply by idempotent upserts. See model.ts for the states
- * that make all-or-nothing survive a crash.
+ * Bulk import of camera points. Import = read the file in a worker thread (any format, streamed) → per
+ * batch of rows: read the stored points they name, map each row onto the registry's own input schema and
+ * validation, plan it (created / updated / unchanged, by the registry's `changesPoint`) and stage it
+ * durably → order the rows that wait for an upstream row of the file → commit → apply by idempotent
+ * upserts. See model.ts for the states that make all-or-nothing survive a crash. Memory is bounded by a
+ * batch plus a few dozen bytes per code of the file: neither the file nor its rows are ever held whole.
  */
 export class TransferService {
   private readonly jobs: Model<ImportJobDoc>;
   private readonly chunks: Model<ImportChunkDoc>;
-  /** Imports run one at a time per app: they are heavy, and serial jobs keep the staged state simple. */
+  /** Start-up recovery runs before any import. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The running import (one at a time per registry) and the last finished ones. */
+  private running: ImportRun | null = null;
+  private readonly runs = new Map<string, ImportRun>();
 
   constructor(
     conn: Connection,
@@ -109,8 +154,7 @@ export class TransferService {
           continue;
         }
         this.deps.logger.warn('import job interrupted after commit: applying it again', { jobId: job._id.toHexString(), staged: job.staged });
-        const staged = this.stagedBatches(job._id);
-        const applied = await this.applyBatches(job, staged, {});
+        const applied = await this.applyBatches(job, this.stagedBatches(job._id, applyBatchSize(job.staged)), {}, false);
         await this.finish(job, { ...job.totals, created: applied.created, updated: applied.updated, unchanged: job.totals.unchanged + applied.unchanged }, true);
         rolledForward++;
       }
@@ -123,11 +167,103 @@ export class TransferService {
     return this.jobs.collection.findOne<ImportJobDoc>({ _id: new Types.ObjectId(id) });
   }
 
-  import(principal: Principal, file: Buffer, opts: ImportOptions, hooks: ImportHooks = {}): Promise<ImportReport> {
-    return this.serial(() => this.runImport(principal, file, opts, hooks));
+  /**
+   * Takes the registry's one import slot for a new run (phase `upload`), or refuses with 409 naming the
+   * running job. The caller then uploads the file and calls `start`, or `abandon` if the upload fails.
+   */
+  reserve(principal: Principal, opts: ImportOptions): ImportRun {
+    if (this.running) {
+      const id = this.running.id.toHexString();
+      throw new AppError('conflict', `an import is already running (job ${id}); wait for it to finish`, { jobId: id });
+    }
+    const run = new ImportRun(principal, opts);
+    this.running = run;
+    this.runs.set(run.id.toHexString(), run);
+    return run;
   }
 
-  private async runImport(principal: Principal, file: Buffer, opts: ImportOptions, hooks: ImportHooks): Promise<ImportReport> {
+  /** Ends a reserved run that never started (the upload failed). */
+  abandon(run: ImportRun, err: unknown): void {
+    this.settle(run, err);
+  }
+
+  /** A run the principal started (others are not found). */
+  job(principal: Principal, id: string): ImportJob | null {
+    const run = this.runs.get(id);
+    if (!run || run.principal.userId !== principal.userId) return null;
+    return run.view();
+  }
+
+  /**
+   * Runs a reserved import over an uploaded file (removed at the end). Resolves with the report; rejects
+   * with the AppError the synchronous route answers (400 unreadable file, 413, 422 all-or-nothing).
+   */
+  async start(run: ImportRun, file: ImportFile, hooks: ImportHooks = {}): Promise<ImportReport> {
+    try {
+      await this.queue;
+      const report = await this.runImport(run, file, hooks);
+      this.settle(run, null, report);
+      return report;
+    } catch (err) {
+      const e = this.settle(run, err);
+      throw e;
+    } finally {
+      await removeImportFile(file.path);
+    }
+  }
+
+  /** The whole import of a file in memory (tests, tools): written to a temporary file and run as any other. */
+  async import(principal: Principal, file: Buffer, opts: ImportOptions, hooks: ImportHooks = {}): Promise<ImportReport> {
+    const run = this.reserve(principal, opts);
+    let tmp: string;
+    try {
+      tmp = await importTempFile();
+      await fs.promises.writeFile(tmp, file);
+    } catch (err) {
+      this.abandon(run, err);
+      throw err;
+    }
+    run.progress.bytesDone = file.length;
+    run.progress.bytesTotal = file.length;
+    return this.start(run, { path: tmp, size: file.length }, hooks);
+  }
+
+  private settle(run: ImportRun, err: unknown, report?: ImportReport): unknown {
+    let out = err;
+    if (err) {
+      if (err instanceof TableError) out = new AppError('bad_request', `cannot read the file: ${err.message}`, [{ field: 'file', message: err.message }]);
+      else if (err instanceof ImportTooLargeError) out = new AppError('payload_too_large', err.message, [{ field: 'file', message: err.message }]);
+      const app = out instanceof AppError ? out : new AppError('internal', 'internal error');
+      if (!(out instanceof AppError)) this.deps.logger.error('import failed', { jobId: run.id.toHexString(), err });
+      run.error = { status: app.status, ...errorBody(app).error };
+      run.state = 'failed';
+    } else {
+      run.report = report ?? null;
+      run.state = 'done';
+    }
+    run.finishedAt = new Date();
+    if (this.running === run) this.running = null;
+    const finished = [...this.runs.values()].filter((r) => r.state !== 'running');
+    for (const r of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.runs.delete(r.id.toHexString());
+    return out;
+  }
+
+  private mapContext(principal: Principal, dir: RegionDirectory, meta: FileMeta): MapContext {
+    const scope = principal.scopeRegionId === null ? null : new Set(dir.subtree(principal.scopeRegionId));
+    const districts = dir.tree.roots().filter((id) => dir.tree.tierOf(id) === 'district');
+    const defaultRegionId = principal.scopeRegionId ?? (districts.length === 1 ? districts[0] : undefined);
+    return {
+      ...(defaultRegionId && dir.get(defaultRegionId)?.tier !== 'grid' ? { defaultRegionId } : {}),
+      regions: dir,
+      scope,
+      probeDefaults: this.deps.probeDefaults,
+      headerText: meta.headerText,
+      ...(meta.columns ? { columns: new Set(meta.columns) } : {}),
+    };
+  }
+
+  private async runImport(run: ImportRun, file: ImportFile, hooks: ImportHooks): Promise<ImportReport> {
+    const { principal, opts } = run;
     const started = Date.now();
     const phases: Record<string, number> = {};
     let mark = started;
@@ -136,125 +272,217 @@ export class TransferService {
       phases[name] = now - mark;
       mark = now;
     };
-    let table;
-    try {
-      table = await parseImportFile(file, { format: opts.format, encoding: opts.encoding, filename: opts.filename });
-    } catch (err) {
-      if (err instanceof TableError) throw new AppError('bad_request', `cannot read the file: ${err.message}`, [{ field: 'file', message: err.message }]);
-      throw err;
-    }
-    phase('parse');
+    run.phase = 'read';
+    run.progress.bytesTotal = file.size;
+    run.progress.bytesDone = 0;
+    const jobId = run.id;
+    const actor = { userId: principal.userId, username: principal.username };
     const dir = new RegionDirectory(this.deps.regions.current());
-    const scope = principal.scopeRegionId === null ? null : new Set(dir.subtree(principal.scopeRegionId));
-    const districts = dir.tree.roots().filter((id) => dir.tree.tierOf(id) === 'district');
-    const defaultRegionId = principal.scopeRegionId ?? (districts.length === 1 ? districts[0] : undefined);
-    const ctx: MapContext = {
-      ...(defaultRegionId && dir.get(defaultRegionId)?.tier !== 'grid' ? { defaultRegionId } : {}),
-      regions: dir,
-      scope,
-      probeDefaults: this.deps.probeDefaults,
-      headerText: table.headerText,
-      ...(table.columns ? { columns: new Set(table.columns) } : {}),
+    let meta: FileMeta | null = null;
+    let planner: StreamPlanner | null = null;
+    // staging while reading: valid rows go to import_rows as they come (level 0, or -1 for rows that
+    // wait for an upstream row of the file); the job document is written with the first chunk
+    let staging = opts.mode !== 'dry-run';
+    let jobDoc: ImportJobDoc | null = null;
+    let chunkSeq = 0;
+    let staged = 0;
+    let waitingStaged = 0;
+    const regionIds = new Set<string>();
+    let ready: PlannedRow[] = [];
+    let waiting: PlannedRow[] = [];
+    const stage = async (rows: PlannedRow[], level: number): Promise<void> => {
+      if (!jobDoc) {
+        jobDoc = {
+          _id: jobId,
+          state: 'staging',
+          mode: opts.mode,
+          format: meta?.format ?? '',
+          filename: opts.filename ?? '',
+          actor,
+          totals: { rows: 0, valid: 0, invalid: 0, created: 0, updated: 0, unchanged: 0, skipped: 0 },
+          staged: 0,
+          levels: 0,
+          regionIds: [],
+          createdAt: new Date(),
+          committedAt: null,
+          finishedAt: null,
+          recoveries: 0,
+        };
+        await this.jobs.collection.insertOne(jobDoc);
+      }
+      const chunk: ImportChunkDoc = {
+        _id: new Types.ObjectId(),
+        jobId,
+        seq: chunkSeq++,
+        level,
+        rowsJson: JSON.stringify(rows.map(stagedRow)),
+      };
+      await this.chunks.collection.insertOne(chunk);
+      await hooks.afterStage?.(chunkSeq, jobId.toHexString());
     };
-    const existing = await this.loadExisting(table.rows);
-    phase('load');
-    const { planned, issues } = this.plan(principal, table.rows, existing, ctx, phase);
-    const invalidLines = new Set(issues.map((i) => i.line));
+
+    const read = await readInWorker(
+      file.path,
+      { format: opts.format, encoding: opts.encoding, filename: opts.filename, xlsxMaxUnzippedBytes: this.deps.xlsxMaxUnzippedBytes ?? 1_073_741_824, batchRows: BATCH },
+      {
+        meta: (m) => {
+          meta = m;
+          planner = new StreamPlanner(principal, (p, c) => this.deps.cameras.canSee(p, c), this.mapContext(principal, dir, m));
+        },
+        rows: async (rows, bytes) => {
+          const plan = planner;
+          if (!plan) throw new Error('import reader sent rows before the header');
+          const found = await this.deps.cameras.findByGbCodes(StreamPlanner.codesOf(rows));
+          const taken = plan.take(rows, new Map(found.map((c) => [c.gbCode, c])));
+          run.progress.rowsDone += rows.length;
+          run.progress.bytesDone = bytes;
+          if (staging && opts.mode === 'all-or-nothing' && plan.totals.invalid > 0) staging = false; // refused anyway
+          if (staging) {
+            for (const p of taken.ready) {
+              ready.push(p);
+              regionIds.add(p.input.regionId);
+            }
+            for (const p of taken.waiting) waiting.push(p);
+            if (ready.length >= BATCH) {
+              const b = ready;
+              ready = [];
+              staged += b.length;
+              await stage(b, 0);
+            }
+            if (waiting.length >= BATCH) {
+              const b = waiting;
+              waiting = [];
+              waitingStaged += b.length;
+              await stage(b, -1);
+            }
+          }
+          await hooks.afterRead?.(run.progress.rowsDone, jobId.toHexString());
+        },
+      },
+    );
+    const plan = planner as StreamPlanner | null;
+    const fileMeta = meta as FileMeta | null;
+    if (!plan || !fileMeta) throw new TableError('the file has no rows');
+    run.progress.bytesDone = file.size;
+    run.progress.rowsTotal = plan.totals.rows;
+    if (staging && ready.length) {
+      staged += ready.length;
+      await stage(ready, 0);
+    }
+    if (staging && waiting.length) {
+      waitingStaged += waiting.length;
+      await stage(waiting, -1);
+    }
+    ready = [];
+    waiting = [];
+    phase('read');
+    run.phase = 'stage';
+    const levels = plan.resolve();
+    const { errors, errorsTruncated } = plan.result();
+    const t = plan.totals;
     const totals: ImportTotals = {
-      rows: table.rows.length,
-      valid: table.rows.length - invalidLines.size,
-      invalid: invalidLines.size,
-      created: 0,
-      updated: 0,
-      unchanged: 0,
-      skipped: table.skipped,
+      rows: t.rows,
+      valid: t.rows - t.invalid,
+      invalid: t.invalid,
+      created: t.created,
+      updated: t.updated,
+      unchanged: t.unchanged,
+      skipped: read.skipped,
     };
-    for (const p of planned) totals[p.outcome]++;
-    issues.sort((a, b) => a.line - b.line);
     const report: ImportReport = {
       jobId: null,
       mode: opts.mode,
-      format: table.format,
-      encoding: table.encoding,
+      format: fileMeta.format,
+      encoding: fileMeta.encoding,
       applied: false,
       totals,
-      errors: issues.slice(0, MAX_REPORTED_ERRORS),
-      errorsTruncated: issues.length > MAX_REPORTED_ERRORS,
-      ignoredColumns: table.ignoredColumns,
+      errors,
+      errorsTruncated,
+      ignoredColumns: fileMeta.ignoredColumns,
+    };
+    const drop = async (): Promise<void> => {
+      if (!jobDoc) return;
+      await this.chunks.collection.deleteMany({ jobId });
+      await this.jobs.collection.deleteOne({ _id: jobId });
     };
     if (opts.mode === 'dry-run') {
       this.deps.logger.info('import checked', { mode: opts.mode, rows: totals.rows, invalid: totals.invalid, ms: Date.now() - started, phases });
       return report;
     }
     if (opts.mode === 'all-or-nothing' && totals.invalid > 0) {
+      await drop();
       throw new AppError('validation_failed', `${totals.invalid} of ${totals.rows} rows are invalid; nothing was imported (mode all-or-nothing)`, report);
     }
 
-    const changed = planned.filter((p) => p.outcome !== 'unchanged').sort((a, b) => a.level - b.level || a.seq - b.seq);
-    const actor = { userId: principal.userId, username: principal.username };
-    const regionIds = [...new Set(changed.map((p) => p.input.regionId))];
-    const now = new Date();
-    const job: ImportJobDoc = {
-      _id: new Types.ObjectId(),
-      state: 'staging',
-      mode: opts.mode,
-      format: table.format,
-      filename: opts.filename ?? '',
-      actor,
-      totals,
-      staged: changed.length,
-      levels: changed.length ? changed[changed.length - 1].level + 1 : 0,
-      regionIds,
-      createdAt: now,
-      committedAt: null,
-      finishedAt: null,
-      recoveries: 0,
-    };
-    report.jobId = job._id.toHexString();
-    let applied = { created: 0, updated: 0, unchanged: 0, conflicts: [] as PlannedRow[] };
-    if (changed.length) {
-      await this.jobs.collection.insertOne(job);
-      let seq = 0;
-      for (const batch of this.memoryBatches(changed)) {
-        const chunk: ImportChunkDoc = {
-          _id: new Types.ObjectId(),
-          jobId: job._id,
-          seq: seq++,
-          level: batch[0].level,
-          rowsJson: JSON.stringify(batch.map((p): StagedRow => ({ line: p.line, input: p.input, upstreamGbCode: p.upstreamGbCode, outcome: p.outcome === 'created' ? 'created' : 'updated' }))),
-        };
-        await this.chunks.collection.insertOne(chunk);
-        await hooks.afterStage?.(seq, job._id.toHexString());
+    // rows waiting for an upstream row of the file: staged again in level order after the level-0 rows
+    let maxLevel = 0;
+    for (const l of levels.values()) maxLevel = Math.max(maxLevel, l);
+    if (waitingStaged) {
+      for (let level = 1; level <= maxLevel; level++) {
+        let batch: PlannedRow[] = [];
+        for await (const rows of this.stagedBatches(jobId, BATCH, -1)) {
+          for (const r of rows) {
+            if (levels.get(r.input.gbCode) !== level) continue;
+            batch.push(r);
+            regionIds.add(r.input.regionId);
+            if (batch.length >= BATCH) {
+              staged += batch.length;
+              await stage(batch, level);
+              batch = [];
+            }
+          }
+        }
+        if (batch.length) {
+          staged += batch.length;
+          await stage(batch, level);
+        }
       }
+      await this.chunks.collection.deleteMany({ jobId, level: -1 });
+    }
+    phase('stage');
+    run.progress.rowsToApply = staged;
+    const created = jobDoc as ImportJobDoc | null;
+    let applied = { created: 0, updated: 0, unchanged: 0, conflicts: [] as PlannedRow[] };
+    const written = staged > 0 && created !== null;
+    if (!written) await drop();
+    if (written) {
+      const job: ImportJobDoc = { ...created, totals, staged, levels: maxLevel + 1, regionIds: [...regionIds] };
       // the commit point: from here on the job is completed, if need be after a restart
-      await this.jobs.collection.updateOne({ _id: job._id }, { $set: { state: 'committed', committedAt: new Date() } });
-      phase('stage');
-      await hooks.afterCommit?.(job._id.toHexString());
-      applied = await this.applyBatches(job, this.memoryBatches(changed, applyBatchSize(changed.length)), hooks, existing);
+      await this.jobs.collection.updateOne(
+        { _id: jobId },
+        { $set: { state: 'committed', committedAt: new Date(), totals, staged, levels: job.levels, regionIds: job.regionIds, format: fileMeta.format } },
+      );
+      report.jobId = jobId.toHexString();
+      await hooks.afterCommit?.(jobId.toHexString());
+      run.phase = 'apply';
+      applied = await this.applyBatches(job, this.stagedBatches(jobId, applyBatchSize(staged)), hooks, true, (n) => (run.progress.rowsApplied += n));
       phase('apply');
     }
+    run.phase = 'finish';
     totals.created = applied.created;
     totals.updated = applied.updated;
-    totals.unchanged = planned.length - changed.length + applied.unchanged;
+    totals.unchanged = totals.valid - staged + applied.unchanged;
+    const gbLabel = fileMeta.headerText.gbCode ?? fieldLabels.gbCode.zh;
     for (const c of applied.conflicts) {
-      report.errors.push({ line: c.line, field: 'gbCode', column: ctx.headerText?.gbCode ?? fieldLabels.gbCode.zh, reason: 'the point was changed by someone else during the import and was not written; import the file again' });
+      report.errors.push({ line: c.line, field: 'gbCode', column: gbLabel, reason: 'the point was changed by someone else during the import and was not written; import the file again' });
     }
     report.applied = true;
-    if (changed.length) await this.finish(job, totals, false);
+    if (written) await this.finish({ _id: jobId }, totals, false);
+    const ids = [...regionIds];
     await this.deps.audit.record({
       actor,
       action: 'import',
       entity: 'import',
-      entityId: changed.length ? job._id.toHexString() : null,
-      meta: { mode: opts.mode, format: table.format, filename: opts.filename ?? '', totals: { ...totals } },
-      regionIds: regionIds.length ? regionIds : scope ? [principal.scopeRegionId as string] : [],
+      entityId: written ? jobId.toHexString() : null,
+      meta: { mode: opts.mode, format: fileMeta.format, filename: opts.filename ?? '', totals: { ...totals } },
+      regionIds: ids.length ? ids : principal.scopeRegionId !== null ? [principal.scopeRegionId] : [],
     });
     phase('finish');
     this.deps.logger.info('import done', { jobId: report.jobId, mode: opts.mode, rows: totals.rows, created: totals.created, updated: totals.updated, ms: Date.now() - started, phases });
     return report;
   }
 
-  private async finish(job: ImportJobDoc, totals: ImportTotals, recovered: boolean): Promise<void> {
+  private async finish(job: Pick<ImportJobDoc, '_id'>, totals: ImportTotals, recovered: boolean): Promise<void> {
     await this.jobs.collection.updateOne(
       { _id: job._id },
       { $set: { state: 'done', totals, finishedAt: new Date() }, ...(recovered ? { $inc: { recoveries: 1 } } : {}) },
@@ -262,163 +490,38 @@ export class TransferService {
     await this.chunks.collection.deleteMany({ jobId: job._id });
   }
 
-  /**
-   * Stored points for every code the file mentions (its rows and their upstream devices): the plan's
-   * comparisons, and the versions the apply's conditional writes check (the one read of them).
-   */
-  private async loadExisting(rows: SourceRow[]): Promise<Map<string, Camera>> {
-    const codes = new Set<string>();
-    for (const r of rows) {
-      for (const f of ['gbCode', 'upstream'] as const) {
-        const raw = r.values[f];
-        if (raw === undefined) continue;
-        const c = codeValue(raw);
-        if (!c.reason && c.value) codes.add(c.value);
-      }
-    }
-    return new Map((await this.deps.cameras.findByGbCodes([...codes])).map((c) => [c.gbCode, c]));
-  }
-
-  /**
-   * Maps and checks every row, then settles what only the whole file can tell: duplicate codes (the
-   * later line is wrong), upstream devices (registered, or created by another row of the file — then the
-   * row waits for that one: its level), and the outcome of each valid row by the registry's `changesPoint`.
-   */
-  private plan(
-    principal: Principal,
-    rows: SourceRow[],
-    existing: Map<string, Camera>,
-    ctx: MapContext,
-    phase: (name: string) => void = () => undefined,
-  ): { planned: PlannedRow[]; issues: RowIssue[] } {
-    const issues: RowIssue[] = [];
-    const firstLine = new Map<string, number>();
-    const valid = new Map<string, PlannedRow>();
-    const invalidByCode = new Map<string, number>();
-    const gbLabel = ctx.headerText?.gbCode ?? fieldLabels.gbCode.zh;
-    const upLabel = ctx.headerText?.upstream ?? fieldLabels.upstream.zh;
-    const fail = (line: number, field: TransferField | 'row', column: string, reason: string): void => {
-      issues.push({ line, field, column, reason: `${column} ${reason}` });
-    };
-
-    rows.forEach((row, seq) => {
-      const code = row.values.gbCode !== undefined ? codeValue(row.values.gbCode).value : undefined;
-      const stored = code ? existing.get(code) : undefined;
-      if (stored && !this.deps.cameras.canSee(principal, stored)) {
-        // a point the caller cannot see: never written, and the row is not compared with it either (its
-        // outcome or a field-level complaint would tell the caller what the hidden point holds)
-        issues.push({ line: row.line, field: 'gbCode', column: gbLabel, reason: `${gbLabel} ${code}: no such point in your scope` });
-        if (!firstLine.has(stored.gbCode)) firstLine.set(stored.gbCode, row.line);
-        if (!invalidByCode.has(stored.gbCode)) invalidByCode.set(stored.gbCode, row.line);
-        return;
-      }
-      const cur = stored;
-      const m = mapRow(row, cur, ctx);
-      const rowIssues = m.ok ? [] : [...m.issues];
-      if (code && /^\d{20}$/.test(code)) {
-        const first = firstLine.get(code);
-        if (first !== undefined) rowIssues.push({ line: row.line, field: 'gbCode', column: gbLabel, reason: `${gbLabel} ${code} already appears on line ${first}` });
-        else firstLine.set(code, row.line);
-        if (cur && ctx.scope && !ctx.scope.has(cur.regionId)) {
-          rowIssues.push({ line: row.line, field: 'gbCode', column: gbLabel, reason: `${gbLabel} ${code} is registered to a point outside your scope` });
-        }
-      }
-      if (rowIssues.length || !m.ok) {
-        issues.push(...rowIssues);
-        if (code && !invalidByCode.has(code) && !valid.has(code)) invalidByCode.set(code, row.line);
-        return;
-      }
-      valid.set(m.input.gbCode, { seq, line: row.line, input: m.input, upstreamGbCode: m.upstreamGbCode ?? null, level: 0, outcome: 'created' });
-    });
-
-    // upstream devices: registered and visible → id now; another valid row of the file → wait for it
-    const dependsOn = new Map<PlannedRow, PlannedRow>();
-    const dropped = new Set<PlannedRow>();
-    for (const p of valid.values()) {
-      const up = p.upstreamGbCode;
-      if (up === null) continue;
-      const stored = existing.get(up);
-      const inFile = valid.get(up);
-      if (stored && this.deps.cameras.canSee(principal, stored)) {
-        p.input.upstreamId = stored.id;
-        p.upstreamGbCode = null;
-      } else if (inFile) {
-        dependsOn.set(p, inFile);
-      } else {
-        const badLine = invalidByCode.get(up);
-        fail(p.line, 'upstream', upLabel, badLine !== undefined ? `${up} is on line ${badLine}, which has errors` : `${up}: no such point is registered or in this file`);
-        dropped.add(p);
-      }
-    }
-    const levelOf = (p: PlannedRow, path: Set<PlannedRow>): number => {
-      if (dropped.has(p)) return -1;
-      const dep = dependsOn.get(p);
-      if (!dep) return 0;
-      if (path.has(dep)) return -2;
-      path.add(p);
-      const l = levelOf(dep, path);
-      path.delete(p);
-      return l < 0 ? l : l + 1;
-    };
-    for (const p of valid.values()) {
-      const l = levelOf(p, new Set([p]));
-      if (l >= 0) {
-        p.level = l;
-        continue;
-      }
-      if (!dropped.has(p)) {
-        const up = p.upstreamGbCode as string;
-        fail(p.line, 'upstream', upLabel, l === -2 ? `${up}: the upstream chain loops back to this point` : `${up} is on line ${valid.get(up)?.line ?? '?'}, which cannot be imported`);
-      }
-    }
-    for (const p of [...valid.values()]) if (levelOf(p, new Set([p])) < 0) valid.delete(p.input.gbCode);
-
-    phase('map');
-    // outcomes: the registry's own "unchanged?" (the bulk upsert asks it again of the rows sent to it)
-    const result = [...valid.values()].sort((a, b) => a.seq - b.seq);
-    for (const p of result) {
-      const cur = existing.get(p.input.gbCode);
-      if (!cur) p.outcome = 'created';
-      else if (p.upstreamGbCode !== null) p.outcome = 'updated';
-      else p.outcome = changesPoint(p.input, cur, ctx.probeDefaults) ? 'updated' : 'unchanged';
-    }
-    phase('outcomes');
-    return { planned: result, issues };
-  }
-
-  private *memoryBatches(rows: PlannedRow[], size = BATCH): Generator<PlannedRow[]> {
-    let level = -1;
+  /** Staged rows in order, in batches of up to `size` rows of one level (`level`: only that level's chunks). */
+  private async *stagedBatches(jobId: Types.ObjectId, size: number, level?: number): AsyncGenerator<PlannedRow[]> {
+    const cursor = this.chunks.collection.find<ImportChunkDoc>(level === undefined ? { jobId } : { jobId, level }).sort({ seq: 1 }).batchSize(4);
+    let seq = 0;
     let batch: PlannedRow[] = [];
-    for (const r of rows) {
-      if ((r.level !== level && batch.length) || batch.length >= size) {
+    let batchLevel = 0;
+    for await (const c of cursor) {
+      if (c.level < 0 && level === undefined) continue;
+      if (batch.length && (c.level !== batchLevel || batch.length >= size)) {
         yield batch;
         batch = [];
       }
-      level = r.level;
-      batch.push(r);
+      batchLevel = c.level;
+      for (const r of stagedRowsOf(c)) {
+        batch.push({ seq: seq++, line: r.line, input: r.input, upstreamGbCode: r.upstreamGbCode ?? null, level: c.level, outcome: r.outcome, ...(r.version !== undefined ? { version: r.version } : {}) });
+      }
     }
     if (batch.length) yield batch;
   }
 
-  private async *stagedBatches(jobId: Types.ObjectId): AsyncGenerator<PlannedRow[]> {
-    const cursor = this.chunks.collection.find<ImportChunkDoc>({ jobId }).sort({ seq: 1 }).batchSize(4);
-    let seq = 0;
-    for await (const c of cursor) {
-      yield stagedRowsOf(c).map((r) => ({ seq: seq++, line: r.line, input: r.input, upstreamGbCode: r.upstreamGbCode ?? null, level: c.level, outcome: r.outcome }));
-    }
-  }
-
   /**
-   * Applies batches in level order. `stored`: the points the plan read, handed to the upserts with their
-   * versions, so they are not read again and a point changed since the plan is a conflict (reported, not
+   * Applies batches in level order. `checkVersions`: an update is written only over the version of the
+   * point the plan read (`PlannedRow.version`): a point changed since is a conflict (reported, not
    * overwritten). A roll-forward after a restart has no plan: the upserts read the points themselves, and
    * rows an interrupted run already wrote come out unchanged.
    */
   private async applyBatches(
     job: ImportJobDoc,
-    batches: Iterable<PlannedRow[]> | AsyncIterable<PlannedRow[]>,
+    batches: AsyncIterable<PlannedRow[]>,
     hooks: ImportHooks,
-    stored?: ReadonlyMap<string, Camera>,
+    checkVersions: boolean,
+    onBatch: (rows: number) => void = () => undefined,
   ): Promise<{ created: number; updated: number; unchanged: number; conflicts: PlannedRow[] }> {
     const out = { created: 0, updated: 0, unchanged: 0, conflicts: [] as PlannedRow[] };
     const source = `import:${job._id.toHexString()}`;
@@ -436,10 +539,32 @@ export class TransferService {
           r.input.upstreamId = id ?? null;
         }
       }
+      let rows = batch;
+      let stored: Map<string, Camera> | undefined;
+      if (checkVersions) {
+        // the stored points the updates were planned against, if still at that version (creates: none)
+        stored = new Map();
+        const updates = batch.filter((r) => r.version !== undefined);
+        if (updates.length) {
+          const now = new Map((await this.deps.cameras.findByGbCodes(updates.map((r) => r.input.gbCode))).map((c) => [c.gbCode, c]));
+          rows = [];
+          for (const r of batch) {
+            if (r.version === undefined) {
+              rows.push(r);
+              continue;
+            }
+            const cur = now.get(r.input.gbCode);
+            if (cur && cur.version === r.version) {
+              stored.set(cur.gbCode, cur);
+              rows.push(r);
+            } else out.conflicts.push(r);
+          }
+        }
+      }
       // per-point audit entries for updates (before/after matter); creates are counted by the import's entry,
       // as 100,000 "created" entries would double the cost of a large import and bury real edits
       for (const audit of [false, true]) {
-        const todo = batch.filter((r) => (r.outcome === 'updated') === audit);
+        const todo = rows.filter((r) => (r.outcome === 'updated') === audit);
         if (!todo.length) continue;
         const res = await this.deps.cameras.upsertManyValidated(
           todo.map((r) => r.input),
@@ -453,10 +578,28 @@ export class TransferService {
         out.conflicts.push(...todo.filter((r) => conflicted.has(r.input.gbCode)));
       }
       batchNo++;
+      onBatch(batch.length);
       await hooks.afterBatch?.(batchNo, job._id.toHexString());
     }
     return out;
   }
+}
+
+function stagedRow(p: PlannedRow): StagedRow {
+  return { line: p.line, input: p.input, upstreamGbCode: p.upstreamGbCode, outcome: p.outcome === 'created' ? 'created' : 'updated', ...(p.version !== undefined ? { version: p.version } : {}) };
+}
+
+const TEMP_PREFIX = 'vigil-import-';
+
+/** A temporary file for an upload, in a directory of its own (removed by `start` when its run ends). */
+export async function importTempFile(): Promise<string> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), TEMP_PREFIX));
+  return path.join(dir, 'upload');
+}
+
+export async function removeImportFile(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.rm(path.basename(dir).startsWith(TEMP_PREFIX) ? dir : file, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /**

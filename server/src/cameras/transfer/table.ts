@@ -33,36 +33,74 @@ export interface Table {
   headerText: Partial<Record<TransferField, string>>;
 }
 
-export function buildTable(records: RawRecord[], opts: { transform?: (value: string) => string } = {}): Table {
-  let headerAt = -1;
-  let seen = 0;
-  for (let i = 0; i < records.length && seen < HEADER_SEARCH_ROWS; i++) {
-    if (isBlank(records[i].cells)) continue;
-    seen++;
-    if (looksLikeHeader(records[i].cells)) {
-      headerAt = i;
-      break;
-    }
+type HeaderMapping = ReturnType<typeof mapHeader>;
+
+/** The header a table was read with: what the import's report and the row mapping need of it. */
+export interface TableHeader {
+  ignoredColumns: string[];
+  columns: TransferField[];
+  headerText: Partial<Record<TransferField, string>>;
+}
+
+/**
+ * `buildTable` record by record, for streamed files: records before the header (at most HEADER_SEARCH_ROWS
+ * non-blank ones) are looked at and dropped, then each record becomes a source row as it comes.
+ */
+export class TableBuilder {
+  private seen = 0;
+  private mapping: HeaderMapping | null = null;
+
+  constructor(private readonly opts: { transform?: (value: string) => string } = {}) {}
+
+  /** The header, once found. */
+  get header(): TableHeader | null {
+    const m = this.mapping;
+    if (!m) return null;
+    return { ignoredColumns: m.ignored, columns: m.columns.filter((c): c is TransferField => c !== undefined), headerText: m.headerText };
   }
-  if (headerAt < 0) {
-    throw new TableError(
-      records.length === 0 || records.every((r) => isBlank(r.cells))
+
+  push(records: RawRecord[]): SourceRow[] {
+    const rows: SourceRow[] = [];
+    for (const rec of records) {
+      if (this.mapping) {
+        const row = this.rowOf(rec, this.mapping);
+        if (row) rows.push(row);
+        continue;
+      }
+      if (isBlank(rec.cells)) continue;
+      this.seen++;
+      if (looksLikeHeader(rec.cells)) {
+        try {
+          this.mapping = mapHeader(rec.cells);
+        } catch (err) {
+          if (err instanceof HeaderError) throw new TableError(`line ${rec.line}: ${err.message}`);
+          throw err;
+        }
+        continue;
+      }
+      if (this.seen >= HEADER_SEARCH_ROWS) throw this.noHeader();
+    }
+    return rows;
+  }
+
+  /** After the last record: refuses a file without a header row. */
+  end(): TableHeader {
+    const h = this.header;
+    if (!h) throw this.noHeader();
+    return h;
+  }
+
+  private noHeader(): TableError {
+    return new TableError(
+      this.seen === 0
         ? 'the file has no rows'
         : `no header row found in the first ${HEADER_SEARCH_ROWS} rows: a header needs a 国标编码 (gbCode) column and at least one other known column`,
     );
   }
-  let mapping;
-  try {
-    mapping = mapHeader(records[headerAt].cells);
-  } catch (err) {
-    if (err instanceof HeaderError) throw new TableError(`line ${records[headerAt].line}: ${err.message}`);
-    throw err;
-  }
-  const width = mapping.columns.length;
-  const rows: SourceRow[] = [];
-  for (let i = headerAt + 1; i < records.length; i++) {
-    const rec = records[i];
-    if (isBlank(rec.cells)) continue;
+
+  private rowOf(rec: RawRecord, mapping: HeaderMapping): SourceRow | null {
+    if (isBlank(rec.cells)) return null;
+    const width = mapping.columns.length;
     const values: Partial<Record<TransferField, string>> = {};
     const row: SourceRow = { line: rec.line, values };
     for (let c = 0; c < rec.cells.length; c++) {
@@ -79,10 +117,14 @@ export function buildTable(records: RawRecord[], opts: { transform?: (value: str
       const problem = rec.cellProblems?.get(c);
       if (problem) (row.cellProblems ??= []).push({ field, reason: problem });
       if (raw === '') continue;
-      values[field] = opts.transform ? opts.transform(raw) : raw;
+      values[field] = this.opts.transform ? this.opts.transform(raw) : raw;
     }
-    rows.push(row);
+    return row;
   }
-  const columns = mapping.columns.filter((c): c is TransferField => c !== undefined);
-  return { rows, ignoredColumns: mapping.ignored, columns, headerText: mapping.headerText };
+}
+
+export function buildTable(records: RawRecord[], opts: { transform?: (value: string) => string } = {}): Table {
+  const b = new TableBuilder(opts);
+  const rows = b.push(records);
+  return { rows, ...b.end() };
 }
