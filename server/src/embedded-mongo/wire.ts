@@ -5,6 +5,7 @@
  */
 import { BSON } from 'bson';
 import type { Doc } from './compare';
+import { decodeTyped } from './numbers';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -18,7 +19,7 @@ const HEADER = 16;
 /** The limit advertised in hello; a larger frame is a protocol error. */
 export const MAX_MESSAGE_BYTES = 48_000_000;
 
-const deserializeOptions = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false };
+// every decode keeps numeric types recoverable (numbers.ts): Int64 → Long, Double 3.0 → bson Double
 const serializeOptions = { ignoreUndefined: false };
 
 /**
@@ -78,7 +79,7 @@ export function moveTrailingIdFirst(raw: Buffer, into?: Buffer): Buffer | undefi
  * at every depth, so any other command (an update setting a field named `documents`, a filter on one) is
  * decoded normally.
  */
-const insertBodyOptions = { ...deserializeOptions, fieldsAsRaw: { documents: true } };
+const insertBodyOptions = { fieldsAsRaw: { documents: true } };
 
 /** Whether a command body's first element — the command name — is `insert`. */
 function isInsertBody(body: Buffer): boolean {
@@ -267,7 +268,7 @@ function decodeInsertedAll(list: Buffer[]): (Doc | InsertBytes)[] {
 }
 
 export function decodeBson(buf: Uint8Array): Doc {
-  return BSON.deserialize(buf, deserializeOptions);
+  return decodeTyped(buf);
 }
 
 export interface IncomingMessage {
@@ -337,10 +338,10 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
     if (kind === 0) {
       const body = frame.subarray(pos, pos + size);
       if (isInsertBody(body)) {
-        command = BSON.deserialize(body, insertBodyOptions);
+        command = decodeTyped<Doc>(body, insertBodyOptions);
         if (Array.isArray(command.documents)) command.documents = decodeInsertedAll(command.documents as Buffer[]);
       } else {
-        command = BSON.deserialize(body, deserializeOptions);
+        command = decodeTyped<Doc>(body);
       }
       pos += size;
     } else if (kind === 1) {

@@ -4,11 +4,11 @@
  * outside the boundaries without `default` fails with 40066. (mingo's version counts dates into the wrong
  * bucket and emits empty ones.) Accumulators and the groupBy expression are still evaluated by mingo.
  */
-import { Aggregator } from 'mingo';
+import { Aggregator, type AggregatorOptions } from '../mingo';
 import { compareValues, type Doc } from '../compare';
 import { CommandError } from '../errors';
 
-type Options = NonNullable<ConstructorParameters<typeof Aggregator>[1]>;
+type Options = AggregatorOptions;
 
 const KEY = '__vigil_bucket_key';
 

@@ -1,4 +1,4 @@
-import { ProcessingMode } from 'mingo';
+import { ProcessingMode } from '../mingo';
 import { WriteTx } from '../collection';
 import { compareValues, parseSort, pathValues, toNumber, type Doc } from '../compare';
 import { CommandError } from '../errors';

@@ -1,10 +1,10 @@
 import { WriteTx, type Collection } from '../collection';
-import { parseSort, valuesEqual, type Doc } from '../compare';
+import { parseSort, type Doc } from '../compare';
 import { CommandError } from '../errors';
 import { compileProjection } from '../projection';
 import { runQuery } from '../query';
 import { applyUpdate, isOperatorUpdate, upsertSeed, withId } from '../update';
-import { decodeFields, InsertBytes } from '../wire';
+import { bsonOf, decodeFields, InsertBytes } from '../wire';
 import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
 
 function statements(ctx: CommandContext, field: string): Doc[] {
@@ -83,7 +83,8 @@ function updateOne(
   let last: { before: Doc; after: Doc } | undefined;
   for (const doc of matched) {
     const next = applyUpdate(doc, u, { filter: q, arrayFilters: opts.arrayFilters, inserting: false });
-    if (!valuesEqual(doc, next) || Object.keys(doc).length !== Object.keys(next).length) {
+    // mongod counts a change of type (Int32 5 → Int64 5) or of field order as a modification: compare bytes
+    if (!bsonOf(doc).equals(bsonOf(next))) {
       coll.replace(doc, next, tx);
       nModified++;
     }
