@@ -333,10 +333,31 @@ function pick(xs: unknown[], better: (c: number) => boolean): unknown {
   return best;
 }
 
+interface Lazy {
+  map(f: (d: Doc) => Doc): Lazy;
+}
+type Stage = (coll: Lazy, expr: unknown, options: Options) => Lazy;
+
+/**
+ * `$project` with mongod's field order: `_id` first, then the input's fields in their order, then new
+ * fields in the order of the specification (mingo's puts them alphabetically, `_id` last).
+ */
+const $project: Stage = (coll, expr, options) => {
+  let input: Doc = {};
+  const tapped = coll.map((d) => (input = d));
+  return (pipelineOps.$project as unknown as Stage)(tapped, expr, options).map((out) => {
+    const ordered: Doc = {};
+    if ('_id' in out) ordered._id = out._id;
+    for (const k of Object.keys(input)) if (k in out && !(k in ordered)) ordered[k] = out[k];
+    for (const k of Object.keys(out)) if (!(k in ordered)) ordered[k] = out[k];
+    return ordered;
+  });
+};
+
 const CONTEXT = Context.init({
   accumulator: { ...accumulatorOps, ...bsonAccumulatorOps },
   expression: { ...expressionOps, ...bsonExpressionOps },
-  pipeline: pipelineOps,
+  pipeline: { ...pipelineOps, $project },
   projection: projectionOps,
   query: { ...queryOps, ...bsonQueryOps },
   window: windowOps,
