@@ -13,7 +13,7 @@ const idIndex = { v: 2, key: { _id: 1 }, name: '_id_' };
 /** A `$jsonSchema` anywhere in a validator (not enforced here: refused unless mongod would only warn). */
 function hasJsonSchema(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(hasJsonSchema);
-  if (!v || typeof v !== 'object' || (v as object).constructor !== Object) return false;
+  if (!v || typeof v !== 'object' || (v).constructor !== Object) return false;
   return Object.entries(v as Doc).some(([k, x]) => k === '$jsonSchema' || hasJsonSchema(x));
 }
 

@@ -15,9 +15,14 @@ const validators = new WeakMap<Doc, Matcher>();
  * check nothing; "moderate" lets an update through when the document was already invalid. ($jsonSchema
  * validators are refused when the collection is created: ddl.ts.)
  */
-function validate(coll: Collection, doc: Doc, before?: Doc): void {
+function validates(coll: Collection): boolean {
   const { validator, validationLevel, validationAction } = coll.options;
-  if (!validator || typeof validator !== 'object' || validationLevel === 'off' || validationAction === 'warn') return;
+  return Boolean(validator) && typeof validator === 'object' && validationLevel !== 'off' && validationAction !== 'warn';
+}
+
+function validate(coll: Collection, doc: Doc, before?: Doc): void {
+  if (!validates(coll)) return;
+  const { validator, validationLevel } = coll.options;
   let test = validators.get(validator as Doc);
   if (!test) validators.set(validator as Doc, (test = compileFilter(validator)));
   if (test(doc)) return;
@@ -88,11 +93,12 @@ const insert: Handler = (ctx) => {
   let n = 0;
   let fields: ReadonlySet<string> | undefined;
   const { errors } = runStatements(ctx, 'documents', (doc, i, coll, tx) => {
-    if (i === 0) fields = coll.fieldsIndexed();
+    // a validator reads any field: the document is decoded whole
+    if (i === 0) fields = validates(coll) ? undefined : coll.fieldsIndexed();
     const decoded = doc instanceof InsertBytes ? decodeFields(doc.bytes, fields) : doc;
     let prepared = prepareInsert(decoded);
     // A partly decoded document must be stored as its bytes; if preparing it built a new object, decode it all.
-    if (prepared !== decoded && doc instanceof InsertBytes) prepared = prepareInsert(decodeFields(doc.bytes, undefined));
+    if (prepared !== decoded && doc instanceof InsertBytes && fields) prepared = prepareInsert(decodeFields(doc.bytes, undefined));
     validate(coll, prepared);
     coll.insert(prepared, tx);
     trimCapped(coll, tx);
