@@ -156,6 +156,13 @@ describe('embedded-mongo conformance: numeric types', () => {
     expect(kindOf((await c.findOne({ _id: 1 } as Document, typed))!.v)).to.equal('long');
   });
 
+  it('when $group keys are equal numbers of different types, then they form one group', async () => {
+    const c = t().db.collection('groupkeys');
+    await c.insertMany([{ k: 3 }, { k: Long.fromNumber(3) }, { k: new Double(3) }, { k: 4 }] as Document[]);
+    const out = await c.aggregate([{ $group: { _id: '$k', n: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
+    expect(out).to.deep.equal([{ _id: 3, n: 3 }, { _id: 4, n: 1 }]);
+  });
+
   describe('randomised round trip (seeded)', () => {
     // mulberry32: a small seeded generator, so a failure replays with the same values
     function rng(seed: number): () => number {

@@ -295,6 +295,7 @@ const bsonExpressionOps = {
   $lte: comparison('$lte', (c) => c <= 0),
   $cmp,
   $type,
+  $vigilGroupKey: (obj: unknown, expr: unknown, options: Options): unknown => groupKey(evalExpr(obj as Doc, (expr as unknown[])[0], options)),
   $isNumber,
   $toInt: converter('int', integral('int')),
   $toLong: converter('long', integral('long')),
@@ -354,10 +355,32 @@ const $project: Stage = (coll, expr, options) => {
   });
 };
 
+/** A group key with equal numbers made one value (mongod groups Int32 3, Int64 3 and Double 3.0 together). */
+function groupKey(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(groupKey);
+  const kind = numKind(v);
+  if (kind === 'double' || kind === 'int') return asDouble(v);
+  if (kind === 'long') {
+    const x = asDouble(v);
+    return Number.isSafeInteger(x) ? x : v;
+  }
+  if (v !== null && typeof v === 'object' && (v as object).constructor === Object) {
+    const out: Doc = {};
+    for (const [k, x] of Object.entries(v as Doc)) out[k] = groupKey(x);
+    return out;
+  }
+  return v;
+}
+
+const $group: Stage = (coll, expr, options) => {
+  const spec = expr as Doc;
+  return (pipelineOps.$group as unknown as Stage)(coll, { ...spec, _id: { $vigilGroupKey: [spec._id] } }, options);
+};
+
 const CONTEXT = Context.init({
   accumulator: { ...accumulatorOps, ...bsonAccumulatorOps },
   expression: { ...expressionOps, ...bsonExpressionOps },
-  pipeline: { ...pipelineOps, $project },
+  pipeline: { ...pipelineOps, $project, $group },
   projection: projectionOps,
   query: { ...queryOps, ...bsonQueryOps },
   window: windowOps,
