@@ -295,7 +295,7 @@ const bsonExpressionOps = {
   $lte: comparison('$lte', (c) => c <= 0),
   $cmp,
   $type,
-  $vigilGroupKey: (obj: unknown, expr: unknown, options: Options): unknown => groupKey(evalExpr(obj as Doc, (expr as unknown[])[0], options)),
+  $vigilGroupKey: (obj: unknown, expr: unknown, options: Options): unknown => groupKey(evalExpr(obj, (expr as unknown[])[0], options)),
   $isNumber,
   $toInt: converter('int', integral('int')),
   $toLong: converter('long', integral('long')),
@@ -364,7 +364,7 @@ function groupKey(v: unknown): unknown {
     const x = asDouble(v);
     return Number.isSafeInteger(x) ? x : v;
   }
-  if (v !== null && typeof v === 'object' && (v as object).constructor === Object) {
+  if (v !== null && typeof v === 'object' && (v).constructor === Object) {
     const out: Doc = {};
     for (const [k, x] of Object.entries(v as Doc)) out[k] = groupKey(x);
     return out;
