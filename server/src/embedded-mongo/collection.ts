@@ -57,6 +57,8 @@ export function idKey(id: unknown): string {
     case 'object':
       break;
     case 'bigint':
+      // Int64 5 and Int32 5 are the same _id; beyond 2^53 the digits keep neighbours apart
+      return 'n' + String(id);
     case 'function':
     case 'symbol':
     case 'undefined':
@@ -66,7 +68,8 @@ export function idKey(id: unknown): string {
   if (id instanceof Date) return 'd' + id.getTime();
   const t = (id as { _bsontype?: string })._bsontype;
   if (t === 'ObjectId') return 'o' + (id as { toHexString(): string }).toHexString();
-  if (t === 'Long' || t === 'Int32' || t === 'Double') return 'n' + Number((id as { toString(): string }).toString());
+  if (t === 'Long') return 'n' + (id as { toString(): string }).toString();
+  if (t === 'Int32' || t === 'Double') return 'n' + Number((id as { valueOf(): number }).valueOf());
   return 'x' + Buffer.from(BSON.serialize({ v: id })).toString('hex');
 }
 

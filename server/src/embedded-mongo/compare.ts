@@ -3,6 +3,8 @@
  * for sort and index keys. mingo compares ObjectId/Long/Decimal128 through toString(), which is wrong for
  * ordering numbers, so sorting and index keys use this module instead.
  */
+import { asDouble, compareNumbers } from './numbers';
+
 export type Doc = Record<string, unknown>;
 
 interface Tagged {
@@ -69,13 +71,13 @@ export function typeRank(v: unknown): number {
   }
 }
 
+/** A numeric value as a JS double (approximate beyond 2^53 and for decimals: compare with compareValues). */
 export function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
-  const t = v as { _bsontype?: string; toNumber?: () => number; valueOf?: () => number; toString(): string };
-  if (t._bsontype === 'Long' && t.toNumber) return t.toNumber();
-  if (t._bsontype === 'Decimal128') return Number(t.toString());
-  return Number(t.valueOf?.() ?? NaN);
+  const t = v as { _bsontype?: string; valueOf?: () => number };
+  if (t?._bsontype !== undefined) return asDouble(v);
+  return Number(t?.valueOf?.() ?? NaN);
 }
 
 function cmp<T extends string | number>(a: T, b: T): number {
@@ -111,13 +113,8 @@ export function compareValues(a: unknown, b: unknown): number {
     case 0:
     case 12:
       return 0;
-    case 2: {
-      const x = toNumber(a);
-      const y = toNumber(b);
-      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
-      if (Number.isNaN(y)) return 1;
-      return cmp(x, y);
-    }
+    case 2:
+      return compareNumbers(a, b);
     case 3:
       return cmp(String(a), String(b));
     case 4:
@@ -184,7 +181,7 @@ function compareObjects(a: Doc, b: Doc): number {
 export function valuesEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
-    return typeof a === typeof b ? false : typeRank(a) === 2 && typeRank(b) === 2 && toNumber(a) === toNumber(b);
+    return typeof a === typeof b ? false : typeRank(a) === 2 && typeRank(b) === 2 && compareNumbers(a, b) === 0;
   }
   return typeRank(a) === typeRank(b) && compareValues(a, b) === 0 && sameNumberKinds(a, b);
 }

@@ -5,7 +5,7 @@
  * indexed as null unless the index is sparse, a partial index holds only documents matching its filter.
  */
 import { PackedTree } from './packed-tree';
-import { Query } from 'mingo';
+import { Query } from './mingo';
 import { compareValues, pathValues, toNumber, TypeBound, type Doc } from './compare';
 import { encodeField, successor } from './keycodec';
 
@@ -65,7 +65,7 @@ export class Index {
   private readonly single?: string;
 
   constructor(readonly spec: IndexSpec) {
-    this.fields = Object.entries(spec.key).map(([f, d]) => [f, typeof d === 'number' && d < 0 ? -1 : 1]);
+    this.fields = Object.entries(spec.key).map(([f, d]) => [f, typeof d !== 'string' && toNumber(d) < 0 ? -1 : 1]);
     this.special = Object.values(spec.key).some((d) => typeof d === 'string');
     if (spec.partialFilterExpression) this.partial = new Query(spec.partialFilterExpression, {});
     this.single = this.fields.length === 1 && !this.fields[0][0].includes('.') ? this.fields[0][0] : undefined;

@@ -9,6 +9,7 @@
  * whole key two-byte. Index insertion is mostly string comparisons, so this is most of a bulk insert.
  */
 import { toNumber, TypeBound, typeRank, type Doc } from './compare';
+import { asBigInt, numKind } from './numbers';
 
 /** The largest char of any encoding (complement() and successor() work in 0..MAX_CHAR). */
 const MAX_CHAR = 0xff;
@@ -81,6 +82,27 @@ function encodeNumber(n: number): string {
   return String.fromCharCode(a >> 8, a & 0xff, b >> 8, b & 0xff, c >> 8, c & 0xff, d >> 8, d & 0xff);
 }
 
+const EXACT = '\u0080';
+
+/**
+ * A number's double (8 chars) then a char placing it among values with that same double: an Int64 beyond
+ * 2^53 that rounds to it sits below or above it by its remainder (|r| ≤ 1024 < 2^16, two chars), so
+ * neighbouring Int64s get distinct keys in order. A Decimal128 is placed by its double only (see query.ts:
+ * equality on a decimal is never answered from keys alone).
+ */
+function encodeNumeric(v: unknown): string {
+  if (typeof v === 'number') return encodeNumber(v) + EXACT;
+  if (numKind(v) !== 'long') return encodeNumber(toNumber(v)) + EXACT;
+  const b = asBigInt(v);
+  const d = Number(b);
+  const r = Number(b - BigInt(d));
+  if (r === 0) return encodeNumber(d) + EXACT;
+  const m = Math.abs(r);
+  return r < 0
+    ? encodeNumber(d) + '\u0040' + String.fromCharCode(0xff - (m >> 8), 0xff - (m & 0xff))
+    : encodeNumber(d) + '\u00c0' + String.fromCharCode(m >> 8, m & 0xff);
+}
+
 function hex(n: number, width: number): string {
   return (n >>> 0).toString(16).padStart(width, '0');
 }
@@ -90,7 +112,7 @@ export function encodeValue(v: unknown): string {
   const head = rankChar(rank);
   switch (rank) {
     case 2:
-      return head + encodeNumber(typeof v === 'number' ? v : toNumber(v));
+      return head + encodeNumeric(v);
     case 3:
       return typeof v === 'string' ? encodeString(v) : head + escapeString(String(v));
     case 4: {

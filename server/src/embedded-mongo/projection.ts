@@ -6,7 +6,7 @@
  * cursor those, see query.ts): an inclusion decodes just the projected top-level fields, an exclusion of
  * top-level fields copies the other elements' bytes. Neither decodes, or keeps, the whole document.
  */
-import { Query } from 'mingo';
+import { Query } from './mingo';
 import type { Doc } from './compare';
 import { CommandError } from './errors';
 import { decodeBson, decodeFields, omitFields, rawBson } from './wire';

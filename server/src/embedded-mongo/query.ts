@@ -4,7 +4,7 @@
  * walks an index in order to answer a sort without sorting. The full filter is always applied afterwards, so
  * an index only ever restricts candidates to a superset of the answer.
  */
-import { Query } from 'mingo';
+import { Query } from './mingo';
 import type { Collection } from './collection';
 import { idKey } from './collection';
 import { compareValues, pathValues, sortKey, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
@@ -61,7 +61,7 @@ export function rewriteTypeOperators(filter: Doc): Doc {
 /** Scalars whose equality and ordering compareValues decides exactly like the query language. */
 function simpleScalar(v: unknown): boolean {
   const t = typeof v;
-  if (t === 'string' || t === 'boolean') return true;
+  if (t === 'string' || t === 'boolean' || t === 'bigint') return true;
   if (t === 'number') return !Number.isNaN(v);
   if (t !== 'object' || v === null) return false;
   return v instanceof Date || ['ObjectId', 'Long', 'Int32', 'Double', 'Decimal128'].includes((v as { _bsontype?: string })._bsontype ?? '');
@@ -82,7 +82,8 @@ function fieldTest(cond: unknown): FieldTest | undefined {
         break;
       }
       case '$in': {
-        if (!Array.isArray(arg) || !arg.every(simpleScalar)) return undefined;
+        // index keys place a Decimal128 by its double only (keycodec.ts): not exact enough for a set of keys
+        if (!Array.isArray(arg) || !arg.every((x) => simpleScalar(x) && !isDecimal(x))) return undefined;
         // Set of encoded keys: equal under MongoDB equality (1 == 1.0 == Long(1)) exactly when encodings are.
         const wanted = new Set(arg.map(encodeValue));
         tests.push((vs) => vs.some((v) => v !== undefined && wanted.has(encodeValue(v))));
@@ -152,6 +153,10 @@ function fastMatcher(filter: Doc): Matcher | undefined {
   };
 }
 
+function isDecimal(v: unknown): boolean {
+  return (v as { _bsontype?: string } | null)?._bsontype === 'Decimal128';
+}
+
 function isPlainObject(v: unknown): v is Doc {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof RegExp) && (v as { _bsontype?: string })._bsontype === undefined;
 }
@@ -203,6 +208,7 @@ function isPlainObjectWithOps(v: unknown): boolean {
  */
 function pureEquality(cond: unknown): boolean {
   if (cond === undefined || cond === null) return false;
+  if (isDecimal(cond) || (isPlainObject(cond) && (isDecimal(cond.$eq) || (Array.isArray(cond.$in) && cond.$in.some(isDecimal))))) return false;
   if (!isPlainObject(cond)) return usableScalar(cond);
   const keys = Object.keys(cond);
   if (keys.length === 0 || !keys[0].startsWith('$')) return true;

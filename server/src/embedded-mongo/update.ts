@@ -4,9 +4,10 @@
  * stored document.
  */
 import { ObjectId, Timestamp } from 'bson';
-import { update as mingoUpdate, updateOne as mingoUpdateOne } from 'mingo';
-import { compareValues, getPath, valuesEqual, type Doc } from './compare';
+import { compareValues, typeRank, valuesEqual, type Doc } from './compare';
 import { CommandError, formatValue } from './errors';
+import { bsonTypeName, Query, updateDoc, updateWithPipeline } from './mingo';
+import { arith, isNumeric } from './numbers';
 import { moveTrailingIdFirst, rawBson } from './wire';
 
 const SUPPORTED = new Set([
@@ -108,49 +109,6 @@ export function idFirst(doc: Doc): Doc {
   return out;
 }
 
-export function bsonTypeName(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (v instanceof Date) return 'date';
-  if (v instanceof RegExp) return 'regex';
-  if (typeof v === 'string') return 'string';
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? 'int' : 'double';
-  if (typeof v === 'bigint') return 'long';
-  const t = (v as { _bsontype?: string })._bsontype;
-  return t ? t.charAt(0).toLowerCase() + t.slice(1) : 'object';
-}
-
-function isNumeric(v: unknown): boolean {
-  return typeof v === 'number' || typeof v === 'bigint' || ['Long', 'Int32', 'Double', 'Decimal128'].includes((v as { _bsontype?: string } | null)?._bsontype ?? '');
-}
-
-/** mongod's type checks that mingo does not make (it silently skips a $inc on a string, for one). */
-function checkOperandTypes(doc: Doc, mod: Doc): void {
-  for (const [op, spec] of Object.entries(mod)) {
-    for (const [path, arg] of Object.entries(spec as Doc)) {
-      if (path.includes('$')) continue;
-      const cur = getPath(doc, path);
-      const field = path.split('.').pop() ?? path;
-      if (op === '$inc' || op === '$mul') {
-        const verb = op === '$inc' ? 'increment' : 'multiply';
-        if (!isNumeric(arg)) throw new CommandError(14, 'TypeMismatch', `Cannot ${verb} with non-numeric argument: {${path}: ${formatValue(arg)}}`);
-        if (cur !== undefined && cur !== null && !isNumeric(cur)) {
-          throw new CommandError(14, 'TypeMismatch', `Cannot apply ${op} to a value of non-numeric type. {_id: ${formatValue(doc._id)}} has the field '${field}' of non-numeric type ${bsonTypeName(cur)}`);
-        }
-      } else if (op === '$push' && cur !== undefined && !Array.isArray(cur)) {
-        throw new CommandError(2, 'BadValue', `The field '${path}' must be an array but is of type ${bsonTypeName(cur)} in document {_id: ${formatValue(doc._id)}}`);
-      } else if (op === '$addToSet' && cur !== undefined && !Array.isArray(cur)) {
-        throw new CommandError(2, 'BadValue', `Cannot apply $addToSet to non-array field. Field named '${field}' has non-array type ${bsonTypeName(cur)}`);
-      } else if (op === '$pop' && cur !== undefined && !Array.isArray(cur)) {
-        throw new CommandError(14, 'TypeMismatch', `Path '${path}' contains an element of non-array type '${bsonTypeName(cur)}'`);
-      } else if ((op === '$pull' || op === '$pullAll') && cur !== undefined && !Array.isArray(cur)) {
-        throw new CommandError(2, 'BadValue', `Cannot apply ${op} to a non-array value`);
-      }
-    }
-  }
-}
-
 /** $set/$setOnInsert of _id to its current value is allowed (a no-op); any other _id change is refused. */
 function stripIdNoOps(doc: Doc, mod: Doc, inserting: boolean): void {
   for (const [op, spec] of Object.entries(mod)) {
@@ -178,7 +136,7 @@ export function applyUpdate(doc: Doc, u: unknown, opts: ApplyOptions): Doc {
   if (Array.isArray(u)) {
     const docs = [cloneDoc(doc)];
     try {
-      mingoUpdateOne(docs, {}, u as never, { cloneMode: 'copy' });
+      updateWithPipeline(docs, u as Doc[]);
     } catch (err) {
       throw asCommandError(err);
     }
@@ -200,11 +158,23 @@ export function applyUpdate(doc: Doc, u: unknown, opts: ApplyOptions): Doc {
   }
   const mod = normalizeModifier(u, opts.inserting);
   stripIdNoOps(doc, mod, opts.inserting);
-  checkOperandTypes(doc, mod);
   const copy = cloneDoc(doc);
-  if (Object.keys(mod).length && !fastModify(copy, mod)) {
+  const rest: Doc = {};
+  for (const [op, spec] of Object.entries(mod)) {
+    const apply = OWN_OPS[op];
+    if (!apply) {
+      rest[op] = spec;
+      continue;
+    }
+    for (const [path, arg] of Object.entries(spec as Doc)) {
+      const walk = new PathWalk(copy, path, opts, op !== '$unset');
+      walk.run((parent, key) => apply(parent, key, arg, walk.describe(parent, key)));
+    }
+  }
+  if (Object.keys(rest).length) {
+    checkOperandTypes(copy, rest);
     try {
-      mingoUpdate(copy, mod as never, opts.arrayFilters, opts.inserting ? undefined : opts.filter, { cloneMode: 'copy' });
+      updateDoc(copy, rest, opts.arrayFilters, opts.inserting ? undefined : opts.filter);
     } catch (err) {
       throw asCommandError(err);
     }
@@ -213,83 +183,200 @@ export function applyUpdate(doc: Doc, u: unknown, opts: ApplyOptions): Doc {
   return idFirst(copy);
 }
 
-const FAST_OPS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max']);
-
-/** The parent object of a plain dotted path inside plain objects, created on demand; undefined if not plain. */
-function parentOf(doc: Doc, parts: string[], create: boolean): Doc | undefined {
-  let cur: Doc = doc;
-  for (let i = 0; i < parts.length - 1; i++) {
-    const next = cur[parts[i]];
-    if (next === undefined) {
-      if (!create) return undefined;
-      const made: Doc = {};
-      cur[parts[i]] = made;
-      cur = made;
-    } else if (next !== null && typeof next === 'object' && (next).constructor === Object) {
-      cur = next as Doc;
-    } else {
-      return undefined;
+/** mongod's type checks for the operators left to mingo (it silently skips a $pop on a string, for one). */
+function checkOperandTypes(doc: Doc, mod: Doc): void {
+  for (const [op, spec] of Object.entries(mod)) {
+    for (const path of Object.keys(spec as Doc)) {
+      if (path.includes('$')) continue;
+      const cur = getPlainPath(doc, path);
+      if (cur === undefined || Array.isArray(cur)) continue;
+      if (op === '$push') {
+        throw new CommandError(2, 'BadValue', `The field '${path}' must be an array but is of type ${bsonTypeName(cur)} in document {_id: ${formatValue(doc._id)}}`);
+      } else if (op === '$pop') {
+        throw new CommandError(14, 'TypeMismatch', `Path '${path}' contains an element of non-array type '${bsonTypeName(cur)}'`);
+      } else if (op === '$pull' || op === '$pullAll') {
+        throw new CommandError(2, 'BadValue', `Cannot apply ${op} to a non-array value`);
+      }
     }
   }
-  return cur;
 }
 
-function isPlainNumber(v: unknown): v is number {
-  return typeof v === 'number';
+function getPlainPath(doc: unknown, path: string): unknown {
+  let v = doc;
+  for (const p of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Doc)[p];
+  }
+  return v;
 }
+
+type Container = Doc | unknown[];
+
+/** Where an operator applies: the leaf's container and key, and how mongod names it in messages. */
+interface Target {
+  field: string;
+  path: string;
+  id: unknown;
+}
+
+type OwnOp = (parent: Container, key: string, arg: unknown, at: Target) => void;
+
+function get(parent: Container, key: string): unknown {
+  return Array.isArray(parent) ? parent[Number(key)] : parent[key];
+}
+
+function put(parent: Container, key: string, v: unknown): void {
+  if (Array.isArray(parent)) {
+    const i = Number(key);
+    while (parent.length < i) parent.push(null);
+    parent[i] = v;
+  } else parent[key] = v;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return typeRank(a) === typeRank(b) && compareValues(a, b) === 0;
+}
+
+function numericOp(op: '$inc' | '$mul'): OwnOp {
+  const verb = op === '$inc' ? 'increment' : 'multiply';
+  return (parent, key, arg, at) => {
+    if (!isNumeric(arg)) throw new CommandError(14, 'TypeMismatch', `Cannot ${verb} with non-numeric argument: {${at.path}: ${formatValue(arg)}}`);
+    const cur = get(parent, key);
+    if (cur === undefined) {
+      put(parent, key, op === '$inc' ? arg : arith('multiply', 0, arg));
+      return;
+    }
+    if (!isNumeric(cur)) {
+      throw new CommandError(14, 'TypeMismatch', `Cannot apply ${op} to a value of non-numeric type. {_id: ${formatValue(at.id)}} has the field '${at.field}' of non-numeric type ${bsonTypeName(cur)}`);
+    }
+    put(parent, key, arith(op === '$inc' ? 'add' : 'multiply', cur, arg));
+  };
+}
+
+function extremeOp(keepIf: (c: number) => boolean): OwnOp {
+  return (parent, key, arg) => {
+    const cur = get(parent, key);
+    if (cur !== undefined && keepIf(compareValues(arg, cur))) return;
+    put(parent, key, cloneDoc(arg));
+  };
+}
+
+const OWN_OPS: Record<string, OwnOp> = {
+  $set: (parent, key, arg) => put(parent, key, cloneDoc(arg)),
+  $unset: (parent, key) => {
+    if (Array.isArray(parent)) {
+      if (Number(key) < parent.length) parent[Number(key)] = null;
+    } else delete parent[key];
+  },
+  $inc: numericOp('$inc'),
+  $mul: numericOp('$mul'),
+  $min: extremeOp((c) => c >= 0),
+  $max: extremeOp((c) => c <= 0),
+  $addToSet: (parent, key, arg, at) => {
+    const each = arg !== null && typeof arg === 'object' && (arg as Doc).constructor === Object && '$each' in (arg as Doc);
+    const values = each ? (arg as Doc).$each : [arg];
+    if (!Array.isArray(values)) throw new CommandError(2, 'BadValue', `The argument to $each in $addToSet must be an array but it was of type ${bsonTypeName(values)}`);
+    const cur = get(parent, key);
+    if (cur !== undefined && !Array.isArray(cur)) {
+      throw new CommandError(2, 'BadValue', `Cannot apply $addToSet to non-array field. Field named '${at.field}' has non-array type ${bsonTypeName(cur)}`);
+    }
+    const out = cur === undefined ? [] : (cur as unknown[]);
+    // only values not already there are added; duplicates already in the array stay (mongod never dedups it)
+    for (const v of values as unknown[]) if (!out.some((x) => sameValue(x, v))) out.push(cloneDoc(v));
+    if (cur === undefined) put(parent, key, out);
+  },
+};
 
 /**
- * The common operators on plain paths ($set, $unset, $inc, $mul, $min, $max, where no path goes through an
- * array or a non-object) applied directly: mingo's updater builds its whole operator context per call, which
- * dominates small updates. Returns false, having changed nothing, when anything needs mingo.
+ * Resolves one update path to the containers it names, like mongod's update driver: `$` is the array
+ * element the query matched, `$[]` every element, `$[id]` the elements the array filter `id` accepts;
+ * missing fields are created on the way when `create` (a scalar on the way is PathNotViable).
  */
-function fastModify(doc: Doc, mod: Doc): boolean {
-  const steps: (() => void)[] = [];
-  for (const [op, spec] of Object.entries(mod)) {
-    if (!FAST_OPS.has(op)) return false;
-    for (const [path, arg] of Object.entries(spec as Doc)) {
-      if (path.includes('$')) return false;
-      const parts = path.split('.');
-      const leaf = parts[parts.length - 1];
-      const existingParent = parentOf(doc, parts, false);
-      // A path through an array, a scalar or a BSON value is mingo's (or an error mingo reports).
-      if (!existingParent) {
-        for (let i = 0, cur: unknown = doc; i < parts.length - 1; i++) {
-          cur = (cur as Doc)[parts[i]];
-          if (cur === undefined) break;
-          if (cur === null || typeof cur !== 'object' || (cur).constructor !== Object) return false;
-        }
-      }
-      const cur = existingParent?.[leaf];
-      if (Array.isArray(existingParent)) return false;
-      switch (op) {
-        case '$set':
-          steps.push(() => (parentOf(doc, parts, true)![leaf] = cloneDoc(arg)));
-          break;
-        case '$unset':
-          if (existingParent && leaf in existingParent) steps.push(() => delete existingParent[leaf]);
-          break;
-        case '$inc':
-        case '$mul':
-          if (!isPlainNumber(arg) || (cur !== undefined && !isPlainNumber(cur))) return false;
-          steps.push(() => (parentOf(doc, parts, true)![leaf] = cur === undefined ? (op === '$inc' ? arg : 0) : op === '$inc' ? cur + arg : cur * arg));
-          break;
-        case '$min':
-        case '$max': {
-          if (cur !== undefined) {
-            const c = compareValues(arg, cur);
-            if (op === '$min' ? c >= 0 : c <= 0) break;
-          }
-          steps.push(() => (parentOf(doc, parts, true)![leaf] = cloneDoc(arg)));
-          break;
-        }
-        default:
-          return false;
-      }
-    }
+class PathWalk {
+  private readonly parts: string[];
+
+  constructor(
+    private readonly doc: Doc,
+    private readonly path: string,
+    private readonly opts: ApplyOptions,
+    private readonly create: boolean,
+  ) {
+    this.parts = path.split('.');
   }
-  for (const s of steps) s();
-  return true;
+
+  describe(_parent: Container, key: string): Target {
+    return { field: key, path: this.path, id: this.doc._id };
+  }
+
+  run(leaf: (parent: Container, key: string) => void): void {
+    this.step(this.doc, 0, [], leaf);
+  }
+
+  private step(cur: Container, i: number, prefix: string[], leaf: (parent: Container, key: string) => void): void {
+    const part = this.parts[i];
+    const last = i === this.parts.length - 1;
+    if (part === '$' || part.startsWith('$[')) {
+      if (!Array.isArray(cur)) {
+        if (part === '$') throw new CommandError(2, 'BadValue', 'The positional operator did not find the match needed from the query.');
+        throw new CommandError(2, 'BadValue', `Cannot apply array updates to non-array element ${prefix[prefix.length - 1]}: ${formatValue(cur)}`);
+      }
+      for (const idx of this.positions(cur, part, prefix)) this.descend(cur, String(idx), i, last, [...prefix, String(idx)], leaf);
+      return;
+    }
+    this.descend(cur, part, i, last, [...prefix, part], leaf);
+  }
+
+  private descend(cur: Container, key: string, i: number, last: boolean, prefix: string[], leaf: (parent: Container, key: string) => void): void {
+    if (Array.isArray(cur) && !/^\d+$/.test(key)) {
+      if (!this.create) return;
+      throw new CommandError(28, 'PathNotViable', `Cannot create field '${key}' in element {${prefix.slice(-2, -1)[0] ?? ''}: ${formatValue(cur)}}`);
+    }
+    if (last) {
+      leaf(cur, key);
+      return;
+    }
+    let next = get(cur, key);
+    if (next === undefined || next === null) {
+      if (!this.create) return;
+      if (next === null) throw new CommandError(28, 'PathNotViable', `Cannot create field '${this.parts[i + 1]}' in element {${key}: null}`);
+      const nextPart = this.parts[i + 1];
+      if (nextPart === '$' || nextPart.startsWith('$[')) {
+        throw new CommandError(2, 'BadValue', `The path '${prefix.join('.')}' must exist in the document in order to apply array updates.`);
+      }
+      next = {};
+      put(cur, key, next);
+    } else if (typeof next !== 'object' || (!Array.isArray(next) && (next).constructor !== Object)) {
+      if (!this.create) return;
+      throw new CommandError(28, 'PathNotViable', `Cannot create field '${this.parts[i + 1]}' in element {${key}: ${formatValue(next)}}`);
+    }
+    this.step(next as Container, i + 1, prefix, leaf);
+  }
+
+  /** The array positions a positional part selects. */
+  private positions(arr: unknown[], part: string, prefix: string[]): number[] {
+    if (part === '$[]') return arr.map((_, i) => i);
+    if (part === '$') {
+      const field = prefix.join('.');
+      const conds: Doc = {};
+      for (const [k, v] of Object.entries(this.opts.filter)) if (k === field || k.startsWith(field + '.')) conds[k] = v;
+      if (Object.keys(conds).length === 0) {
+        throw new CommandError(2, 'BadValue', 'The positional operator did not find the match needed from the query.');
+      }
+      const q = new Query(conds);
+      const i = arr.findIndex((e) => q.test({ [field]: [e] }));
+      if (i < 0) throw new CommandError(2, 'BadValue', 'The positional operator did not find the match needed from the query.');
+      return [i];
+    }
+    const id = part.slice(2, -1);
+    const filter = (this.opts.arrayFilters ?? []).find((f) => Object.keys(f).some((k) => k === id || k.startsWith(id + '.')));
+    if (!filter) throw new CommandError(2, 'BadValue', `No array filter found for identifier '${id}' in path '${this.path}'`);
+    const q = new Query(filter);
+    const out: number[] = [];
+    arr.forEach((e, i) => {
+      if (q.test({ [id]: e })) out.push(i);
+    });
+    return out;
+  }
 }
 
 function asCommandError(err: unknown): Error {

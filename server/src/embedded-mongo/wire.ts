@@ -6,6 +6,7 @@
 import { BSON } from 'bson';
 import type { Doc } from './compare';
 import { CommandError, formatValue } from './errors';
+import { decodeTyped } from './numbers';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -26,7 +27,7 @@ export const MAX_BSON_USER_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_BSON_INTERNAL_BYTES = MAX_BSON_USER_BYTES + 16 * 1024;
 
-const deserializeOptions = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false };
+// every decode keeps numeric types recoverable (numbers.ts): Int64 → Long, Double 3.0 → bson Double
 const serializeOptions = { ignoreUndefined: false };
 
 /**
@@ -144,7 +145,7 @@ export function moveTrailingIdFirst(raw: Buffer, into?: Buffer): Buffer | undefi
  * at every depth, so any other command (an update setting a field named `documents`, a filter on one) is
  * decoded normally.
  */
-const insertBodyOptions = { ...deserializeOptions, fieldsAsRaw: { documents: true } };
+const insertBodyOptions = { fieldsAsRaw: { documents: true } };
 
 /** Whether a command body's first element — the command name — is `insert`. */
 function isInsertBody(body: Buffer): boolean {
@@ -333,7 +334,7 @@ function decodeInsertedAll(list: Buffer[]): (Doc | InsertBytes)[] {
 }
 
 export function decodeBson(buf: Uint8Array): Doc {
-  return BSON.deserialize(buf, deserializeOptions);
+  return decodeTyped(buf);
 }
 
 export interface IncomingMessage {
@@ -456,8 +457,8 @@ function parseOpMsg(frame: Buffer, requestId: number): IncomingMessage {
   const refused = tooLarge([body, ...sequences.flatMap(([, docs]) => docs)]);
   if (refused) return { opCode: OP_MSG, requestId, flags, command: {}, refused };
   const command = decoding('OP_MSG body', (): Doc => {
-    if (!isInsertBody(body)) return BSON.deserialize(body, deserializeOptions);
-    const cmd = BSON.deserialize(body, insertBodyOptions);
+    if (!isInsertBody(body)) return decodeTyped<Doc>(body);
+    const cmd = decodeTyped<Doc>(body, insertBodyOptions);
     if (Array.isArray(cmd.documents)) cmd.documents = decodeInsertedAll(cmd.documents as Buffer[]);
     return cmd;
   });

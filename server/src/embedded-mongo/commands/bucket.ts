@@ -4,15 +4,15 @@
  * outside the boundaries without `default` fails with 40066. (mingo's version counts dates into the wrong
  * bucket and emits empty ones.) Accumulators and the groupBy expression are still evaluated by mingo.
  */
-import { Aggregator } from 'mingo';
+import { Aggregator, type AggregatorOptions } from '../mingo';
 import { compareValues, type Doc } from '../compare';
 import { CommandError } from '../errors';
 
-type Options = NonNullable<ConstructorParameters<typeof Aggregator>[1]>;
+type Options = AggregatorOptions;
 
 const KEY = '__vigil_bucket_key';
 
-export function bucketStage(input: Doc[], spec: Doc, options: Options): Doc[] {
+function checkBoundaries(spec: Doc): unknown[] {
   const bounds = spec.boundaries;
   if (!Array.isArray(bounds) || bounds.length < 2) {
     throw new CommandError(40192, 'Location40192', "The $bucket 'boundaries' field must be an array with at least 2 values");
@@ -22,6 +22,27 @@ export function bucketStage(input: Doc[], spec: Doc, options: Options): Doc[] {
       throw new CommandError(40194, 'Location40194', "The 'boundaries' option to $bucket must be sorted in ascending order");
     }
   }
+  return bounds as unknown[];
+}
+
+/**
+ * `$bucket` the way mongod documents it, as `$group` on a `$switch` over the boundaries plus `$sort`, for
+ * pipelines mingo runs itself ($facet, $lookup): the comparisons are the BSON-aware ones of mingo.ts, so a
+ * boundary value goes to the bucket it opens.
+ */
+export function bucketAsGroup(spec: Doc): Doc[] {
+  const bounds = checkBoundaries(spec);
+  const branches = bounds.slice(0, -1).map((lo, i) => ({
+    case: { $and: [{ $gte: [spec.groupBy, lo] }, { $lt: [spec.groupBy, bounds[i + 1]] }] },
+    then: lo,
+  }));
+  const id = spec.default === undefined ? { $switch: { branches } } : { $switch: { branches, default: spec.default } };
+  const output = (spec.output as Doc | undefined) ?? { count: { $sum: 1 } };
+  return [{ $group: { _id: id, ...output } }, { $sort: { _id: 1 } }];
+}
+
+export function bucketStage(input: Doc[], spec: Doc, options: Options): Doc[] {
+  const bounds = checkBoundaries(spec);
   const keyed = new Aggregator([{ $addFields: { [KEY]: spec.groupBy } }], options).run<Doc>(input);
   const groups = new Map<number, Doc[]>();
   const DEFAULT = -1;

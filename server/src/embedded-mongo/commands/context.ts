@@ -1,4 +1,5 @@
 import type { ObjectId } from 'bson';
+import type { Collection } from '../collection';
 import { toNumber, type Doc } from '../compare';
 import type { Engine } from '../engine';
 import { CommandError } from '../errors';
@@ -43,4 +44,19 @@ export function optionalDoc(v: unknown, name: string): Doc | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) throw new CommandError(14, 'TypeMismatch', `BSON field '${name}' is the wrong type, expected type 'object'`);
   return v as Doc;
+}
+
+/**
+ * A hint must name an existing index (by name or key pattern) or be `{ $natural: ±1 }`; the planner still
+ * chooses its own plan, which returns the same documents.
+ */
+export function checkHint(coll: Collection | undefined, hint: unknown): void {
+  if (hint === undefined || hint === null || !coll) return;
+  if (typeof hint === 'string') {
+    if (coll.indexes.has(hint)) return;
+  } else if (typeof hint === 'object' && !Array.isArray(hint)) {
+    const keys = Object.keys(hint);
+    if (keys.length === 0 || keys[0] === '$natural' || coll.findIndexByKey(hint as Doc)) return;
+  }
+  throw new CommandError(2, 'BadValue', 'hint provided does not correspond to an existing index');
 }

@@ -1,16 +1,47 @@
 import { WriteTx } from '../collection';
-import { compareValues, type Doc } from '../compare';
+import { compareValues, toNumber, type Doc } from '../compare';
 import { validateCollectionName } from '../engine';
 import { CommandError } from '../errors';
 import { defaultIndexName, type IndexSpec } from '../indexes';
+import { bsonTypeName } from '../mingo';
+import { isNumeric } from '../numbers';
 import { compileFilter } from '../query';
 import { collectionName, type Handler } from './context';
 
 const idIndex = { v: 2, key: { _id: 1 }, name: '_id_' };
 
+/** A `$jsonSchema` anywhere in a validator (not enforced here: refused unless mongod would only warn). */
+function hasJsonSchema(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasJsonSchema);
+  if (!v || typeof v !== 'object' || (v).constructor !== Object) return false;
+  return Object.entries(v as Doc).some(([k, x]) => k === '$jsonSchema' || hasJsonSchema(x));
+}
+
+/** Collection options the store cannot honour are refused, never stored and ignored. */
+function checkCollectionOptions(options: Doc): void {
+  if (options.viewOn !== undefined || options.pipeline !== undefined) {
+    throw new CommandError(238, 'NotImplemented', 'views (create with viewOn/pipeline) are not supported by the embedded store');
+  }
+  if (options.capped && options.size === undefined) throw new CommandError(72, 'InvalidOptions', "the 'size' field is required when 'capped' is true");
+  if (options.timeseries !== undefined || options.clusteredIndex !== undefined || options.changeStreamPreAndPostImages !== undefined) {
+    throw new CommandError(238, 'NotImplemented', 'time-series, clustered and pre/post-image collections are not supported by the embedded store');
+  }
+  const enforced = options.validationLevel !== 'off' && options.validationAction !== 'warn';
+  if (options.validator !== undefined) {
+    if (!options.validator || typeof options.validator !== 'object' || Array.isArray(options.validator)) {
+      throw new CommandError(14, 'TypeMismatch', "BSON field 'validator' is the wrong type, expected type 'object'");
+    }
+    if (enforced && hasJsonSchema(options.validator)) {
+      throw new CommandError(238, 'NotImplemented', '$jsonSchema validators are not enforced by the embedded store (use a query-operator validator, or validationAction: "warn")');
+    }
+    compileFilter(options.validator);
+  }
+}
+
 const create: Handler = (ctx) => {
   const name = validateCollectionName(collectionName(ctx, 'create'));
   const { create: _n, $db: _d, lsid: _l, $readPreference: _r, writeConcern: _w, comment: _c, ...options } = ctx.cmd;
+  checkCollectionOptions(options);
   const existing = ctx.engine.get(ctx.db, name);
   if (existing) {
     // Since 7.0 a repeated create with identical options succeeds; different options are a conflict.
@@ -55,6 +86,9 @@ const ALLOWED_INDEX_OPTIONS = new Set([
   'weights', 'default_language', 'language_override', 'textIndexVersion', '2dsphereIndexVersion', 'bits', 'min', 'max', 'wildcardProjection',
 ]);
 
+/** Index types mongod 7.0 knows (text, geo and hashed are listed but not used by the planner here). */
+const INDEX_PLUGINS = new Set(['text', '2dsphere', '2d', 'hashed', '2dsphere_bucket', 'columnstore']);
+
 function normalizeSpec(raw: unknown): IndexSpec {
   if (!raw || typeof raw !== 'object') throw new CommandError(9, 'FailedToParse', 'index specification must be an object');
   const r = raw as Doc;
@@ -64,6 +98,15 @@ function normalizeSpec(raw: unknown): IndexSpec {
   }
   for (const k of Object.keys(r)) {
     if (!ALLOWED_INDEX_OPTIONS.has(k)) throw new CommandError(197, 'InvalidIndexSpecificationOption', `The field '${k}' is not valid for an index specification. Specification: ${JSON.stringify(r)}`);
+  }
+  for (const [field, kind] of Object.entries(key)) {
+    if (typeof kind === 'string') {
+      if (!INDEX_PLUGINS.has(kind)) throw new CommandError(67, 'CannotCreateIndex', `Unknown index plugin '${kind}'`);
+    } else if (!isNumeric(kind)) {
+      throw new CommandError(67, 'CannotCreateIndex', `Values in v:2 index key pattern cannot be of type ${bsonTypeName(kind)}. Only numbers > 0, numbers < 0, and strings are allowed.`);
+    } else if (toNumber(kind) === 0) {
+      throw new CommandError(67, 'CannotCreateIndex', `Values in the index key pattern can't be 0 for field: ${field}`);
+    }
   }
   const spec: IndexSpec = { v: 2, key, name: typeof r.name === 'string' ? r.name : defaultIndexName(key) };
   if (r.unique) spec.unique = true;
@@ -171,6 +214,13 @@ const collMod: Handler = (ctx) => {
   if (!coll) throw new CommandError(26, 'NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
   const change = ctx.cmd.index as Doc | undefined;
   const reply: Doc = { ok: 1 };
+  const { collMod: _n, $db: _d, lsid: _l, $readPreference: _r, writeConcern: _w, comment: _c, index: _i, ...other } = ctx.cmd;
+  if (Object.keys(other).length) {
+    const next = { ...coll.options, ...other };
+    checkCollectionOptions(next);
+    coll.options = next;
+    ctx.engine.saveMeta(coll);
+  }
   if (change) {
     const ix = typeof change.name === 'string' ? coll.indexes.get(change.name) : change.keyPattern ? coll.findIndexByKey(change.keyPattern as Doc) : undefined;
     if (!ix) throw new CommandError(27, 'IndexNotFound', 'cannot find index for collMod');

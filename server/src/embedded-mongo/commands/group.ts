@@ -1,5 +1,6 @@
 import { ObjectId } from 'bson';
 import type { Doc } from '../compare';
+import { makeDouble, makeNumber, numKind } from '../numbers';
 import { compileProjection } from '../projection';
 
 /**
@@ -126,7 +127,7 @@ export function simpleGroup(input: () => Iterable<Doc | Uint8Array>, group: Doc)
   if (!spec) return null;
   const docs = input();
   const project = spec.roots.size ? compileProjection(Object.fromEntries([...spec.roots].map((r) => [r, 1])), {}) : undefined;
-  const groups = new Map<string, { id: unknown; sums: number[] }>();
+  const groups = new Map<string, { id: unknown; sums: number[]; doubles: boolean[] }>();
   try {
     for (const input of docs) {
       const d = project ? (project.raw(input) as Doc) : ({} as Doc);
@@ -151,15 +152,19 @@ export function simpleGroup(input: () => Iterable<Doc | Uint8Array>, group: Doc)
         id = obj;
       }
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { id, sums: spec.accs.map(() => 0) }));
+      if (!g) groups.set(key, (g = { id, sums: spec.accs.map(() => 0), doubles: spec.accs.map(() => false) }));
       for (let i = 0; i < spec.accs.length; i++) {
         const a = spec.accs[i][1];
-        if (a.kind === 'const') g.sums[i] += a.n;
-        else if (a.kind === 'cond') g.sums[i] += truthy(read(d, a.path)) ? a.yes : a.no;
+        let n: number;
+        if (a.kind === 'const') n = a.n;
+        else if (a.kind === 'cond') n = truthy(read(d, a.path)) ? a.yes : a.no;
         else {
           const v = read(d, a.path);
-          if (typeof v === 'number') g.sums[i] += v;
+          if (typeof v !== 'number') continue;
+          n = v;
         }
+        g.sums[i] += n;
+        if (!g.doubles[i] && numKind(n) === 'double') g.doubles[i] = true;
       }
     }
   } catch (err) {
@@ -168,7 +173,8 @@ export function simpleGroup(input: () => Iterable<Doc | Uint8Array>, group: Doc)
   }
   return [...groups.values()].map((g) => {
     const out: Doc = { _id: g.id };
-    spec.accs.forEach(([name], i) => (out[name] = g.sums[i]));
+    // mongod's $sum type: Double when a double was summed, else Int32, or Int64 past Int32's range
+    spec.accs.forEach(([name], i) => (out[name] = g.doubles[i] ? makeDouble(g.sums[i]) : numKind(g.sums[i]) === 'int' ? g.sums[i] : Number.isSafeInteger(g.sums[i]) ? makeNumber('long', g.sums[i]) : g.sums[i]));
     return out;
   });
 }

@@ -1,4 +1,4 @@
-import type { Doc } from '../compare';
+import { toNumber, type Doc } from '../compare';
 import { CommandError } from '../errors';
 import { adminCommands } from './admin';
 import type { CommandContext, Handler } from './context';
@@ -8,7 +8,41 @@ import { writeCommands } from './write';
 
 export type { CommandContext, ServerInfo } from './context';
 
-const handlers: Record<string, Handler> = { ...adminCommands, ...readCommands, ...writeCommands, ...ddlCommands };
+const handlers: Record<string, Handler> = {
+  ...adminCommands,
+  ...readCommands,
+  ...writeCommands,
+  ...ddlCommands,
+  listCommands: () => {
+    const commands: Doc = {};
+    for (const name of Object.keys(handlers).sort()) {
+      commands[name] = { help: '', requiresAuth: false, secondaryOk: true, adminOnly: false, apiVersions: [], deprecatedApiVersions: [] };
+    }
+    return { commands, ok: 1 };
+  },
+};
+
+/**
+ * Write and read concerns a standalone mongod refuses (write_concern.cpp, read_concern_mongod.cpp): acknowledging
+ * them would claim a replication that does not exist.
+ */
+function checkConcerns(cmd: Doc): void {
+  const wc = cmd.writeConcern as Doc | undefined;
+  if (wc && typeof wc === 'object') {
+    const w = wc.w;
+    if (typeof w === 'string' && w !== 'majority') {
+      throw new CommandError(2, 'BadValue', `cannot use non-majority 'w' mode ${w} when a host is not a member of a replica set`);
+    }
+    if (w !== undefined && typeof w !== 'string' && toNumber(w) > 1) {
+      throw new CommandError(2, 'BadValue', "cannot use 'w' > 1 when a host is not replicated");
+    }
+  }
+  const rc = cmd.readConcern as Doc | undefined;
+  if (rc && typeof rc === 'object') {
+    if (rc.level === 'snapshot') throw new CommandError(123, 'NotAReplicaSet', 'node needs to be a replica set member to use readConcern: snapshot');
+    if (rc.level === 'linearizable') throw new CommandError(123, 'NotAReplicaSet', 'node needs to be a replica set member to use read concern');
+  }
+}
 
 export function commandName(cmd: Doc): string {
   return Object.keys(cmd)[0] ?? '';
@@ -21,6 +55,7 @@ export function runCommand(ctx: CommandContext, log: (msg: string, fields: Recor
     if (ctx.cmd.txnNumber !== undefined || ctx.cmd.startTransaction !== undefined || ctx.cmd.autocommit !== undefined) {
       throw new CommandError(20, 'IllegalOperation', 'Transaction numbers are only allowed on a replica set member or mongos');
     }
+    checkConcerns(ctx.cmd);
     const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : undefined;
     if (!handler) throw new CommandError(59, 'CommandNotFound', `no such command: '${name}'`);
     return handler(ctx);

@@ -1,13 +1,16 @@
-import { ProcessingMode } from 'mingo';
-import { WriteTx } from '../collection';
+import os from 'node:os';
+import { Long } from 'bson';
+import { ProcessingMode } from '../mingo';
+import { WriteTx, type Collection } from '../collection';
 import { compareValues, parseSort, pathValues, toNumber, type Doc } from '../compare';
 import { CommandError } from '../errors';
 import { compileProjection } from '../projection';
 import { countQuery, explainPlan, plan, runQuery } from '../query';
 import { cloneDoc, withId } from '../update';
-import { runPipeline } from './bucket';
+import { currentOperation, storageStats } from './admin';
+import { bucketAsGroup, runPipeline } from './bucket';
 import { simpleGroup } from './group';
-import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
+import { checkHint, collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
 
 const find: Handler = (ctx) => {
   const name = collectionName(ctx, 'find');
@@ -22,6 +25,7 @@ const find: Handler = (ctx) => {
   const skip = optionalNumber(cmd.skip, 'skip') ?? 0;
   if (skip < 0) throw new CommandError(51024, 'Location51024', "BSON field 'skip' value must be >= 0, actual value '" + skip + "'");
   const project = compileProjection(cmd.projection, filter);
+  checkHint(ctx.engine.get(ctx.db, name), cmd.hint);
   const r = runQuery(ctx.engine.get(ctx.db, name), filter, { sort: parseSort(cmd.sort), skip, limit, raw: true });
   const cursor = ctx.engine.cursors.first(`${ctx.db}.${name}`, r.docs, {
     batchSize: optionalNumber(cmd.batchSize, 'batchSize'),
@@ -49,6 +53,7 @@ const count: Handler = (ctx) => {
   const query = optionalDoc(ctx.cmd.query, 'query') ?? {};
   const skip = optionalNumber(ctx.cmd.skip, 'skip') ?? 0;
   const limit = Math.abs(optionalNumber(ctx.cmd.limit, 'limit') ?? 0);
+  checkHint(coll, ctx.cmd.hint);
   let n = countQuery(coll, query);
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
@@ -68,17 +73,19 @@ const distinct: Handler = (ctx) => {
 };
 
 /** `$count` as mongod defines it ($group + $project), so an empty input yields no document (mingo gives {n: 0}). */
-function rewriteStages(stages: Doc[]): Doc[] {
+function rewriteStages(stages: Doc[], nested = false): Doc[] {
   return stages.flatMap((s): Doc[] => {
     const [name] = Object.keys(s);
     if (name === '$count') return [{ $group: { _id: null, [String(s.$count)]: { $sum: 1 } } }, { $project: { _id: 0 } }];
     if (name === '$facet') {
       const facets: Doc = {};
-      for (const [k, p] of Object.entries(s.$facet as Doc)) facets[k] = Array.isArray(p) ? rewriteStages(p as Doc[]) : p;
+      for (const [k, p] of Object.entries(s.$facet as Doc)) facets[k] = Array.isArray(p) ? rewriteStages(p as Doc[], true) : p;
       return [{ $facet: facets }];
     }
+    // inside $facet and $lookup mingo runs the pipeline: $bucket becomes mongod's own definition of it
+    if (name === '$bucket' && nested) return bucketAsGroup(s.$bucket as Doc);
     if (name === '$lookup' && Array.isArray((s.$lookup as Doc).pipeline)) {
-      return [{ $lookup: { ...(s.$lookup as Doc), pipeline: rewriteStages((s.$lookup as Doc).pipeline as Doc[]) } }];
+      return [{ $lookup: { ...(s.$lookup as Doc), pipeline: rewriteStages((s.$lookup as Doc).pipeline as Doc[], true) } }];
     }
     return [s];
   });
@@ -93,7 +100,7 @@ function aggregationError(err: unknown): CommandError {
   if (msg.includes('$replaceRoot expression must return an object')) {
     return new CommandError(40228, 'Location40228', "'newRoot' expression must evaluate to an object");
   }
-  if (msg.includes('$bucket require a default')) {
+  if (msg.includes('$bucket require a default') || msg.includes('$switch could not find a matching branch')) {
     return new CommandError(40066, 'Location40066', '$switch could not find a matching branch for an input, and no default was specified.');
   }
   return new CommandError(2, 'BadValue', msg);
@@ -113,14 +120,31 @@ const aggregate: Handler = (ctx) => {
   if (cmd.cursor === undefined && !cmd.explain) {
     throw new CommandError(9, 'FailedToParse', "The 'cursor' option is required, except for aggregate with the explain argument");
   }
-  if (typeof cmd.aggregate !== 'string') throw new CommandError(73, 'InvalidNamespace', 'aggregate with a database-level source is not supported by the embedded store');
-  const name = cmd.aggregate;
-  const coll = ctx.engine.get(ctx.db, name);
+  const stageIndex = (stage: string): number => stages.findIndex((s) => s && stage in s);
+  for (const stage of ['$collStats', '$currentOp']) {
+    if (stageIndex(stage) > 0) throw new CommandError(40602, 'Location40602', `${stage} is only valid as the first stage in a pipeline`);
+  }
+  const dbLevel = stageIndex('$currentOp') === 0;
+  if (typeof cmd.aggregate !== 'string' && !(dbLevel && toNumber(cmd.aggregate) === 1)) {
+    throw new CommandError(73, 'InvalidNamespace', 'aggregate with a database-level source is not supported by the embedded store');
+  }
+  const name = dbLevel ? '$cmd.aggregate' : String(cmd.aggregate);
+  const coll = dbLevel ? undefined : ctx.engine.get(ctx.db, name);
+  checkHint(coll, cmd.hint);
   const reply = (docs: Doc[]): Doc => {
     const cursorOpts = optionalDoc(cmd.cursor, 'cursor') ?? {};
     return { cursor: ctx.engine.cursors.first(`${ctx.db}.${name}`, docs, { batchSize: optionalNumber(cursorOpts.batchSize, 'batchSize') }), ok: 1 };
   };
   let rest = stages;
+  const source = sourceStage(ctx, stages[0], name, coll);
+  if (source) {
+    rest = rewriteStages(stages.slice(1));
+    try {
+      return reply(rest.length ? runPipeline(source, rest, { processingMode: ProcessingMode.CLONE_INPUT }) : source);
+    } catch (err) {
+      throw aggregationError(err);
+    }
+  }
   let out: Doc | string | undefined;
   const last = rest[rest.length - 1];
   if (last && ('$out' in last || '$merge' in last)) {
@@ -190,6 +214,30 @@ const aggregate: Handler = (ctx) => {
   }
   return reply(result);
 };
+
+/** The documents of a first stage that is a source of its own ($collStats, $currentOp), else undefined. */
+function sourceStage(ctx: CommandContext, first: Doc | undefined, name: string, coll: Collection | undefined): Doc[] | undefined {
+  if (!first) return undefined;
+  if ('$currentOp' in first) return [currentOperation(ctx)];
+  if (!('$collStats' in first)) return undefined;
+  const spec = optionalDoc(first.$collStats, '$collStats') ?? {};
+  const ns = `${ctx.db}.${name}`;
+  const out: Doc = { ns, host: `${os.hostname()}:${ctx.server.port}`, localTime: new Date() };
+  if (spec.storageStats !== undefined) {
+    if (!coll) throw new CommandError(26, 'NamespaceNotFound', `Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [${ns}] not found.`);
+    out.storageStats = storageStats(coll, ns, Math.max(1, Math.floor(optionalNumber((spec.storageStats as Doc).scale, 'scale') ?? 1)));
+  }
+  if (spec.count !== undefined) {
+    if (!coll) throw new CommandError(26, 'NamespaceNotFound', `Unable to retrieve count in $collStats stage :: caused by :: Collection [${ns}] not found.`);
+    out.count = coll.docs.size;
+  }
+  if (spec.latencyStats !== undefined) {
+    const zero = { latency: Long.fromNumber(0), ops: Long.fromNumber(0) };
+    out.latencyStats = { reads: zero, writes: zero, commands: zero, transactions: zero };
+  }
+  if (spec.queryExecStats !== undefined) out.queryExecStats = { collectionScans: { total: Long.fromNumber(coll?.stats.collscans ?? 0), nonTailable: Long.fromNumber(coll?.stats.collscans ?? 0) } };
+  return [out];
+}
 
 function isCountPipeline(stages: Doc[]): boolean {
   if (stages.length !== 1 || !('$group' in stages[0])) return false;

@@ -1,11 +1,48 @@
 import { WriteTx, type Collection } from '../collection';
-import { parseSort, valuesEqual, type Doc } from '../compare';
+import { parseSort, type Doc } from '../compare';
 import { CommandError } from '../errors';
 import { compileProjection } from '../projection';
 import { runQuery } from '../query';
 import { applyUpdate, isOperatorUpdate, upsertSeed, withId } from '../update';
-import { decodeFields, InsertBytes } from '../wire';
-import { collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
+import { bsonOf, decodeFields, InsertBytes } from '../wire';
+import { compileFilter, type Matcher } from '../query';
+import { checkHint, collectionName, optionalDoc, optionalNumber, type CommandContext, type Handler } from './context';
+
+const validators = new WeakMap<Doc, Matcher>();
+
+/**
+ * The collection's validator as mongod applies it: `validationLevel: "off"` or `validationAction: "warn"`
+ * check nothing; "moderate" lets an update through when the document was already invalid. ($jsonSchema
+ * validators are refused when the collection is created: ddl.ts.)
+ */
+function validates(coll: Collection): boolean {
+  const { validator, validationLevel, validationAction } = coll.options;
+  return Boolean(validator) && typeof validator === 'object' && validationLevel !== 'off' && validationAction !== 'warn';
+}
+
+function validate(coll: Collection, doc: Doc, before?: Doc): void {
+  if (!validates(coll)) return;
+  const { validator, validationLevel } = coll.options;
+  let test = validators.get(validator as Doc);
+  if (!test) validators.set(validator as Doc, (test = compileFilter(validator)));
+  if (test(doc)) return;
+  if (before && validationLevel === 'moderate' && !test(before)) return;
+  throw new CommandError(121, 'DocumentValidationFailure', 'Document failed validation', { errInfo: { failingDocumentId: doc._id, details: { operatorName: '$and', schemaRulesNotSatisfied: [] } } });
+}
+
+/** A capped collection drops its oldest documents (insertion order) past `max` documents or `size` bytes. */
+function trimCapped(coll: Collection, tx: WriteTx): void {
+  if (!coll.options.capped) return;
+  const max = optionalNumber(coll.options.max, 'max') ?? 0;
+  const size = optionalNumber(coll.options.size, 'size') ?? 0;
+  let bytes = size > 0 ? coll.docs.byteSize() : 0;
+  for (const [, doc] of coll.docs) {
+    const over = (max > 0 && coll.docs.size > max) || (size > 0 && bytes > size && coll.docs.size > 1);
+    if (!over) break;
+    if (size > 0) bytes -= bsonOf(doc).length;
+    coll.remove(doc, tx);
+  }
+}
 
 function statements(ctx: CommandContext, field: string): Doc[] {
   const v = ctx.cmd[field];
@@ -56,12 +93,15 @@ const insert: Handler = (ctx) => {
   let n = 0;
   let fields: ReadonlySet<string> | undefined;
   const { errors } = runStatements(ctx, 'documents', (doc, i, coll, tx) => {
-    if (i === 0) fields = coll.fieldsIndexed();
+    // a validator reads any field: the document is decoded whole
+    if (i === 0) fields = validates(coll) ? undefined : coll.fieldsIndexed();
     const decoded = doc instanceof InsertBytes ? decodeFields(doc.bytes, fields) : doc;
     let prepared = prepareInsert(decoded);
     // A partly decoded document must be stored as its bytes; if preparing it built a new object, decode it all.
-    if (prepared !== decoded && doc instanceof InsertBytes) prepared = prepareInsert(decodeFields(doc.bytes, undefined));
+    if (prepared !== decoded && doc instanceof InsertBytes && fields) prepared = prepareInsert(decodeFields(doc.bytes, undefined));
+    validate(coll, prepared);
     coll.insert(prepared, tx);
+    trimCapped(coll, tx);
     n++;
   });
   return withErrors({ n }, errors);
@@ -73,8 +113,9 @@ function updateOne(
   tx: WriteTx,
   q: Doc,
   u: unknown,
-  opts: { multi: boolean; upsert: boolean; arrayFilters?: Doc[]; sort?: Doc },
+  opts: { multi: boolean; upsert: boolean; arrayFilters?: Doc[]; sort?: Doc; hint?: unknown },
 ): { n: number; nModified: number; upserted?: unknown; before?: Doc; after?: Doc } {
+  checkHint(coll, opts.hint);
   if (opts.multi && u && !Array.isArray(u) && !isOperatorUpdate(u)) {
     throw new CommandError(9, 'FailedToParse', 'multi update is not supported for replacement-style update');
   }
@@ -83,7 +124,9 @@ function updateOne(
   let last: { before: Doc; after: Doc } | undefined;
   for (const doc of matched) {
     const next = applyUpdate(doc, u, { filter: q, arrayFilters: opts.arrayFilters, inserting: false });
-    if (!valuesEqual(doc, next) || Object.keys(doc).length !== Object.keys(next).length) {
+    // mongod counts a change of type (Int32 5 → Int64 5) or of field order as a modification: compare bytes
+    if (!bsonOf(doc).equals(bsonOf(next))) {
+      validate(coll, next, doc);
       coll.replace(doc, next, tx);
       nModified++;
     }
@@ -92,7 +135,9 @@ function updateOne(
   if (matched.length === 0 && opts.upsert) {
     const seed = upsertSeed(q);
     const created = withId(applyUpdate(seed, u, { filter: q, arrayFilters: opts.arrayFilters, inserting: true }));
+    validate(coll, created);
     coll.insert(created, tx, 'upsert');
+    trimCapped(coll, tx);
     return { n: 1, nModified: 0, upserted: created._id, after: created };
   }
   return { n: matched.length, nModified, ...last };
@@ -108,6 +153,7 @@ const update: Handler = (ctx) => {
       upsert: Boolean(stmt.upsert),
       arrayFilters: stmt.arrayFilters as Doc[] | undefined,
       sort: optionalDoc(stmt.sort, 'sort'),
+      hint: stmt.hint,
     });
     n += r.n;
     nModified += r.nModified;
@@ -123,6 +169,7 @@ const del: Handler = (ctx) => {
   const { errors } = runStatements(ctx, 'deletes', (stmt, _i, coll, tx) => {
     const limit = optionalNumber(stmt.limit, 'limit') ?? 0;
     if (limit !== 0 && limit !== 1) throw new CommandError(9, 'FailedToParse', 'The limit field in delete objects must be 0 or 1. Got ' + limit);
+    checkHint(coll, stmt.hint);
     const docs = runQuery(coll, optionalDoc(stmt.q, 'q') ?? {}, { limit }).docs;
     for (const d of docs) coll.remove(d, tx);
     n += docs.length;
@@ -153,6 +200,7 @@ const findAndModify: Handler = (ctx) => {
   return reply;
 
   function removeOne(): Doc {
+    checkHint(coll, cmd.hint);
     const doc = runQuery(coll, q, { limit: 1, sort: parseSort(sort) }).docs[0];
     if (doc) coll.remove(doc, tx);
     return { lastErrorObject: { n: doc ? 1 : 0 }, value: shape(doc), ok: 1 };
@@ -164,6 +212,7 @@ const findAndModify: Handler = (ctx) => {
       upsert: Boolean(cmd.upsert),
       arrayFilters: cmd.arrayFilters as Doc[] | undefined,
       sort,
+      hint: cmd.hint,
     });
     const lastErrorObject: Doc = { n: r.n, updatedExisting: r.upserted === undefined && r.n > 0 };
     if (r.upserted !== undefined) lastErrorObject.upserted = r.upserted;
