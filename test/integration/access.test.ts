@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
+import { alertsOf } from '../../server/src/alerts';
 import { grants, roles, type Permission, type Role } from '../../server/src/contracts/access';
 import { bootAdmin, bootAuthApp, TEST_PASSWORD, type TestApp } from '../helpers/app';
 import { createUser, loginAs, type TestUser } from '../helpers/auth';
@@ -100,6 +101,41 @@ async function newUserAt(fx: Fixture, regionId: string, role: Role = 'viewer'): 
   return createUser(fx.app, { role, scopeRegionId: regionId });
 }
 
+/** An open incident of a new point in `regionId` (the fixture's catch-all policy groups every point by itself). */
+async function newIncident(fx: Fixture, regionId: string): Promise<string> {
+  const cameraId = await newCamera(fx, regionId);
+  const incidents = alertsOf(fx.app.ctx).incidents;
+  incidents.onTransition({ cameraId, to: 'DOWN', at: new Date(), flapping: false });
+  await incidents.flush();
+  const inc = incidents.engine.openIncidents().find((i) => i.members.some((m) => m.pointId === cameraId));
+  if (!inc) throw new Error('fixture incident not opened');
+  return inc.id;
+}
+
+const policyBody = (fx: Fixture, regionId: string): Record<string, unknown> => ({ name: `policy ${++fx.seq}`, match: { regionIds: [regionId] }, groupBy: 'street' });
+
+/** A finished dry-run import job started by `client` (jobs are visible to the user who started them). */
+async function newImportJob(fx: Fixture, client: ApiClient, regionId: string): Promise<string> {
+  await newCamera(fx, regionId);
+  const csv = await fx.root.get(`/cameras/export?regionId=${regionId}&format=csv`);
+  for (let attempt = 0; ; attempt++) {
+    const form = new FormData();
+    form.append('file', new Blob([String(csv.body)], { type: 'text/csv' }), 'points.csv');
+    const res = await client.request('POST', '/cameras/import?mode=dry-run&async=true', form);
+    if (res.status === 409 && attempt < 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    if (res.status !== 202) throw new Error(`fixture import job failed: ${res.status} ${JSON.stringify(res.body)}`);
+    const id = String(res.body.id);
+    for (let i = 0; i < 300; i++) {
+      if ((await client.get(`/cameras/import/jobs/${id}`)).body.state !== 'running') return id;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('fixture import job did not finish');
+  }
+}
+
 const table: Record<string, Entry> = {
   // ---- audit -----------------------------------------------------------------------------------------
   'GET /audit': { unscoped: 'a list: entries are filtered to the caller\'s subtree', build: () => Promise.resolve({ method: 'GET', path: '/audit' }) },
@@ -131,6 +167,46 @@ const table: Record<string, Entry> = {
     },
   },
   'GET /cameras/export': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/cameras/export?regionId=${t}&format=csv` }) },
+
+  // ---- alerts: incidents, policies, silences ---------------------------------------------------------
+  'GET /incidents': { unscoped: 'a list: incidents are filtered to those with a member point the caller sees', build: () => Promise.resolve({ method: 'GET', path: '/incidents' }) },
+  'GET /incidents/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/incidents/${await newIncident(fx, t)}` }) },
+  'POST /incidents/{id}/ack': { build: async (fx, t) => ({ method: 'POST', path: `/incidents/${await newIncident(fx, t)}/ack` }) },
+  'POST /incidents/{id}/assign': {
+    build: async (fx, t) => ({ method: 'POST', path: `/incidents/${await newIncident(fx, t)}/assign`, body: { userId: fx.users.community.technician.user.id } }),
+  },
+  'POST /incidents/{id}/comments': { build: async (fx, t) => ({ method: 'POST', path: `/incidents/${await newIncident(fx, t)}/comments`, body: { text: '现场检查中' } }) },
+  'POST /incidents/{id}/close': { build: async (fx, t) => ({ method: 'POST', path: `/incidents/${await newIncident(fx, t)}/close` }) },
+  'GET /alert-policies': { unscoped: 'a list filtered to policies naming a region the caller sees', build: () => Promise.resolve({ method: 'GET', path: '/alert-policies' }) },
+  'POST /alert-policies': { ok: 201, build: (fx, t) => Promise.resolve({ method: 'POST', path: '/alert-policies', body: policyBody(fx, t) }) },
+  'GET /alert-policies/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/alert-policies/${await mustOk(fx.root.post('/alert-policies', policyBody(fx, t)), 'policy')}` }) },
+  'PUT /alert-policies/{id}': {
+    build: async (fx, t) => ({ method: 'PUT', path: `/alert-policies/${await mustOk(fx.root.post('/alert-policies', policyBody(fx, t)), 'policy')}`, body: policyBody(fx, t) }),
+  },
+  'DELETE /alert-policies/{id}': { ok: 204, build: async (fx, t) => ({ method: 'DELETE', path: `/alert-policies/${await mustOk(fx.root.post('/alert-policies', policyBody(fx, t)), 'policy')}` }) },
+  'GET /silences': { unscoped: 'a list filtered to silences the caller may see', build: () => Promise.resolve({ method: 'GET', path: '/silences' }) },
+  'POST /silences': { ok: 201, build: (_fx, t) => Promise.resolve({ method: 'POST', path: '/silences', body: { matcher: { regionIds: [t] }, endsAt: inAYear(), comment: '施工' } }) },
+  'DELETE /silences/{id}': {
+    build: async (fx, t, { inScope, actor }) => {
+      // a silence is ended by its creator (or an operator/admin who sees it): the actor creates his own in scope
+      const creator = inScope && actor && grants[actor.role].has('alert:ack') ? actor.client : fx.root;
+      const id = await mustOk(creator.post('/silences', { matcher: { regionIds: [t] }, endsAt: inAYear(), comment: '施工' }), 'silence');
+      return { method: 'DELETE', path: `/silences/${id}` };
+    },
+  },
+
+  // ---- reports, monitoring load, import jobs --------------------------------------------------------
+  'GET /reports/online-rate': {
+    build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/reports/online-rate?region=${t}&from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date().toISOString()}` }),
+  },
+  'GET /monitoring/load': { unscoped: "the polling engine's load (no point data)", build: () => Promise.resolve({ method: 'GET', path: '/monitoring/load' }) },
+  'GET /cameras/import/jobs/{id}': {
+    unscoped: 'a job is visible to the user who started it (any other caller: 404)',
+    build: async (fx, t, { actor }) => {
+      const starter = actor && grants[actor.role].has('camera:import') ? actor.client : fx.root;
+      return { method: 'GET', path: `/cameras/import/jobs/${await newImportJob(fx, starter, t)}` };
+    },
+  },
 
   // ---- monitoring (per point) ---------------------------------------------------------------------
   'GET /cameras/{id}/status': { build: (fx, t) => Promise.resolve({ method: 'GET', path: `/cameras/${fx.camera[t]}/status` }) },
@@ -265,6 +341,8 @@ describe('access control: every operation × role × tier (acceptance)', functio
       }
     }
     fx = { app, root, region: { D, S1, S2, C1, C2 }, users, camera: {}, seq: seqStart.seq };
+    // one catch-all policy, grouping by upstream device (a point without one is its own group)
+    await mustOk(root.post('/alert-policies', { name: 'catch-all', groupBy: 'upstream' }), 'policy');
     for (const c of [C1, C2]) fx.camera[c] = await newCamera(fx, c);
     // The polling engine picks new points up asynchronously; status reads answer 503 until it has.
     for (let i = 0; i < 100; i++) {

@@ -144,7 +144,8 @@ describe(`probes against the camera simulator (real loopback sockets, ${layer} s
     const bad = scanRtspHead(Buffer.from('HTTP/1.1 200 OK\r\n\r\n'));
     expect(bad && 'error' in bad ? bad.error : '').to.match(/not RTSP/);
     // an early, partial answer that cannot be RTSP is refused before its end arrives
-    expect(scanRtspHead(Buffer.from('HTT'))).to.deep.equal({ error: 'not RTSP: "HTT"' });
+    // the target's bytes never reach a result: the error says what is wrong, not what was sent
+    expect(scanRtspHead(Buffer.from('HTT'))).to.deep.equal({ error: 'not RTSP' });
   });
 
   it('when header names vary in case and values carry blanks, then CSeq, status and length are still read from the bytes', () => {
@@ -154,7 +155,7 @@ describe(`probes against the camera simulator (real loopback sockets, ${layer} s
     expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 1x\r\n\r\n'))).to.include({ cseq: -1 });
     expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: -3\r\n\r\n'))).to.have.property('error').that.matches(/Content-Length/);
     expect(scanRtspHead(Buffer.from('RTSP/1.0 20x OK\r\n\r\n'))).to.have.property('error').that.matches(/bad status line/);
-    expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nno colon here\r\n\r\n'))).to.have.property('error').that.matches(/bad header line/);
+    expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nno colon here\r\n\r\n'))).to.have.property('error').that.matches(/bad RTSP header line/);
   });
 });
 

@@ -126,12 +126,14 @@ export class SilenceService {
     const tree = this.deps.regions.current();
     const viewer = viewerOf(principal);
     const bad = (field: string, message: string): AppError => new AppError('validation_failed', `${field}: ${message}`, [{ field, message }]);
+    // what the caller cannot see is "not found", as everywhere
+    const unknown = (field: string, what: string): AppError => new AppError('not_found', `${field}: ${what} not found`, [{ field, message: `${what} not found` }]);
     input.matcher.regionIds.forEach((r, i) => {
-      if (!tree.has(r) || !regionInScope(principal, tree, r)) throw bad(`matcher.regionIds.${i}`, 'no such region in your scope');
+      if (!tree.has(r) || !regionInScope(principal, tree, r)) throw unknown(`matcher.regionIds.${i}`, 'region');
     });
     input.matcher.pointIds.forEach((id, i) => {
       const p = this.deps.point(id);
-      if (!p || !canSeePoint(viewer, tree, p)) throw bad(`matcher.pointIds.${i}`, 'no such point in your scope');
+      if (!p || !canSeePoint(viewer, tree, p)) throw unknown(`matcher.pointIds.${i}`, 'camera point');
     });
     if (viewer.maintainerOrg !== null && input.matcher.orgs.some((o) => o !== viewer.maintainerOrg)) {
       throw bad('matcher.orgs', `technicians silence only their own organisation's points (${viewer.maintainerOrg})`);
@@ -163,7 +165,7 @@ export class SilenceService {
     const now = new Date();
     if (d.endsAt <= now) return this.view(d);
     const before = this.view(d);
-    const after = await this.model.findByIdAndUpdate(d._id, { $set: { endsAt: now, expiredBy: principal.username } }, { new: true }).lean<SilenceDoc>();
+    const after = await this.model.findByIdAndUpdate(d._id, { $set: { endsAt: now, expiredBy: principal.username } }, { returnDocument: 'after' }).lean<SilenceDoc>();
     if (!after) throw AppError.notFound('silence');
     const view = this.view(after);
     await this.deps.audit({ actor: actorOf(principal), action: 'silence.expire', entity: 'alert', entityId: id, before, after: view });

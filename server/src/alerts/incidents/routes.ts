@@ -88,7 +88,7 @@ export function incidentsRouter(ctx: AppContext, incidents: IncidentService): Ro
     tags: ['alerts'],
     permission: 'alert:read',
     responses: { 200: { description: 'the policies', schema: alertPolicyListSchema } },
-    handler: () => incidents.listPolicies(),
+    handler: ({ principal }) => incidents.listPolicies(principal),
   });
   defineRoute(router, ctx.openapi, {
     method: 'post',
@@ -109,7 +109,7 @@ export function incidentsRouter(ctx: AppContext, incidents: IncidentService): Ro
     permission: 'alert:read',
     params: incidentIdParamsSchema,
     responses: { 200: { description: 'the policy', schema: alertPolicySchema } },
-    handler: ({ params }) => incidents.getPolicy(params.id),
+    handler: ({ principal, params }) => incidents.getPolicy(principal, params.id),
   });
   defineRoute(router, ctx.openapi, {
     method: 'put',

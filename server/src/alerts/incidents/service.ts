@@ -12,7 +12,8 @@ import {
   type IncidentView,
 } from '../../contracts/incidents';
 import type { ConfirmedState } from '../../contracts/live';
-import { canSeePoint, pointFilter, viewerOf, type Viewer } from '../../auth/scope';
+import { canSeePoint, canSeeRegion, pointFilter, regionInScope, viewerOf, type Viewer } from '../../auth/scope';
+import { refNotFound } from '../../regions/service';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { isDuplicateKey } from '../../lib/store-errors';
@@ -351,29 +352,47 @@ export class IncidentService {
     return this.policyNames.get(id) ?? '';
   }
 
-  async listPolicies(): Promise<{ items: AlertPolicyView[] }> {
+  async listPolicies(principal: Principal): Promise<{ items: AlertPolicyView[] }> {
     const docs = await this.policyModel.find().sort({ priority: 1, name: 1 }).lean<AlertPolicyDoc[]>();
-    return { items: docs.map(policyView) };
+    return { items: docs.filter((d) => this.canRead(principal, d)).map(policyView) };
   }
 
-  async getPolicy(id: string): Promise<AlertPolicyView> {
+  async getPolicy(principal: Principal, id: string, write = false): Promise<AlertPolicyView> {
     const d = Types.ObjectId.isValid(id) ? await this.policyModel.findById(id).lean<AlertPolicyDoc>() : null;
-    if (!d) throw AppError.notFound('alert policy');
+    if (!d || !this.canRead(principal, d)) throw AppError.notFound('alert policy');
+    if (write && !this.canWrite(principal, d)) throw new AppError('forbidden', 'the policy covers regions outside your scope');
     return policyView(d);
   }
 
-  private checkRefs(principal: Principal, input: AlertPolicyInput): void {
+  /**
+   * A scoped admin's policies are bound to his subtree: the regions named must lie inside it (others are
+   * "not found", like everywhere), and a policy naming none is bound to his scope root.
+   */
+  private scoped(principal: Principal, input: AlertPolicyInput): AlertPolicyInput {
     const tree = this.deps.regions.current();
     input.match.regionIds.forEach((r, i) => {
-      if (!tree.has(r)) throw new AppError('validation_failed', 'unknown region', [{ field: `match.regionIds.${i}`, message: 'no such region' }]);
-      if (principal.scopeRegionId !== null && !tree.within(principal.scopeRegionId, r)) {
-        throw new AppError('validation_failed', 'region outside your scope', [{ field: `match.regionIds.${i}`, message: 'no such region' }]);
-      }
+      if (!tree.has(r) || !regionInScope(principal, tree, r)) throw refNotFound(`match.regionIds.${i}`, 'region');
     });
+    if (principal.scopeRegionId !== null && input.match.regionIds.length === 0) return { ...input, match: { ...input.match, regionIds: [principal.scopeRegionId] } };
+    return input;
   }
 
-  async createPolicy(principal: Principal, input: AlertPolicyInput): Promise<AlertPolicyView> {
-    this.checkRefs(principal, input);
+  /** Reads: a global caller sees every policy, a scoped one those naming a region he can see. */
+  private canRead(principal: Principal, p: AlertPolicyInput): boolean {
+    if (principal.scopeRegionId === null) return true;
+    const tree = this.deps.regions.current();
+    return p.match.regionIds.some((r) => canSeeRegion(principal, tree, r));
+  }
+
+  /** Writes: every region the policy names lies inside the caller's subtree (a global policy: global admins only). */
+  private canWrite(principal: Principal, p: AlertPolicyInput): boolean {
+    if (principal.scopeRegionId === null) return true;
+    const tree = this.deps.regions.current();
+    return p.match.regionIds.length > 0 && p.match.regionIds.every((r) => regionInScope(principal, tree, r));
+  }
+
+  async createPolicy(principal: Principal, raw: AlertPolicyInput): Promise<AlertPolicyView> {
+    const input = this.scoped(principal, raw);
     const now = new Date();
     try {
       const doc = await this.policyModel.create({ ...input, version: 1, createdAt: now, updatedAt: now });
@@ -387,16 +406,16 @@ export class IncidentService {
     }
   }
 
-  async updatePolicy(principal: Principal, id: string, input: AlertPolicyInput, expectedVersion?: number): Promise<AlertPolicyView> {
-    const before = await this.getPolicy(id);
+  async updatePolicy(principal: Principal, id: string, raw: AlertPolicyInput, expectedVersion?: number): Promise<AlertPolicyView> {
+    const before = await this.getPolicy(principal, id, true);
     if (expectedVersion !== undefined && expectedVersion !== before.version) {
       throw new AppError('conflict', `the policy was changed meanwhile (current version ${before.version})`, [{ field: 'version', message: 'stale' }]);
     }
-    this.checkRefs(principal, input);
+    const input = this.scoped(principal, raw);
     let d: AlertPolicyDoc | null;
     try {
       d = await this.policyModel
-        .findOneAndUpdate({ _id: new Types.ObjectId(id), version: before.version }, { $set: { ...input, updatedAt: new Date() }, $inc: { version: 1 } }, { new: true })
+        .findOneAndUpdate({ _id: new Types.ObjectId(id), version: before.version }, { $set: { ...input, updatedAt: new Date() }, $inc: { version: 1 } }, { returnDocument: 'after' })
         .lean<AlertPolicyDoc>();
     } catch (err) {
       if (isDuplicateKey(err)) throw new AppError('conflict', `a policy named ${input.name} exists`, [{ field: 'name', message: 'already exists' }]);
@@ -410,7 +429,7 @@ export class IncidentService {
   }
 
   async deletePolicy(principal: Principal, id: string): Promise<void> {
-    const before = await this.getPolicy(id);
+    const before = await this.getPolicy(principal, id, true);
     if (this.engine.openIncidents().some((i) => i.policyId === id)) {
       throw new AppError('conflict', 'the policy has open incidents: disable it instead, and delete it once they are resolved');
     }
