@@ -96,8 +96,9 @@ describe('live hub', () => {
     const { hub } = makeHub([pt('a', 'c1'), pt('b', 'c1'), pt('c', 'c1')], 250);
     const room = hub.join('d', { scopeRegionId: null, maintainerOrg: null });
     const epoch = room.epoch;
-    for (const id of ['a', 'b', 'c', 'a', 'b']) {
-      hub.applyTransition({ cameraId: id, to: 'DOWN', at: Date.now() + Math.random() * 1e6 });
+    // distinct seconds: a repeated (state, since) is no change (a random `at` made this flaky)
+    for (const [i, id] of ['a', 'b', 'c', 'a', 'b'].entries()) {
+      hub.applyTransition({ cameraId: id, to: 'DOWN', at: Date.now() + (i + 1) * 10_000 });
       hub.flushAll();
     }
     expect(room.seq).to.equal(5);
