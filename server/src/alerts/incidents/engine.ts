@@ -437,15 +437,22 @@ export class IncidentEngine {
     this.adopt(live, id, at);
   }
 
-  /** A device just joined `live`: dependants DOWN behind it that were not named elsewhere move in, suppressed. */
-  private adopt(live: Live, id: string, at: number): void {
+  /** Every point behind `id` (its `upstreamId` chain leads to it), nearest first; a cycle in the links ends the walk. */
+  private *descendants(id: string): Generator<string> {
     const queue = [...this.deps.dependants(id)];
     const seen = new Set<string>([id]);
-    while (queue.length) {
-      const d = queue.shift() as string;
-      if (seen.has(d) || seen.size > 100_000) continue;
+    for (let i = 0; i < queue.length && seen.size <= 100_000; i++) {
+      const d = queue[i];
+      if (seen.has(d)) continue;
       seen.add(d);
+      yield d;
       queue.push(...this.deps.dependants(d));
+    }
+  }
+
+  /** A device just joined `live`: dependants DOWN behind it that were not named elsewhere move in, suppressed. */
+  private adopt(live: Live, id: string, at: number): void {
+    for (const d of this.descendants(id)) {
       const s = this.points.get(d);
       if (!s?.down || s.flapping) continue;
       const cur = this.memberOf.get(d);
@@ -464,15 +471,9 @@ export class IncidentEngine {
 
   /** A device came back (or went into maintenance): dependants still DOWN are re-placed, parents first. */
   private release(id: string, at: number): void {
-    const queue = [...this.deps.dependants(id)];
-    const seen = new Set<string>([id]);
     const replace: string[] = [];
     const touched = new Set<Live>();
-    while (queue.length) {
-      const d = queue.shift() as string;
-      if (seen.has(d) || seen.size > 100_000) continue;
-      seen.add(d);
-      queue.push(...this.deps.dependants(d));
+    for (const d of this.descendants(id)) {
       const s = this.points.get(d);
       if (!s?.down) continue;
       const cur = this.memberOf.get(d);
