@@ -107,6 +107,19 @@ const insert: Handler = (ctx) => {
   return withErrors({ n }, errors);
 };
 
+/**
+ * Whether an update changed the document's bytes. A result too large to encode at all is a change: the
+ * write's own size check then refuses it as mongod does (17419), rather than the encoder's 10334.
+ */
+function changedBytes(doc: Doc, next: Doc): boolean {
+  try {
+    return !bsonOf(doc).equals(bsonOf(next));
+  } catch (err) {
+    if (err instanceof CommandError && err.code === 10334) return true;
+    throw err;
+  }
+}
+
 /** Applies one update statement; returns matched/modified counts and the upserted _id if any. */
 function updateOne(
   coll: Collection,
@@ -125,7 +138,7 @@ function updateOne(
   for (const doc of matched) {
     const next = applyUpdate(doc, u, { filter: q, arrayFilters: opts.arrayFilters, inserting: false });
     // mongod counts a change of type (Int32 5 → Int64 5) or of field order as a modification: compare bytes
-    if (!bsonOf(doc).equals(bsonOf(next))) {
+    if (changedBytes(doc, next)) {
       validate(coll, next, doc);
       coll.replace(doc, next, tx);
       nModified++;
