@@ -37,6 +37,11 @@ function ownerOf(file: string): number {
   }
 }
 
+/** Blocks the thread for a few milliseconds (start-up only, between attempts). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function inodeOf(file: string): number | null {
   try {
     return fs.statSync(file).ino;
@@ -51,18 +56,21 @@ function inodeOf(file: string): number | null {
  * Race-free between processes starting together, stale lock or not:
  * - the lock appears atomically *with* its pid (written to a private file, then hard-linked into place:
  *   link fails with EEXIST when a lock exists), so nobody ever reads an empty lock and takes it for stale;
- * - a stale lock (its pid no longer runs) is moved aside with rename, which only one process can do to that
- *   file; the mover then checks it moved the very file (inode) it judged stale — if a competitor had replaced
- *   it with a fresh lock meanwhile, that lock is linked back — and everyone competes again through link.
+ * - only the holder of a short-lived takeover mutex (`<lock>.takeover`, created exclusively) may remove a
+ *   stale lock (its pid no longer runs), and it re-checks under the mutex that the lock is still the very file
+ *   it judged stale. Nobody else can replace an existing lock (link refuses), so the file it removes is that
+ *   stale one; then everyone competes again through link. A takeover mutex left by a process killed while
+ *   holding it (held for microseconds, so one older than 5 s) is cleared.
  */
 export function lockDataDir(dir: string): DirLock {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'vigil-store.lock');
+  const takeover = `${file}.takeover`;
   const unique = `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
   const mine = `${file}.${unique}`;
   fs.writeFileSync(mine, String(process.pid), { flag: 'wx' });
   try {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < 200; attempt++) {
       try {
         fs.linkSync(mine, file);
         const ino = inodeOf(file);
@@ -85,25 +93,30 @@ export function lockDataDir(dir: string): DirLock {
       const owner = ownerOf(file);
       if (ino === null) continue;
       if (Number.isInteger(owner) && owner > 0 && (owner === process.pid || alive(owner))) throw new DataDirLockedError(dir, owner);
-      // Stale (or unreadable) lock from a process that died without releasing it: move exactly that file aside.
-      const aside = `${file}.stale.${unique}.${attempt}`;
+      // Stale (or unreadable) lock from a process that died without releasing it: remove it under the mutex.
       try {
-        fs.renameSync(file, aside);
-      } catch {
-        continue; // another starter moved it first
-      }
-      if (inodeOf(aside) !== ino) {
-        // a competitor's fresh lock replaced the stale one meanwhile: put it back
+        fs.writeFileSync(takeover, String(process.pid), { flag: 'wx' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         try {
-          fs.linkSync(aside, file);
+          if (Date.now() - fs.statSync(takeover).mtimeMs > 5000) fs.unlinkSync(takeover);
         } catch {
-          // someone else holds the place now; the next round finds out who
+          // gone meanwhile
         }
+        sleepMs(5);
+        continue;
       }
       try {
-        fs.unlinkSync(aside);
+        const ownerNow = ownerOf(file);
+        if (inodeOf(file) === ino && !(Number.isInteger(ownerNow) && ownerNow > 0 && alive(ownerNow))) fs.unlinkSync(file);
       } catch {
-        // gone
+        // gone meanwhile: the next round competes
+      } finally {
+        try {
+          fs.unlinkSync(takeover);
+        } catch {
+          // gone
+        }
       }
     }
     throw new Error(`could not acquire lock on data directory ${dir}`);
