@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { expect } from 'chai';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { confirmedStates } from '../../server/src/contracts/live';
-import { flushTargets } from '../../server/src/monitoring/persistence';
+import { flushTargets } from '../../server/src/monitoring/metrics';
 import { bootApp, type TestApp } from '../helpers/app';
 
 /** Debian's `prometheus` package; .ci/run installs it. A missing promtool is a failure, never a skip. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cameraStateSchema } from './live';
+import { cameraStateSchema } from './vocabulary';
 import { objectIdSchema, probeKindSchema, sharingSchema } from './vocabulary';
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { IncidentServerEvents } from './incidents';
+import { cameraStates, type CameraState } from './vocabulary';
 import type { MonitoringLoad } from './monitoring';
 
 /**
@@ -16,19 +17,8 @@ import type { MonitoringLoad } from './monitoring';
  *    re-subscribe without lastSeq to get a fresh snapshot.
  */
 
-/**
- * THE state vocabulary of a point (the state machine, the stored status, the API and the board all use
- * this list). Codes are positions in it and travel over the wire: append new states, never reorder.
- * NOT_CONNECTED (未接入): registered without an endpoint host yet, so not probed.
- */
-export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED', 'NOT_CONNECTED'] as const;
-export const cameraStateSchema = z.enum(cameraStates);
-export type CameraState = z.infer<typeof cameraStateSchema>;
-
-/** States a transition can announce: every state but PENDING (a failure not yet confirmed). */
-export const confirmedStateSchema = cameraStateSchema.exclude(['PENDING']);
-export type ConfirmedState = z.infer<typeof confirmedStateSchema>;
-export const confirmedStates = confirmedStateSchema.options;
+// the state vocabulary lives in vocabulary.ts (one home); re-exported for the readers of this contract
+export { cameraStates, cameraStateSchema, confirmedStateSchema, confirmedStates, type CameraState, type ConfirmedState } from './vocabulary';
 
 /** Compact state code: index into `cameraStates`. */
 export type StateCode = 0 | 1 | 2 | 3 | 4 | 5 | 6;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cameraStateSchema, confirmedStateSchema } from './live';
+import { cameraStateSchema, confirmedStateSchema } from './vocabulary';
 import { probeKinds, probeOutcomes } from './vocabulary';
 
 /**

@@ -10,6 +10,20 @@ export const sharingValues = ['own', 'up', 'all'] as const;
 export const sharingSchema = z.enum(sharingValues);
 export type Sharing = z.infer<typeof sharingSchema>;
 
+/**
+ * THE state vocabulary of a point (the state machine, the stored status, the API and the board all use
+ * this list). Codes are positions in it and travel over the wire: append new states, never reorder.
+ * NOT_CONNECTED (未接入): registered without an endpoint host yet, so not probed.
+ */
+export const cameraStates = ['UNKNOWN', 'UP', 'PENDING', 'DOWN', 'MAINTENANCE', 'DISABLED', 'NOT_CONNECTED'] as const;
+export const cameraStateSchema = z.enum(cameraStates);
+export type CameraState = z.infer<typeof cameraStateSchema>;
+
+/** States a transition can announce: every state but PENDING (a failure not yet confirmed). */
+export const confirmedStateSchema = cameraStateSchema.exclude(['PENDING']);
+export type ConfirmedState = z.infer<typeof confirmedStateSchema>;
+export const confirmedStates = confirmedStateSchema.options;
+
 /** The region tiers, top down. */
 export const regionTiers = ['district', 'street', 'community', 'grid'] as const;
 export const regionTierSchema = z.enum(regionTiers);

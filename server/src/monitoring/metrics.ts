@@ -2,10 +2,13 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-metrics';
 import { confirmedStates } from '../contracts/live';
 import { probeKinds, probeOutcomes } from '../probes/types';
-import { flushTargets } from './persistence';
 import { states } from './state-machine';
 import type { MonitoringLoad } from '../contracts/monitoring';
 import type { AdmissionState } from './admission';
+
+/** What the monitoring store writes in batches (the `what` label of flush failures, each counted from 0). */
+export const flushTargets = ['transitions', 'status', 'history-days', 'history-months'] as const;
+export type FlushTarget = (typeof flushTargets)[number];
 
 export interface MonitoringGauges {
   inFlight(): number;

@@ -2,14 +2,12 @@ import type { mongo, Connection } from 'mongoose';
 import { pointsCollection, statusUpdate, storeId, type StoredPoint, type StoredStatus } from '../cameras/read-model';
 import type { Logger } from '../lib/logger';
 import type { Transition } from './events';
-import type { MonitoringMetrics } from './metrics';
+import type { FlushTarget, MonitoringMetrics } from './metrics';
 import { isDuplicateKey } from '../lib/store-errors';
 import type { Calendar } from '../lib/calendar';
 import { HistoryStore } from './history-store';
 
 /** What one store flush writes, each in its own batches (the `what` of vigil_store_flush_failures_total). */
-export const flushTargets = ['transitions', 'status', 'history-days', 'history-months'] as const;
-export type FlushTarget = (typeof flushTargets)[number];
 
 interface TransitionDoc {
   _id: string;
