@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/src/embedded-mongo';
+import { startEmbeddedMongo } from '../../server/src/embedded-mongo';
 import { Calendar } from '../../server/src/lib/calendar';
 import { createLogger } from '../../server/src/lib/logger';
 import { migrateRollups } from '../../server/src/monitoring/history-migration';
@@ -13,7 +13,7 @@ import { createMonitoringMetrics } from '../../server/src/monitoring/metrics';
 import { MonitoringStore } from '../../server/src/monitoring/persistence';
 import { pointRates, timeRate } from '../../server/src/reports/online-rate';
 import { ObjectId } from 'mongodb';
-import { HistoryDriver, sh } from '../fixtures/history';
+import { HistoryDriver, sh, storeForTests } from '../fixtures/history';
 import { cameraDoc, DISTRICT, fastPollingEnv, seedDistrict } from '../fixtures/polling';
 import { bootApp } from '../helpers/app';
 import { anonymous } from '../helpers/http';
@@ -38,24 +38,10 @@ function oldRollups(points: number, hours: number): Array<Record<string, unknown
 
 describe('history: migration of hourly rollups and retention', function () {
   this.timeout(60_000);
-  let server: EmbeddedMongo;
-  let dir: string;
-  const conns: mongoose.Connection[] = [];
-  let n = 0;
-
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-hist-'));
-    server = await startEmbeddedMongo({ dbPath: dir, port: 0 });
-  });
-  after(async () => {
-    for (const c of conns) await c.close();
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const stores = storeForTests('hist');
 
   async function db(rows: Array<Record<string, unknown>>): Promise<{ conn: mongoose.Connection; history: HistoryStore; read: HistoryRead }> {
-    const conn = await mongoose.createConnection(server.uri(`hist${++n}`)).asPromise();
-    conns.push(conn);
+    const conn = await stores.connect();
     if (rows.length) await conn.db?.collection('rollups').insertMany(rows);
     const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 400, calendar: new Calendar('Asia/Shanghai') }, createMonitoringMetrics(zero), logger);
     return { conn, history: store.history, read: new HistoryRead(store) };

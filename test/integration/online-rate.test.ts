@@ -1,11 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import mongoose from 'mongoose';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/src/embedded-mongo';
 import { addRate, emptyRate, pointRates, snapshotRate, timeRate, type RateFigures } from '../../server/src/reports/online-rate';
-import { HistoryDriver, sh } from '../fixtures/history';
+import { HistoryDriver, sh, storeForTests } from '../fixtures/history';
 
 const JUNE = { from: sh(2026, 6, 1), to: sh(2026, 7, 1) };
 const JULY = { from: sh(2026, 7, 1), to: sh(2026, 8, 1) };
@@ -17,25 +12,11 @@ const udm = (f: RateFigures): number[] => f.sec.slice(0, 3);
 
 describe('online rate: hand-computed fixtures through the real store (June 2026 = 2,592,000 s)', function () {
   this.timeout(60_000);
-  let server: EmbeddedMongo;
-  let dir: string;
-  const conns: mongoose.Connection[] = [];
-  let n = 0;
-
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-rate-'));
-    server = await startEmbeddedMongo({ dbPath: dir, port: 0 });
-  });
-  after(async () => {
-    for (const c of conns) await c.close();
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const stores = storeForTests('rate');
 
   /** A monitoring write path on its own fresh database. */
   async function driver(): Promise<HistoryDriver> {
-    const conn = await mongoose.createConnection(server.uri(`rate${++n}`)).asPromise();
-    conns.push(conn);
+    const conn = await stores.connect();
     const d = new HistoryDriver(conn);
     await d.store.ensureIndexes();
     return d;
