@@ -5,21 +5,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { BSON, MongoClient, type Document } from 'mongodb';
 import { startEmbeddedMongoThread, type EmbeddedMongoThread } from '../../server/src/embedded-mongo/thread';
+import { prng } from '../../server/src/lib/prng';
 
 const OP_QUERY = 2004;
 const OP_MSG = 2013;
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function frame(opCode: number, rest: Buffer, requestId = 1): Buffer {
   const h = Buffer.alloc(16);

@@ -14,6 +14,7 @@ import { DEMO_SIM_DEFAULT_PORTS } from '../config';
 import { AppError } from '../lib/errors';
 import type { RegionService } from '../regions/service';
 import type { RegionInput } from '../contracts/regions';
+import { prng } from '../lib/prng';
 
 export const DEMO_DISTRICT_CODE = '210302';
 export const DEMO_COUNTS = { streets: 10, communities: 60, grids: 536, points: 5400 } as const;
@@ -36,18 +37,6 @@ export interface DemoDistrict {
   seed: number;
   regions: DemoRegion[];
   points: DemoPoint[];
-}
-
-/** mulberry32: tiny, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const STREETS = ['站前街道', '解放街道', '山南街道', '园林街道', '新兴街道', '长甸街道', '和平街道', '胜利街道', '对炉街道', '湖南街道'];
