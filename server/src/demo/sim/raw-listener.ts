@@ -126,12 +126,9 @@ class RawRtspConn<C extends ProtocolCamera> implements RtspSession {
   ) {}
 
   data(text: string): void {
-    this.buf = this.buf === '' ? text : this.buf + text;
-    if (this.buf.length > MAX_REQUEST_BYTES) {
-      this.close();
-      return;
-    }
-    this.buf = answerRtspRequests(this, this.buf, this.server.opts.nonce);
+    // Complete requests are answered first: only an unfinished one longer than the limit is refused.
+    this.buf = answerRtspRequests(this, this.buf === '' ? text : this.buf + text, this.server.opts.nonce);
+    if (this.buf.length > MAX_REQUEST_BYTES) this.close();
   }
 
   reply(text: string): void {

@@ -234,12 +234,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     // A tcp connect check sends nothing: nothing is parsed until bytes arrive.
     let buf = '';
     socket.on('data', (data: Buffer) => {
-      buf += data.toString('latin1');
-      if (buf.length > MAX_REQUEST_BYTES) {
-        socket.destroy();
-        return;
-      }
-      buf = answerRtspRequests(session, buf, nonce);
+      // Complete requests are answered first: only an unfinished one longer than the limit is refused
+      // (one read can carry 64 KB of whole requests plus the tail of the previous one).
+      buf = answerRtspRequests(session, buf + data.toString('latin1'), nonce);
+      if (buf.length > MAX_REQUEST_BYTES) socket.destroy();
     });
   };
 
