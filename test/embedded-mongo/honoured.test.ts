@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MongoServerError, type Document } from 'mongodb';
+import { Decimal128, Double, Int32, Long, MongoServerError, type Document } from 'mongodb';
 import { useTarget } from './target';
 
 async function failure(p: Promise<unknown>): Promise<MongoServerError> {
@@ -114,6 +114,69 @@ describe('embedded-mongo conformance: operators and options are honoured or refu
       const lin = await failure(c.find({}, { readConcern: { level: 'linearizable' } }).toArray());
       expect([lin.code, lin.message]).to.deep.equal([123, 'node needs to be a replica set member to use read concern']);
     });
+  });
+
+  it('when a query, write or index asks for a non-simple collation, then the embedded store refuses it (mongod honours it)', async () => {
+    const c = t().db.collection('collated');
+    await c.insertMany([{ _id: 1, s: 'a' }, { _id: 2, s: 'A' }] as Document[]);
+    const ci = { locale: 'en', strength: 2 };
+    if (t().kind === 'mongodb') {
+      expect(await c.countDocuments({ s: 'a' }, { collation: ci })).to.equal(2);
+      return;
+    }
+    // Answering these without the collation would find one document where mongod finds two, with no error.
+    expect((await failure(c.find({ s: 'a' }, { collation: ci }).toArray())).code).to.equal(238);
+    expect((await failure(c.countDocuments({ s: 'a' }, { collation: ci }))).code).to.equal(238);
+    expect((await failure(c.aggregate([{ $match: { s: 'a' } }], { collation: ci }).toArray())).code).to.equal(238);
+    expect((await failure(c.updateMany({ s: 'a' }, { $set: { t: 1 } }, { collation: ci }))).code).to.equal(238);
+    expect((await failure(c.deleteMany({ s: 'a' }, { collation: ci }))).code).to.equal(238);
+    expect((await failure(c.findOneAndUpdate({ s: 'a' }, { $set: { t: 1 } }, { collation: ci }))).code).to.equal(238);
+    expect((await failure(c.createIndex({ s: 1 }, { collation: ci }))).code).to.equal(238);
+    expect((await failure(t().db.createCollection('collated2', { collation: ci }))).code).to.equal(238);
+    // nothing changed; the simple collation is binary comparison, as the store does anyway
+    expect(await c.countDocuments({ t: 1 })).to.equal(0);
+    expect(await c.countDocuments({ s: 'a' }, { collation: { locale: 'simple' } })).to.equal(1);
+  });
+
+  it('when $sort runs after other stages, then numbers of every type order by value and arrays by their smallest / largest element', async () => {
+    const c = t().db.collection('latesort');
+    await c.insertMany([
+      { _id: 1, k: Long.fromNumber(3) },
+      { _id: 2, k: new Int32(4) },
+      { _id: 3, k: new Double(2.5) },
+      { _id: 4, k: Decimal128.fromString('3.5') },
+      { _id: 5, k: [10, 1] },
+      { _id: 6, k: Long.fromString('9007199254740993') },
+      { _id: 7, k: new Double(9007199254740992) },
+    ] as Document[]);
+    const ids = async (dir: 1 | -1): Promise<unknown[]> => (await c.aggregate([{ $project: { k: 1 } }, { $sort: { k: dir, _id: 1 } }]).toArray()).map((d): unknown => d._id);
+    expect(await ids(1)).to.deep.equal([5, 3, 1, 4, 2, 7, 6]);
+    expect(await ids(-1)).to.deep.equal([6, 7, 5, 2, 4, 1, 3]);
+  });
+
+  it('when strings hold characters above U+FFFF, then they sort and compare by code point (UTF-8 bytes) as in mongod', async () => {
+    const c = t().db.collection('utf8order');
+    // 'a' 61 < '中' E4 B8 AD < '（' EF BC 88 < '𠀀' F0 A0 80 80; in UTF-16 code units '𠀀' (D840 DC00) sorts before '（' (FF08)
+    await c.insertMany([{ _id: 1, s: '𠀀' }, { _id: 2, s: '（' }, { _id: 3, s: '中' }, { _id: 4, s: 'a' }] as Document[]);
+    const want = [4, 3, 2, 1];
+    const ids = (docs: Document[]): unknown[] => docs.map((d): unknown => d._id);
+    expect(ids(await c.find({}).sort({ s: 1 }).toArray())).to.deep.equal(want);
+    expect(ids(await c.aggregate([{ $project: { s: 1 } }, { $sort: { s: 1 } }]).toArray())).to.deep.equal(want);
+    expect(ids(await c.find({ s: { $gt: '（' } }).toArray())).to.deep.equal([1]);
+    expect((await c.aggregate([{ $group: { _id: null, m: { $max: '$s' } } }]).toArray())[0].m).to.equal('𠀀');
+    await c.createIndex({ s: 1 });
+    expect(ids(await c.find({}).sort({ s: 1 }).toArray())).to.deep.equal(want);
+    expect(ids(await c.find({ s: { $gt: '（' } }).toArray())).to.deep.equal([1]);
+    expect(ids(await c.find({ s: { $lt: '𠀀' } }).sort({ s: -1 }).toArray())).to.deep.equal([2, 3, 4]);
+  });
+
+  it('when $group unites equal numbers of different types, then the group keeps the _id of its first document, type included', async () => {
+    const c = t().db.collection('groupids');
+    await c.insertMany([{ _id: 1, k: Long.fromNumber(3) }, { _id: 2, k: new Int32(3) }, { _id: 3, k: new Double(3) }, { _id: 4, k: new Int32(4) }, { _id: 5, k: new Double(4) }] as Document[]);
+    const out = await c.aggregate([{ $sort: { _id: 1 } }, { $group: { _id: '$k', n: { $sum: 1 } } }, { $sort: { _id: 1 } }], { promoteValues: false }).toArray();
+    expect(out.map((g) => [(g._id as { _bsontype: string })._bsontype, Number(g._id), Number(g.n)])).to.deep.equal([['Long', 3, 3], ['Int32', 4, 2]]);
+    const rev = await c.aggregate([{ $sort: { _id: -1 } }, { $group: { _id: { k: '$k' }, n: { $sum: 1 } } }, { $sort: { '_id.k': 1 } }], { promoteValues: false }).toArray();
+    expect(rev.map((g) => (g._id as { k: { _bsontype: string } }).k._bsontype)).to.deep.equal(['Double', 'Double']);
   });
 
   it('when replSetGetStatus is asked of the standalone, then it fails with 76 NoReplicationEnabled', async () => {

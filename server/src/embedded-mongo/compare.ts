@@ -95,12 +95,32 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/**
+ * Strings in mongod's order: by UTF-8 bytes, which is code point order. JS `<` compares UTF-16 code units,
+ * which differs only where a surrogate (U+D800–DFFF, half of a character above U+FFFF) meets a unit of
+ * U+E000–FFFF (full-width punctuation, compatibility ideographs): there the surrogate is the greater.
+ */
+export function compareStrings(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x >= 0xd800 && y >= 0xd800 ? codePointRank(x) - codePointRank(y) : x - y;
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit ≥ U+D800 moved so that unit order is code point order (surrogates above U+FFFF). */
+export function codePointRank(u: number): number {
+  return u >= 0xe000 ? u - 0x800 : u >= 0xd800 ? u + 0x2000 : u;
+}
+
 /** Total order over BSON values, MongoDB semantics (numbers across types compare by value). */
 export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
   const ta = typeof a;
   if (ta === typeof b) {
-    if (ta === 'string') return (a as string) < (b as string) ? -1 : 1;
+    if (ta === 'string') return compareStrings(a as string, b as string);
     if (ta === 'number' && a === a && b === b) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
   }
   const ra = typeRank(a);
@@ -116,7 +136,7 @@ export function compareValues(a: unknown, b: unknown): number {
     case 2:
       return compareNumbers(a, b);
     case 3:
-      return cmp(String(a), String(b));
+      return compareStrings(String(a), String(b));
     case 4:
       return compareObjects(a as Doc, b as Doc);
     case 5: {
@@ -156,7 +176,7 @@ export function compareValues(a: unknown, b: unknown): number {
       return ta.high !== tb.high ? cmp(ta.high >>> 0, tb.high >>> 0) : cmp(ta.low >>> 0, tb.low >>> 0);
     }
     default:
-      return cmp(String(a), String(b));
+      return compareStrings(String(a), String(b));
   }
 }
 
@@ -169,7 +189,7 @@ function compareObjects(a: Doc, b: Doc): number {
     const vb = b[kb[i]];
     const r = typeRank(va) - typeRank(vb);
     if (r !== 0) return r;
-    const k = cmp(ka[i], kb[i]);
+    const k = compareStrings(ka[i], kb[i]);
     if (k !== 0) return k;
     const c = compareValues(va, vb);
     if (c !== 0) return c;
@@ -259,4 +279,24 @@ export type SortSpec = [string, number][];
 export function parseSort(sort: unknown): SortSpec {
   if (!sort || typeof sort !== 'object') return [];
   return Object.entries(sort as Doc).map(([k, v]) => [k, toNumber(v) < 0 ? -1 : 1]);
+}
+
+/** In-place sort computing each document's sort keys once (not per comparison). Stable, like mongod's. */
+export function sortDocs(docs: Doc[], sort: SortSpec): void {
+  if (docs.length < 2) return;
+  const copy = docs.slice();
+  sortOrder(copy, sort).forEach((j, i) => (docs[i] = copy[j]));
+}
+
+/** The positions of `docs` in `sort` order (stable); each document's sort keys are computed once. */
+export function sortOrder(docs: Doc[], sort: SortSpec): number[] {
+  const keyed = docs.map((d, i) => ({ i, k: sort.map(([path, dir]) => sortKey(d, path, dir)) }));
+  keyed.sort((a, b) => {
+    for (let j = 0; j < sort.length; j++) {
+      const c = compareValues(a.k[j], b.k[j]);
+      if (c !== 0) return sort[j][1] * c;
+    }
+    return a.i - b.i;
+  });
+  return keyed.map((e) => e.i);
 }

@@ -8,7 +8,7 @@
  * faster than two-byte ones, and one CJK character anywhere (a search token, a name) used to make the
  * whole key two-byte. Index insertion is mostly string comparisons, so this is most of a bulk insert.
  */
-import { toNumber, TypeBound, typeRank, type Doc } from './compare';
+import { codePointRank, toNumber, TypeBound, typeRank, type Doc } from './compare';
 import { asBigInt, numKind } from './numbers';
 
 /** The largest char of any encoding (complement() and successor() work in 0..MAX_CHAR). */
@@ -30,7 +30,7 @@ function plain(s: string): boolean {
 }
 
 /**
- * UTF-16 code units in order, as a prefix code over one-byte chars: \u0000 ends the string, 0 and 1 are
+ * UTF-16 code units in code point order (codePointRank: mongod compares UTF-8 bytes), as a prefix code over one-byte chars: \u0000 ends the string, 0 and 1 are
  * escaped (\u0001\u0001, \u0001\u0002), 2..0x7f stand for themselves, and a unit ≥ 0x80 is three chars
  * (0x80 + its top 7 bits, the next 8 bits, the last bit), which sort above every ASCII char.
  */
@@ -38,7 +38,8 @@ function escapeString(s: string): string {
   if (plain(s)) return s + '\u0000';
   let out = '';
   for (let i = 0; i < s.length; i++) {
-    const u = s.charCodeAt(i);
+    const c = s.charCodeAt(i);
+    const u = c >= 0xd800 ? codePointRank(c) : c;
     if (u >= 0x80) out += String.fromCharCode(0x80 + (u >> 9), (u >> 1) & 0xff, u & 1);
     else if (u > 1) out += s[i];
     else out += u === 0 ? '\u0001\u0001' : '\u0001\u0002';

@@ -5,6 +5,9 @@ declare module 'mingo/aggregator' {
 declare module 'mingo/core' {
   export * from 'mingo/types/core';
 }
+declare module 'mingo/lazy' {
+  export * from 'mingo/types/lazy';
+}
 declare module 'mingo/operators/accumulator' {
   export * from 'mingo/types/operators/accumulator';
 }

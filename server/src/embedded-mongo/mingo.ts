@@ -15,8 +15,10 @@ import * as queryOps from 'mingo/operators/query';
 import * as windowOps from 'mingo/operators/window';
 import { Query as MingoQuery } from 'mingo/query';
 import { update as mingoUpdate, updateOne as mingoUpdateOne } from 'mingo/updater';
+import { Lazy as lazy } from 'mingo/lazy';
 import { flatten, resolve } from 'mingo/util';
-import { compareValues, typeRank, type Doc } from './compare';
+import { EJSON } from 'bson';
+import { compareValues, parseSort, sortDocs, typeRank, type Doc } from './compare';
 import { CommandError } from './errors';
 import { arith, asBigInt, asDouble, divide, isNumeric, makeNumber, NumberSum, numKind, toDecimal } from './numbers';
 
@@ -295,7 +297,14 @@ const bsonExpressionOps = {
   $lte: comparison('$lte', (c) => c <= 0),
   $cmp,
   $type,
-  $vigilGroupKey: (obj: unknown, expr: unknown, options: Options): unknown => groupKey(evalExpr(obj, (expr as unknown[])[0], options)),
+  $vigilGroupKey: (obj: unknown, expr: unknown, options: Options): unknown => {
+    const [idExpr, firstIds] = expr as [unknown, FirstIds];
+    const id = evalExpr(obj, idExpr, options);
+    const key = groupKey(id);
+    const hash = EJSON.stringify(key);
+    if (!firstIds.has(hash)) firstIds.set(hash, id);
+    return key;
+  },
   $isNumber,
   $toInt: converter('int', integral('int')),
   $toLong: converter('long', integral('long')),
@@ -336,6 +345,7 @@ function pick(xs: unknown[], better: (c: number) => boolean): unknown {
 
 interface Lazy {
   map(f: (d: Doc) => Doc): Lazy;
+  transform(f: (docs: unknown[]) => Lazy): Lazy;
 }
 type Stage = (coll: Lazy, expr: unknown, options: Options) => Lazy;
 
@@ -372,15 +382,36 @@ function groupKey(v: unknown): unknown {
   return v;
 }
 
+/**
+ * `$sort` after the leading stages (those use indexes in query.ts) with MongoDB's order: numbers of every BSON
+ * type by value, arrays by their smallest (ascending) or largest (descending) element. mingo's own compares
+ * Long and Decimal128 objects as other objects.
+ */
+const $sort: Stage = (coll, expr) => {
+  const sort = parseSort(expr);
+  return coll.transform((docs) => {
+    sortDocs(docs as Doc[], sort);
+    return lazy(docs);
+  });
+};
+
+/** Per `$group` run: each group's key (EJSON of the unified value) → the `_id` value of its first document. */
+class FirstIds extends Map<string, unknown> {}
+
+/** Groups equal numbers together and, as mongod does, gives each group the `_id` of its first document (type included). */
 const $group: Stage = (coll, expr, options) => {
   const spec = expr as Doc;
-  return (pipelineOps.$group as unknown as Stage)(coll, { ...spec, _id: { $vigilGroupKey: [spec._id] } }, options);
+  const firstIds = new FirstIds();
+  return (pipelineOps.$group as unknown as Stage)(coll, { ...spec, _id: { $vigilGroupKey: [spec._id, firstIds] } }, options).map((out) => {
+    const first = firstIds.get(EJSON.stringify(out._id));
+    return first === undefined || first === out._id ? out : { ...out, _id: first };
+  });
 };
 
 const CONTEXT = Context.init({
   accumulator: { ...accumulatorOps, ...bsonAccumulatorOps },
   expression: { ...expressionOps, ...bsonExpressionOps },
-  pipeline: { ...pipelineOps, $project, $group },
+  pipeline: { ...pipelineOps, $project, $group, $sort },
   projection: projectionOps,
   query: { ...queryOps, ...bsonQueryOps },
   window: windowOps,

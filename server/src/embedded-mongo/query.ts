@@ -7,7 +7,7 @@
 import { Query } from './mingo';
 import type { Collection } from './collection';
 import { idKey } from './collection';
-import { compareValues, pathValues, sortKey, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
+import { compareValues, pathValues, sortKey, sortOrder, typeRank, TypeBound, type Doc, type SortSpec } from './compare';
 import { CommandError } from './errors';
 import { isPoint, type Index, type Interval } from './indexes';
 import { encodeValue } from './keycodec';
@@ -607,26 +607,6 @@ function countStage(coll: Collection, p: Plan): void {
   if (p.stage === 'IDHACK') coll.stats.idlookups++;
   else if (p.stage === 'IXSCAN') coll.stats.ixscans++;
   else coll.stats.collscans++;
-}
-
-/** In-place sort computing each document's sort keys once (not per comparison). Stable, like mongod's. */
-export function sortDocs(docs: Doc[], sort: SortSpec): void {
-  if (docs.length < 2) return;
-  const copy = docs.slice();
-  sortOrder(copy, sort).forEach((j, i) => (docs[i] = copy[j]));
-}
-
-/** The positions of `docs` in `sort` order (stable); each document's sort keys are computed once. */
-function sortOrder(docs: Doc[], sort: SortSpec): number[] {
-  const keyed = docs.map((d, i) => ({ i, k: sort.map(([path, dir]) => sortKey(d, path, dir)) }));
-  keyed.sort((a, b) => {
-    for (let j = 0; j < sort.length; j++) {
-      const c = compareValues(a.k[j], b.k[j]);
-      if (c !== 0) return sort[j][1] * c;
-    }
-    return a.i - b.i;
-  });
-  return keyed.map((e) => e.i);
 }
 
 /**

@@ -44,6 +44,25 @@ function checkConcerns(cmd: Doc): void {
   }
 }
 
+/**
+ * A collation other than `simple` changes how strings compare (case, accents, numeric ordering): the store
+ * compares binary only, so answering would give other documents than mongod without an error. Refused where a
+ * command, a write statement or an index spec carries one.
+ */
+function checkCollation(cmd: Doc): void {
+  const refuse = (c: unknown): void => {
+    if (c === undefined || c === null) return;
+    if (typeof c !== 'object' || Array.isArray(c)) throw new CommandError(14, 'TypeMismatch', "BSON field 'collation' is the wrong type, expected type 'object'");
+    if ((c as Doc).locale !== 'simple') {
+      throw new CommandError(238, 'NotImplemented', "collation other than { locale: 'simple' } is not supported by the embedded store (strings compare by binary value only)");
+    }
+  };
+  refuse(cmd.collation);
+  for (const list of [cmd.updates, cmd.deletes, cmd.indexes]) {
+    if (Array.isArray(list)) for (const item of list) if (item && typeof item === 'object') refuse((item as Doc).collation);
+  }
+}
+
 export function commandName(cmd: Doc): string {
   return Object.keys(cmd)[0] ?? '';
 }
@@ -56,6 +75,7 @@ export function runCommand(ctx: CommandContext, log: (msg: string, fields: Recor
       throw new CommandError(20, 'IllegalOperation', 'Transaction numbers are only allowed on a replica set member or mongos');
     }
     checkConcerns(ctx.cmd);
+    checkCollation(ctx.cmd);
     const handler = Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : undefined;
     if (!handler) throw new CommandError(59, 'CommandNotFound', `no such command: '${name}'`);
     return handler(ctx);
