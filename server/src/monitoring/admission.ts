@@ -178,20 +178,28 @@ export class Admission {
     return this.lastState;
   }
 
-  /** The control law, separate from the measurements (unit-tested with made-up windows). */
+  /**
+   * The control law, separate from the measurements (unit-tested with made-up windows). A cut starts from the
+   * rate in force, not from what was achieved: a second the loop spent in a GC pause or a long report achieved
+   * next to nothing, and cutting to that collapsed the engine to its floor for half a minute after each one.
+   * A stall the dispatches cannot have caused (they used under half their allowance) cuts nothing.
+   */
   step(delayP99Ms: number, utilization: number, achievedPerSec: number, limited: boolean): void {
     const target = this.o.targetDelayMs;
     if (target > 0) {
       // A delay while the loop is mostly idle is not the engine's doing (the machine's other processes took the
       // CPU, a GC pause): dispatching less would not help, only starve the checks. Cut when the loop is busy.
-      const hot = utilization > HOT_UTILIZATION || (delayP99Ms > target * 0.6 && utilization > BUSY_UTILIZATION);
-      if (hot) {
-        const base = Math.min(this.rate, Math.max(achievedPerSec, MIN_RATE));
+      const hot = utilization > HOT_UTILIZATION || (delayP99Ms > target * 0.8 && utilization > BUSY_UTILIZATION);
+      const stalled = this.rate < Infinity && achievedPerSec < this.rate * 0.5;
+      if (hot && !stalled) {
+        const base = this.rate < Infinity ? this.rate : Math.max(achievedPerSec, MIN_RATE);
         this.rate = Math.max(MIN_RATE, base * (delayP99Ms > target * 1.5 ? 0.7 : 0.85));
+        this.calmWindows = 0;
+      } else if (hot) {
         this.calmWindows = 0;
       } else if (limited) {
         this.calmWindows = 0;
-        if ((delayP99Ms < target * 0.3 || utilization < BUSY_UTILIZATION) && utilization < CALM_UTILIZATION) this.rate = this.rate * 1.1 + 10;
+        if (delayP99Ms < target * 0.5 && utilization < CALM_UTILIZATION) this.rate = this.rate * 1.15 + 20;
       } else if (++this.calmWindows >= 30) this.rate = Infinity;
     }
     this.apply();

@@ -49,6 +49,14 @@ export interface SchedulerOptions<J extends Job> {
   tickMs?: number;
   /** Admission control: limits the dispatch rate (confirmations are served first from what it allows). */
   gate?: DispatchGate;
+  /**
+   * Most dispatches in one go (default: no limit). A tick's batch of thousands of connects is one long
+   * synchronous stretch that HTTP, live push and the timers wait behind; past this many the scheduler yields
+   * (setImmediate) and goes on, so the batch still leaves within the same tick.
+   */
+  slice?: number;
+  /** Least smoothed lag, while the gate binds, before routine intervals stretch (default 1,000 ms). */
+  stretchFloorMs?: number;
 }
 
 /** Lag statistics of routine dispatches over the last completed window (see `routineLag`). */
@@ -96,6 +104,7 @@ export class Scheduler<J extends Job> {
   private lastWindow: LagWindow = { meanMs: 0, dispatched: 0, urgentDispatched: 0, limited: false };
   private smoothedLagMs = 0;
   private limitedUntil = -Infinity;
+  private resumePending = false;
 
   constructor(private readonly opts: SchedulerOptions<J>) {
     this.now = opts.now ?? Date.now;
@@ -126,8 +135,8 @@ export class Scheduler<J extends Job> {
 
   /**
    * How much later than its set interval a routine job should come due again: the routine lag, smoothed over
-   * a few seconds, once capacity runs short — the gate refused dispatches in the last 10 s, or the lag stays
-   * over 2 s without it (a short lag from a busy moment is caught up on the jobs' own phases instead, losing
+   * a few seconds, once capacity runs short — the gate refused dispatches in the last 10 s and the lag is over
+   * 1 s, or the lag stays over 2 s without it (a short lag from a busy moment is caught up on the jobs' own phases instead, losing
    * no check). In a steady overload each point then waits about this long in the queue and its interval
    * grows by the same amount: the shortfall is spread evenly over all points instead of some skipping slots.
    * Based on the job's due time (not its dispatch time), so points keep their spread phases when the load goes.
@@ -136,7 +145,9 @@ export class Scheduler<J extends Job> {
     const now = this.now();
     this.roll(now);
     const tick2 = 2 * (this.opts.tickMs ?? 0);
-    const floor = now < this.limitedUntil ? Math.max(100, tick2) : Math.max(2000, tick2);
+    // A second of lag after a stall (a GC pause, the hourly history pass) is caught up on the points' own
+    // phases: stretching every interval for it would make the engine look overloaded for a whole cycle.
+    const floor = now < this.limitedUntil ? Math.max(this.opts.stretchFloorMs ?? 1000, tick2) : Math.max(2000, tick2);
     return this.smoothedLagMs > floor ? Math.round(this.smoothedLagMs) : 0;
   }
 
@@ -234,7 +245,12 @@ export class Scheduler<J extends Job> {
     const now = this.now();
     this.roll(now);
     const gate = this.opts.gate;
-    for (;;) {
+    const slice = this.opts.slice ?? Infinity;
+    for (let n = 0; ; n++) {
+      if (n >= slice) {
+        this.resumeSoon();
+        return;
+      }
       const u = this.urgent.peek();
       const r = this.routine.peek();
       // confirmations first: a due urgent job goes before any due routine job
@@ -261,6 +277,16 @@ export class Scheduler<J extends Job> {
       }
       this.dispatch(job, lag);
     }
+  }
+
+  /** Goes on dispatching after what waits behind this slice (I/O callbacks, timers) has run. */
+  private resumeSoon(): void {
+    if (this.resumePending) return;
+    this.resumePending = true;
+    setImmediate(() => {
+      this.resumePending = false;
+      this.pump();
+    });
   }
 
   private dispatch(job: J, lagMs: number): void {
