@@ -20,7 +20,7 @@ const jobs = Math.max(1, Number(process.env.VIGIL_CHECK_JOBS) || cores);
 function run(command) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(command, { shell: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } });
+    const child = spawn(command, { shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks = [];
     child.stdout.on('data', (d) => chunks.push(d));
     child.stderr.on('data', (d) => chunks.push(d));
