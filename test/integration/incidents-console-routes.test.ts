@@ -60,7 +60,7 @@ describe('incidents for the console: member filters under the visibility rule, a
     userB = await createUser(app, { role: 'technician', scopeRegionId: r.S1, maintainerOrg: 'OrgB' });
     // OrgA, but bound to the other street: he cannot see street S1's points
     userAElsewhere = await createUser(app, { role: 'technician', scopeRegionId: r.S2, maintainerOrg: 'OrgA' });
-    await createUser(app, { role: 'operator', scopeRegionId: r.S1 }).then(async (u) => (operator = await loginAs(app, u)));
+    operator = await loginAs(app, await createUser(app, { role: 'operator', scopeRegionId: r.S1 }));
     techA = bearerClient(app, await tokenFor(app, userA));
 
     const incidents = alertsOf(app.ctx).incidents;

@@ -40,7 +40,7 @@ export interface IncidentDeps {
   /** A point's confirmed state and FLAPPING mark as monitoring holds them now (start-up placement). */
   status(id: string): { confirmed: ConfirmedState; flapping: boolean; since: string } | undefined;
   /** A user as assignment needs it (null when unknown). */
-  user(id: string): Promise<{ id: string; username: string; role: string; maintainerOrg: string | null; disabled: boolean } | null>;
+  user(id: string): Promise<{ id: string; username: string; role: string; maintainerOrg: string | null; scopeRegionId: string | null; disabled: boolean } | null>;
   /** The enabled technicians of these maintainer organisations (assignment candidates). */
   technicians(orgs: readonly string[]): Promise<Array<{ id: string; username: string; displayName: string; maintainerOrg: string; scopeRegionId: string | null }>>;
   audit(entry: { actor: ReturnType<typeof actorOf>; action: string; entity: 'alert'; entityId: string; before: unknown; after: unknown }): Promise<void>;
@@ -338,21 +338,28 @@ export class IncidentService {
    * caller sees, who can see the incident themselves (a technician scoped elsewhere would be handed an
    * incident he cannot open).
    */
-  private async candidates(incident: Incident, view: IncidentView, refs: MemberRef[] | undefined): Promise<IncidentAssignee[]> {
-    const orgs = [...new Set(view.members.map((m) => m.org).filter(Boolean))];
-    if (orgs.length === 0) return [];
-    const tree = this.deps.regions.current();
-    const users = await this.deps.technicians(orgs);
-    return users
-      .filter((u) => orgs.includes(u.maintainerOrg))
-      .filter((u) => this.view(incident, viewerOf({ role: 'technician', scopeRegionId: u.scopeRegionId, maintainerOrg: u.maintainerOrg }), tree, false, refs) !== null)
-      .map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, maintainerOrg: u.maintainerOrg }))
-      .sort((a, b) => a.maintainerOrg.localeCompare(b.maintainerOrg) || a.username.localeCompare(b.username));
+  private mayTake(
+    incident: Incident,
+    view: IncidentView,
+    refs: MemberRef[] | undefined,
+    u: { role: string; maintainerOrg: string | null; scopeRegionId: string | null; disabled: boolean },
+  ): boolean {
+    if (u.disabled || u.role !== 'technician' || !u.maintainerOrg) return false;
+    const org = u.maintainerOrg;
+    if (!view.members.some((m) => m.org === org)) return false;
+    return this.view(incident, viewerOf({ role: 'technician', scopeRegionId: u.scopeRegionId, maintainerOrg: org }), this.deps.regions.current(), false, refs) !== null;
   }
 
   async assignees(principal: Principal, id: string): Promise<{ items: IncidentAssignee[] }> {
     const { incident, view, refs } = await this.load(principal, id);
-    return { items: await this.candidates(incident, view, refs) };
+    const orgs = [...new Set(view.members.map((m) => m.org).filter(Boolean))];
+    if (orgs.length === 0) return { items: [] };
+    const users = await this.deps.technicians(orgs);
+    const items = users
+      .filter((u) => this.mayTake(incident, view, refs, { ...u, role: 'technician', disabled: false }))
+      .map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, maintainerOrg: u.maintainerOrg }))
+      .sort((a, b) => a.maintainerOrg.localeCompare(b.maintainerOrg) || a.username.localeCompare(b.username));
+    return { items };
   }
 
   /** Assigns to one of `assignees`: a technician of the points' maintainer organisation who can see the incident. */
@@ -360,8 +367,7 @@ export class IncidentService {
     const { incident, view, refs } = await this.load(principal, id);
     const user = await this.deps.user(userId);
     if (!user || user.disabled) throw new AppError('validation_failed', 'no such user', [{ field: 'userId', message: 'no such user' }]);
-    const allowed = await this.candidates(incident, view, refs);
-    if (!allowed.some((c) => c.id === user.id)) {
+    if (!this.mayTake(incident, view, refs, user)) {
       const orgs = [...new Set(view.members.map((m) => m.org).filter(Boolean))];
       throw new AppError('validation_failed', "assign to a technician of the points' maintainer organisation who can see the incident", [
         { field: 'userId', message: `must be a technician of ${orgs.join(', ') || 'the maintainer organisation'} whose scope covers the incident` },
