@@ -10,6 +10,7 @@ import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { createUser, loginAs, type TestUser } from '../helpers/auth';
 import { artifacts, launchChromium } from '../helpers/browser';
 import type { ApiClient } from '../helpers/http';
+import { captureServer, type CaptureServer } from '../helpers/receivers';
 import { waitFor } from '../fixtures/polling';
 
 const fixture: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'fixture', role: 'admin', scopeRegionId: null };
@@ -40,6 +41,8 @@ describe('console incidents in headless Chromium: alarm, acknowledge, resolve', 
   let browser: Browser;
   let opPage: Page;
   let techPage: Page;
+  let adminPage: Page;
+  let receiver: CaptureServer;
   let tech: TestUser;
   let operator: TestUser;
   const addr = simAddress(63_000);
@@ -96,10 +99,13 @@ describe('console incidents in headless Chromium: alarm, acknowledge, resolve', 
     };
     opPage = await open();
     techPage = await open();
+    adminPage = await open();
+    receiver = await captureServer();
   });
 
   after(async () => {
     await browser?.close();
+    await receiver?.close();
     await app?.close();
     await sim?.stop();
   });
@@ -195,6 +201,56 @@ describe('console incidents in headless Chromium: alarm, acknowledge, resolve', 
     expect(text).to.contain('确认');
     expect(text).to.contain('恢复');
     await techPage.screenshot({ path: path.join(artifacts, 'e2e-incident-04-point-timeline.png') });
+    expect(pageErrors, pageErrors.join('\n')).to.deep.equal([]);
+  });
+
+  it('when the operator creates a silence in the editor and ends it, then the list shows it active, then ended', async () => {
+    await opPage.click('[data-testid=nav-silences]');
+    await opPage.waitForSelector('[data-testid=silence-form]');
+    await opPage.fill('[data-testid=silence-form] input[name=codes]', '21030200001320063000');
+    await opPage.fill('[data-testid=silence-form] input[name=comment]', '<b>光明路施工</b>');
+    await opPage.click('[data-testid=silence-save]');
+    const row = await opPage.waitForSelector('[data-testid=silence]', { timeout: 5000 });
+    const text = String(await row.textContent());
+    expect(text).to.contain('光明路口球机');
+    expect(text).to.contain('<b>光明路施工</b>');
+    expect(text).to.contain('生效中');
+    const listed = (await admin.get('/silences')).body.items as Array<{ matcher: { pointIds: string[] }; active: boolean }>;
+    expect(listed.map((x) => x.matcher.pointIds)).to.deep.equal([[cameraId]]);
+    await opPage.click('[data-testid=silence-expire]');
+    // the list shows active silences: the ended one leaves it
+    await opPage.waitForSelector('[data-testid=silence]', { state: 'detached', timeout: 5000 });
+    expect((await admin.get('/silences?active=true')).body.items).to.have.length(0);
+  });
+
+  it('when the admin adds a webhook channel and tests it, then the outcome and health show and the secret is never shown again', async () => {
+    const secret = 'e2e-webhook-secret-0123456789';
+    await login(adminPage, bootAdmin);
+    await adminPage.click('[data-testid=nav-channels]');
+    await adminPage.click('[data-testid=channel-new]');
+    await adminPage.selectOption('[data-testid=channel-form] select[name=kind]', 'webhook');
+    await adminPage.fill('[data-testid=channel-form] input[name=name]', '值班 webhook');
+    await adminPage.fill('[data-testid=channel-form] textarea[name=settings]', JSON.stringify({ url: `${receiver.url}/hook`, headers: {} }));
+    await adminPage.fill('[data-testid=channel-form] input[name=secret-secret]', secret);
+    await adminPage.click('[data-testid=channel-save]');
+    const channel = '[data-testid=channel]';
+    await adminPage.waitForSelector(channel, { timeout: 5000 });
+
+    await adminPage.click(`${channel} [data-testid=channel-test]`);
+    await adminPage.waitForSelector(`${channel} [data-testid=channel-test-result] [data-outcome=delivered]`, { timeout: 10_000 });
+    expect(receiver.requests).to.have.length(1);
+    expect(String(receiver.requests[0].headers['x-vigil-signature'])).to.match(/^sha256=[0-9a-f]{64}$/);
+    expect(await adminPage.textContent(`${channel} [data-testid=channel-health]`)).to.equal('正常');
+    await adminPage.click(`${channel} [data-testid=channel-dead]`);
+    await adminPage.waitForSelector(`${channel} [data-testid=channel-dead-list]`);
+
+    // editing shows that a secret is set, never its value
+    await adminPage.click(`${channel} [data-testid=channel-edit]`);
+    const input = '[data-testid=channel-form] input[name=secret-secret]';
+    expect(await adminPage.inputValue(input)).to.equal('');
+    expect(await adminPage.getAttribute(input, 'placeholder')).to.contain('已设置');
+    expect(await adminPage.content()).to.not.contain(secret);
+    await adminPage.screenshot({ path: path.join(artifacts, 'e2e-incident-05-channels.png') });
     expect(pageErrors, pageErrors.join('\n')).to.deep.equal([]);
   });
 });
