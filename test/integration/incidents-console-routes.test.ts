@@ -97,7 +97,7 @@ describe('incidents for the console: member filters under the visibility rule, a
     expect(await listed(operator, '?org=OrgB')).to.deep.equal([incidentId]);
     expect(await listed(operator, `?pointId=${ids.b1}`)).to.deep.equal([incidentId]);
     const bad = await techA.get('/incidents?pointId=nope');
-    expect(bad.status).to.equal(422);
+    expect(bad.status).to.equal(400);
     expect(JSON.stringify(bad.body.error.details)).to.include('pointId');
   });
 
