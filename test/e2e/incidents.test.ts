@@ -51,6 +51,9 @@ describe('console incidents in headless Chromium: alarm, acknowledge, resolve', 
   const pageErrors: string[] = [];
 
   before(async () => {
+    // first: the console is built here when its sources changed, and the app looks for client/dist when it starts
+    // (the browser may play the cue without a gesture; the test's login click would unlock it anyway)
+    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
     sim = await startSimulator({ cameras: [{ addr }] });
     app = await bootAuthApp({
       MONITOR_ENABLED: 'true',
@@ -89,8 +92,6 @@ describe('console incidents in headless Chromium: alarm, acknowledge, resolve', 
     tech = await createUser(app, { role: 'technician', scopeRegionId: S1, maintainerOrg: 'OrgA', displayName: '运维张工' });
     await waitFor('the camera UP', () => monitoringOf(app.ctx).status(cameraId)?.state === 'UP', 20_000);
 
-    // the browser may play the cue without a gesture; the test's login click would unlock it anyway
-    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
     const open = async (): Promise<Page> => {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
       const page = await context.newPage();
