@@ -26,21 +26,54 @@ function unlockAudio(): void {
 window.addEventListener('pointerdown', unlockAudio, { once: true, capture: true });
 window.addEventListener('keydown', unlockAudio, { once: true, capture: true });
 
+/** What the cues did, for the end-to-end test's page hook (`window.__vigilCues`): played and muted, per cue. */
+const cueCounts = { outage: 0, incident: 0, muted: 0 };
+
+/** The outage cue (a point went DOWN on the board). */
 export function beep(): void {
-  if (muted.value) return;
+  if (muted.value) {
+    cueCounts.muted++;
+    return;
+  }
   const now = Date.now();
   // a mass outage arrives over several batches: one cue, not a siren
   if (now - lastBeep < 3000 || !ctx) return;
   lastBeep = now;
+  cueCounts.outage++;
   const audio = ctx;
   // out of the batch's task: a storm's frame is for the board
-  setTimeout(() => play(audio), 0);
+  setTimeout(() => play(audio, [880, 660]), 0);
 }
 
-function play(audio: AudioContext): void {
+let lastAlarm = 0;
+/**
+ * The new-incident cue: three rising tones, apart from the outage beep (a point going DOWN comes first, the
+ * incident it opens a moment later, and must still be heard). Same mute switch; one cue per 3 s.
+ */
+export function alarm(): void {
+  if (muted.value) {
+    cueCounts.muted++;
+    return;
+  }
+  const now = Date.now();
+  if (now - lastAlarm < 3000 || !ctx) return;
+  lastAlarm = now;
+  cueCounts.incident++;
+  const audio = ctx;
+  setTimeout(() => play(audio, [660, 880, 1100]), 0);
+}
+
+declare global {
+  interface Window {
+    __vigilCues?: { counts: () => { outage: number; incident: number; muted: number }; audioState: () => string };
+  }
+}
+window.__vigilCues = { counts: () => ({ ...cueCounts }), audioState: () => ctx?.state ?? 'none' };
+
+function play(audio: AudioContext, tones: readonly number[]): void {
   try {
     const t = audio.currentTime;
-    for (const [i, f] of [880, 660].entries()) {
+    for (const [i, f] of tones.entries()) {
       const osc = audio.createOscillator();
       const gain = audio.createGain();
       osc.frequency.value = f;

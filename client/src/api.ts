@@ -79,3 +79,11 @@ export function qs(params: Record<string, string | number | boolean | undefined 
   const s = u.toString();
   return s ? `?${s}` : '';
 }
+
+export const del = <T>(path: string): Promise<T> => api<T>('DELETE', path);
+
+/** An error as the console shows it: the server's message and each refused field (plain text, never HTML). */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return [err.message, ...fieldIssues(err).map((i) => `${i.field}: ${i.message}`)].join(' · ');
+  return err instanceof Error ? err.message : String(err);
+}

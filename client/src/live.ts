@@ -17,6 +17,7 @@ import {
 } from '@contracts/live';
 import { regionTiers } from '@contracts/vocabulary';
 import type { MonitoringLoad } from '@contracts/monitoring';
+import type { IncidentEvent, IncidentView } from '@contracts/incidents';
 import { get, notifyUnauthenticated } from './api';
 
 type LiveRegion = LiveRegions['regions'][number];
@@ -67,6 +68,7 @@ class Board {
   batchesApplied = 0;
   private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
   private outageListeners: Array<(o: NewOutage[]) => void> = [];
+  private incidentListeners: Array<(event: IncidentEvent, incident: IncidentView) => void> = [];
   private catalogReload: Promise<void> | null = null;
   private lastResyncAt = 0;
 
@@ -79,6 +81,18 @@ class Board {
     return () => {
       this.outageListeners = this.outageListeners.filter((f) => f !== fn);
     };
+  }
+
+  /** Incident events pushed on the same socket (only to users who may read alerts, as they may see them). */
+  onIncident(fn: (event: IncidentEvent, incident: IncidentView) => void): () => void {
+    this.incidentListeners.push(fn);
+    return () => {
+      this.incidentListeners = this.incidentListeners.filter((f) => f !== fn);
+    };
+  }
+
+  private emitIncident(event: IncidentEvent, incident: IncidentView): void {
+    for (const l of this.incidentListeners) l(event, incident);
   }
 
   async start(): Promise<void> {
@@ -233,6 +247,9 @@ class Board {
     socket.on('status:resync', () => {
       void this.resync();
     });
+    socket.on('incident:opened', (v) => this.emitIncident('incident:opened', v));
+    socket.on('incident:updated', (v) => this.emitIncident('incident:updated', v));
+    socket.on('incident:resolved', (v) => this.emitIncident('incident:resolved', v));
   }
 
   /** Fresh catalog + snapshot: the registry changed shape (points added, moved, re-shared). */

@@ -172,6 +172,7 @@ const table: Record<string, Entry> = {
   'GET /incidents': { unscoped: 'a list: incidents are filtered to those with a member point the caller sees', build: () => Promise.resolve({ method: 'GET', path: '/incidents' }) },
   'GET /incidents/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/incidents/${await newIncident(fx, t)}` }) },
   'POST /incidents/{id}/ack': { build: async (fx, t) => ({ method: 'POST', path: `/incidents/${await newIncident(fx, t)}/ack` }) },
+  'GET /incidents/{id}/assignees': { build: async (fx, t) => ({ method: 'GET', path: `/incidents/${await newIncident(fx, t)}/assignees` }) },
   'POST /incidents/{id}/assign': {
     build: async (fx, t) => ({ method: 'POST', path: `/incidents/${await newIncident(fx, t)}/assign`, body: { userId: fx.users.community.technician.user.id } }),
   },

@@ -99,7 +99,11 @@ export async function createAlerts(ctx: AppContext, opts: AlertsOptions): Promis
     status: (id) => opts.monitoring.status(id),
     user: async (id) => {
       const u = await users.findById(id).lean();
-      return u ? { id: u._id.toHexString(), username: u.username, role: u.role, maintainerOrg: u.maintainerOrg, disabled: u.disabled } : null;
+      return u ? { id: u._id.toHexString(), username: u.username, role: u.role, maintainerOrg: u.maintainerOrg, scopeRegionId: u.scopeRegionId, disabled: u.disabled } : null;
+    },
+    technicians: async (orgs) => {
+      const list = await users.find({ role: 'technician', disabled: false, maintainerOrg: { $in: [...orgs] } }).limit(1000).lean();
+      return list.map((u) => ({ id: u._id.toHexString(), username: u.username, displayName: u.displayName, maintainerOrg: u.maintainerOrg ?? '', scopeRegionId: u.scopeRegionId }));
     },
     audit,
     silenced: (p, at): boolean => silences.silenced(p, at),

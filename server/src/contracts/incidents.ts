@@ -130,6 +130,8 @@ export const incidentListQuerySchema = z.strictObject({
   regionId: objectIdSchema.optional(),
   /** Only incidents with a member maintained by this organisation. */
   org: z.string().trim().min(1).max(100).optional(),
+  /** Only incidents this point is (or was) a member of (the point's page). */
+  pointId: objectIdSchema.optional(),
   /** Only incidents assigned to me (the caller). */
   mine: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   acked: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
@@ -185,6 +187,18 @@ export type IncidentPage = z.infer<typeof incidentPageSchema>;
 export const alertPolicySchema = alertPolicyInputSchema.extend({ id: z.string(), version: z.number().int(), createdAt: z.string(), updatedAt: z.string() });
 export type AlertPolicyView = z.infer<typeof alertPolicySchema>;
 export const alertPolicyListSchema = z.object({ items: z.array(alertPolicySchema) });
+
+/**
+ * `GET /incidents/:id/assignees`: the technicians the incident may be assigned to — of a maintainer
+ * organisation of a member the caller sees, enabled, and able to see the incident themselves.
+ */
+export const incidentAssigneeSchema = z.object({ id: z.string(), username: z.string(), displayName: z.string(), maintainerOrg: z.string() });
+export type IncidentAssignee = z.infer<typeof incidentAssigneeSchema>;
+export const incidentAssigneeListSchema = z.object({ items: z.array(incidentAssigneeSchema) });
+
+/** The incident events on /live, in the order an incident lives them. */
+export const incidentEvents = ['incident:opened', 'incident:updated', 'incident:resolved'] as const;
+export type IncidentEvent = (typeof incidentEvents)[number];
 
 /** Socket.IO events on the /live namespace (each carries the incident as the receiving user may see it). */
 export interface IncidentServerEvents {

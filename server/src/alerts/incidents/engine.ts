@@ -254,11 +254,12 @@ export class IncidentEngine {
     return live.inc;
   }
 
-  assign(id: string, assignee: string, by: string, at: number): Incident | undefined {
+  /** `label` names the assignee in the timeline (default: the id). */
+  assign(id: string, assignee: string, by: string, at: number, label = assignee): Incident | undefined {
     const live = this.open.get(id);
     if (!live) return undefined;
     live.inc.assignee = assignee;
-    this.log(live, at, 'assigned', assignee, by);
+    this.log(live, at, 'assigned', label, by);
     return live.inc;
   }
 

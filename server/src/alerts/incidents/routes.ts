@@ -6,6 +6,7 @@ import {
   alertPolicySchema,
   assignBodySchema,
   commentBodySchema,
+  incidentAssigneeListSchema,
   incidentIdParamsSchema,
   incidentListQuerySchema,
   incidentPageSchema,
@@ -47,6 +48,16 @@ export function incidentsRouter(ctx: AppContext, incidents: IncidentService): Ro
     params: incidentIdParamsSchema,
     responses: one,
     handler: ({ principal, params }) => incidents.acknowledge(principal, params.id),
+  });
+  defineRoute(router, ctx.openapi, {
+    method: 'get',
+    path: '/incidents/:id/assignees',
+    summary: "Who the incident may be assigned to: technicians of its points' maintainer organisations who can see it",
+    tags: ['alerts'],
+    permission: 'alert:ack',
+    params: incidentIdParamsSchema,
+    responses: { 200: { description: 'the candidates', schema: incidentAssigneeListSchema } },
+    handler: ({ principal, params }) => incidents.assignees(principal, params.id),
   });
   defineRoute(router, ctx.openapi, {
     method: 'post',

@@ -7,6 +7,7 @@ import {
   type AlertPolicyInput,
   type AlertPolicyView,
   type Incident,
+  type IncidentAssignee,
   type IncidentListQuery,
   type IncidentPage,
   type IncidentView,
@@ -39,7 +40,9 @@ export interface IncidentDeps {
   /** A point's confirmed state and FLAPPING mark as monitoring holds them now (start-up placement). */
   status(id: string): { confirmed: ConfirmedState; flapping: boolean; since: string } | undefined;
   /** A user as assignment needs it (null when unknown). */
-  user(id: string): Promise<{ id: string; username: string; role: string; maintainerOrg: string | null; disabled: boolean } | null>;
+  user(id: string): Promise<{ id: string; username: string; role: string; maintainerOrg: string | null; scopeRegionId: string | null; disabled: boolean } | null>;
+  /** The enabled technicians of these maintainer organisations (assignment candidates). */
+  technicians(orgs: readonly string[]): Promise<Array<{ id: string; username: string; displayName: string; maintainerOrg: string; scopeRegionId: string | null }>>;
   audit(entry: { actor: ReturnType<typeof actorOf>; action: string; entity: 'alert'; entityId: string; before: unknown; after: unknown }): Promise<void>;
   /** Whether messages about a point are muted at `at` (silences). */
   silenced?(point: AlertPoint, at: number): boolean;
@@ -268,11 +271,16 @@ export class IncidentService {
     const viewer = viewerOf(principal);
     const tree = this.deps.regions.current();
     const and: Array<Record<string, unknown>> = [];
+    // the member filters and the visibility rule must hold for one and the same member: a filter matched by a
+    // member the caller cannot see would tell him that a hidden point of that region, organisation or id is in it
+    const member: Array<Record<string, unknown>> = [];
     const vis = pointFilter(viewer, tree, { regionId: 'r', sharing: 's', org: 'o' });
-    if (vis) and.push({ refs: { $elemMatch: vis } });
+    if (vis) member.push(vis);
+    if (q.regionId) member.push({ r: { $in: tree.subtree(q.regionId) } });
+    if (q.org) member.push({ o: q.org });
+    if (q.pointId) member.push({ p: q.pointId });
+    if (member.length) and.push({ refs: { $elemMatch: member.length === 1 ? member[0] : { $and: member } } });
     if (q.state) and.push({ state: q.state });
-    if (q.regionId) and.push({ 'refs.r': { $in: tree.subtree(q.regionId) } });
-    if (q.org) and.push({ 'refs.o': q.org });
     if (q.mine) and.push({ assignee: principal.userId });
     if (q.acked !== undefined) and.push({ ackedAt: q.acked ? { $ne: null } : null });
     if (q.cursor) and.push({ _id: { $lt: new Types.ObjectId(q.cursor) } });
@@ -287,7 +295,7 @@ export class IncidentService {
     return { items, nextCursor: more ? page[page.length - 1]._id.toHexString() : null };
   }
 
-  private async load(principal: Principal, id: string): Promise<{ incident: Incident; view: IncidentView }> {
+  private async load(principal: Principal, id: string): Promise<{ incident: Incident; view: IncidentView; refs: MemberRef[] | undefined }> {
     if (!Types.ObjectId.isValid(id)) throw AppError.notFound('incident');
     const live = this.engine.get(id);
     const doc = live ? null : await this.incidentModel.findById(id).lean<IncidentDoc>();
@@ -295,7 +303,7 @@ export class IncidentService {
     if (!incident) throw AppError.notFound('incident');
     const view = this.view(incident, viewerOf(principal), this.deps.regions.current(), true, doc?.refs);
     if (!view) throw AppError.notFound('incident');
-    return { incident, view };
+    return { incident, view, refs: doc?.refs };
   }
 
   async get(principal: Principal, id: string): Promise<IncidentView> {
@@ -325,18 +333,47 @@ export class IncidentService {
     return this.act(principal, id, 'close', () => this.engine.close(id, principal.username, Date.now()));
   }
 
-  /** Assigns to a technician of a maintainer organisation of one of the incident's points (visible to the caller). */
+  /**
+   * Who the incident may be assigned to: enabled technicians of a maintainer organisation of a member the
+   * caller sees, who can see the incident themselves (a technician scoped elsewhere would be handed an
+   * incident he cannot open).
+   */
+  private mayTake(
+    incident: Incident,
+    view: IncidentView,
+    refs: MemberRef[] | undefined,
+    u: { role: string; maintainerOrg: string | null; scopeRegionId: string | null; disabled: boolean },
+  ): boolean {
+    if (u.disabled || u.role !== 'technician' || !u.maintainerOrg) return false;
+    const org = u.maintainerOrg;
+    if (!view.members.some((m) => m.org === org)) return false;
+    return this.view(incident, viewerOf({ role: 'technician', scopeRegionId: u.scopeRegionId, maintainerOrg: org }), this.deps.regions.current(), false, refs) !== null;
+  }
+
+  async assignees(principal: Principal, id: string): Promise<{ items: IncidentAssignee[] }> {
+    const { incident, view, refs } = await this.load(principal, id);
+    const orgs = [...new Set(view.members.map((m) => m.org).filter(Boolean))];
+    if (orgs.length === 0) return { items: [] };
+    const users = await this.deps.technicians(orgs);
+    const items = users
+      .filter((u) => this.mayTake(incident, view, refs, { ...u, role: 'technician', disabled: false }))
+      .map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, maintainerOrg: u.maintainerOrg }))
+      .sort((a, b) => a.maintainerOrg.localeCompare(b.maintainerOrg) || a.username.localeCompare(b.username));
+    return { items };
+  }
+
+  /** Assigns to one of `assignees`: a technician of the points' maintainer organisation who can see the incident. */
   async assign(principal: Principal, id: string, userId: string): Promise<IncidentView> {
-    const { view } = await this.load(principal, id);
+    const { incident, view, refs } = await this.load(principal, id);
     const user = await this.deps.user(userId);
     if (!user || user.disabled) throw new AppError('validation_failed', 'no such user', [{ field: 'userId', message: 'no such user' }]);
-    const orgs = new Set(view.members.map((m) => m.org).filter(Boolean));
-    if (user.role !== 'technician' || !user.maintainerOrg || !orgs.has(user.maintainerOrg)) {
-      throw new AppError('validation_failed', "assign to a technician of the points' maintainer organisation", [
-        { field: 'userId', message: `must be a technician of ${[...orgs].join(', ') || 'the maintainer organisation'}` },
+    if (!this.mayTake(incident, view, refs, user)) {
+      const orgs = [...new Set(view.members.map((m) => m.org).filter(Boolean))];
+      throw new AppError('validation_failed', "assign to a technician of the points' maintainer organisation who can see the incident", [
+        { field: 'userId', message: `must be a technician of ${orgs.join(', ') || 'the maintainer organisation'} whose scope covers the incident` },
       ]);
     }
-    return this.act(principal, id, 'assign', () => this.engine.assign(id, user.id, principal.username, Date.now()), { assignee: user.username });
+    return this.act(principal, id, 'assign', () => this.engine.assign(id, user.id, principal.username, Date.now(), user.username), { assignee: user.username });
   }
 
   // ---- policies ---------------------------------------------------------------------------------------------
