@@ -90,6 +90,8 @@ export const maintenanceWindowInputSchema = z.strictObject({
   schedule: maintenanceScheduleSchema,
 });
 export type MaintenanceWindowInput = z.infer<typeof maintenanceWindowInputSchema>;
+/** What a client sends (defaults may be left out). */
+export type MaintenanceWindowBody = z.input<typeof maintenanceWindowInputSchema>;
 
 export const maintenanceIdParamsSchema = z.strictObject({ id: objectIdSchema });
 
@@ -117,5 +119,9 @@ export const maintenanceWindowSchema = z.object({
   updatedAt: z.string(),
 });
 export type MaintenanceWindowView = z.infer<typeof maintenanceWindowSchema>;
-export const maintenanceWindowListSchema = z.object({ items: z.array(maintenanceWindowSchema) });
+export const maintenanceWindowListSchema = z.object({
+  items: z.array(maintenanceWindowSchema),
+  /** The zone every schedule's local times are read in (REPORT_TZ): a console enters one-off times there too. */
+  timeZone: z.string(),
+});
 export type MaintenanceWindowList = z.infer<typeof maintenanceWindowListSchema>;

@@ -230,7 +230,7 @@ export class MaintenanceService {
     let pointCount = 0;
     for (const _ of this.deps.points.ids()) pointCount++;
     const count = docs.length * pointCount <= COUNT_BUDGET;
-    return { items: docs.map((d) => this.view(d, principal, count)) };
+    return { items: docs.map((d) => this.view(d, principal, count)), timeZone: this.deps.calendar.timeZone };
   }
 
   async get(principal: Principal, id: string): Promise<MaintenanceWindowView> {
