@@ -27,7 +27,7 @@ export function maintenanceRouter(ctx: AppContext, maintenance: MaintenanceServi
     permission: 'alert:manage',
     body,
     status: 201,
-    responses: { 201: one },
+    responses: { 201: one, 404: { description: 'a region or point the matcher names is unknown or hidden from you' } },
     handler: ({ principal, body: input }) => maintenance.create(principal, input),
   });
   defineRoute(router, ctx.openapi, {

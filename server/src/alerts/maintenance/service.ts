@@ -228,7 +228,7 @@ export class MaintenanceService {
     const all = await this.model.find().sort({ _id: -1 }).limit(1000).lean<WindowDoc[]>();
     const docs = all.filter((d) => this.visibleTo(principal, d));
     let pointCount = 0;
-    for (const _ of this.deps.points.ids()) pointCount++;
+    for (const id of this.deps.points.ids()) if (id) pointCount++;
     const count = docs.length * pointCount <= COUNT_BUDGET;
     return { items: docs.map((d) => this.view(d, principal, count)), timeZone: this.deps.calendar.timeZone };
   }
