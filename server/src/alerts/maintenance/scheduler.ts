@@ -57,6 +57,9 @@ interface Cached {
   until: number | null;
 }
 
+/** Points compared per event-loop turn in a full pass. */
+const COMPARE_SLICE = 20_000;
+
 /** A point monitoring did not know yet (registered a moment ago): looked at again on the next runs. */
 const PENDING_RUNS = 20;
 
@@ -213,7 +216,10 @@ export class MaintenanceScheduler {
     const on: string[] = [];
     const off: string[] = [];
     const counts = new Map<string, number>();
+    let seen = 0;
     for (const id of ids) {
+      // a province's 300,000 points are compared in slices: polling shares this event loop
+      if (++seen % COMPARE_SLICE === 0) await yieldToLoop();
       const p = deps.points.get(id);
       if (!p) {
         this.pending.delete(id);
