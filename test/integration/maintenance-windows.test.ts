@@ -17,7 +17,7 @@ const H = 3_600_000;
 /** Monday 15 June 2026, 10:00 Asia/Shanghai. */
 const MON10 = Date.UTC(2026, 5, 15, 2);
 const weeklyTue = { kind: 'weekly', days: [2], start: '22:00', end: '02:00' };
-const fields = (body: { error?: { details?: Array<{ field: string }> } }): string[] => (body.error?.details ?? []).map((d) => d.field);
+const fields = (body: unknown): string[] => ((body as { error?: { details?: Array<{ field: string }> } }).error?.details ?? []).map((d) => d.field);
 
 /**
  * Maintenance windows over real HTTP, the real store and real polling of a few simulated cameras: validation,
