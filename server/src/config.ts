@@ -106,6 +106,11 @@ export const configSchema = z.object({
     .transform((v) => [...new Set(v.split(','))].sort()),
   /** The alert engine's clock: group waits, intervals and escalation steps are checked this often. */
   ALERTS_TICK_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
+  /**
+   * Maintenance windows are looked at least this often (ms); the scheduler also wakes at each window's next
+   * start or end, so this only bounds how late a clock jump or a busy process is noticed.
+   */
+  MAINTENANCE_TICK_MS: z.coerce.number().int().min(20).max(60_000).default(5000),
   METRICS_TOKEN: z.string().min(16).optional(),
   AUTH_MODE: z.enum(['required', 'open']).default('required'),
   ADMIN_USERNAME: z.string().min(3).max(64).optional(),

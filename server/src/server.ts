@@ -28,6 +28,8 @@ import { openStore, type Store } from './store/connection';
 export interface StartOptions {
   config: Config;
   logger?: Logger;
+  /** When maintenance windows open and close (default Date.now; tests move it instead of waiting). */
+  maintenanceClock?: () => number;
 }
 
 export interface RunningServer {
@@ -114,7 +116,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed, load: monitoring.service });
   api.use(live.router);
-  const alerts = await createAlerts(ctx, { registry, monitoring: monitoring.service }).catch(async (err: unknown) => {
+  const alerts = await createAlerts(ctx, { registry, monitoring: monitoring.service, maintenanceClock: opts.maintenanceClock }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });

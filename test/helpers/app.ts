@@ -17,7 +17,7 @@ export interface TestApp extends RunningServer {
  * directory, or MONGODB_URI (with a unique database name) when that is set. `opts.logger` replaces the app's logger
  * (a test that reads the log passes one that captures its lines).
  */
-export async function bootApp(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestApp> {
+export async function bootApp(env: Record<string, string> = {}, opts: { logger?: Logger; maintenanceClock?: () => number } = {}): Promise<TestApp> {
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
   // every listener on a free port, the in-process demo simulator's too: tests never bind fixed ports
   const base: Record<string, string> = {
@@ -34,7 +34,7 @@ export async function bootApp(env: Record<string, string> = {}, opts: { logger?:
     base.MONGODB_URI = u.toString();
   }
   const config: Config = loadConfig({ ...base, ...env });
-  const server = await startServer({ config, logger: opts.logger ?? createLogger(config.LOG_LEVEL) });
+  const server = await startServer({ config, logger: opts.logger ?? createLogger(config.LOG_LEVEL), maintenanceClock: opts.maintenanceClock });
   const baseUrl = server.url.replace(/\/$/, '');
   return {
     ...server,
@@ -55,6 +55,6 @@ export const TEST_PASSWORD = 'Test-password-0123';
 export const bootAdmin = { username: 'admin', password: TEST_PASSWORD } as const;
 
 /** bootApp with auth required and a first admin (bootAdmin: `admin` / TEST_PASSWORD). */
-export async function bootAuthApp(env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<TestApp> {
+export async function bootAuthApp(env: Record<string, string> = {}, opts: { logger?: Logger; maintenanceClock?: () => number } = {}): Promise<TestApp> {
   return bootApp({ AUTH_MODE: 'required', ADMIN_USERNAME: bootAdmin.username, ADMIN_PASSWORD: TEST_PASSWORD, ...env }, opts);
 }

@@ -132,6 +132,13 @@ describe('state machine (truth table of state-machine.ts)', () => {
     expect(r.point.histLen).to.equal(0);
   });
 
+  it('when a point disabled during a maintenance window is enabled again inside it, then DISABLED>MAINTENANCE (not UNKNOWN), and the window\'s end decides', () => {
+    const r = run([maint(true), enabled(false), maint(true), enabled(true), fail(), fail(), fail()], defaultRules, up());
+    expect(arrows(r.transitions)).to.deep.equal(['UP>MAINTENANCE', 'MAINTENANCE>DISABLED', 'DISABLED>MAINTENANCE']);
+    expect(r.point.state).to.equal('MAINTENANCE');
+    expect(arrows(run([maint(false)], defaultRules, r.point).transitions)).to.deep.equal(['MAINTENANCE>DOWN']);
+  });
+
   it('when disabled twice or enabled while enabled, then no event', () => {
     expect(run([enabled(true)], defaultRules, up()).transitions).to.have.length(0);
     expect(run([enabled(false), enabled(false)], defaultRules, up()).transitions).to.have.length(1);

@@ -22,6 +22,9 @@ import { channelsRouter } from './routes';
 import { SecretBox } from './secrets';
 import { silencesRouter } from './silence-routes';
 import { SilenceService } from './silences';
+import { maintenanceRouter } from './maintenance/routes';
+import { MaintenanceService } from './maintenance/service';
+import { Calendar } from '../lib/calendar';
 
 export { idempotencyKey, type OutboxEntry } from './outbox';
 export type { Outbox, ChannelService, Dispatcher };
@@ -35,11 +38,16 @@ export type { Outbox, ChannelService, Dispatcher };
 export interface Alerts {
   incidents: IncidentService;
   silences: SilenceService;
+  maintenance: MaintenanceService;
   channels: ChannelService;
   outbox: Outbox;
   dispatcher: Dispatcher;
   router: Router;
-  /** Starts silences and incidents (after monitoring restored its states) and the dispatcher (unless ALERTS_DISPATCH_ENABLED is off). */
+  /**
+   * Starts silences and incidents (after monitoring restored its states), then maintenance windows (their first
+   * run puts monitoring's MAINTENANCE states right, and incidents hear the transitions), and the dispatcher
+   * (unless ALERTS_DISPATCH_ENABLED is off).
+   */
   start(): Promise<void>;
   /** Pushes incident events to the /live sockets allowed to read alerts, each as its user may see it. */
   attach(io: Server): void;
@@ -60,6 +68,8 @@ export interface AlertsOptions {
   audit?: AuditService;
   /** Milliseconds since the epoch; injected by tests (rate windows, backoff, signatures). */
   clock?: () => number;
+  /** When maintenance windows open and close (epoch ms; default Date.now): tests move it instead of waiting. */
+  maintenanceClock?: () => number;
 }
 
 export async function createAlerts(ctx: AppContext, opts: AlertsOptions): Promise<Alerts> {
@@ -110,6 +120,21 @@ export async function createAlerts(ctx: AppContext, opts: AlertsOptions): Promis
     tickMs: config.ALERTS_TICK_MS,
   });
   const silences: SilenceService = new SilenceService({ conn: ctx.store.conn, regions: opts.registry.regions, point: (id): AlertPoint | undefined => incidents.points.get(id), audit });
+  const maintenance = new MaintenanceService({
+    conn: ctx.store.conn,
+    logger,
+    regions: opts.registry.regions,
+    points: incidents.points,
+    cameras: opts.registry.cameras,
+    target: {
+      inMaintenance: (id) => opts.monitoring.inMaintenance(id),
+      setMaintenance: (id, on) => void opts.monitoring.setMaintenance(id, on),
+    },
+    calendar: new Calendar(config.REPORT_TZ),
+    clock: opts.maintenanceClock ?? Date.now,
+    tickMs: config.MAINTENANCE_TICK_MS,
+    audit: (e) => auditService.record(e),
+  });
   // the engine's notices → one outbox row per (incident, revision, channel); the dispatcher sends them
   incidents.onNotices(async (notices, byId) => {
     const entries = outboxEntriesOf(notices, byId, {
@@ -121,17 +146,23 @@ export async function createAlerts(ctx: AppContext, opts: AlertsOptions): Promis
     if (entries.length) await outbox.enqueue(entries);
   });
   ctx.onStop(() => incidents.stop());
+  ctx.onStop(() => maintenance.stop());
 
   const alerts: Alerts = {
     incidents,
     silences,
+    maintenance,
     channels,
     outbox,
     dispatcher,
-    router: incidentsRouter(ctx, incidents).use(silencesRouter(ctx, silences)).use(channelsRouter(ctx, channels, outbox)),
+    router: incidentsRouter(ctx, incidents)
+      .use(silencesRouter(ctx, silences))
+      .use(maintenanceRouter(ctx, maintenance))
+      .use(channelsRouter(ctx, channels, outbox)),
     async start() {
       await silences.start();
       await incidents.start();
+      await maintenance.start();
       const enabled = config.ALERTS_DISPATCH_ENABLED ?? config.NODE_ENV !== 'test';
       if (!enabled) return;
       dispatcher.start(config.ALERTS_DISPATCH_TICK_MS);

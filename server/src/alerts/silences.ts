@@ -5,6 +5,7 @@ import type { PointMatcher, SilenceInput, SilenceView } from '../contracts/incid
 import { AppError } from '../lib/errors';
 import type { RegionTree } from '../regions/tree';
 import type { AlertPoint } from './incidents/engine';
+import { matcherCovers } from './matcher';
 
 interface SilenceDoc {
   _id: Types.ObjectId;
@@ -38,14 +39,7 @@ function silenceModel(conn: Connection): Model<SilenceDoc> {
   return (conn.models.Silence as Model<SilenceDoc> | undefined) ?? conn.model<SilenceDoc>('Silence', silenceSchema);
 }
 
-/** Whether a matcher covers a point (every criterion given must hold). */
-export function matcherCovers(m: PointMatcher, p: AlertPoint, tree: RegionTree): boolean {
-  if (m.pointIds.length && !m.pointIds.includes(p.id)) return false;
-  if (m.regionIds.length && !m.regionIds.some((r) => tree.within(r, p.regionId) || (p.gridId !== null && tree.within(r, p.gridId)))) return false;
-  if (m.orgs.length && !m.orgs.includes(p.org)) return false;
-  if (m.tags.length && !m.tags.every((t) => p.tags.includes(t))) return false;
-  return true;
-}
+export { matcherCovers };
 
 export interface SilenceDeps {
   conn: Connection;

@@ -96,9 +96,15 @@ export class Calendar {
   /** The instant of a local wall-clock time (the earlier one when it occurs twice, the next valid one when skipped). */
   instantOf(y: number, mo: number, d: number, h = 0, mi = 0): number {
     const wall = Date.UTC(y, mo - 1, d, h, mi);
-    let t = wall - this.offset(wall);
-    t = wall - this.offset(t);
-    return t;
+    // the offsets a day before and after cover any one change of the zone's offset around this time
+    let best: number | null = null;
+    for (const o of [this.offset(wall - 86_400_000), this.offset(wall + 86_400_000)]) {
+      const t = wall - o;
+      if (t + this.offset(t) === wall && (best === null || t < best)) best = t;
+    }
+    if (best !== null) return best;
+    // skipped by a change (spring): read with the offset before the gap, i.e. as far past the gap as it was into it
+    return wall - this.offset(wall - 86_400_000);
   }
 
   /** The calendar day holding instant t. */

@@ -368,6 +368,11 @@ export class MonitoringService {
 
   // ---- reads --------------------------------------------------------------------------------------
 
+  /** Whether the point is held in maintenance (its mark, whatever its state); undefined when it is not monitored. */
+  inMaintenance(id: string): boolean | undefined {
+    return this.mirror.points.get(id)?.m.maintenance;
+  }
+
   hasPoint(id: string): boolean {
     return this.mirror.points.has(id);
   }

@@ -28,7 +28,7 @@ import { cameraStates, type CameraState, type ConfirmedState } from '../contract
  * | MAINTENANCE        | check (any)               | MAINTENANCE (counters/history kept)   | none                          |
  * | MAINTENANCE        | maintenance off           | UP if last M ok, DOWN if last N failed, else PENDING | MAINTENANCE → UP|DOWN, or MAINTENANCE → UNKNOWN when undecided |
  * | any                | disabled                  | DISABLED (counters reset)             | X → DISABLED                  |
- * | DISABLED           | enabled                   | UNKNOWN, or NOT_CONNECTED if no host  | DISABLED → UNKNOWN|NOT_CONNECTED |
+ * | DISABLED           | enabled                   | UNKNOWN (MAINTENANCE if in a window), or NOT_CONNECTED if no host | DISABLED → UNKNOWN|MAINTENANCE|NOT_CONNECTED |
  * | DISABLED           | check                     | ignored (a late result)               | none                          |
  * | any but DISABLED   | not connected (no host)   | NOT_CONNECTED (counters reset)        | X → NOT_CONNECTED             |
  * | NOT_CONNECTED      | connected (host given)    | UNKNOWN (MAINTENANCE if in a window)  | NOT_CONNECTED → UNKNOWN|MAINTENANCE |
@@ -183,7 +183,7 @@ export function step(prev: PointState, ev: MachineEvent, rules: MachineRules = d
         return { point: p, transition: t };
       }
       if (p.state !== 'DISABLED') return { point: prev };
-      const to = p.connected ? 'UNKNOWN' : 'NOT_CONNECTED';
+      const to = !p.connected ? 'NOT_CONNECTED' : p.maintenance ? 'MAINTENANCE' : 'UNKNOWN';
       setState(to);
       return { point: p, transition: announce(to, 'enabled') };
     }
