@@ -28,7 +28,7 @@ describe('alerts: NVR fan-out to real receivers (64 cameras behind one NVR)', fu
   const addr: Record<string, string> = {};
   const ids: Record<string, string> = {};
   const cams = Array.from({ length: CAMERAS }, (_, i) => `cam${i}`);
-  const hookTexts = (): string[] => hook.requests.map((r) => String((r.json as { text?: unknown }).text ?? ''));
+  const hookTexts = (): string[] => hook.requests.map((r) => (r.json as { text: string }).text);
   const wecomTexts = (): string[] => wecom.requests.map(robotContent);
 
   before(async () => {

@@ -72,7 +72,7 @@ describe('alerts: a street outage under the robots\' rate limits', function () {
     const docs = Array.from({ length: POINTS }, (_, i) => {
       const grid = gridIds[i % GRIDS];
       const regionId = communityOf.get(grid.toHexString()) as ObjectId;
-      const d = { ...cameraDoc({ host: `127.30.${i >> 8}.${i & 255}`, kind: 'tcp', rtspPort: 554, httpPort: 80 }), regionId, gridId: grid, name: `站前街道${i + 1}号点位`, maintainer: { org: '某安防公司', contact: '', phone: '' } };
+      const d: Record<string, unknown> = { ...cameraDoc({ host: `127.30.${i >> 8}.${i & 255}`, kind: 'tcp', rtspPort: 554, httpPort: 80 }), regionId, gridId: grid, name: `站前街道${i + 1}号点位`, maintainer: { org: '某安防公司', contact: '', phone: '' } };
       points.push({ id: (d._id as ObjectId).toHexString(), regionId: regionId.toHexString() });
       return d;
     });
