@@ -7,8 +7,8 @@
  *   --interval S      check interval, seconds (default 60)
  *   --retry-ms MS     interval between retries while PENDING (default 5000; 3 retries)
  *   --group-by K      the policy's grouping: grid (default; 1,000 groups at 300,000 points), community, street
- *   --warmup S        polling before anything is measured (default 20)
- *   --phase S         length of each measured phase (default 120): first without the outage, then with it
+ *   --warmup S        polling before anything is measured (default 60: one interval, past the start-up catch-up)
+ *   --phase S         length of each measured phase (default 150): first without the outage, then with it
  *
  * What runs where: the camera simulator is a child process (as in bench:poll). The app is the real one,
  * started by startServer on a store seeded beforehand (regions: 1 district, 10 streets, 100 communities,
@@ -54,8 +54,8 @@ const DOWN = Number(arg('down', '0.1'));
 const INTERVAL_S = Number(arg('interval', '60'));
 const RETRY_MS = Number(arg('retry-ms', '5000'));
 const GROUP_BY = arg('group-by', 'grid');
-const WARMUP_S = Number(arg('warmup', '20'));
-const PHASE_S = Number(arg('phase', '120'));
+const WARMUP_S = Number(arg('warmup', '60'));
+const PHASE_S = Number(arg('phase', '150'));
 const RETRIES = 3;
 const STREETS = 10;
 const COMMUNITIES = 100;
