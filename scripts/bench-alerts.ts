@@ -172,6 +172,9 @@ async function seed(dataDir: string, rtspPort: number, httpPort: number): Promis
   return { idOf, district: district.toHexString() };
 }
 
+/** The simulator child, killed on the way out whatever happens (a failed run must not leave 300,000 cameras behind). */
+let simChild: ChildProcess | undefined;
+
 async function main(): Promise<void> {
   const calibration = await calibrate();
   log(calibrationLine(calibration));
@@ -183,6 +186,7 @@ async function main(): Promise<void> {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  simChild = sim;
   await waitLine(sim, /"control":"([^"]+)"/, 120_000);
   const control = `http://127.0.0.1:${controlPort}`;
 
@@ -359,5 +363,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench-alerts: ${err instanceof Error ? err.stack : String(err)}\n`);
+  simChild?.kill('SIGTERM');
   process.exit(1);
 });
