@@ -85,7 +85,10 @@ function fit(head: string[], items: string[], tail: string[], maxBytes: number, 
 
 function withKeyword(head: string[], keyword: string | null | undefined): string[] {
   if (!keyword || head.some((l) => l.includes(keyword))) return head;
-  return [`${keyword} ${head[0] ?? ''}`, ...head.slice(1)];
+  const first = head[0] ?? '';
+  // a markdown heading keeps its marks first, or the robot shows "keyword ### …" as plain text
+  const marks = /^#{1,6} /.exec(first)?.[0] ?? '';
+  return [`${marks}${keyword} ${first.slice(marks.length)}`, ...head.slice(1)];
 }
 
 /** One message: heading, state, counts, one entry per point as far as the budget allows, console link. */

@@ -18,7 +18,9 @@ export class AlertPoints {
   private readonly empty: readonly string[] = [];
 
   async load(conn: Connection): Promise<void> {
-    const cursor = pointsCollection(conn).find({}, { projection: { name: 1, gbCode: 1, regionId: 1, gridId: 1, upstreamId: 1, 'maintainer.org': 1, sharing: 1, tags: 1 } });
+    // batches of a bounded size: a store answering a getMore with the whole rest of a large registry goes past
+    // the 16 MB a reply may hold (the embedded store did at 100,000 points)
+    const cursor = pointsCollection(conn).find({}, { projection: { name: 1, gbCode: 1, regionId: 1, gridId: 1, upstreamId: 1, 'maintainer.org': 1, sharing: 1, tags: 1 }, batchSize: 5000 });
     for await (const d of cursor) {
       const id = idOf(d._id);
       const regionId = idOf(d.regionId);

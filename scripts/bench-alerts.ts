@@ -1,0 +1,368 @@
+/**
+ * Alerting at scale (`npm run bench:alerts -- [options]`), issue 13 "Scale": 300,000 points polled as
+ * `npm start` polls them, 30,000 of them DOWN at once. CPU heavy: run it alone.
+ *
+ *   --points N        simulated points (default 300000), each on its own 127.x.y.z, 300 per grid
+ *   --down F          fraction taken down at once by the simulator (default 0.1 = 30,000 of 300,000)
+ *   --interval S      check interval, seconds (default 60)
+ *   --retry-ms MS     interval between retries while PENDING (default 5000; 3 retries)
+ *   --group-by K      the policy's grouping: grid (default; 1,000 groups at 300,000 points), community, street
+ *   --warmup S        polling before anything is measured (default 60: one interval, past the start-up catch-up)
+ *   --phase S         length of each measured phase (default 150): first without the outage, then with it
+ *
+ * What runs where: the camera simulator is a child process (as in bench:poll). The app is the real one,
+ * started by startServer on a store seeded beforehand (regions: 1 district, 10 streets, 100 communities,
+ * 1,000 grids; 300,000 camera documents restored UP), so monitoring, live push and alerting load and run as
+ * at `npm start`. One policy covers the district (groupBy --group-by, groupWait 30 s, groupInterval 300 s)
+ * and speaks to two channels, a WeCom and a DingTalk robot played by a local capture server answering
+ * errcode 0; the dispatcher runs as in production.
+ *
+ * Phase 1 (no outage) and phase 2 (the simulator takes --down of the points down at once) are measured the
+ * same way: polling's cycle lag (the scheduler's current lag, sampled every 100 ms, as bench:poll) and the
+ * event-loop delay. Phase 2 also measures: when monitoring confirmed the outage DOWN (first and last
+ * confirmation), when incidents settled (every confirmed point an active member of an open incident, every
+ * incident announced, and the store holding the same open incidents), the outbox rows written (bounded by
+ * groups, not points) and what the robots received.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ObjectId } from 'mongodb';
+import { alertsOf } from '../server/src/alerts';
+import { formatGbCode } from '../server/src/cameras/gbcode';
+import { cameraModel } from '../server/src/cameras/model';
+import { loadConfig } from '../server/src/config';
+import { createLogger } from '../server/src/lib/logger';
+import { monitoringOf } from '../server/src/monitoring';
+import type { Transition } from '../server/src/monitoring/events';
+import { startServer } from '../server/src/server';
+import { openStore } from '../server/src/store/connection';
+import { simAddress } from '../server/src/demo/sim/simulator';
+import { calibrate, calibrationLine } from './bench-calibration';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : def;
+}
+
+const POINTS = Number(arg('points', '300000'));
+const DOWN = Number(arg('down', '0.1'));
+const INTERVAL_S = Number(arg('interval', '60'));
+const RETRY_MS = Number(arg('retry-ms', '5000'));
+const GROUP_BY = arg('group-by', 'grid');
+const WARMUP_S = Number(arg('warmup', '60'));
+const PHASE_S = Number(arg('phase', '150'));
+const RETRIES = 3;
+const STREETS = 10;
+const COMMUNITIES = 100;
+const GRIDS = 1000;
+const root = path.resolve(__dirname, '..');
+const log = (s: string): void => void process.stderr.write(`bench-alerts: ${s}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function waitLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`timeout waiting for ${String(re)}: ${out}`)), timeoutMs);
+    const on = (d: Buffer): void => {
+      out += d.toString();
+      const m = out.match(re);
+      if (m) {
+        clearTimeout(t);
+        resolve(m);
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+  });
+}
+
+function pct(sorted: readonly number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/** A robot stand-in: answers errcode 0 and keeps the arrival times per path. */
+async function robots(): Promise<{ url: string; times: Map<string, number[]>; close(): Promise<void> }> {
+  const times = new Map<string, number[]>();
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const p = (req.url ?? '').split('?')[0];
+      times.set(p, [...(times.get(p) ?? []), Date.now()]);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    times,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function busiestMinute(times: readonly number[]): number {
+  let most = 0;
+  for (const t of times) most = Math.max(most, times.filter((o) => o > t - 60_000 && o <= t).length);
+  return most;
+}
+
+/** Regions and camera documents written straight into a fresh store (as a restore would leave them). */
+async function seed(dataDir: string, rtspPort: number, httpPort: number): Promise<{ idOf: Map<string, string>; district: string }> {
+  const logger = createLogger('warn');
+  const store = await openStore(loadConfig({}, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' }), logger);
+  const db = store.conn.db;
+  if (!db) throw new Error('store not connected');
+  await cameraModel(store.conn).createIndexes();
+  const district = new ObjectId();
+  const streets = Array.from({ length: STREETS }, () => new ObjectId());
+  const communities = Array.from({ length: COMMUNITIES }, () => new ObjectId());
+  const grids = Array.from({ length: GRIDS }, () => new ObjectId());
+  await db.collection('regions').insertMany([
+    { _id: district, name: '基准区', tier: 'district', parentId: null, code: '210302', households: null, boundary: null },
+    ...streets.map((s, i) => ({ _id: s, name: `街道${i + 1}`, tier: 'street', parentId: district, code: null, households: null, boundary: null })),
+    ...communities.map((c, i) => ({ _id: c, name: `社区${i + 1}`, tier: 'community', parentId: streets[i % STREETS], code: null, households: 550, boundary: null })),
+    ...grids.map((g, i) => ({ _id: g, name: `网格${i + 1}`, tier: 'grid', parentId: communities[i % COMMUNITIES], code: null, households: 550, boundary: null })),
+  ]);
+  const idOf = new Map<string, string>();
+  const since = new Date();
+  const status = { state: 'UP', confirmed: 'UP', since, lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 };
+  const cameras = db.collection('cameras');
+  for (let base = 0; base < POINTS; base += 5000) {
+    const docs = [];
+    for (let i = base; i < Math.min(POINTS, base + 5000); i++) {
+      const _id = new ObjectId();
+      idOf.set(simAddress(i), _id.toHexString());
+      const g = i % GRIDS;
+      docs.push({
+        _id,
+        gbCode: formatGbCode({ center: '21030201', industry: '04', type: '132', network: '0', serial: i + 1 }),
+        name: `基准点位${i + 1}`,
+        regionId: communities[g % COMMUNITIES],
+        gridId: grids[g],
+        upstreamId: null,
+        address: '',
+        enabled: true,
+        sharing: 'own',
+        tags: [],
+        searchTokens: [],
+        maintainer: { org: `运维${i % 7}`, contact: '', phone: '' },
+        endpoint: { host: simAddress(i), rtspPort, rtspPath: '/Streaming/Channels/101', httpPort },
+        probe: { kind: i % 2 ? 'rtsp' : 'tcp', intervalSec: INTERVAL_S, timeoutMs: 3000, retries: RETRIES },
+        status,
+        version: 1,
+      });
+    }
+    await cameras.insertMany(docs, { ordered: false });
+  }
+  await store.close();
+  return { idOf, district: district.toHexString() };
+}
+
+/** The simulator child, killed on the way out whatever happens (a failed run must not leave 300,000 cameras behind). */
+let simChild: ChildProcess | undefined;
+
+async function main(): Promise<void> {
+  const calibration = await calibrate();
+  log(calibrationLine(calibration));
+  const rtspPort = await freePort();
+  const httpPort = await freePort();
+  const controlPort = await freePort();
+  log(`starting the simulator with ${POINTS} cameras…`);
+  const sim = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'scripts/sim/main.ts'), '--count', String(POINTS), '--regions', '100', '--rtsp-port', String(rtspPort), '--http-port', String(httpPort), '--control-port', String(controlPort)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  simChild = sim;
+  await waitLine(sim, /"control":"([^"]+)"/, 120_000);
+  const control = `http://127.0.0.1:${controlPort}`;
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-alerts-'));
+  let t0 = performance.now();
+  const { idOf, district } = await seed(dataDir, rtspPort, httpPort);
+  const seedS = (performance.now() - t0) / 1000;
+  log(`${POINTS} camera documents and ${1 + STREETS + COMMUNITIES + GRIDS} regions seeded in ${seedS.toFixed(1)} s`);
+
+  const config = loadConfig({}, {
+    NODE_ENV: 'development',
+    AUTH_MODE: 'open',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    MONITOR_ENABLED: 'true',
+    MONITOR_RETRY_INTERVAL_MS: String(RETRY_MS),
+    MONITOR_CONCURRENCY: '4096',
+    MONITOR_TRANSITION_BUFFER_MAX: '1000000',
+    ALERTS_DISPATCH_ENABLED: 'true',
+    DEMO_SIM_RTSP_PORT: '0',
+    DEMO_SIM_HTTP_PORT: '0',
+  });
+  t0 = performance.now();
+  const server = await startServer({ config, logger: createLogger({ level: 'warn', format: 'json' }) });
+  const startS = (performance.now() - t0) / 1000;
+  log(`app started on the seeded store in ${startS.toFixed(1)} s (registry, monitoring resync, live index, alerting's points)`);
+  const monitoring = monitoringOf(server.ctx);
+  const alerts = alertsOf(server.ctx);
+  const robot = await robots();
+
+  const api = async (p: string, body: unknown): Promise<{ id: string }> => {
+    const res = await fetch(`${server.url.replace(/\/$/, '')}/api/v1${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await res.json()) as { id: string };
+    if (res.status !== 201) throw new Error(`POST ${p}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const wecom = await api('/channels', { kind: 'wecom', name: 'bench wecom', secrets: { webhookUrl: `${robot.url}/cgi-bin/webhook/send?key=bench` } });
+  const dingtalk = await api('/channels', { kind: 'dingtalk', name: 'bench dingtalk', settings: { msgtype: 'markdown', keyword: '视频告警' }, secrets: { webhookUrl: `${robot.url}/robot/send?access_token=bench`, secret: 'SECbench0123456789' } });
+  await api('/alert-policies', {
+    name: 'bench district',
+    match: { regionIds: [district] },
+    groupBy: GROUP_BY,
+    groupWaitSec: 30,
+    groupIntervalSec: 300,
+    receivers: [
+      { kind: 'channel', id: wecom.id },
+      { kind: 'channel', id: dingtalk.id },
+    ],
+  });
+
+  // monitorEventLoopDelay records the whole timer period: delay = value − resolution
+  const EL_RESOLUTION_MS = 5;
+  const scheduler = monitoring['scheduler'];
+  const phase = async (name: string, seconds: number, during?: (elapsedMs: number) => void): Promise<{ lagP50: number; lagP99: number; lagMax: number; elP99: number; elMax: number; cpuCores: number }> => {
+    const lag: number[] = [];
+    const el = monitorEventLoopDelay({ resolution: EL_RESOLUTION_MS });
+    const c0 = process.cpuUsage();
+    const started = Date.now();
+    el.enable();
+    const sampler = setInterval(() => {
+      lag.push(scheduler.currentLagMs());
+      during?.(Date.now() - started);
+    }, 100);
+    const progress = setInterval(() => log(`${name}: t=${((Date.now() - started) / 1000).toFixed(0)} s lag=${scheduler.currentLagMs()} ms rss=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`), 10_000);
+    await sleep(seconds * 1000);
+    clearInterval(sampler);
+    clearInterval(progress);
+    el.disable();
+    const cpu = process.cpuUsage(c0);
+    lag.sort((a, b) => a - b);
+    return {
+      lagP50: pct(lag, 0.5),
+      lagP99: pct(lag, 0.99),
+      lagMax: lag[lag.length - 1],
+      elP99: Number((el.percentile(99) / 1e6 - EL_RESOLUTION_MS).toFixed(1)),
+      elMax: Number((el.max / 1e6 - EL_RESOLUTION_MS).toFixed(1)),
+      cpuCores: Number(((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2)),
+    };
+  };
+
+  log(`polling ${POINTS} points every ${INTERVAL_S} s; warm-up ${WARMUP_S} s`);
+  await sleep(WARMUP_S * 1000);
+  const baseline = await phase('phase 1 (no outage)', PHASE_S);
+  log(`phase 1: ${JSON.stringify(baseline)}`);
+
+  // phase 2: the outage
+  let outageSet = new Set<string>();
+  const confirmed = new Map<string, number>();
+  monitoring.feed.subscribe((t: Transition) => {
+    if (t.to === 'DOWN' && outageSet.has(t.cameraId) && !confirmed.has(t.cameraId)) confirmed.set(t.cameraId, Date.now());
+  });
+  const outboxBefore = await alerts.outbox.model.collection.countDocuments({});
+  let outageAt = 0;
+  const done: { settledAt: number | null; checking: boolean } = { settledAt: null, checking: false };
+  const settle = async (): Promise<void> => {
+    if (done.settledAt !== null || done.checking || outageSet.size === 0 || confirmed.size < outageSet.size) return;
+    done.checking = true;
+    try {
+      const engine = alerts.incidents.engine;
+      for (const id of outageSet) if (!engine.isPlaced(id)) return;
+      const open = engine.openIncidents();
+      if (!open.every((i) => i.announced)) return;
+      const stored = await server.ctx.store.conn.collection('incidents').countDocuments({ state: 'open', announced: true });
+      if (stored === open.length) done.settledAt = Date.now();
+    } finally {
+      done.checking = false;
+    }
+  };
+  const faults = fetch(`${control}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ select: { fraction: DOWN, seed: 13 }, fault: { mode: 'down' } }) }).then(async (r) => {
+    const body = (await r.json()) as { affected: number; addresses: string[] };
+    outageSet = new Set(body.addresses.map((a) => idOf.get(a) as string));
+    log(`outage of ${body.affected} points`);
+  });
+  outageAt = Date.now();
+  let tick = 0;
+  const outage = await phase('phase 2 (outage)', PHASE_S, () => {
+    if (++tick % 5 === 0) void settle();
+  });
+  await faults;
+  if (done.settledAt === null) await settle();
+  const settledAt = done.settledAt;
+  const downTimes = [...confirmed.values()].sort((a, b) => a - b);
+  const open = alerts.incidents.engine.openIncidents();
+  const outbox = alerts.outbox.model.collection;
+  const rows = {
+    alert: await outbox.countDocuments({ type: 'alert' }),
+    digest: await outbox.countDocuments({ type: 'digest' }),
+    byState: Object.fromEntries((await outbox.aggregate<{ _id: string; n: number }>([{ $group: { _id: '$state', n: { $sum: 1 } } }]).toArray()).map((x) => [x._id, x.n])),
+  };
+  const members = open.reduce((n, i) => n + i.members.length, 0);
+  const wecomTimes = robot.times.get('/cgi-bin/webhook/send') ?? [];
+  const dingTimes = robot.times.get('/robot/send') ?? [];
+  const lastConfirm = downTimes[downTimes.length - 1] ?? null;
+  const result = {
+    command: `npm run bench:alerts -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((l) => l.toFixed(2)), calibration },
+    points: POINTS,
+    intervalS: INTERVAL_S,
+    groupBy: GROUP_BY,
+    seedS: Number(seedS.toFixed(1)),
+    appStartS: Number(startS.toFixed(1)),
+    outage: { points: outageSet.size, confirmedDown: confirmed.size },
+    detection: {
+      firstConfirmationS: downTimes.length ? Number(((downTimes[0] - outageAt) / 1000).toFixed(1)) : null,
+      lastConfirmationS: lastConfirm !== null ? Number(((lastConfirm - outageAt) / 1000).toFixed(1)) : null,
+    },
+    settle: {
+      target: 'incidents settled within 60 s of the last confirmation',
+      fromOutageS: settledAt !== null ? Number(((settledAt - outageAt) / 1000).toFixed(1)) : null,
+      afterLastConfirmationS: settledAt !== null && lastConfirm !== null ? Number(((settledAt - lastConfirm) / 1000).toFixed(1)) : null,
+      openIncidents: open.length,
+      members,
+    },
+    polling: {
+      cycleLagMs: { withoutOutage: { p50: baseline.lagP50, p99: baseline.lagP99, max: baseline.lagMax }, withOutage: { p50: outage.lagP50, p99: outage.lagP99, max: outage.lagMax } },
+      p99Ratio: Number((outage.lagP99 / Math.max(1, baseline.lagP99)).toFixed(2)),
+      target: 'p99 with the outage within 10 % of p99 without it',
+    },
+    eventLoopDelayMs: { withoutOutage: { p99: baseline.elP99, max: baseline.elMax }, withOutage: { p99: outage.elP99, max: outage.elMax }, target: 'p99 < 100 ms' },
+    cpuCores: { withoutOutage: baseline.cpuCores, withOutage: outage.cpuCores },
+    outbox: { rowsBefore: outboxBefore, ...rows, groups: open.length, channels: 2, rowsPerDownPoint: confirmed.size ? Number((rows.alert / confirmed.size).toFixed(4)) : null },
+    robots: { wecom: { sends: wecomTimes.length, busiestMinute: busiestMinute(wecomTimes) }, dingtalk: { sends: dingTimes.length, busiestMinute: busiestMinute(dingTimes) } },
+    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  };
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  await server.stop();
+  await robot.close();
+  sim.kill('SIGTERM');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench-alerts: ${err instanceof Error ? err.stack : String(err)}\n`);
+  simChild?.kill('SIGTERM');
+  process.exit(1);
+});
