@@ -35,6 +35,11 @@ export class HistoryRead {
     return this.history.monthDocs(month, ids, projection);
   }
 
+  /** When month documents of each day were last written: yyyymm → day of month → epoch ms (history-store.ts). */
+  marksOf(months: readonly number[]): Promise<Map<number, Record<string, number>>> {
+    return this.history.marksOf(months);
+  }
+
   /** Transitions with `from ≤ at < to` of the given points, per point in order. */
   async changesBetween(ids: ReadonlySet<string> | null, from: number, to: number): Promise<Map<string, StateChange[]>> {
     const filter: Record<string, unknown> = { at: { $gte: new Date(from), $lt: new Date(to) } };
