@@ -127,6 +127,8 @@ export const configSchema = z.object({
     .transform((v) => [...new Set(v.split(','))].sort()),
   /** How often the online-rate sums (reports/sums.ts) are brought up to date with the history, seconds. */
   REPORT_SUMS_REFRESH_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
+  /** A day's sums are built once nothing was written into its history for this long (late writes), seconds. */
+  REPORT_SUMS_QUIET_SEC: z.coerce.number().int().min(0).max(86_400).default(120),
   /** The alert engine's clock: group waits, intervals and escalation steps are checked this often. */
   ALERTS_TICK_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
   METRICS_TOKEN: z.string().min(16).optional(),
