@@ -262,6 +262,11 @@ export class SumsStore {
     }
   }
 
+  /** Forgets the in-memory copies of the sums (read again from the store on demand). */
+  dropCache(): void {
+    this.cache.clear();
+  }
+
   /** The figures of a build (read once, then kept while the build is in use). */
   async sumsOf(b: MonthBuild): Promise<MonthSums> {
     const hit = this.cache.get(b.build);
