@@ -236,8 +236,9 @@ async function copyBuild(conn: mongoose.Connection, from: number, to: number[]):
   for (const m of to) {
     const build = randomUUID();
     await sums.deleteMany({ m });
-    await sums.insertMany(docs.map((d, i) => ({ ...d, _id: `${build}:${i}`, b: build, m })));
-    await builds.replaceOne({ _id: m }, { ...src, _id: m, build }, { upsert: true });
+    await sums.insertMany(docs.map((d, i) => ({ ...d, _id: `${build}:${String(i).padStart(6, '0')}`, b: build, m })));
+    await builds.deleteOne({ _id: m });
+    await builds.insertOne({ ...src, _id: m, build });
   }
   return to.length;
 }
@@ -294,9 +295,10 @@ async function main(): Promise<void> {
     await insertAll(pointsCollection(conn), cameraDocs(ids, homes, rng(3)));
     const read = new HistoryRead(store);
     const small = await reportsOn(conn, read, tree, logger);
+    const statsReg = (await conn.db?.command({ dbStats: 1 })) as { dataSize: number };
     const built = await timed(() => small.sums.refresh());
     const stats2 = (await conn.db?.command({ dbStats: 1 })) as { dataSize: number };
-    const sumsBytes = ((await conn.db?.command({ collStats: SumsStore.SUMS })) as { size: number }).size + ((await conn.db?.command({ collStats: SumsStore.BUILDS })) as { size: number }).size;
+    const sumsBytes = stats2.dataSize - statsReg.dataSize;
     process.stdout.write(
       `  sums of the ${MONTHS} months (${MONTHS} builds + empty ones up to 25 months): built in ${built.wall} ms wall, ${built.cpu} ms CPU; ` +
         `${(sumsBytes / 1e6).toFixed(2)} MB BSON = ${per(sumsBytes)} bytes per point-day (history + sums + registry: ${per(stats2.dataSize)})\n`,

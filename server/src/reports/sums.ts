@@ -52,6 +52,9 @@ const CATS = historyFields.length;
 /** A day ended this long ago before its sums are built (its last hour slots are written within a minute). */
 export const SEAL_GRACE_MS = 10 * 60_000;
 
+/** More points than this moved since a month's sums were built: they are built again (queries correct per moved point). */
+const DRIFT_REBUILD = 1000;
+
 /** One group's month: ROWS × DOMS figures (index row * 32 + day of month). */
 export type GroupDays = Float64Array;
 export type MonthSums = Map<string, GroupDays>;
@@ -256,6 +259,7 @@ export class SumsStore {
 
   /** Loads the builds whose digest matches the registry's now (the index must be loaded). */
   async open(): Promise<void> {
+    await this.col<SumDoc>(SumsStore.SUMS).createIndex({ m: 1 });
     const digest = this.o.index.digestAt(this.o.index.epoch);
     for (const b of await this.col<BuildDoc>(SumsStore.BUILDS).find({}).toArray()) {
       if (b.digest === digest && b.snapshotTimes === this.snap) this.builds.set(b._id, { month: b._id, build: b.build, sealed: b.sealed, marks: b.marks, epoch: this.o.index.epoch });
@@ -272,7 +276,8 @@ export class SumsStore {
     const hit = this.cache.get(b.build);
     if (hit) return hit;
     const out: MonthSums = new Map();
-    for await (const d of this.col<SumDoc>(SumsStore.SUMS).find({ b: b.build }, { batchSize: 5000 })) out.set(d.g, unpack(d.v.buffer));
+    // a build's documents are one `_id` range ("<build>:<n>"; ';' follows ':')
+    for await (const d of this.col<SumDoc>(SumsStore.SUMS).find({ _id: { $gte: `${b.build}:`, $lt: `${b.build};` } }, { batchSize: 5000 })) out.set(d.g, unpack(d.v.buffer));
     this.cache.set(b.build, out);
     return out;
   }
@@ -315,7 +320,12 @@ export class SumsStore {
       const b = this.builds.get(m);
       const mk = marks.get(m) ?? {};
       const sealed = this.sealable(m, mk);
-      const behind = !b || b.sealed < sealed || this.stale.has(m) || Object.entries(mk).some(([d, t]) => Number(d) <= b.sealed && t > (b.marks[d] ?? 0));
+      const behind =
+        !b ||
+        b.sealed < sealed ||
+        this.stale.has(m) ||
+        Object.entries(mk).some(([d, t]) => Number(d) <= b.sealed && t > (b.marks[d] ?? 0)) ||
+        this.o.index.changedSince(b.epoch).size > DRIFT_REBUILD;
       if (!behind || sealed === 0) continue;
       this.stale.delete(m);
       await this.build(m, sealed, mk);
@@ -363,7 +373,7 @@ export class SumsStore {
     }
     const build = randomUUID();
     const sumsCol = this.col<SumDoc>(SumsStore.SUMS);
-    const docs = [...sums].map(([g, a], i) => ({ _id: `${build}:${i}`, b: build, m: month, g, v: new mongo.Binary(pack(a)) }));
+    const docs = [...sums].map(([g, a], i) => ({ _id: `${build}:${String(i).padStart(6, '0')}`, b: build, m: month, g, v: new mongo.Binary(pack(a)) }));
     for (let i = 0; i < docs.length; i += 1000) await sumsCol.insertMany(docs.slice(i, i + 1000), { ordered: false });
     await this.col<BuildDoc>(SumsStore.BUILDS).replaceOne(
       { _id: month },
