@@ -57,6 +57,11 @@ export class HistoryRead {
     return out;
   }
 
+  /** Whether any transition at all is older than `t` (spares a per-point search when none is). */
+  async anyChangeBefore(t: number): Promise<boolean> {
+    return (await this.store.transitions.findOne({ at: { $lt: new Date(t) } }, { projection: { _id: 1 } })) !== null;
+  }
+
   /** The confirmed state of each point after its last transition before `t` (points without one are absent). */
   async stateBefore(ids: readonly string[], t: number): Promise<Map<string, ConfirmedState>> {
     const out = new Map<string, ConfirmedState>();

@@ -104,6 +104,16 @@ export class PointIndex {
     return this.points.get(id)?.group ?? null;
   }
 
+  /** Every point that existed at `epoch`, with its group then. */
+  *membersAt(epoch: number): Generator<[string, string]> {
+    const changed = this.changedSince(epoch);
+    for (const p of this.points.values()) if (!changed.has(p.id)) yield [p.id, p.group];
+    for (const id of changed) {
+      const g = this.groupAt(id, epoch);
+      if (g !== null) yield [id, g];
+    }
+  }
+
   /** Forgets changes up to `epoch` (no sums older than it are in use). */
   forgetUpTo(epoch: number): void {
     this.log = this.log.filter((e) => e.epoch > epoch);
@@ -111,13 +121,8 @@ export class PointIndex {
 
   /** A digest of every point's group at `epoch` (sums built then stay valid across a restart iff it is unchanged). */
   digestAt(epoch: number): string {
-    const changed = this.changedSince(epoch);
     const lines: string[] = [];
-    for (const p of this.points.values()) if (!changed.has(p.id)) lines.push(`${p.id}=${p.group}`);
-    for (const id of changed) {
-      const g = this.groupAt(id, epoch);
-      if (g !== null) lines.push(`${id}=${g}`);
-    }
+    for (const [id, g] of this.membersAt(epoch)) lines.push(`${id}=${g}`);
     lines.sort();
     const h = createHash('sha256');
     for (const l of lines) h.update(l).update('\n');

@@ -15,11 +15,11 @@ import {
 } from '../contracts/reports';
 import { monthsBefore, nextMonth, type Calendar, type CalendarDay } from '../lib/calendar';
 import { AppError } from '../lib/errors';
-import type { HistoryRead, StateChange } from '../monitoring';
+import { categoryOfState, type HistoryRead, type MonthDoc, type StateChange } from '../monitoring';
 import type { RegionTree } from '../regions/tree';
 import { addRate, emptyRate, pointRates, snapshotRate, timeRate, type RateFigures } from './online-rate';
 import { groupOfKey, type PointIndex } from './point-index';
-import { addPointMonth, addSteady, addWholeDay, monthFrame, R_E, R_Z, type MonthBuild, type MonthSums, type SumsStore } from './sums';
+import { addPointMonth, addSteady, addWholeDay, hasFirstMidnight, monthFrame, R_E, R_Z, type MonthBuild, type MonthSums, type SumsStore } from './sums';
 
 /** The region tree as the regions service hands it out (regions/tree.ts is the one tree). */
 export interface RegionSource {
@@ -369,17 +369,22 @@ export class ReportService {
       // out: what the sums counted for them, in the group each had when its month was built
       for (const [m, b] of builds) {
         const frame = monthFrame(cal, m, b.sealed, this.o.snapshotTimes);
-        const docs = new Map<string, Parameters<typeof addPointMonth>[2]>();
+        const docs = new Map<string, MonthDoc>();
         for await (const { cameraId, doc } of this.o.history.monthDocs(m, chunk)) docs.set(cameraId, doc);
         const changes = await this.o.history.changesBetween(chunk, cal.monthStart(m), frame.ends[b.sealed]);
+        const before = await this.o.history.stateBefore(
+          [...chunk].filter((id) => !hasFirstMidnight(docs.get(id))),
+          cal.monthStart(m),
+        );
         const none: StateChange[] = [];
         for (const id of chunk) {
           const g = s.index.groupAt(id, b.epoch);
-          if (g === null || (!docs.has(id) && !changes.has(id))) continue;
-          const cell = cellOf(g);
-          if (!cell) continue;
+          const cell = g === null ? null : cellOf(g);
+          if (g === null || !cell) continue;
+          const doc = docs.get(id);
+          const state = hasFirstMidnight(doc) ? undefined : before.get(id);
           const one: MonthSums = new Map();
-          addPointMonth(one, g, docs.get(id), changes.get(id) ?? none, frame);
+          addPointMonth(one, g, doc, changes.get(id) ?? none, frame, state === undefined ? -1 : categoryOfState[state]);
           const share = emptyRate();
           addSums(() => share, m, one);
           subtractRate(cell, share);

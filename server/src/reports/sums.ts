@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mongo, type Connection } from 'mongoose';
 import { daysInMonth, monthsBefore, nextMonth, type Calendar } from '../lib/calendar';
 import type { Logger } from '../lib/logger';
-import { CAT_DOWN, CAT_UP, categoryOfState, historyFields, type HistoryRead, type MonthDoc, type StateChange } from '../monitoring';
+import { CAT_DOWN, CAT_UP, categoryOfState, historyFields, type ConfirmedState, type HistoryRead, type MonthDoc, type StateChange } from '../monitoring';
 import type { RateFigures } from './online-rate';
 import type { PointIndex } from './point-index';
 
@@ -17,13 +17,16 @@ import type { PointIndex } from './point-index';
  * | sec (6)    | seconds per history category (u d m n c x), straight from the month documents          |
  * | p          | PENDING seconds                                                                        |
  * | on, off    | snapshot instants of the day (REPORT_SNAPSHOT_TIMES) found UP / DOWN                   |
- * | z (6)      | points per category at the day's midnight (the month document's `s`)                  |
- * | e (6)      | points per category at the day's end (after the day's last transition, else `s`)      |
+ * | z (6)      | points per category at the day's start (the month document's `s`, else carried on)    |
+ * | e (6)      | points per category at the day's end (after the day's last transition, else its start)|
  *
  * Each point-day counts as the per-point engine (online-rate.ts) counts it: seconds from the month document,
- * states at instants from the day's midnight state and the day's transitions (a change at t from ⌊t⌋ s).
- * So for a point whose recorded midnight states agree with its transitions (what monitoring writes outside
- * flapping episodes, whose changes it does not announce) the sums and the per-point path agree to the second.
+ * states at instants from the day's start state and the day's transitions (a change at t from ⌊t⌋ s); a day
+ * without a recorded midnight state starts in the state the day before ended in (day 1: the state after the
+ * last transition before the month), as the engine carries a state on. So for a point whose recorded midnight
+ * states agree with its transitions (what monitoring writes, except inside flapping episodes, whose changes it
+ * does not announce, and except a point that never had a transition and whose history stopped: its excluded
+ * never-checked / not-connected seconds of later cut days) the sums and the per-point path agree to the second.
  *
  * Sealing: a month's sums cover its days 1..`sealed`, days that ended at least SEAL_GRACE_MS before the build
  * and whose history was not written in the last `quietMs` (REPORT_SUMS_QUIET_SEC; history_marks). A query checks the marks
@@ -84,11 +87,17 @@ export function monthFrame(cal: Calendar, month: number, sealed: number, snapsho
   return f;
 }
 
-/** Adds one point's month (its month document and its transitions within the month, in order) to group `g`. */
-export function addPointMonth(into: MonthSums, g: string, doc: MonthDoc | undefined, changes: readonly StateChange[], f: MonthFrame): void {
+/**
+ * Adds one point's month (its month document and its transitions within the month, in order) to group `g`.
+ * A day's start state is its recorded midnight state, or, when none was recorded (history stopped, the point
+ * was new), the state the day before ended in — for day 1 `initial`, the state after the point's last
+ * transition before the month — as the per-point engine carries a state on through days without records.
+ */
+export function addPointMonth(into: MonthSums, g: string, doc: MonthDoc | undefined, changes: readonly StateChange[], f: MonthFrame, initial: number): void {
   let a = into.get(g);
   if (!a) into.set(g, (a = new Float64Array(ROWS * DOMS)));
   let ci = 0;
+  let carry = initial;
   for (let dom = 1; dom <= f.sealed; dom++) {
     const key = String(dom);
     if (doc) {
@@ -99,7 +108,7 @@ export function addPointMonth(into: MonthSums, g: string, doc: MonthDoc | undefi
       const p = doc.p?.[key];
       if (p) a[R_P * DOMS + dom] += p;
     }
-    const s = doc?.s?.[key] ?? -1;
+    const s = doc?.s?.[key] ?? carry;
     if (s >= 0) a[(R_Z + s) * DOMS + dom] += 1;
     const start = f.starts[dom];
     const end = f.ends[dom];
@@ -113,9 +122,13 @@ export function addPointMonth(into: MonthSums, g: string, doc: MonthDoc | undefi
     }
     while (j < changes.length && second(changes[j].at) < end) cat = categoryOfState[changes[j++].to];
     if (cat >= 0) a[(R_E + cat) * DOMS + dom] += 1;
+    carry = cat;
     ci = j;
   }
 }
+
+/** Whether a month document recorded the state at the month's first midnight (else `initial` is needed). */
+export const hasFirstMidnight = (doc: MonthDoc | undefined): boolean => doc?.s?.['1'] !== undefined;
 
 /** Whole day `dom` of a group into figures. */
 export function addWholeDay(into: RateFigures, a: GroupDays, dom: number): void {
@@ -361,15 +374,25 @@ export class SumsStore {
     const sums: MonthSums = new Map();
     const none: StateChange[] = [];
     const seen = new Set<string>();
+    // points whose first midnight is not recorded wait for the state before the month (one query for them all)
+    const deferred = new Map<string, MonthDoc | undefined>();
     for await (const { cameraId, doc } of this.o.history.monthDocs(month, null)) {
       seen.add(cameraId);
       const g = groupOf(cameraId);
-      if (g !== null) addPointMonth(sums, g, doc, changes.get(cameraId) ?? none, frame);
+      if (g === null) continue;
+      if (hasFirstMidnight(doc)) addPointMonth(sums, g, doc, changes.get(cameraId) ?? none, frame, -1);
+      else deferred.set(cameraId, doc);
     }
-    for (const [id, list] of changes) {
-      if (seen.has(id)) continue;
-      const g = groupOf(id);
-      if (g !== null) addPointMonth(sums, g, undefined, list, frame);
+    for (const [id] of idx.membersAt(epoch)) if (!seen.has(id)) deferred.set(id, undefined);
+    const before = (await this.o.history.anyChangeBefore(cal.monthStart(month)))
+      ? await this.o.history.stateBefore([...deferred.keys()], cal.monthStart(month))
+      : new Map<string, ConfirmedState>();
+    for (const [id, doc] of deferred) {
+      const g = groupOf(id) as string;
+      const state = before.get(id);
+      const list = changes.get(id) ?? none;
+      if (!doc && list.length === 0 && state === undefined) continue;
+      addPointMonth(sums, g, doc, list, frame, state === undefined ? -1 : categoryOfState[state]);
     }
     const build = randomUUID();
     const sumsCol = this.col<SumDoc>(SumsStore.SUMS);
