@@ -38,6 +38,8 @@ export interface IndexedPoint {
 export class PointIndex {
   private readonly points = new Map<string, IndexedPoint>();
   private log: Array<{ epoch: number; id: string; before: string | null }> = [];
+  /** The same changes per point, oldest first. */
+  private readonly logOf = new Map<string, Array<{ epoch: number; before: string | null }>>();
   /** Ids changed by events while the initial load ran (the load must not overwrite them). */
   private touched: Set<string> | null = null;
   epoch = 0;
@@ -88,7 +90,12 @@ export class PointIndex {
       this.points.set(c.id, this.entry(c.id, { regionId: cam.regionId, sharing: cam.sharing, org: cam.maintainer.org, gbCode: cam.gbCode, name: cam.name }));
     }
     const after = this.points.get(c.id)?.group ?? null;
-    if (before !== after) this.log.push({ epoch: ++this.epoch, id: c.id, before });
+    if (before === after) return;
+    const e = { epoch: ++this.epoch, before };
+    this.log.push({ ...e, id: c.id });
+    const list = this.logOf.get(c.id);
+    if (list) list.push(e);
+    else this.logOf.set(c.id, [e]);
   }
 
   /** Points whose group changed (or that appeared or went) after `epoch`. */
@@ -100,7 +107,7 @@ export class PointIndex {
 
   /** The group a point had at `epoch` (null: it did not exist). */
   groupAt(id: string, epoch: number): string | null {
-    for (const e of this.log) if (e.epoch > epoch && e.id === id) return e.before;
+    for (const e of this.logOf.get(id) ?? []) if (e.epoch > epoch) return e.before;
     return this.points.get(id)?.group ?? null;
   }
 
@@ -117,6 +124,11 @@ export class PointIndex {
   /** Forgets changes up to `epoch` (no sums older than it are in use). */
   forgetUpTo(epoch: number): void {
     this.log = this.log.filter((e) => e.epoch > epoch);
+    for (const [id, list] of this.logOf) {
+      const keep = list.filter((e) => e.epoch > epoch);
+      if (keep.length) this.logOf.set(id, keep);
+      else this.logOf.delete(id);
+    }
   }
 
   /** A digest of every point's group at `epoch` (sums built then stay valid across a restart iff it is unchanged). */

@@ -369,8 +369,8 @@ export class SumsStore {
     const cal = this.o.history.calendar;
     const frame = monthFrame(cal, month, sealed, this.o.snapshotTimes);
     const changes = await this.o.history.changesBetween(null, cal.monthStart(month), frame.ends[sealed]);
-    const moved = idx.changedSince(epoch);
-    const groupOf = (id: string): string | null => (moved.has(id) ? idx.groupAt(id, epoch) : (idx.get(id)?.group ?? null));
+    // each point in the group it had at `epoch`, whatever changes arrive while the build reads
+    const groupOf = (id: string): string | null => idx.groupAt(id, epoch);
     const sums: MonthSums = new Map();
     const none: StateChange[] = [];
     const seen = new Set<string>();
