@@ -42,6 +42,7 @@ export class PointIndex {
   private readonly logOf = new Map<string, Array<{ epoch: number; before: string | null }>>();
   /** Ids changed by events while the initial load ran (the load must not overwrite them). */
   private touched: Set<string> | null = null;
+  private counts: Map<string, number> | null = null;
   epoch = 0;
   loaded = false;
 
@@ -76,11 +77,22 @@ export class PointIndex {
       this.points.set(id, this.entry(id, { regionId: String(p.regionId), sharing: p.sharing, org: p.maintainer?.org, gbCode: p.gbCode, name: p.name }));
     }
     this.touched = null;
+    this.counts = null;
     this.loaded = true;
+  }
+
+  /** Points per group now (kept until the next change: a report counts rows per group, not per point). */
+  groupCounts(): ReadonlyMap<string, number> {
+    if (this.counts) return this.counts;
+    const out = new Map<string, number>();
+    for (const p of this.points.values()) out.set(p.group, (out.get(p.group) ?? 0) + 1);
+    this.counts = out;
+    return out;
   }
 
   /** A registry change (CameraService.onChange). */
   apply(c: CameraChange): void {
+    this.counts = null;
     this.touched?.add(c.id);
     const before = this.points.get(c.id)?.group ?? null;
     if (c.kind === 'delete' || !c.camera) {

@@ -403,9 +403,9 @@ export class ReportService {
     }
 
     // points per row: the visible points now (a cell without any held only points that moved away: dropped)
-    for (const p of s.index.values()) {
-      const pl = place(p.group);
-      if (pl) acc.cell(pl.key, pl.name, pl.cls).points++;
+    for (const [g, n] of s.index.groupCounts()) {
+      const pl = place(g);
+      if (pl) acc.cell(pl.key, pl.name, pl.cls).points += n;
     }
     for (const [key, r] of acc.rows) {
       for (const [cls, c] of r.byCls) if (c.points === 0) r.byCls.delete(cls);
