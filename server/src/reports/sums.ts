@@ -329,7 +329,8 @@ export class SumsStore {
     await this.col<BuildDoc>(SumsStore.BUILDS).deleteMany({ _id: { $lt: oldest } });
     await this.col<SumDoc>(SumsStore.SUMS).deleteMany({ m: { $lt: oldest } });
     const marks = await this.o.history.marksOf(monthsFrom(oldest, current));
-    for (const m of monthsFrom(oldest, current)) {
+    // newest first: after a restart that must rebuild everything, this month and the last are fast first
+    for (const m of monthsFrom(oldest, current).reverse()) {
       const b = this.builds.get(m);
       const mk = marks.get(m) ?? {};
       const sealed = this.sealable(m, mk);
