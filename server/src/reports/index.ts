@@ -67,7 +67,7 @@ export function createReports(
     await ready;
     if (!stopped) await store.refresh();
   };
-  ready.then(
+  void ready.then(
     () => refresh().catch((err: unknown) => ctx.logger.warn('online-rate sums refresh failed', { err })),
     (err: unknown) => ctx.logger.warn('online-rate sums unavailable (reports read per point)', { err }),
   );
