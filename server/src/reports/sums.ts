@@ -240,6 +240,8 @@ export class SumsStore {
   /** Months a query found stale (a late write): rebuilt on the next pass. */
   private readonly stale = new Set<number>();
   private readonly snap: string;
+  /** The index digest of the last build's epoch (a pass builds many months at one epoch). */
+  private digest: { epoch: number; value: string } | null = null;
 
   constructor(private readonly o: SumsOptions) {
     this.snap = o.snapshotTimes.join(',');
@@ -366,7 +368,8 @@ export class SumsStore {
     const t0 = Date.now();
     const idx = this.o.index;
     const epoch = idx.epoch;
-    const digest = idx.digestAt(epoch);
+    if (this.digest?.epoch !== epoch) this.digest = { epoch, value: idx.digestAt(epoch) };
+    const digest = this.digest.value;
     const cal = this.o.history.calendar;
     const frame = monthFrame(cal, month, sealed, this.o.snapshotTimes);
     const changes = await this.o.history.changesBetween(null, cal.monthStart(month), frame.ends[sealed]);
