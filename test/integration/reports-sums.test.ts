@@ -4,7 +4,12 @@ import type { Principal } from '../../server/src/contracts/access';
 import type { OnlineRate, OnlineRateQuery, OnlineRateTrend } from '../../server/src/contracts/reports';
 import type { Sharing } from '../../server/src/contracts/vocabulary';
 import { prng } from '../../server/src/lib/prng';
+import { createLogger } from '../../server/src/lib/logger';
+import { monitoringOf } from '../../server/src/monitoring';
 import { reportsOf } from '../../server/src/reports';
+import { PointIndex } from '../../server/src/reports/point-index';
+import { ReportService } from '../../server/src/reports/service';
+import { SumsStore } from '../../server/src/reports/sums';
 import { HistoryDriver, sh } from '../fixtures/history';
 import { bootAuthApp, type TestApp } from '../helpers/app';
 import { createUser, tokenFor } from '../helpers/auth';
@@ -175,6 +180,33 @@ describe('online-rate sums (reconciled with the per-point path, visibility, fall
       await reconcile(who, p, { region, from: '2026-05-30T13:14:15+08:00', to: '2026-07-02T01:02:03+08:00', by: 'org', limit: 500 });
     }
     expect(await randomRanges(20)).to.be.greaterThan(10);
+
+    // a restart now: the stored builds were made under the old groups; the kept membership corrects them
+    const c = app.ctx.config;
+    const index = new PointIndex(c.REPORT_KEY_PUBLIC_INDUSTRIES);
+    await index.load(app.ctx.store.conn);
+    const history = monitoringOf(app.ctx).historyRead;
+    const store = new SumsStore({ conn: app.ctx.store.conn, history, index, snapshotTimes: c.REPORT_SNAPSHOT_TIMES, months: c.HISTORY_MONTHS, quietMs: 0, logger: createLogger('silent') });
+    await store.open();
+    expect(store.buildOf(202606)?.before?.size).to.equal(5);
+    const restarted = new ReportService({
+      conn: app.ctx.store.conn,
+      regions: app.registry.regions,
+      history,
+      snapshotTimes: c.REPORT_SNAPSHOT_TIMES,
+      timeZone: c.REPORT_TZ,
+      targets: c.REPORT_TARGETS,
+      keyPublicIndustries: c.REPORT_KEY_PUBLIC_INDUSTRIES,
+      sums: { store, index },
+    });
+    for (const [who, p] of principals()) {
+      const region = p.scopeRegionId === r.S2 ? r.S2 : p.scopeRegionId === r.C1 || p.scopeRegionId === r.G1 ? r.C1 : r.D;
+      const q: OnlineRateQuery = { region, from: '2026-05-20T10:00:00+08:00', to: '2026-07-02', by: 'node', limit: 500 };
+      const fast = await restarted.onlineRate(p, q);
+      expect(fast.source, who).to.equal('sums');
+      expect({ ...fast, source: '' }, who).to.deep.equal({ ...(await restarted.onlineRate(p, q, { perPoint: true })), source: '' });
+    }
+
     await reportsOf(app.ctx).refreshSums();
     expect(await randomRanges(20)).to.be.greaterThan(10);
   });

@@ -359,7 +359,7 @@ export class ReportService {
 
     // points whose share in the sums is not their figure: moved since the build, or changing state in a cut day
     const special = new Set<string>();
-    for (const b of builds.values()) for (const id of s.index.changedSince(b.epoch)) special.add(id);
+    for (const b of builds.values()) for (const id of s.store.movedSince(b)) special.add(id);
     for (const c of plan.cuts) for (const id of (await this.o.history.changesBetween(null, c.day.start, c.b)).keys()) special.add(id);
     if (special.size > SPECIAL_MAX) return null;
     const ids = [...special];
@@ -378,7 +378,7 @@ export class ReportService {
         );
         const none: StateChange[] = [];
         for (const id of chunk) {
-          const g = s.index.groupAt(id, b.epoch);
+          const g = s.store.groupIn(b, id);
           const cell = g === null ? null : cellOf(g);
           if (g === null || !cell) continue;
           const doc = docs.get(id);

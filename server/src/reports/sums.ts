@@ -214,7 +214,25 @@ export interface MonthBuild {
   sealed: number;
   marks: Record<string, number>;
   epoch: number;
+  /**
+   * Built before this process started, under other groups than the index had when it loaded: the points whose
+   * group then differed from their group at `epoch` (null: the point did not exist then).
+   */
+  before: ReadonlyMap<string, string | null> | null;
 }
+
+interface MembersDoc {
+  _id: string;
+  /** Group keys; `gi` indexes them. */
+  groups: string[];
+  /** Point ids, 12 bytes each (ObjectId), in the order of `gi`. */
+  ids: mongo.Binary;
+  /** Group index of each point, 4 bytes little-endian. */
+  gi: mongo.Binary;
+}
+
+/** Most points whose membership is kept with the builds (one document; beyond, a restart after moves rebuilds). */
+const MEMBERS_MAX = 900_000;
 
 export interface SumsOptions {
   conn: Connection;
@@ -233,6 +251,7 @@ export interface SumsOptions {
 export class SumsStore {
   static readonly BUILDS = 'report_sums_builds';
   static readonly SUMS = 'report_sums';
+  static readonly MEMBERS = 'report_sums_members';
   private readonly builds = new Map<number, MonthBuild>();
   private readonly cache = new Map<string, MonthSums>();
   private queue: Promise<void> = Promise.resolve();
@@ -272,13 +291,76 @@ export class SumsStore {
     return monthsBefore(cal.dayOf(this.now).month, this.o.months - 1);
   }
 
-  /** Loads the builds whose digest matches the registry's now (the index must be loaded). */
+  /**
+   * Loads the stored builds (the index must be loaded). A build made under the groups the registry has now is
+   * used as it is; one made under other groups (points moved since) is used with the moved points corrected, as
+   * long as the groups it was made under were kept (`report_sums_members`); else it is built again.
+   */
   async open(): Promise<void> {
     await this.col<SumDoc>(SumsStore.SUMS).createIndex({ m: 1 });
-    const digest = this.o.index.digestAt(this.o.index.epoch);
+    const idx = this.o.index;
+    const epoch = idx.epoch;
+    const digest = idx.digestAt(epoch);
+    const diffs = new Map<string, ReadonlyMap<string, string | null> | null>();
     for (const b of await this.col<BuildDoc>(SumsStore.BUILDS).find({}).toArray()) {
-      if (b.digest === digest && b.snapshotTimes === this.snap) this.builds.set(b._id, { month: b._id, build: b.build, sealed: b.sealed, marks: b.marks, epoch: this.o.index.epoch });
+      if (b.snapshotTimes !== this.snap) continue;
+      let before: ReadonlyMap<string, string | null> | null = null;
+      if (b.digest !== digest) {
+        if (!diffs.has(b.digest)) diffs.set(b.digest, await this.membersDiff(b.digest, epoch));
+        before = diffs.get(b.digest) ?? null;
+        if (before === null) continue;
+      }
+      this.builds.set(b._id, { month: b._id, build: b.build, sealed: b.sealed, marks: b.marks, epoch, before });
     }
+  }
+
+  /** The points whose group differs from the kept membership of `digest` (null when none was kept). */
+  private async membersDiff(digest: string, epoch: number): Promise<Map<string, string | null> | null> {
+    const doc = await this.col<MembersDoc>(SumsStore.MEMBERS).findOne({ _id: digest });
+    if (!doc) return null;
+    const ids = Buffer.from(doc.ids.buffer);
+    const gi = Buffer.from(doc.gi.buffer);
+    const then = new Map<string, string>();
+    for (let i = 0; i * 12 < ids.length; i++) then.set(ids.toString('hex', i * 12, i * 12 + 12), doc.groups[gi.readUInt32LE(i * 4)]);
+    const out = new Map<string, string | null>();
+    const now = new Set<string>();
+    for (const [id, g] of this.o.index.membersAt(epoch)) {
+      now.add(id);
+      const old = then.get(id) ?? null;
+      if (old !== g) out.set(id, old);
+    }
+    for (const [id, g] of then) if (!now.has(id)) out.set(id, g);
+    return out;
+  }
+
+  /** Keeps the membership of a build's epoch once (the builds of one pass share it). */
+  private async keepMembers(digest: string, epoch: number): Promise<void> {
+    const col = this.col<MembersDoc>(SumsStore.MEMBERS);
+    if (this.o.index.size > MEMBERS_MAX || (await col.findOne({ _id: digest }, { projection: { _id: 1 } }))) return;
+    const groups = new Map<string, number>();
+    const members = [...this.o.index.membersAt(epoch)];
+    const ids = Buffer.alloc(members.length * 12);
+    const gi = Buffer.alloc(members.length * 4);
+    members.forEach(([id, g], i) => {
+      ids.write(id, i * 12, 12, 'hex');
+      let n = groups.get(g);
+      if (n === undefined) groups.set(g, (n = groups.size));
+      gi.writeUInt32LE(n, i * 4);
+    });
+    await col.replaceOne({ _id: digest }, { groups: [...groups.keys()], ids: new mongo.Binary(ids), gi: new mongo.Binary(gi) }, { upsert: true });
+  }
+
+  /** Points whose share in a build is not in their group now. */
+  movedSince(b: MonthBuild): Set<string> {
+    const out = this.o.index.changedSince(b.epoch);
+    if (b.before) for (const id of b.before.keys()) out.add(id);
+    return out;
+  }
+
+  /** The group a point was counted in by a build (null: not counted). */
+  groupIn(b: MonthBuild, id: string): string | null {
+    const g = this.o.index.groupAt(id, b.epoch);
+    return b.before?.has(id) ? (b.before.get(id) ?? null) : g;
   }
 
   /** Forgets the in-memory copies of the sums (read again from the store on demand). */
@@ -341,13 +423,15 @@ export class SumsStore {
         b.sealed < sealed ||
         this.stale.has(m) ||
         Object.entries(mk).some(([d, t]) => Number(d) <= b.sealed && t > (b.marks[d] ?? 0)) ||
-        this.o.index.changedSince(b.epoch).size > DRIFT_REBUILD;
+        this.movedSince(b).size > DRIFT_REBUILD;
       if (!behind || sealed === 0) continue;
       this.stale.delete(m);
       await this.build(m, sealed, mk);
     }
     const inUse = [...this.builds.values()].map((b) => b.epoch);
     if (inUse.length) this.o.index.forgetUpTo(Math.min(...inUse));
+    const digests = (await this.col<BuildDoc>(SumsStore.BUILDS).find({}, { projection: { digest: 1 } }).toArray()).map((b) => b.digest);
+    await this.col<MembersDoc>(SumsStore.MEMBERS).deleteMany({ _id: { $nin: digests } });
   }
 
   /** The last day of the month that may be built now: ended SEAL_GRACE_MS ago, its history quiet for `quietMs`. */
@@ -368,7 +452,10 @@ export class SumsStore {
     const t0 = Date.now();
     const idx = this.o.index;
     const epoch = idx.epoch;
-    if (this.digest?.epoch !== epoch) this.digest = { epoch, value: idx.digestAt(epoch) };
+    if (this.digest?.epoch !== epoch) {
+      this.digest = { epoch, value: idx.digestAt(epoch) };
+      await this.keepMembers(this.digest.value, epoch);
+    }
     const digest = this.digest.value;
     const cal = this.o.history.calendar;
     const frame = monthFrame(cal, month, sealed, this.o.snapshotTimes);
@@ -410,7 +497,7 @@ export class SumsStore {
     await sumsCol.deleteMany({ m: month, b: { $ne: build } });
     const old = this.builds.get(month);
     if (old) this.cache.delete(old.build);
-    const b: MonthBuild = { month, build, sealed, marks, epoch };
+    const b: MonthBuild = { month, build, sealed, marks, epoch, before: null };
     this.builds.set(month, b);
     this.cache.set(build, sums);
     this.o.logger.info('online-rate sums built', { month, sealed, groups: docs.length, ms: Date.now() - t0 });
