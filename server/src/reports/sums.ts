@@ -40,7 +40,8 @@ import type { PointIndex } from './point-index';
  *
  * Registry changes: sums of a month count each point in the group it had when they were built (its index
  * `epoch`). A query corrects for the points moved since: their figures leave the old group and join the new
- * one (service.ts). Across a restart, a build is kept only when the digest of every point's group is the same.
+ * one (service.ts). Each build epoch's membership is kept (`report_sums_members`, one packed document), so after
+ * a restart the stored sums are corrected the same way for the points whose group changed since.
  */
 
 const DOMS = 32;
