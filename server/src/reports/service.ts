@@ -271,8 +271,10 @@ export class ReportService {
 
   // ---- from the per-group sums (sums.ts) -----------------------------------------------------------
 
-  private plan(from: number, to: number): Plan {
+  private plan(from: number, to0: number): Plan {
     const cal = this.cal;
+    // whole seconds, as the per-point engine counts
+    const to = Math.floor(to0 / 1000) * 1000;
     const plan: Plan = { from, to, whole: new Map(), cuts: [] };
     const a0 = Math.floor(from / 1000) * 1000;
     if (a0 >= to) return plan;
