@@ -122,11 +122,11 @@ describe('planner console: online rate in headless Chromium', function () {
 
   it('when the planner drills down from the district to a street, a community and its points, then each level lists its children and then its points worst first', async () => {
     await page.click(`[data-testid=report-row][data-key="${r.S1}"] [data-testid=drill]`);
-    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=report-row]')].some((e) => (e as unknown as { dataset: Record<string, string> }).dataset.key === k), r.C1, { timeout: 20_000 });
+    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=report-row]')].some((e) => (e as { dataset: Record<string, string> }).dataset.key === k), r.C1, { timeout: 20_000 });
     expect(await rowKeys()).to.have.members([r.C1, r.C2]);
     expect(await page.locator('[data-testid=reports-crumbs]').textContent()).to.contain('S1名');
     await page.click(`[data-testid=report-row][data-key="${r.C1}"] [data-testid=drill]`);
-    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=report-row]')].some((e) => (e as unknown as { dataset: Record<string, string> }).dataset.key === k), p.B, { timeout: 20_000 });
+    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=report-row]')].some((e) => (e as { dataset: Record<string, string> }).dataset.key === k), p.B, { timeout: 20_000 });
     // a community without grids lists its points, the worst first: B (one day down) before A
     expect(await rowKeys()).to.deep.equal([p.B, p.A]);
     await page.click(`[data-testid=report-row][data-key="${p.B}"] [data-testid=drill]`);
@@ -134,7 +134,7 @@ describe('planner console: online rate in headless Chromium', function () {
     // back up to the street through the breadcrumb
     await page.goBack();
     await page.click('[data-testid=reports-crumbs] a >> nth=1');
-    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=report-row]')].some((e) => (e as unknown as { dataset: Record<string, string> }).dataset.key === k), r.C2, { timeout: 20_000 });
+    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=report-row]')].some((e) => (e as { dataset: Record<string, string> }).dataset.key === k), r.C2, { timeout: 20_000 });
   });
 
   it('when the planner exports CSV, then the file holds the rows shown and the total, as Excel reads it', async () => {

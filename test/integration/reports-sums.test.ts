@@ -182,21 +182,21 @@ describe('online-rate sums (reconciled with the per-point path, visibility, fall
     expect(await randomRanges(20)).to.be.greaterThan(10);
 
     // a restart now: the stored builds were made under the old groups; the kept membership corrects them
-    const c = app.ctx.config;
-    const index = new PointIndex(c.REPORT_KEY_PUBLIC_INDUSTRIES);
+    const cfg = app.ctx.config;
+    const index = new PointIndex(cfg.REPORT_KEY_PUBLIC_INDUSTRIES);
     await index.load(app.ctx.store.conn);
     const history = monitoringOf(app.ctx).historyRead;
-    const store = new SumsStore({ conn: app.ctx.store.conn, history, index, snapshotTimes: c.REPORT_SNAPSHOT_TIMES, months: c.HISTORY_MONTHS, quietMs: 0, logger: createLogger('silent') });
+    const store = new SumsStore({ conn: app.ctx.store.conn, history, index, snapshotTimes: cfg.REPORT_SNAPSHOT_TIMES, months: cfg.HISTORY_MONTHS, quietMs: 0, logger: createLogger('silent') });
     await store.open();
     expect(store.buildOf(202606)?.before?.size).to.be.at.least(3);
     const restarted = new ReportService({
       conn: app.ctx.store.conn,
       regions: app.registry.regions,
       history,
-      snapshotTimes: c.REPORT_SNAPSHOT_TIMES,
-      timeZone: c.REPORT_TZ,
-      targets: c.REPORT_TARGETS,
-      keyPublicIndustries: c.REPORT_KEY_PUBLIC_INDUSTRIES,
+      snapshotTimes: cfg.REPORT_SNAPSHOT_TIMES,
+      timeZone: cfg.REPORT_TZ,
+      targets: cfg.REPORT_TARGETS,
+      keyPublicIndustries: cfg.REPORT_KEY_PUBLIC_INDUSTRIES,
       sums: { store, index },
     });
     for (const [who, p] of principals()) {
