@@ -43,7 +43,9 @@ describe('online-rate sums (reconciled with the per-point path, visibility, fall
       cameraInputSchema.parse({
         gbCode: `21030200${industry}${serial % 5 === 0 ? '131' : '132'}0${String(serial).padStart(6, '0')}`,
         name,
-        regionId: r[regionKey],
+        // a grid is never a point's region: the point is in the grid's community, in the grid
+        regionId: regionKey === 'G1' ? r.C1 : r[regionKey],
+        gridId: regionKey === 'G1' ? r.G1 : null,
         address: `${name}地址`,
         endpoint: { host: `127.43.${Math.floor(serial / 250)}.${(serial % 250) + 1}` },
         sharing,

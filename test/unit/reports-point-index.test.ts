@@ -7,19 +7,19 @@ import { pack, unpack } from '../../server/src/reports/sums';
 const KEY_PUBLIC = ['00', '01', '02', '03', '04', '05', '06', '07'];
 
 /** A registry change as CameraService emits it (only the fields the index reads matter here). */
-function upsert(id: string, regionId: string, sharing: 'own' | 'up' | 'all', org: string, industry = '00'): CameraChange {
-  const camera = { id, regionId, sharing, maintainer: { org, contact: '', phone: '' }, gbCode: `21030200${industry}1320000001`, name: id } as unknown as Camera;
+function upsert(id: string, regionId: string, sharing: 'own' | 'up' | 'all', org: string, industry = '00', gridId: string | null = null): CameraChange {
+  const camera = { id, regionId, gridId, sharing, maintainer: { org, contact: '', phone: '' }, gbCode: `21030200${industry}1320000001`, name: id } as unknown as Camera;
   return { kind: 'upsert', id, regionId, camera };
 }
 
 describe('reports point index (groups of the online-rate sums)', () => {
   it('when points are added, then each is in the group of its region, sharing, organisation and classification', () => {
     const idx = new PointIndex(KEY_PUBLIC);
-    idx.apply(upsert('a', 'r1', 'up', 'Org|A'));
+    idx.apply(upsert('a', 'r1', 'up', 'Org|A', '00', 'g1'));
     idx.apply(upsert('b', 'r1', 'own', 'OrgB', '11'));
-    expect(groupOfKey(idx.get('a')?.group ?? '')).to.deep.equal({ regionId: 'r1', sharing: 'up', cls: 'key-public', org: 'Org|A' });
+    expect(groupOfKey(idx.get('a')?.group ?? '')).to.deep.equal({ regionId: 'r1', gridId: 'g1', sharing: 'up', cls: 'key-public', org: 'Org|A' });
     expect(groupOfKey(idx.get('b')?.group ?? '')).to.include({ cls: 'industry', org: 'OrgB' });
-    expect(idx.get('a')?.group).to.equal(groupKeyOf({ regionId: 'r1', sharing: 'up', cls: 'key-public', org: 'Org|A' }));
+    expect(idx.get('a')?.group).to.equal(groupKeyOf({ regionId: 'r1', gridId: 'g1', sharing: 'up', cls: 'key-public', org: 'Org|A' }));
     expect([...idx.groupCounts().values()]).to.deep.equal([1, 1]);
   });
 

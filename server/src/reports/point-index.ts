@@ -12,14 +12,16 @@ import { sharingValues, type Sharing } from '../contracts/vocabulary';
  * caller's visible set is therefore a union of groups.
  */
 export interface GroupRef extends PointRef {
+  /** The grid the point lies in ('' = none): where it is counted below its region (a grid is never a point's region). */
+  gridId: string;
   cls: PointClass;
 }
 
-export const groupKeyOf = (g: GroupRef): string => `${g.regionId}|${g.sharing}|${g.cls}|${g.org}`;
+export const groupKeyOf = (g: GroupRef): string => `${g.regionId}|${g.gridId}|${g.sharing}|${g.cls}|${g.org}`;
 
 export function groupOfKey(key: string): GroupRef {
-  const [regionId, sharing, cls, ...org] = key.split('|');
-  return { regionId, sharing: sharing as Sharing, cls: cls as PointClass, org: org.join('|') };
+  const [regionId, gridId, sharing, cls, ...org] = key.split('|');
+  return { regionId, gridId, sharing: sharing as Sharing, cls: cls as PointClass, org: org.join('|') };
 }
 
 export interface IndexedPoint {
@@ -60,21 +62,21 @@ export class PointIndex {
     return this.points.values();
   }
 
-  private entry(id: string, c: { regionId: string; sharing?: string; org?: string; gbCode?: string; name?: string }): IndexedPoint {
+  private entry(id: string, c: { regionId: string; gridId?: string | null; sharing?: string; org?: string; gbCode?: string; name?: string }): IndexedPoint {
     const gbCode = c.gbCode ?? '';
     const sharing = (sharingValues as readonly string[]).includes(c.sharing ?? '') ? (c.sharing as Sharing) : 'own';
-    const group = groupKeyOf({ regionId: c.regionId, sharing, org: c.org ?? '', cls: classOfGbCode(gbCode, this.keyPublicIndustries) });
+    const group = groupKeyOf({ regionId: c.regionId, gridId: c.gridId ?? '', sharing, org: c.org ?? '', cls: classOfGbCode(gbCode, this.keyPublicIndustries) });
     return { id, group, type: gbCode.slice(10, 13), name: c.name ?? '' };
   }
 
   /** Reads every point's group from the registry (events arriving meanwhile win). */
   async load(conn: Connection): Promise<void> {
     this.touched = new Set();
-    const cursor = pointsCollection(conn).find({}, { projection: { _id: 1, regionId: 1, sharing: 1, 'maintainer.org': 1, gbCode: 1, name: 1 }, batchSize: 5000 });
+    const cursor = pointsCollection(conn).find({}, { projection: { _id: 1, regionId: 1, gridId: 1, sharing: 1, 'maintainer.org': 1, gbCode: 1, name: 1 }, batchSize: 5000 });
     for await (const p of cursor) {
       const id = String(p._id);
       if (this.touched.has(id)) continue;
-      this.points.set(id, this.entry(id, { regionId: String(p.regionId), sharing: p.sharing, org: p.maintainer?.org, gbCode: p.gbCode, name: p.name }));
+      this.points.set(id, this.entry(id, { regionId: String(p.regionId), gridId: p.gridId ? String(p.gridId) : null, sharing: p.sharing, org: p.maintainer?.org, gbCode: p.gbCode, name: p.name }));
     }
     this.touched = null;
     this.counts = null;
@@ -99,7 +101,7 @@ export class PointIndex {
       this.points.delete(c.id);
     } else {
       const cam = c.camera;
-      this.points.set(c.id, this.entry(c.id, { regionId: cam.regionId, sharing: cam.sharing, org: cam.maintainer.org, gbCode: cam.gbCode, name: cam.name }));
+      this.points.set(c.id, this.entry(c.id, { regionId: cam.regionId, gridId: cam.gridId, sharing: cam.sharing, org: cam.maintainer.org, gbCode: cam.gbCode, name: cam.name }));
     }
     const after = this.points.get(c.id)?.group ?? null;
     if (before === after) return;

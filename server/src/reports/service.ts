@@ -53,7 +53,8 @@ const CHUNK = 2000;
 
 interface PointInfo {
   id: string;
-  regionId: string;
+  /** Where the point is counted: its grid, else its region. */
+  at: string;
   org: string;
   name: string;
   cls: PointClass;
@@ -232,8 +233,8 @@ export class ReportService {
       let key: string;
       let name: string;
       if (q.by === 'node') {
-        // a point on the node itself (not in a child) gets the node's own row
-        key = tree.childToward(q.region, p.regionId) ?? q.region;
+        // a point on the node itself (not in a child) gets the node's own row; a point in a grid counts there
+        key = tree.childToward(q.region, p.at) ?? q.region;
         name = tree.get(key)?.name ?? key;
       } else if (q.by === 'org') {
         key = name = p.org;
@@ -250,21 +251,25 @@ export class ReportService {
 
   /** The points of the region's subtree the caller may see (the one visibility rule, auth/scope.ts), filtered. */
   private async visiblePoints(principal: Principal, tree: RegionTree, q: OnlineRateQuery): Promise<Map<string, PointInfo>> {
-    const and: Array<Record<string, unknown>> = [{ regionId: { $in: tree.subtree(q.region).map(storeId) } }];
+    // where a point is: its grid when it has one (grids are not points' regions), else its region
+    const inside = tree.subtreeSet(q.region);
+    const sub = tree.subtree(q.region).map(storeId);
+    const and: Array<Record<string, unknown>> = [{ $or: [{ regionId: { $in: sub } }, { gridId: { $in: sub } }] }];
     const visibility = pointVisibilityFilter(viewerOf(principal), tree);
     if (visibility) and.push(visibility);
     if (q.org !== undefined) and.push({ 'maintainer.org': q.org });
     if (q.type !== undefined) and.push({ gbCode: { $regex: `^\\d{10}${q.type}` } });
     const cursor = pointsCollection(this.o.conn).find(and.length === 1 ? and[0] : { $and: and }, {
-      projection: { _id: 1, regionId: 1, name: 1, gbCode: 1, 'maintainer.org': 1 },
+      projection: { _id: 1, regionId: 1, gridId: 1, name: 1, gbCode: 1, 'maintainer.org': 1 },
       batchSize: 5000,
     });
     const out = new Map<string, PointInfo>();
     for await (const p of cursor) {
       const cls = classOfGbCode(p.gbCode ?? '', this.o.keyPublicIndustries);
-      if (q.class !== undefined && cls !== q.class) continue;
+      const at = p.gridId ? String(p.gridId) : String(p.regionId);
+      if ((q.class !== undefined && cls !== q.class) || !inside.has(at)) continue;
       const id = String(p._id);
-      out.set(id, { id, regionId: String(p.regionId), org: p.maintainer?.org ?? '', name: p.name ?? '', cls });
+      out.set(id, { id, at, org: p.maintainer?.org ?? '', name: p.name ?? '', cls });
     }
     return out;
   }
@@ -426,10 +431,11 @@ export class ReportService {
       if (p !== undefined) return p;
       const g = groupOfKey(key);
       p = null;
-      if (inside.has(g.regionId) && visible(g) && (q.org === undefined || g.org === q.org) && (q.class === undefined || g.cls === q.class)) {
+      const at = g.gridId || g.regionId;
+      if (inside.has(at) && visible(g) && (q.org === undefined || g.org === q.org) && (q.class === undefined || g.cls === q.class)) {
         if (q.by === 'org') p = { key: g.org, name: g.org, cls: g.cls };
         else {
-          const k = tree.childToward(q.region, g.regionId) ?? q.region;
+          const k = tree.childToward(q.region, at) ?? q.region;
           p = { key: k, name: tree.get(k)?.name ?? k, cls: g.cls };
         }
       }
