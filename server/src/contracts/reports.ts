@@ -24,6 +24,9 @@ export function classOfGbCode(gbCode: string, keyPublicIndustries: readonly stri
   return keyPublicIndustries.includes(gbCode.slice(8, 10)) ? 'key-public' : 'industry';
 }
 
+/** Target per classification, percent (REPORT_TARGETS). */
+const targetsSchema = z.object({ 'key-public': z.number(), industry: z.number() });
+
 export const onlineRateQuerySchema = z.strictObject({
   /** The region node whose points are counted (its whole subtree, as far as the caller may see). */
   region: objectIdSchema,
@@ -84,7 +87,7 @@ export const onlineRateSchema = z.object({
   method: z.string(),
   snapshotTimes: z.array(z.string()),
   /** Targets per classification (percent, REPORT_TARGETS). */
-  targets: z.record(pointClassSchema, z.number()),
+  targets: targetsSchema,
   /**
    * Where whole days were read: `sums` = the per-group daily sums (region, sharing, organisation, classification;
    * reports/sums.ts), `points` = every point's own history. Both give the same figures to the second.
@@ -111,7 +114,7 @@ export const onlineRateTrendSchema = z.object({
   timeZone: z.string(),
   by: z.enum(['node', 'org']),
   method: z.string(),
-  targets: z.record(pointClassSchema, z.number()),
+  targets: targetsSchema,
   months: z.array(
     z.object({
       /** yyyy-mm */
