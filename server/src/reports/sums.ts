@@ -175,13 +175,14 @@ export function pack(a: GroupDays): Buffer {
 }
 
 export function unpack(buf: Uint8Array): GroupDays {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const mask = (buf[0] | (buf[1] << 8) | (buf[2] << 16) | (buf[3] << 24)) >>> 0;
+  // a copy of the rows (Uint8Array's own slice copies, a Buffer's would not) is aligned for a Float64Array view
+  const rows = new Float64Array(Uint8Array.prototype.slice.call(buf, 4).buffer);
   const a = new Float64Array(ROWS * DOMS);
-  const mask = b.readUInt32LE(0);
   let i = 0;
   for (let r = 0; r < ROWS; r++) {
     if (!(mask & (1 << r))) continue;
-    for (let d = 0; d < DOMS; d++) a[r * DOMS + d] = b.readDoubleLE(4 + (i * DOMS + d) * 8);
+    a.set(rows.subarray(i * DOMS, (i + 1) * DOMS), r * DOMS);
     i++;
   }
   return a;
