@@ -39,7 +39,7 @@ import { MonitoringStore } from '../server/src/monitoring/persistence';
 import { RegionTree, type RegionNode } from '../server/src/regions/tree';
 import { PointIndex } from '../server/src/reports/point-index';
 import { ReportService } from '../server/src/reports/service';
-import { SumsStore } from '../server/src/reports/sums';
+import { pack, SumsStore, unpack } from '../server/src/reports/sums';
 import { calibrate, calibrationLine } from './bench-calibration';
 
 const args = process.argv.slice(2);
@@ -228,17 +228,23 @@ async function reportsOn(conn: mongoose.Connection, read: HistoryRead, tree: Reg
 async function copyBuild(conn: mongoose.Connection, from: number, to: number[]): Promise<number> {
   const db = conn.db;
   if (!db) throw new Error('not connected');
-  const builds = db.collection<{ _id: number; build: string }>(SumsStore.BUILDS);
+  const builds = db.collection<{ _id: number; build: string; sealed: number }>(SumsStore.BUILDS);
   const sums = db.collection<{ _id: string; b: string; m: number; g: string; v: unknown }>(SumsStore.SUMS);
   const src = await builds.findOne({ _id: from });
   if (!src) throw new Error(`no sums of ${from}`);
   const docs = await sums.find({ b: src.build }).toArray();
   for (const m of to) {
     const build = randomUUID();
+    // a 31-day month gets June's 30th day once more, so every day of it is built (else it would read per point)
+    const v = docs.map((d) => {
+      const a = unpack((d.v as mongoose.mongo.Binary).buffer);
+      for (let r = 0; r < 21; r++) a[r * 32 + 31] = a[r * 32 + 30];
+      return new mongoose.mongo.Binary(pack(a));
+    });
     await sums.deleteMany({ m });
-    await sums.insertMany(docs.map((d, i) => ({ ...d, _id: `${build}:${String(i).padStart(6, '0')}`, b: build, m })));
+    await sums.insertMany(docs.map((d, i) => ({ ...d, _id: `${build}:${String(i).padStart(6, '0')}`, b: build, m, v: v[i] })));
     await builds.deleteOne({ _id: m });
-    await builds.insertOne({ ...src, _id: m, build });
+    await builds.insertOne({ ...src, _id: m, build, sealed: daysInMonth(m) });
   }
   return to.length;
 }
