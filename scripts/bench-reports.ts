@@ -7,12 +7,17 @@
  *    produces (history-store.ts), ~3 % of point-days with an outage. Reports stored bytes per point-day over
  *    the 13 months (≈ 395 days): BSON bytes (dbStats), SQLite bytes on disk after a checkpoint (documents +
  *    its primary-key index), and the store's memory (heap + buffers, _id index built, after GC).
- * 2. Speed: `--summary-points` points (default 300,000) with one month (June 2026) of month documents:
- *    the engine's district summary over those 30 days (pointRates over every point, snapshot instants on,
- *    so midnight states and transitions are read too); and a 13-month district trend over the storage
- *    run's points (13 month reads).
+ *    Then the online-rate sums (reports/sums.ts) of those 13 months: build time, their bytes, and a 13-month
+ *    district trend read from them (cold: sums read from the store; warm: kept in memory).
+ * 2. Speed: `--summary-points` points (default 300,000) laid out like the demo district (10 streets, 60
+ *    communities; sharing, organisations and industries as the demo generator draws them), one month (June 2026)
+ *    of month documents and 1 % of points with an outage transition pair: point index load, sums build, the
+ *    district summary (GET /reports/online-rate by node and by organisation, snapshot instants on) through
+ *    ReportService from the sums, once through the per-point path to check the figures are the same
+ *    (`--no-verify` skips it), and a 13-month district trend with the other 12 months' sums copied from June's
+ *    (building each costs what June's build costs).
  *
- * Usage: npm run bench:reports [-- --points 5400 --summary-points 300000]
+ * Usage: npm run bench:reports [-- --points 5400 --summary-points 300000 --no-verify]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,11 +27,19 @@ import mongoose from 'mongoose';
 import { startEmbeddedMongo } from '../server/src/embedded-mongo';
 import { Calendar, daysInMonth, monthsBefore, nextMonth } from '../server/src/lib/calendar';
 import { createLogger } from '../server/src/lib/logger';
+import { randomUUID } from 'node:crypto';
+import { pointsCollection, type StoredPoint } from '../server/src/cameras/read-model';
+import { formatGbCode } from '../server/src/cameras/gbcode';
+import type { Principal } from '../server/src/contracts/access';
+import type { OnlineRate } from '../server/src/contracts/reports';
 import { HistoryRead } from '../server/src/monitoring/history-read';
 import { dayDocId, monthDocId, type DayDoc, type MonthDoc } from '../server/src/monitoring/history-store';
 import { createMonitoringMetrics } from '../server/src/monitoring/metrics';
 import { MonitoringStore } from '../server/src/monitoring/persistence';
-import { addRate, emptyRate, pointRates, snapshotRate, timeRate } from '../server/src/reports/online-rate';
+import { RegionTree, type RegionNode } from '../server/src/regions/tree';
+import { PointIndex } from '../server/src/reports/point-index';
+import { ReportService } from '../server/src/reports/service';
+import { pack, SumsStore, unpack } from '../server/src/reports/sums';
 import { calibrate, calibrationLine } from './bench-calibration';
 
 const args = process.argv.slice(2);
@@ -41,6 +54,12 @@ const DAY_DAYS = 35;
 const TZ = 'Asia/Shanghai';
 const LAST_MONTH = 202606;
 const SNAP = ['08:00', '14:00', '20:00'];
+const VERIFY = !args.includes('--no-verify');
+const KEY_PUBLIC = ['00', '01', '02', '03', '04', '05', '06', '07'];
+const TARGETS = { 'key-public': 98, industry: 95 } as const;
+const ADMIN: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'bench', role: 'admin', scopeRegionId: null };
+/** The bench's present: 1 July 2026 00:30 Shanghai (June is whole and built; the trend's 13th month is July). */
+const NOW = Date.UTC(2026, 5, 30, 16, 30);
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -135,17 +154,116 @@ function fileBytes(dir: string): number {
   return n;
 }
 
+/** A district laid out like the demo one: 10 streets × 6 communities; points on communities (80 %) and streets. */
+function district(): { tree: RegionTree; districtId: string; homes: Array<{ id: string; tier: 'street' | 'community'; street: number }> } {
+  const nodes: RegionNode[] = [];
+  const rid = (i: number): string => idOf(50_000_000 + i);
+  const districtId = rid(0);
+  nodes.push({ id: districtId, name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null });
+  const homes: Array<{ id: string; tier: 'street' | 'community'; street: number }> = [];
+  for (let s = 1; s <= 10; s++) {
+    const sid = rid(s * 100);
+    nodes.push({ id: sid, name: `街道${s}`, tier: 'street', parentId: districtId, code: null, households: null });
+    homes.push({ id: sid, tier: 'street', street: s });
+    for (let c = 1; c <= 6; c++) {
+      const cid = rid(s * 100 + c);
+      nodes.push({ id: cid, name: `街道${s}社区${c}`, tier: 'community', parentId: sid, code: null, households: null });
+      homes.push({ id: cid, tier: 'community', street: s });
+    }
+  }
+  return { tree: new RegionTree(nodes), districtId, homes };
+}
+
+const ORGS = ['鞍山安讯科技有限公司', '中国联通鞍山分公司', '中国电信鞍山分公司', '鞍山宏远安防工程有限公司', '辽宁天网智能运维有限公司'];
+
+/** Registry documents with the fields the point index reads, drawn as the demo generator draws them. */
+function* cameraDocs(ids: string[], homes: ReturnType<typeof district>['homes'], rand: () => number): Generator<StoredPoint> {
+  const communities = homes.filter((h) => h.tier === 'community');
+  const streets = homes.filter((h) => h.tier === 'street');
+  for (let i = 0; i < ids.length; i++) {
+    const h = rand() < 0.8 ? communities[Math.floor(rand() * communities.length)] : streets[Math.floor(rand() * streets.length)];
+    const industry = h.tier === 'community' ? '01' : rand() < 0.1 ? '08' : '00';
+    const org = rand() < 0.85 ? ORGS[(h.street - 1) % ORGS.length] : ORGS[Math.floor(rand() * ORGS.length)];
+    const sharing = h.tier === 'community' ? (rand() < 0.5 ? 'own' : rand() < 0.7 ? 'up' : 'all') : rand() < 0.6 ? 'up' : 'all';
+    yield {
+      _id: new mongoose.Types.ObjectId(ids[i]),
+      regionId: new mongoose.Types.ObjectId(h.id),
+      gbCode: formatGbCode({ center: '21030200', industry, type: '132', network: '0', serial: i + 1 }),
+      name: `点位${i + 1}`,
+      sharing,
+      maintainer: { org },
+    };
+  }
+}
+
+function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
+  const t = Date.now();
+  const c = process.cpuUsage();
+  return fn().then((value) => ({ value, wall: Date.now() - t, cpu: cpuMs(c) }));
+}
+
+/** The reports capability over one store, as server/src/reports/index.ts builds it (no HTTP). */
+async function reportsOn(conn: mongoose.Connection, read: HistoryRead, tree: RegionTree, logger: ReturnType<typeof createLogger>): Promise<{ service: ReportService; sums: SumsStore; index: PointIndex; loadMs: number }> {
+  const index = new PointIndex(KEY_PUBLIC);
+  const t = Date.now();
+  await index.load(conn);
+  const loadMs = Date.now() - t;
+  const sums = new SumsStore({ conn, history: read, index, snapshotTimes: SNAP, months: 25, quietMs: 120_000, logger, now: () => NOW });
+  await sums.open();
+  const service = new ReportService({
+    conn,
+    regions: { current: () => tree },
+    history: read,
+    snapshotTimes: SNAP,
+    timeZone: TZ,
+    targets: TARGETS,
+    keyPublicIndustries: KEY_PUBLIC,
+    sums: { store: sums, index },
+    now: () => NOW,
+  });
+  return { service, sums, index, loadMs };
+}
+
+/** Copies a month's sums build to other months (same groups, same figures: what their history would build). */
+async function copyBuild(conn: mongoose.Connection, from: number, to: number[]): Promise<number> {
+  const db = conn.db;
+  if (!db) throw new Error('not connected');
+  const builds = db.collection<{ _id: number; build: string; sealed: number }>(SumsStore.BUILDS);
+  const sums = db.collection<{ _id: string; b: string; m: number; g: string; v: unknown }>(SumsStore.SUMS);
+  const src = await builds.findOne({ _id: from });
+  if (!src) throw new Error(`no sums of ${from}`);
+  const docs = await sums.find({ b: src.build }).toArray();
+  for (const m of to) {
+    const build = randomUUID();
+    // a 31-day month gets June's 30th day once more, so every day of it is built (else it would read per point)
+    const v = docs.map((d) => {
+      const a = unpack((d.v as mongoose.mongo.Binary).buffer);
+      for (let r = 0; r < 21; r++) a[r * 32 + 31] = a[r * 32 + 30];
+      return new mongoose.mongo.Binary(pack(a));
+    });
+    await sums.deleteMany({ m });
+    await sums.insertMany(docs.map((d, i) => ({ ...d, _id: `${build}:${String(i).padStart(6, '0')}`, b: build, m, v: v[i] })));
+    await builds.deleteOne({ _id: m });
+    await builds.insertOne({ ...src, _id: m, build, sealed: daysInMonth(m) });
+  }
+  return to.length;
+}
+
+const figuresOf = (r: OnlineRate): string => `rate ${r.total.rate} %, snapshot ${r.total.snapshot.rate} %, ${r.total.points} points, ${r.rows.length} rows`;
+
 async function main(): Promise<void> {
   const cal = await calibrate();
   process.stdout.write(`${calibrationLine(cal)}\n`);
   const logger = createLogger('silent');
   const zero = { inFlight: () => 0, lagMs: () => 0, pointsByState: () => ({}), flapping: () => 0, bufferedTransitions: () => 0, bufferedStatus: () => 0 };
   const calendar = new Calendar(TZ);
+  const { tree, districtId, homes } = district();
+  const june = { region: districtId, from: '2026-06-01', to: '2026-07-01', limit: 10_000 };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-reports-'));
   const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-reports-'));
   let server = await startEmbeddedMongo({ dbPath: dir, port: 0 });
   try {
-    // ---- 1. storage at 13 months' retention ----------------------------------------------------------
+    // ---- 1. storage at 13 months' retention, and the sums of those months ---------------------------
     const conn = await mongoose.createConnection(server.uri('hist'), { maxPoolSize: 4 }).asPromise();
     const store = new MonitoringStore(conn, { transitionBufferMax: 1000, transitionsRetentionDays: 400, calendar }, createMonitoringMetrics(zero), logger);
     const h = store.history;
@@ -180,25 +298,35 @@ async function main(): Promise<void> {
         `  bytes per point-day: BSON ${per(stats.dataSize)} (dbStats dataSize ${(stats.dataSize / 1e6).toFixed(1)} MB; its indexSize says ${stats.indexSize}); ` +
         `embedded store memory incl. the _id indexes ${per(mem1 - mem0)} (${((mem1 - mem0) / 1e6).toFixed(1)} MB${(globalThis as { gc?: unknown }).gc ? '' : ', no --expose-gc: rough'})\n`,
     );
+    await insertAll(pointsCollection(conn), cameraDocs(ids, homes, rng(3)));
     const read = new HistoryRead(store);
-    // 13-month trend over the storage run's points (the district): one engine read per month
-    const idSet = new Set(ids);
-    const tTrend = Date.now();
-    const cTrend = process.cpuUsage();
-    const trend: string[] = [];
-    for (const m of months) {
-      const f = emptyRate();
-      const next = nextMonth(m);
-      for (const fig of (await pointRates(read, idSet, { from: calendar.monthStart(m), to: calendar.monthStart(next), now: calendar.monthStart(next), snapshotTimes: [] })).values()) addRate(f, fig);
-      trend.push(`${m}:${timeRate(f)}`);
+    const small = await reportsOn(conn, read, tree, logger);
+    const statsReg = (await conn.db?.command({ dbStats: 1 })) as { dataSize: number };
+    const built = await timed(() => small.sums.refresh());
+    const stats2 = (await conn.db?.command({ dbStats: 1 })) as { dataSize: number };
+    const sumsBytes = stats2.dataSize - statsReg.dataSize;
+    process.stdout.write(
+      `  sums of the ${MONTHS} months (${MONTHS} builds + empty ones up to 25 months): built in ${built.wall} ms wall, ${built.cpu} ms CPU; ` +
+        `${(sumsBytes / 1e6).toFixed(2)} MB BSON = ${per(sumsBytes)} bytes per point-day (history + sums + registry: ${per(stats2.dataSize)})\n`,
+    );
+    const trendRuns: string[] = [];
+    let trendLine = '';
+    for (let r = 0; r < 3; r++) {
+      if (r === 0) small.sums.dropCache();
+      const t = await timed(() => small.service.onlineRateTrend(ADMIN, { region: districtId, months: 13, by: 'node' }));
+      trendRuns.push(`${r === 0 ? 'cold ' : ''}${t.wall} ms wall / ${t.cpu} ms CPU`);
+      trendLine = t.value.months.map((m) => `${m.month}:${m.total.rate}${m.source === 'sums' ? '' : '(points)'}`).join(' ');
     }
-    const trendMs = Date.now() - tTrend;
-    process.stdout.write(`13-month trend, ${POINTS} points: ${trendMs} ms wall, ${cpuMs(cTrend)} ms CPU (store + engine, one process) (${(trendMs / MONTHS).toFixed(0)} ms a month) [${trend.join(' ')}]\n`);
+    process.stdout.write(`13-month district trend from the sums, ${POINTS} points with 13 months of history: ${trendRuns.join(', ')} [${trendLine}]\n`);
+    const slowJune = await timed(() => small.service.onlineRate(ADMIN, { ...june, by: 'node' }, { perPoint: true }));
+    const fastJune = await small.service.onlineRate(ADMIN, { ...june, by: 'node' });
+    const same = JSON.stringify({ ...slowJune.value, source: '' }) === JSON.stringify({ ...fastJune, source: '' });
+    process.stdout.write(`  June per point: ${slowJune.wall} ms wall / ${slowJune.cpu} ms CPU; from the sums the same figures: ${same ? 'yes' : 'NO'}\n`);
     await conn.close();
     // on disk: the store's SQLite file once closed (documents + its (ns, id) primary-key index, WAL checkpointed)
     await server.close();
     const disk = fileBytes(dir);
-    process.stdout.write(`  SQLite on disk incl. its primary-key index: ${per(disk)} bytes per point-day (${(disk / 1e6).toFixed(1)} MB)\n`);
+    process.stdout.write(`  SQLite on disk incl. its primary-key index (history, sums, registry): ${per(disk)} bytes per point-day (${(disk / 1e6).toFixed(1)} MB)\n`);
     server = await startEmbeddedMongo({ dbPath: dir2, port: 0 });
 
     // ---- 2. district summary over 30 days at SUMMARY_POINTS ------------------------------------------
@@ -207,10 +335,11 @@ async function main(): Promise<void> {
     const big = Array.from({ length: SUMMARY_POINTS }, (_, i) => idOf(i + 1));
     const rand2 = rng(2);
     const tFill = Date.now();
+    await insertAll(pointsCollection(conn2), cameraDocs(big, homes, rng(4)));
     await insertAll(store2.history.months, (function* () {
       for (const id of big) yield monthDoc(LAST_MONTH, id, rand2);
     })());
-    // a few hundred transitions in the month (outages of 1 % of points), for the snapshot instants
+    // a few thousand transitions in the month (outages of 1 % of points), for the snapshot instants
     const trans = [];
     for (let i = 0; i < big.length; i += 100) {
       const at = calendar.day(20260610).start + 9 * 3_600_000;
@@ -219,24 +348,42 @@ async function main(): Promise<void> {
     }
     await store2.ensureIndexes();
     await store2.transitions.insertMany(trans);
-    process.stdout.write(`summary data: ${SUMMARY_POINTS} month docs + ${trans.length} transitions written in ${((Date.now() - tFill) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`summary data: ${SUMMARY_POINTS} registry docs + ${SUMMARY_POINTS} month docs + ${trans.length} transitions written in ${((Date.now() - tFill) / 1000).toFixed(1)} s\n`);
     const read2 = new HistoryRead(store2);
-    const bigSet = new Set(big);
-    const june = { from: calendar.monthStart(LAST_MONTH), to: calendar.monthStart(nextMonth(LAST_MONTH)), now: Date.UTC(2027, 0, 1) };
-    for (const [label, snapshotTimes] of [['time-weighted only', []], ['with snapshot instants', SNAP]] as const) {
+    const rep = await reportsOn(conn2, read2, tree, logger);
+    const build2 = await timed(() => rep.sums.refresh());
+    const groups = (await rep.sums.sumsOf(rep.sums.buildOf(LAST_MONTH) as NonNullable<ReturnType<SumsStore['buildOf']>>)).size;
+    process.stdout.write(
+      `  point index loaded in ${rep.loadMs} ms (${rep.index.size} points); sums built (background, once a day for the current month) in ${build2.wall} ms wall / ${build2.cpu} ms CPU: ${groups} groups in June\n`,
+    );
+    for (const by of ['node', 'org'] as const) {
       const runs: string[] = [];
       let line = '';
       for (let r = 0; r < 3; r++) {
-        const t = Date.now();
-        const c = process.cpuUsage();
-        const figs = await pointRates(read2, bigSet, { ...june, snapshotTimes });
-        const f = emptyRate();
-        for (const x of figs.values()) addRate(f, x);
-        runs.push(`${Date.now() - t} ms wall / ${cpuMs(c)} ms CPU`);
-        line = `rate ${timeRate(f)} %, snapshot ${snapshotRate(f)} %`;
+        if (r === 0) rep.sums.dropCache();
+        const t = await timed(() => rep.service.onlineRate(ADMIN, { ...june, by }));
+        runs.push(`${r === 0 ? 'cold ' : ''}${t.wall} ms wall / ${t.cpu} ms CPU${t.value.source === 'sums' ? '' : ' (PER POINT)'}`);
+        line = figuresOf(t.value);
       }
-      process.stdout.write(`district summary, ${SUMMARY_POINTS} points × 30 days (${label}): ${runs.join(', ')} (${line})\n`);
+      process.stdout.write(`district summary by ${by}, ${SUMMARY_POINTS} points × 30 days (snapshot instants on): ${runs.join(', ')} (${line})\n`);
     }
+    if (VERIFY) {
+      const slow = await timed(() => rep.service.onlineRate(ADMIN, { ...june, by: 'node' }, { perPoint: true }));
+      const fast = await rep.service.onlineRate(ADMIN, { ...june, by: 'node' });
+      const same = JSON.stringify({ ...slow.value, source: '' }) === JSON.stringify({ ...fast, source: '' });
+      process.stdout.write(`  the same summary per point: ${slow.wall} ms wall / ${slow.cpu} ms CPU (${figuresOf(slow.value)}); every figure equal: ${same ? 'yes' : 'NO'}\n`);
+    }
+    // 13 months: the other months' sums copied from June's (what 13 months of history would build)
+    const copied = await copyBuild(conn2, LAST_MONTH, months.filter((m) => m !== LAST_MONTH));
+    const rep2 = await reportsOn(conn2, read2, tree, logger);
+    const runs: string[] = [];
+    let line = '';
+    for (let r = 0; r < 3; r++) {
+      const t = await timed(() => rep2.service.onlineRateTrend(ADMIN, { region: districtId, months: 13, by: 'node' }));
+      runs.push(`${r === 0 ? 'cold ' : ''}${t.wall} ms wall / ${t.cpu} ms CPU`);
+      line = t.value.months.map((m) => `${m.month}:${m.total.rate}${m.source === 'sums' ? '' : '(points)'}`).join(' ');
+    }
+    process.stdout.write(`13-month district trend, ${SUMMARY_POINTS} points (${copied} months of sums copied from June): ${runs.join(', ')} [${line}]\n`);
     const heap = v8.getHeapStatistics();
     process.stdout.write(`process heap ${(heap.used_heap_size / 1e6).toFixed(0)} MB, rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB\n`);
     await conn2.close();

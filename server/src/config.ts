@@ -104,6 +104,31 @@ export const configSchema = z.object({
     .regex(/^([01]\d|2[0-3]):[0-5]\d(,([01]\d|2[0-3]):[0-5]\d)*$/, 'must be local times "HH:MM" separated by commas, e.g. "08:00,14:00,20:00"')
     .default('08:00,14:00,20:00')
     .transform((v) => [...new Set(v.split(','))].sort()),
+  /** Online-rate targets per point classification (contracts/reports.ts pointClasses), percent: rows below are flagged. */
+  REPORT_TARGETS: z
+    .string()
+    .regex(/^(key-public|industry):\d{1,3}(\.\d+)?(,(key-public|industry):\d{1,3}(\.\d+)?)*$/, 'must be "key-public:98,industry:95" (classification:percent, comma-separated)')
+    .default('key-public:98,industry:95')
+    .transform((v, ctx) => {
+      const out: Record<string, number> = { 'key-public': 98, industry: 95 };
+      for (const part of v.split(',')) {
+        const [k, n] = part.split(':');
+        const pct = Number(n);
+        if (pct > 100) ctx.addIssue({ code: 'custom', message: `target of ${k} must be at most 100` });
+        out[k] = pct;
+      }
+      return out as { 'key-public': number; industry: number };
+    }),
+  /** GB/T 28181 industry codes (digits 9–10) whose points count as key public areas; every other code is industry. */
+  REPORT_KEY_PUBLIC_INDUSTRIES: z
+    .string()
+    .regex(/^\d{2}(,\d{2})*$/, 'must be two-digit industry codes separated by commas, e.g. "00,01,02,03,04,05,06,07"')
+    .default('00,01,02,03,04,05,06,07')
+    .transform((v) => [...new Set(v.split(','))].sort()),
+  /** How often the online-rate sums (reports/sums.ts) are brought up to date with the history, seconds. */
+  REPORT_SUMS_REFRESH_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
+  /** A day's sums are built once nothing was written into its history for this long (late writes), seconds. */
+  REPORT_SUMS_QUIET_SEC: z.coerce.number().int().min(0).max(86_400).default(120),
   /** The alert engine's clock: group waits, intervals and escalation steps are checked this often. */
   ALERTS_TICK_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
   /**

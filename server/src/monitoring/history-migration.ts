@@ -70,11 +70,14 @@ export async function migrateRollups(conn: Connection, history: HistoryStore, lo
   let rollups = 0;
   let dayCount = 0;
   let batches = 0;
-  let ops: { days: mongo.AnyBulkWriteOperation<DayDoc>[]; months: mongo.AnyBulkWriteOperation<MonthDoc>[] } = { days: [], months: [] };
+  let ops: { days: mongo.AnyBulkWriteOperation<DayDoc>[]; months: mongo.AnyBulkWriteOperation<MonthDoc>[]; marks: Set<number> } = { days: [], months: [], marks: new Set() };
   const write = async (): Promise<void> => {
     if (ops.days.length) await history.days.bulkWrite(ops.days, { ordered: false });
-    if (ops.months.length) await history.months.bulkWrite(ops.months, { ordered: false });
-    ops = { days: [], months: [] };
+    if (ops.months.length) {
+      await history.mark(ops.marks, Date.now());
+      await history.months.bulkWrite(ops.months, { ordered: false });
+    }
+    ops = { days: [], months: [], marks: new Set() };
     opts.afterBatch?.(++batches);
   };
   let current: string | null = null;
@@ -84,6 +87,7 @@ export async function migrateRollups(conn: Connection, history: HistoryStore, lo
     const months = new Map<number, MonthDoc>();
     for (const [key, doc] of days) {
       ops.days.push({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } });
+      ops.marks.add(key);
       dayCount++;
       const month = monthOfDay(key);
       let m = months.get(month);

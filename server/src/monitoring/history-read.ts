@@ -35,6 +35,11 @@ export class HistoryRead {
     return this.history.monthDocs(month, ids, projection);
   }
 
+  /** When month documents of each day were last written: yyyymm → day of month → epoch ms (history-store.ts). */
+  marksOf(months: readonly number[]): Promise<Map<number, Record<string, number>>> {
+    return this.history.marksOf(months);
+  }
+
   /** Transitions with `from ≤ at < to` of the given points, per point in order. */
   async changesBetween(ids: ReadonlySet<string> | null, from: number, to: number): Promise<Map<string, StateChange[]>> {
     const filter: Record<string, unknown> = { at: { $gte: new Date(from), $lt: new Date(to) } };
@@ -50,6 +55,11 @@ export class HistoryRead {
     }
     for (const list of out.values()) list.sort((a, b) => a.at - b.at || a.seq - b.seq);
     return out;
+  }
+
+  /** Whether any transition at all is older than `t` (spares a per-point search when none is). */
+  async anyChangeBefore(t: number): Promise<boolean> {
+    return (await this.store.transitions.findOne({ at: { $lt: new Date(t) } }, { projection: { _id: 1 } })) !== null;
   }
 
   /** The confirmed state of each point after its last transition before `t` (points without one are absent). */

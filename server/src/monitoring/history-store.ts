@@ -28,6 +28,10 @@ import { monthOfDay, monthsBefore, type Calendar } from '../lib/calendar';
  *   { u: { "<day of month>": seconds }, d: {…}, m, n, c, x, p, s: { "<day>": category at that midnight } }
  *   kept HISTORY_MONTHS calendar months.
  * No secondary index: every read is an `_id` lookup or an `_id` range (one day or month of all points).
+ *
+ * Write marks `history_marks`, `_id` yyyymm: { d: { "<day of month>": epoch ms } } — when month documents of
+ * that day were last written (set before the write, so a mark is never older than a write it covers). Sums
+ * derived from the month documents (reports/sums.ts) compare these to know whether a day changed since.
  */
 
 /** The time categories, in index order (a point's slot keeps its seconds by these indexes). */
@@ -88,6 +92,11 @@ export interface DayDoc extends Counts {
 
 export type MonthDoc = { _id: string; s?: Record<string, number> } & Partial<Record<HistoryField | 'p', Record<string, number>>>;
 
+export interface MarkDoc {
+  _id: number;
+  d?: Record<string, number>;
+}
+
 export const dayDocId = (day: number, cameraId: string): string => `${day}:${cameraId}`;
 export const monthDocId = (month: number, cameraId: string): string => `${month}:${cameraId}`;
 export const cameraOfDocId = (id: string): string => id.slice(id.indexOf(':') + 1);
@@ -115,6 +124,7 @@ export interface HistoryRetention {
 export class HistoryStore {
   static readonly DAYS = 'history_days';
   static readonly MONTHS = 'history_months';
+  static readonly MARKS = 'history_marks';
   private readonly dayBuf = new Map<string, HistoryDelta>();
   private readonly monthBuf = new Map<string, HistoryDelta>();
 
@@ -137,6 +147,36 @@ export class HistoryStore {
     return this.col<MonthDoc>(HistoryStore.MONTHS);
   }
 
+  get marks(): mongo.Collection<MarkDoc> {
+    return this.col<MarkDoc>(HistoryStore.MARKS);
+  }
+
+  /**
+   * Records that month documents of these days are about to be written (call before the write: a crash
+   * between mark and write leaves a mark newer than any write, which only costs a rebuild of derived sums).
+   */
+  async mark(days: Iterable<number>, at: number): Promise<void> {
+    const byMonth = new Map<number, Record<string, number>>();
+    for (const day of days) {
+      const month = monthOfDay(day);
+      let max = byMonth.get(month);
+      if (!max) byMonth.set(month, (max = {}));
+      max[`d.${day % 100}`] = at;
+    }
+    if (byMonth.size === 0) return;
+    await this.marks.bulkWrite(
+      [...byMonth].map(([month, max]) => ({ updateOne: { filter: { _id: month }, update: { $max: max }, upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  /** The write marks of the given months (yyyymm → day of month → epoch ms). */
+  async marksOf(months: readonly number[]): Promise<Map<number, Record<string, number>>> {
+    const out = new Map<number, Record<string, number>>();
+    for (const doc of await this.marks.find({ _id: { $in: [...months] } }).toArray()) out.set(doc._id, doc.d ?? {});
+    return out;
+  }
+
   /** Buffered hour slots not yet written (the larger of the two buffers). */
   get buffered(): number {
     return Math.max(this.dayBuf.size, this.monthBuf.size);
@@ -155,13 +195,13 @@ export class HistoryStore {
   }
 
   /** Takes at most `max` buffered slots of each buffer as write operations, each with its put-back. */
-  take(max: number): { days: Array<HistoryWrite<DayDoc>>; months: Array<HistoryWrite<MonthDoc>> } {
+  take(max: number): { days: Array<HistoryWrite<DayDoc>>; months: Array<HistoryWrite<MonthDoc> & { day: number }> } {
     const days = takeFirst(this.dayBuf, max)
       .filter(hasContent)
       .map((d) => ({ op: dayOp(d), putBack: () => this.mergeDay(d) }));
     const months = takeFirst(this.monthBuf, max)
       .filter((d) => d.s >= 0 || d.p > 0 || d.sec.some((v) => v > 0))
-      .map((d) => ({ op: monthOp(d), putBack: () => mergeInto(this.monthBuf, dayDocId(d.day, d.cameraId), d) }));
+      .map((d) => ({ op: monthOp(d), day: d.day, putBack: () => mergeInto(this.monthBuf, dayDocId(d.day, d.cameraId), d) }));
     return { days, months };
   }
 
@@ -179,7 +219,9 @@ export class HistoryStore {
     const dayCut = (n: number): string => `${this.calendar.dayOf(this.calendar.day(today).start - n * 86_400_000 + 43_200_000).key}:`;
     const slots = await this.days.updateMany({ _id: { $lt: dayCut(r.hourlyDays) }, h: { $exists: true } }, { $unset: { h: '' } });
     const days = await this.days.deleteMany({ _id: { $lt: dayCut(r.dayDays) } });
-    const months = await this.months.deleteMany({ _id: { $lt: `${monthsBefore(monthOfDay(today), r.months - 1)}:` } });
+    const oldest = monthsBefore(monthOfDay(today), r.months - 1);
+    const months = await this.months.deleteMany({ _id: { $lt: `${oldest}:` } });
+    await this.marks.deleteMany({ _id: { $lt: oldest } });
     return { slotsDropped: slots.modifiedCount, daysDeleted: days.deletedCount, monthsDeleted: months.deletedCount };
   }
 

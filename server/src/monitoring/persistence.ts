@@ -235,6 +235,15 @@ export class MonitoringStore {
       for (const e of months) e.putBack();
       throw err;
     }
+    if (months.length) {
+      try {
+        await this.history.mark(new Set(months.map((e) => e.day)), Date.now());
+      } catch (err) {
+        for (const e of months) e.putBack();
+        this.metrics.flushFailures.labels('history-months').inc();
+        throw err;
+      }
+    }
     await this.writeInChunks(months, this.history.months, (e) => e.op, (e) => e.putBack(), 'history-months');
   }
 

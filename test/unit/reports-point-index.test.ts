@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import type { CameraChange } from '../../server/src/cameras/events';
+import type { Camera } from '../../server/src/contracts/cameras';
+import { groupKeyOf, groupOfKey, PointIndex } from '../../server/src/reports/point-index';
+import { pack, unpack } from '../../server/src/reports/sums';
+
+const KEY_PUBLIC = ['00', '01', '02', '03', '04', '05', '06', '07'];
+
+/** A registry change as CameraService emits it (only the fields the index reads matter here). */
+function upsert(id: string, regionId: string, sharing: 'own' | 'up' | 'all', org: string, industry = '00', gridId: string | null = null): CameraChange {
+  const camera = { id, regionId, gridId, sharing, maintainer: { org, contact: '', phone: '' }, gbCode: `21030200${industry}1320000001`, name: id } as unknown as Camera;
+  return { kind: 'upsert', id, regionId, camera };
+}
+
+describe('reports point index (groups of the online-rate sums)', () => {
+  it('when points are added, then each is in the group of its region, sharing, organisation and classification', () => {
+    const idx = new PointIndex(KEY_PUBLIC);
+    idx.apply(upsert('a', 'r1', 'up', 'Org|A', '00', 'g1'));
+    idx.apply(upsert('b', 'r1', 'own', 'OrgB', '11'));
+    expect(groupOfKey(idx.get('a')?.group ?? '')).to.deep.equal({ regionId: 'r1', gridId: 'g1', sharing: 'up', cls: 'key-public', org: 'Org|A' });
+    expect(groupOfKey(idx.get('b')?.group ?? '')).to.include({ cls: 'industry', org: 'OrgB' });
+    expect(idx.get('a')?.group).to.equal(groupKeyOf({ regionId: 'r1', gridId: 'g1', sharing: 'up', cls: 'key-public', org: 'Org|A' }));
+    expect([...idx.groupCounts().values()]).to.deep.equal([1, 1]);
+  });
+
+  it('when points move, go and come after an epoch, then the group each had at that epoch is still known, and the digest of then is unchanged', () => {
+    const idx = new PointIndex(KEY_PUBLIC);
+    idx.apply(upsert('a', 'r1', 'up', 'OrgA'));
+    idx.apply(upsert('b', 'r1', 'up', 'OrgA'));
+    const e0 = idx.epoch;
+    const digest0 = idx.digestAt(e0);
+    const groupA = idx.get('a')?.group;
+    idx.apply(upsert('a', 'r2', 'up', 'OrgA'));
+    idx.apply(upsert('a', 'r3', 'all', 'OrgA'));
+    idx.apply({ kind: 'delete', id: 'b', regionId: 'r1' });
+    idx.apply(upsert('c', 'r1', 'own', 'OrgC'));
+    // an edit that keeps the group is no change
+    idx.apply(upsert('c', 'r1', 'own', 'OrgC'));
+    expect([...idx.changedSince(e0)].sort()).to.deep.equal(['a', 'b', 'c']);
+    expect(idx.groupAt('a', e0)).to.equal(groupA);
+    expect(idx.groupAt('b', e0)).to.equal(groupA);
+    expect(idx.groupAt('c', e0)).to.equal(null);
+    expect(idx.groupAt('b', idx.epoch)).to.equal(null);
+    expect(idx.digestAt(e0)).to.equal(digest0);
+    expect(idx.digestAt(idx.epoch)).to.not.equal(digest0);
+    expect([...idx.membersAt(e0)].sort()).to.deep.equal([
+      ['a', groupA],
+      ['b', groupA],
+    ]);
+    idx.forgetUpTo(idx.epoch);
+    expect(idx.changedSince(e0).size).to.equal(0);
+  });
+
+  it('when a group’s month is packed, then only its rows with figures are stored and unpacked as they were', () => {
+    const a = new Float64Array(21 * 32);
+    a[0 * 32 + 1] = 86_400;
+    a[0 * 32 + 31] = 3_801_600_000;
+    a[7 * 32 + 15] = 3;
+    a[20 * 32 + 2] = 1;
+    const buf = pack(a);
+    expect(buf.length).to.equal(4 + 3 * 32 * 8);
+    expect([...unpack(buf)]).to.deep.equal([...a]);
+  });
+});
