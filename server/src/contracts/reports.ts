@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rateExclusionSchema } from './exclusions';
 import { objectIdSchema, regionTierSchema } from './vocabulary';
 
 /**
@@ -42,6 +43,10 @@ export const onlineRateRowSchema = z.object({
   pendingSec: z.number().int(),
   /** Snapshot mode: UP/DOWN at the configured local instants; rate = online ÷ (online + offline). */
   snapshot: z.object({ online: z.number().int(), offline: z.number().int(), rate: z.number().nullable() }),
+  /** Seconds approved exclusions took out (they are in none of the figures above). */
+  excludedSec: z.number().int(),
+  /** The approved exclusions that took them, with reason and approver. */
+  exclusions: z.array(rateExclusionSchema),
 });
 export type OnlineRateRow = z.infer<typeof onlineRateRowSchema>;
 

@@ -7,6 +7,8 @@ import type { OnlineRate, OnlineRateQuery, OnlineRateRow } from '../contracts/re
 import { AppError } from '../lib/errors';
 import type { HistoryRead } from '../monitoring';
 import type { RegionTree } from '../regions/tree';
+import type { RateExclusion } from '../contracts/exclusions';
+import type { ExclusionLookup } from './exclusions';
 import { addRate, emptyRate, pointRates, snapshotRate, timeRate, type RateFigures } from './online-rate';
 
 /** The region tree as the regions service hands it out (regions/tree.ts is the one tree). */
@@ -20,6 +22,8 @@ export interface ReportOptions {
   history: HistoryRead;
   snapshotTimes: readonly string[];
   timeZone: string;
+  /** Approved exclusion periods (reports/exclusions.ts): they leave the denominator. */
+  exclusions?: ExclusionLookup;
   now?: () => number;
 }
 
@@ -27,7 +31,8 @@ const METHOD =
   'time-weighted, pooled: Σ up seconds ÷ Σ (up + down) seconds over the points of each row (not an average of point rates); ' +
   'PENDING counts as the confirmed state it may leave; maintenance, never-checked, not-connected and disabled time is excluded; ' +
   'exact to the second: whole calendar days from the daily history, days the range cuts from transitions; ' +
-  'snapshot: UP or DOWN at each configured local time, online ÷ (online + offline)';
+  'snapshot: UP or DOWN at each configured local time, online ÷ (online + offline); ' +
+  'approved exclusion periods (power cut, roadworks, force majeure) leave both figures and are named per row with reason and approver';
 
 interface PointInfo {
   id: string;
@@ -57,31 +62,37 @@ export class ReportService {
     if (to <= from) throw new AppError('bad_request', 'to must be after from', [{ field: 'to', message: 'must be after from' }]);
     const now = (this.o.now ?? Date.now)();
     const points = await this.visiblePoints(principal, tree, q.region);
-    const figures = await pointRates(this.o.history, new Set(points.keys()), { from, to, now, snapshotTimes: this.o.snapshotTimes });
+    const ids = new Set(points.keys());
+    const figures = await pointRates(this.o.history, ids, { from, to, now, snapshotTimes: this.o.snapshotTimes, exclusions: this.o.exclusions });
+    // the rows name the approved exclusions that touched their points
+    const windows = this.o.exclusions ? await this.o.exclusions(ids, from, Math.min(to, now)) : new Map<string, Array<{ exclusion: RateExclusion }>>();
 
-    const groups = new Map<string, { name: string; points: number; f: RateFigures }>();
-    const add = (key: string, name: string, f: RateFigures): void => {
+    const groups = new Map<string, { name: string; points: number; f: RateFigures; ex: Map<string, RateExclusion> }>();
+    const add = (key: string, name: string, f: RateFigures, id: string): void => {
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { name, points: 0, f: emptyRate() }));
+      if (!g) groups.set(key, (g = { name, points: 0, f: emptyRate(), ex: new Map() }));
       g.points++;
       addRate(g.f, f);
+      for (const w of windows.get(id) ?? []) g.ex.set(w.exclusion.id, w.exclusion);
     };
-    if (q.by === 'node') for (const child of tree.children(q.region)) groups.set(child, { name: tree.get(child)?.name ?? child, points: 0, f: emptyRate() });
+    if (q.by === 'node') for (const child of tree.children(q.region)) groups.set(child, { name: tree.get(child)?.name ?? child, points: 0, f: emptyRate(), ex: new Map() });
     const total = emptyRate();
+    const totalEx = new Map<string, RateExclusion>();
     for (const [id, f] of figures) {
       const p = points.get(id) as PointInfo;
       addRate(total, f);
+      for (const w of windows.get(id) ?? []) totalEx.set(w.exclusion.id, w.exclusion);
       if (q.by === 'node') {
         // a point on the node itself (not in a child) gets the node's own row
         const key = tree.childToward(q.region, p.regionId) ?? q.region;
-        add(key, tree.get(key)?.name ?? key, f);
+        add(key, tree.get(key)?.name ?? key, f, id);
       } else if (q.by === 'org') {
-        add(p.org, p.org, f);
+        add(p.org, p.org, f, id);
       } else {
-        add(id, p.name, f);
+        add(id, p.name, f, id);
       }
     }
-    let rows = [...groups].map(([key, g]) => rowOf(key, g.name, g.points, g.f));
+    let rows = [...groups].map(([key, g]) => rowOf(key, g.name, g.points, g.f, g.ex));
     if (q.by === 'point') rows = rows.sort((a, b) => (a.rate ?? 101) - (b.rate ?? 101) || a.key.localeCompare(b.key)).slice(0, q.limit);
     if (q.by === 'org') rows.sort((a, b) => a.key.localeCompare(b.key, 'zh'));
     return {
@@ -92,7 +103,7 @@ export class ReportService {
       by: q.by,
       method: METHOD,
       snapshotTimes: [...this.o.snapshotTimes],
-      total: rowOf(region.id, region.name, points.size, total),
+      total: rowOf(region.id, region.name, points.size, total, totalEx),
       rows,
     };
   }
@@ -114,7 +125,7 @@ export class ReportService {
   }
 }
 
-function rowOf(key: string, name: string, points: number, f: RateFigures): OnlineRateRow {
+function rowOf(key: string, name: string, points: number, f: RateFigures, ex: ReadonlyMap<string, RateExclusion>): OnlineRateRow {
   const [up, down, maint, never, notConnected, disabled] = f.sec;
   return {
     key,
@@ -129,5 +140,7 @@ function rowOf(key: string, name: string, points: number, f: RateFigures): Onlin
     disabledSec: disabled,
     pendingSec: f.pending,
     snapshot: { online: f.online, offline: f.offline, rate: snapshotRate(f) },
+    excludedSec: f.excluded,
+    exclusions: [...ex.values()].sort((a, b) => a.from.localeCompare(b.from) || a.id.localeCompare(b.id)),
   };
 }
