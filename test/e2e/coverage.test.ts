@@ -91,7 +91,7 @@ describe('console coverage and exclusions in headless Chromium', function () {
     const total = await page.getAttribute('tr.cov-row.total', 'data-points');
     expect(total).to.equal('5400');
     // one row per street, and the rows add up to the total (the district itself has its own points: a direct row)
-    const rowPoints = await page.$$eval('tr.cov-row:not(.total)', (rows) => rows.map((r) => Number((r as unknown as PageElement).dataset.points)));
+    const rowPoints = await page.evaluate(() => Array.from(document.querySelectorAll('tr.cov-row:not(.total)')).map((r) => Number(r.dataset.points)));
     expect(rowPoints.reduce((a, b) => a + b, 0)).to.equal(5400);
     expect(await page.locator('tr.cov-row.child').count()).to.equal(10);
 
@@ -117,7 +117,7 @@ describe('console coverage and exclusions in headless Chromium', function () {
     // the breakdown by maintainer, and the CSV of what is on screen
     await page.selectOption('[data-testid=coverage-dim]', 'byOrg');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=coverage-csv]')]);
-    const csv = fs.readFileSync(await download.path(), 'utf8');
+    const csv = fs.readFileSync(String(await download.path()), 'utf8');
     expect(csv.charCodeAt(0)).to.equal(0xfeff);
     expect(csv).to.contain('"规划网格"');
     for (const org of Object.keys(api1.total.byOrg)) expect(csv).to.contain(org);

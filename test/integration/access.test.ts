@@ -145,7 +145,7 @@ const exclusionBody = (target: { regionId: string } | { pointIds: string[] }): R
 });
 
 /** A pending exclusion request for the points of region `regionId`, made by `client`. */
-const newExclusion = (_fx: Fixture, regionId: string, client: ApiClient): Promise<string> => mustOk(client.post('/reports/exclusions', exclusionBody({ regionId })), 'exclusion');
+const newExclusion = (regionId: string, client: ApiClient): Promise<string> => mustOk(client.post('/reports/exclusions', exclusionBody({ regionId })), 'exclusion');
 
 /**
  * A pending request made by an operator bound to a new grid under `regionId` (narrower than every tier of the
@@ -155,7 +155,7 @@ async function narrowerExclusion(fx: Fixture, regionId: string): Promise<string>
   const grid = await newGrid(fx, regionId);
   await mustOk(fx.root.post('/cameras', { ...cameraBody(fx, regionId), gridId: grid }), 'camera in grid');
   const requester = await loginAs(fx.app, await newUserAt(fx, grid, 'operator'));
-  return newExclusion(fx, grid, requester);
+  return newExclusion(grid, requester);
 }
 
 const table: Record<string, Entry> = {
@@ -228,7 +228,7 @@ const table: Record<string, Entry> = {
   },
   'GET /reports/exclusions': { unscoped: 'a list: requests are filtered to those whose region lies in the caller\'s subtree', build: () => Promise.resolve({ method: 'GET', path: '/reports/exclusions' }) },
   'POST /reports/exclusions': { ok: 201, build: (_fx, t) => Promise.resolve({ method: 'POST', path: '/reports/exclusions', body: exclusionBody({ regionId: t }) }) },
-  'GET /reports/exclusions/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/reports/exclusions/${await newExclusion(fx, t, fx.root)}` }) },
+  'GET /reports/exclusions/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/reports/exclusions/${await newExclusion(t, fx.root)}` }) },
   'POST /reports/exclusions/{id}/approve': { build: async (fx, t) => ({ method: 'POST', path: `/reports/exclusions/${await narrowerExclusion(fx, t)}/approve`, body: {} }) },
   'POST /reports/exclusions/{id}/reject': { build: async (fx, t) => ({ method: 'POST', path: `/reports/exclusions/${await narrowerExclusion(fx, t)}/reject`, body: {} }) },
   'GET /monitoring/load': { unscoped: "the polling engine's load (no point data)", build: () => Promise.resolve({ method: 'GET', path: '/monitoring/load' }) },

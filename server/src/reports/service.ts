@@ -65,7 +65,7 @@ export class ReportService {
     const ids = new Set(points.keys());
     const figures = await pointRates(this.o.history, ids, { from, to, now, snapshotTimes: this.o.snapshotTimes, exclusions: this.o.exclusions });
     // the rows name the approved exclusions that touched their points
-    const windows = this.o.exclusions ? await this.o.exclusions(ids, from, Math.min(to, now)) : new Map<string, Array<{ exclusion: RateExclusion }>>();
+    const windows: ReadonlyMap<string, ReadonlyArray<{ exclusion: RateExclusion }>> = this.o.exclusions ? await this.o.exclusions(ids, from, Math.min(to, now)) : new Map();
 
     const groups = new Map<string, { name: string; points: number; f: RateFigures; ex: Map<string, RateExclusion> }>();
     const add = (key: string, name: string, f: RateFigures, id: string): void => {
