@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { canSeeRegion, pointPredicate, viewerOf } from '../auth/scope';
+import { canSeeRegion, pointPredicate, regionPredicate, viewerOf } from '../auth/scope';
 import { deviceTypes, industryInfo, parseGbCode } from '../cameras/gbcode';
 import { isConnected, pointsCollection, storeId } from '../cameras/read-model';
 import { pointVisibilityFilter } from '../cameras/visibility';
@@ -210,6 +210,7 @@ export class CoverageService {
     const node = this.node(principal, tree, q.region);
     const buckets = await this.visible(principal, tree);
     const households = this.householdsOf(tree);
+    const seesRegion = regionPredicate(principal, tree);
     const inNode = tree.subtreeSet(node.id);
     const byKey = new Map<string, Counts>();
     const gridPoints = new Map<string, number>();
@@ -236,7 +237,7 @@ export class CoverageService {
       const g = { total: 0, withoutPoints: 0, withoutHouseholds: 0 };
       for (const r of tree.subtree(id)) {
         const n = tree.get(r);
-        if (n?.tier !== 'grid' || !canSeeRegion(principal, tree, r)) continue;
+        if (n?.tier !== 'grid' || !seesRegion(r)) continue;
         g.total += 1;
         if (!gridPoints.get(r)) g.withoutPoints += 1;
         if (n.households === null) g.withoutHouseholds += 1;
@@ -251,7 +252,7 @@ export class CoverageService {
     for (const child of tree.children(node.id)) {
       const c = byKey.get(child);
       // a child the caller may not see as a region still gets its row when it holds points he sees (shared ones)
-      if (!c && !canSeeRegion(principal, tree, child)) continue;
+      if (!c && !seesRegion(child)) continue;
       const n = tree.get(child);
       if (n) rows.push(row(n, c ?? emptyCounts()));
     }
@@ -268,7 +269,7 @@ export class CoverageService {
         id: node.id,
         name: node.name,
         tier: node.tier,
-        path: tree.pathOf(node.id).filter((id) => canSeeRegion(principal, tree, id)).map((id) => ({ id, name: tree.get(id)?.name ?? id })),
+        path: tree.pathOf(node.id).filter(seesRegion).map((id) => ({ id, name: tree.get(id)?.name ?? id })),
       },
       total: row(node, total),
       direct: { ...row(node, direct), households: null, per1000Households: null, grids: { total: 0, withoutPoints: 0, withoutHouseholds: 0 } },
@@ -289,6 +290,7 @@ export class CoverageService {
     for (const b of buckets) if (inNode.has(b.leaf)) leafPoints.set(b.leaf, (leafPoints.get(b.leaf) ?? 0) + b.n);
     const subtreePoints = (id: string): number => tree.subtree(id).reduce((s, r) => s + (leafPoints.get(r) ?? 0), 0);
     const households = this.householdsOf(tree);
+    const seesRegion = regionPredicate(principal, tree);
     const entry = (n: RegionNode, points: number): CoverageGrid => {
       const names = tree.pathNames(n.id);
       const path = [names.street, n.tier === 'grid' ? names.community : ''].filter(Boolean).join(' / ');
@@ -297,7 +299,7 @@ export class CoverageService {
     };
     const nodes = tree
       .subtree(node.id)
-      .filter((id) => canSeeRegion(principal, tree, id))
+      .filter(seesRegion)
       .map((id) => tree.get(id) as RegionNode)
       .sort((a, b) => (a.code ?? '').localeCompare(b.code ?? '') || a.name.localeCompare(b.name, 'zh') || a.id.localeCompare(b.id));
     const grids = nodes.filter((n) => n.tier === 'grid').map((n) => entry(n, leafPoints.get(n.id) ?? 0));
