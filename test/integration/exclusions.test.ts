@@ -51,9 +51,11 @@ describe('exclusion requests (停电, 施工, 不可抗力): request, approve / 
     await mk('C1', 'community', 'S1');
     await mk('G1', 'grid', 'C1');
     let serial = 0;
-    for (const [key, grid] of [
-      ['A', r.G1],
-      ['B', null],
+    // C is the community's own (sharing 'own'): the street and district above do not see it
+    for (const [key, grid, sharing] of [
+      ['A', r.G1, 'up'],
+      ['B', null, 'up'],
+      ['C', null, 'own'],
     ] as const) {
       serial += 1;
       const input = stripEcho(
@@ -63,7 +65,7 @@ describe('exclusion requests (停电, 施工, 不可抗力): request, approve / 
           regionId: r.C1,
           gridId: grid,
           endpoint: { host: `127.43.0.${serial}` },
-          sharing: 'up',
+          sharing,
           maintainer: { org: 'OrgA', contact: '张工', phone: '13900000000' },
         }),
       );
@@ -143,7 +145,11 @@ describe('exclusion requests (停电, 施工, 不可抗力): request, approve / 
 
     const fromC1 = await as.c1op.client.post('/reports/exclusions', { regionId: r.C1, reason: 'power_cut', ...period(sh(2026, 6, 3), sh(2026, 6, 4)), evidence });
     const id2 = (fromC1.body as Exclusion).id;
-    expect((fromC1.body as Exclusion).pointIds.sort()).to.deep.equal([p.A, p.B].sort());
+    expect((fromC1.body as Exclusion).pointIds.sort()).to.deep.equal([p.A, p.B, p.C].sort());
+    // the street planner reads the request without the point he may not see, and how many there are in all
+    const seenAbove = (await as.s1planner.client.get(`/reports/exclusions/${id2}`)).body as Exclusion;
+    expect(seenAbove.pointIds.sort()).to.deep.equal([p.A, p.B].sort());
+    expect(seenAbove.pointCount).to.equal(3);
     const peer = await as.c1planner.client.post(`/reports/exclusions/${id2}/approve`, {});
     expect(peer.status).to.equal(403);
     expect(peer.body.error.message).to.match(/narrower scope/);
