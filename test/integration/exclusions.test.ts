@@ -165,13 +165,13 @@ describe('exclusion requests (停电, 施工, 不可抗力): request, approve / 
   it('when a request is malformed or names what the requester may not exclude, then 422 / 404 naming the field, and viewers may not request', async () => {
     const both = await as.c1op.client.post('/reports/exclusions', { pointIds: [p.A], regionId: r.C1, reason: 'power_cut', ...period(sh(2026, 6, 2), sh(2026, 6, 3)), evidence });
     expect(both.status).to.equal(422);
-    expect(both.body.error.details.map((x: { field: string }) => x.field)).to.include('pointIds');
+    expect((both.body.error.details as Array<{ field: string }>).map((x) => x.field)).to.include('pointIds');
     const backwards = await as.c1op.client.post('/reports/exclusions', { pointIds: [p.A], reason: 'power_cut', ...period(sh(2026, 6, 3), sh(2026, 6, 2)), evidence });
     expect(backwards.status).to.equal(422);
     expect(backwards.body.error.details[0].field).to.equal('to');
     const noEvidence = await as.c1op.client.post('/reports/exclusions', { pointIds: [p.A], reason: 'typhoon', ...period(sh(2026, 6, 2), sh(2026, 6, 3)), evidence: { text: '' } });
     expect(noEvidence.status).to.equal(422);
-    expect(noEvidence.body.error.details.map((x: { field: string }) => x.field)).to.include.members(['reason', 'evidence.text']);
+    expect((noEvidence.body.error.details as Array<{ field: string }>).map((x) => x.field)).to.include.members(['reason', 'evidence.text']);
     const badUrl = await as.c1op.client.post('/reports/exclusions', { pointIds: [p.A], reason: 'power_cut', ...period(sh(2026, 6, 2), sh(2026, 6, 3)), evidence: { text: 'x', urls: ['javascript:alert(1)'] } });
     expect(badUrl.status).to.equal(422);
     expect(badUrl.body.error.details[0].field).to.equal('evidence.urls.0');
