@@ -250,7 +250,7 @@ describe('coverage: counts reconcile at every level of the demo district; gaps a
     expect(circle.counts.points).to.equal(near.length);
     expect(circle.points.length).to.equal(Math.min(2, near.length));
     expect(circle.truncated).to.equal(near.length > 2);
-    if (circle.points.length === 2) expect(circle.points[0].distanceM as number).to.be.at.most(circle.points[1].distanceM as number);
+    if (circle.points.length === 2) expect(circle.points[0].distanceM).to.be.at.most(circle.points[1].distanceM as number);
 
     const open = await root.post('/coverage/area', { region: demo.regions[0].id, shape: { type: 'polygon', coordinates: ring.slice(0, 4) } });
     expect(open.status).to.equal(422);

@@ -1,4 +1,4 @@
-import type { Connection } from 'mongoose';
+import type { Connection, mongo } from 'mongoose';
 import { canSeeRegion, pointPredicate, regionPredicate, viewerOf } from '../auth/scope';
 import { deviceTypes, industryInfo, parseGbCode } from '../cameras/gbcode';
 import { isConnected, pointsCollection, storeId } from '../cameras/read-model';
@@ -127,7 +127,7 @@ export class CoverageService {
 
   /** One aggregation over the registry: points per (region, grid, sharing, org, type, industry, connected, enabled). */
   private async count(): Promise<Bucket[]> {
-    type Key = { r: unknown; g: unknown; s?: string; o?: string | null; t?: string | null; i?: string | null; c: number; e?: boolean };
+    type Key = { r: mongo.ObjectId | string; g: mongo.ObjectId | string | null; s?: string; o?: string | null; t?: string | null; i?: string | null; c: number; e?: boolean };
     const rows = await pointsCollection(this.deps.conn)
       .aggregate<{ _id: Key; n: number }>([
         {
