@@ -28,9 +28,10 @@ interface Bucket {
   org: string;
   type: string;
   industry: string;
-  connected: boolean;
   enabled: boolean;
   n: number;
+  /** Of the n points, those with an endpoint host (the rest are not connected, 未接入). */
+  connected: number;
 }
 
 export interface CoverageDeps {
@@ -49,8 +50,8 @@ function emptyCounts(): Counts {
 function addTo(c: Counts, b: Pick<Bucket, 'type' | 'industry' | 'org' | 'sharing' | 'connected' | 'enabled' | 'n'>): void {
   c.points += b.n;
   if (b.enabled) c.enabled += b.n;
-  if (b.connected) c.connected += b.n;
-  else c.notConnected += b.n;
+  c.connected += b.connected;
+  c.notConnected += b.n - b.connected;
   c.byType[b.type] = (c.byType[b.type] ?? 0) + b.n;
   c.byIndustry[b.industry] = (c.byIndustry[b.industry] ?? 0) + b.n;
   c.byOrg[b.org] = (c.byOrg[b.org] ?? 0) + b.n;
@@ -125,39 +126,35 @@ export class CoverageService {
     return run;
   }
 
-  /** One aggregation over the registry: points per (region, grid, sharing, org, type, industry, connected, enabled). */
+  /**
+   * One aggregation over the registry: points per (region, grid, sharing, org, type, industry, enabled), and how many
+   * of them have an endpoint host. Plain field paths and a `$cond` on one, so the embedded store answers it from the
+   * stored bytes (embedded-mongo/commands/group.ts) as it does the registry's own counts.
+   */
   private async count(): Promise<Bucket[]> {
-    type Key = { r: mongo.ObjectId | string; g: mongo.ObjectId | string | null; s?: string; o?: string | null; t?: string | null; i?: string | null; c: number; e?: boolean };
+    type Key = { r: mongo.ObjectId | string; g?: mongo.ObjectId | string | null; s?: string; o?: string | null; t?: string | null; i?: string | null; e?: boolean };
     const rows = await pointsCollection(this.deps.conn)
-      .aggregate<{ _id: Key; n: number }>([
+      .aggregate<{ _id: Key; n: number; c: number }>([
         {
           $group: {
-            _id: {
-              r: '$regionId',
-              g: '$gridId',
-              s: '$sharing',
-              o: '$maintainer.org',
-              t: '$gb.type',
-              i: '$gb.industry',
-              // connected = has an endpoint host (cameras/read-model.ts isConnected): a non-empty string
-              c: { $cond: [{ $and: [{ $eq: [{ $type: '$endpoint.host' }, 'string'] }, { $ne: ['$endpoint.host', ''] }] }, 1, 0] },
-              e: '$enabled',
-            },
+            _id: { r: '$regionId', g: '$gridId', s: '$sharing', o: '$maintainer.org', t: '$gb.type', i: '$gb.industry', e: '$enabled' },
             n: { $sum: 1 },
+            // connected (cameras/read-model.ts isConnected): a host is a non-empty string or null (the schema stores "" as null)
+            c: { $sum: { $cond: ['$endpoint.host', 1, 0] } },
           },
         },
       ])
       .toArray();
-    return rows.map(({ _id: k, n }) => ({
+    return rows.map(({ _id: k, n, c }) => ({
       regionId: String(k.r),
       gridId: k.g ? String(k.g) : null,
       sharing: k.s === 'up' || k.s === 'all' ? k.s : 'own',
       org: k.o ?? '',
       type: k.t ?? '',
       industry: k.i ?? '',
-      connected: k.c === 1,
       enabled: k.e !== false,
       n,
+      connected: c,
     }));
   }
 
@@ -351,7 +348,7 @@ export class CoverageService {
         industry: gb.ok ? gb.info.industry : '',
         org: p.maintainer?.org ?? '',
         sharing,
-        connected: isConnected(p.endpoint),
+        connected: isConnected(p.endpoint) ? 1 : 0,
         enabled: p.enabled !== false,
         n: 1,
       });
