@@ -147,15 +147,25 @@ const exclusionBody = (target: { regionId: string } | { pointIds: string[] }): R
 /** A pending exclusion request for the points of region `regionId`, made by `client`. */
 const newExclusion = (regionId: string, client: ApiClient): Promise<string> => mustOk(client.post('/reports/exclusions', exclusionBody({ regionId })), 'exclusion');
 
+/** Per community: a grid with a point and an operator bound to it (made once: a login costs an argon2 hash). */
+const gridRequesters = new Map<string, Promise<{ grid: string; client: ApiClient }>>();
+
 /**
- * A pending request made by an operator bound to a new grid under `regionId` (narrower than every tier of the
- * matrix, so an admin or planner of any tier that sees it may decide it).
+ * A new pending request by an operator bound to a grid under `regionId` (narrower than every tier of the matrix,
+ * so an admin or planner of any tier that sees it may decide it).
  */
 async function narrowerExclusion(fx: Fixture, regionId: string): Promise<string> {
-  const grid = await newGrid(fx, regionId);
-  await mustOk(fx.root.post('/cameras', { ...cameraBody(fx, regionId), gridId: grid }), 'camera in grid');
-  const requester = await loginAs(fx.app, await newUserAt(fx, grid, 'operator'));
-  return newExclusion(grid, requester);
+  let requester = gridRequesters.get(regionId);
+  if (!requester) {
+    requester = (async () => {
+      const grid = await newGrid(fx, regionId);
+      await mustOk(fx.root.post('/cameras', { ...cameraBody(fx, regionId), gridId: grid }), 'camera in grid');
+      return { grid, client: await loginAs(fx.app, await newUserAt(fx, grid, 'operator')) };
+    })();
+    gridRequesters.set(regionId, requester);
+  }
+  const { grid, client } = await requester;
+  return newExclusion(grid, client);
 }
 
 const table: Record<string, Entry> = {
