@@ -112,7 +112,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   mountRegistry(api, ctx, registry);
   const monitoring = createMonitoring(ctx, { cameras: registry.cameras });
   api.use(monitoring.router);
-  api.use(createReports(ctx, { regions: registry.regions, history: monitoring.service.historyRead, cameras: registry.cameras }).router);
+  api.use(createReports(ctx, { registry: { regions: registry.regions, points: registry.cameras, audit: registry.audit }, history: monitoring.service.historyRead }).router);
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed, load: monitoring.service });
   api.use(live.router);

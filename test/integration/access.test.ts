@@ -136,6 +136,38 @@ async function newImportJob(fx: Fixture, client: ApiClient, regionId: string): P
   }
 }
 
+const exclusionBody = (target: { regionId: string } | { pointIds: string[] }): Record<string, unknown> => ({
+  ...target,
+  reason: 'power_cut',
+  from: '2026-06-10T12:00:00+08:00',
+  to: '2026-06-10T16:00:00+08:00',
+  evidence: { text: '停电通知' },
+});
+
+/** A pending exclusion request for the points of region `regionId`, made by `client`. */
+const newExclusion = (regionId: string, client: ApiClient): Promise<string> => mustOk(client.post('/reports/exclusions', exclusionBody({ regionId })), 'exclusion');
+
+/** Per community: a grid with a point and an operator bound to it (made once: a login costs an argon2 hash). */
+const gridRequesters = new Map<string, Promise<{ grid: string; client: ApiClient }>>();
+
+/**
+ * A new pending request by an operator bound to a grid under `regionId` (narrower than every tier of the matrix,
+ * so an admin or planner of any tier that sees it may decide it).
+ */
+async function narrowerExclusion(fx: Fixture, regionId: string): Promise<string> {
+  let requester = gridRequesters.get(regionId);
+  if (!requester) {
+    requester = (async () => {
+      const grid = await newGrid(fx, regionId);
+      await mustOk(fx.root.post('/cameras', { ...cameraBody(fx, regionId), gridId: grid }), 'camera in grid');
+      return { grid, client: await loginAs(fx.app, await newUserAt(fx, grid, 'operator')) };
+    })();
+    gridRequesters.set(regionId, requester);
+  }
+  const { grid, client } = await requester;
+  return newExclusion(grid, client);
+}
+
 const table: Record<string, Entry> = {
   // ---- audit -----------------------------------------------------------------------------------------
   'GET /audit': { unscoped: 'a list: entries are filtered to the caller\'s subtree', build: () => Promise.resolve({ method: 'GET', path: '/audit' }) },
@@ -200,6 +232,16 @@ const table: Record<string, Entry> = {
   'GET /reports/online-rate': {
     build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/reports/online-rate?region=${t}&from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date().toISOString()}` }),
   },
+  'GET /coverage/counts': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/coverage/counts?region=${t}` }) },
+  'GET /coverage/gaps': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/coverage/gaps?region=${t}` }) },
+  'POST /coverage/area': {
+    build: (_fx, t) => Promise.resolve({ method: 'POST', path: '/coverage/area', body: { region: t, shape: { type: 'circle', center: { lon: 123, lat: 41.1 }, radiusM: 500 } } }),
+  },
+  'GET /reports/exclusions': { unscoped: 'a list: requests are filtered to those whose region lies in the caller\'s subtree', build: () => Promise.resolve({ method: 'GET', path: '/reports/exclusions' }) },
+  'POST /reports/exclusions': { ok: 201, build: (_fx, t) => Promise.resolve({ method: 'POST', path: '/reports/exclusions', body: exclusionBody({ regionId: t }) }) },
+  'GET /reports/exclusions/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/reports/exclusions/${await newExclusion(t, fx.root)}` }) },
+  'POST /reports/exclusions/{id}/approve': { build: async (fx, t) => ({ method: 'POST', path: `/reports/exclusions/${await narrowerExclusion(fx, t)}/approve`, body: {} }) },
+  'POST /reports/exclusions/{id}/reject': { build: async (fx, t) => ({ method: 'POST', path: `/reports/exclusions/${await narrowerExclusion(fx, t)}/reject`, body: {} }) },
   'GET /monitoring/load': { unscoped: "the polling engine's load (no point data)", build: () => Promise.resolve({ method: 'GET', path: '/monitoring/load' }) },
   'GET /cameras/import/jobs/{id}': {
     unscoped: 'a job is visible to the user who started it (any other caller: 404)',

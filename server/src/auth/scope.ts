@@ -132,3 +132,11 @@ export function canSeeRegion(principal: Pick<Principal, 'scopeRegionId'>, region
   if (principal.scopeRegionId === null) return true;
   return regionInScope(principal, regions, regionId) || regions.ancestorsOrSelf(principal.scopeRegionId).includes(regionId);
 }
+
+/** `canSeeRegion` for many nodes: the caller's subtree and his path up, built once per request. */
+export function regionPredicate(principal: Pick<Principal, 'scopeRegionId'>, regions: RegionIndex): (regionId: string) => boolean {
+  const scope = principal.scopeRegionId;
+  if (scope === null) return () => true;
+  const seen = new Set([...regions.subtree(scope), ...regions.ancestorsOrSelf(scope)]);
+  return (regionId) => seen.has(regionId);
+}

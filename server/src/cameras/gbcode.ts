@@ -97,7 +97,7 @@ export const industries: Readonly<Record<string, { name: string; nameZh: string 
   '90': { name: 'other', nameZh: '其他主体接入' },
 };
 
-function industryInfo(code: string): { name: string; nameZh: string } {
+export function industryInfo(code: string): { name: string; nameZh: string } {
   const known = industries[code];
   if (known) return known;
   const n = Number(code);

@@ -20,6 +20,10 @@ export const permissions = [
   // channels, policies and other alerting configuration (admins)
   'alert:manage',
   'report:read',
+  // request an exclusion (停电, 施工, 不可抗力) from the online-rate denominator
+  'report:exclude',
+  // approve or reject another user's exclusion request (admins; planners of a wider scope than the requester)
+  'report:approve',
   'user:manage',
   'settings:manage',
   // every signed-in caller: read /auth/me, log out, change the own password
@@ -33,10 +37,10 @@ export const grants: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(permissions),
   operator: new Set<Permission>([
     'region:read', 'camera:read', 'camera:write', 'camera:import', 'camera:export', 'audit:read',
-    'status:read', 'status:check', 'alert:read', 'alert:ack', 'report:read', 'account:self', 'token:manage',
+    'status:read', 'status:check', 'alert:read', 'alert:ack', 'report:read', 'report:exclude', 'account:self', 'token:manage',
   ]),
   technician: new Set<Permission>(['region:read', 'camera:read', 'status:read', 'status:check', 'alert:read', 'alert:ack', 'account:self']),
-  planner: new Set<Permission>(['region:read', 'camera:read', 'camera:export', 'status:read', 'report:read', 'account:self', 'token:manage']),
+  planner: new Set<Permission>(['region:read', 'camera:read', 'camera:export', 'status:read', 'report:read', 'report:exclude', 'report:approve', 'account:self', 'token:manage']),
   viewer: new Set<Permission>(['region:read', 'camera:read', 'status:read', 'account:self']),
 };
 

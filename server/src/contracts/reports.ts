@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rateExclusionSchema } from './exclusions';
 import { objectIdSchema, regionTierSchema } from './vocabulary';
 
 /**
@@ -73,6 +74,10 @@ export const onlineRateRowSchema = z.object({
   ),
   /** Some classification of the row is below its target. */
   belowTarget: z.boolean(),
+  /** Seconds approved exclusions took out (they are in none of the figures above). */
+  excludedSec: z.number().int(),
+  /** The approved exclusions that took them, with reason and approver. */
+  exclusions: z.array(rateExclusionSchema),
 });
 export type OnlineRateRow = z.infer<typeof onlineRateRowSchema>;
 

@@ -101,6 +101,8 @@ export function generateDemoDistrict(seed = 20240501, ports: DemoPorts = DEMO_SI
     label: string;
   }
   const places: Place[] = [{ id: districtId, tier: 'district', streetNo: 0, box: BOX, gridIds: [], label: '铁东区' }];
+  /** Each grid's cell of its community (3 × 3): its boundary, and where its points stand. */
+  const gridBoxes = new Map<string, typeof BOX>();
   let communityIndex = 0;
   const words = [...COMMUNITY_WORDS];
   STREETS.forEach((streetName, s) => {
@@ -126,14 +128,19 @@ export function generateDemoDistrict(seed = 20240501, ports: DemoPorts = DEMO_SI
       for (let g = 0; g < grids; g++) {
         const hh = 500 + Math.floor(rand() * 101);
         households += hh;
+        const gw = (cBox.lon1 - cBox.lon0) / 3;
+        const gh = (cBox.lat1 - cBox.lat0) / 3;
+        const gBox = { lon0: cBox.lon0 + (g % 3) * gw, lon1: cBox.lon0 + ((g % 3) + 1) * gw, lat0: cBox.lat0 + Math.floor(g / 3) * gh, lat1: cBox.lat0 + (Math.floor(g / 3) + 1) * gh };
+        const gridId = objectIdFrom(rand);
+        gridBoxes.set(gridId, gBox);
         gridRegions.push({
-          id: objectIdFrom(rand),
+          id: gridId,
           name: `第${g + 1}网格`,
           tier: 'grid',
           parentId: communityId,
           code: `${communityCode}${String(g + 1).padStart(3, '0')}`,
           households: hh,
-          boundary: null,
+          boundary: boxPolygon(gBox),
           note: SYNTHETIC_NOTE,
         });
       }
@@ -182,13 +189,14 @@ export function generateDemoDistrict(seed = 20240501, ports: DemoPorts = DEMO_SI
     const isNvr = type === '118';
     const sharing = p.tier === 'community' ? (rand() < 0.5 ? 'own' : rand() < 0.7 ? 'up' : 'all') : rand() < 0.6 ? 'up' : 'all';
     const kindRoll = rand();
+    const box = (gridId !== null ? gridBoxes.get(gridId) : undefined) ?? p.box;
     points.push({
       gbCode,
       name: isNvr ? `${p.label}${road}NVR-${n}` : `${p.label}${road}${scene}-${String(n).padStart(2, '0')}`,
       regionId: p.id,
       gridId,
       address: `辽宁省鞍山市铁东区${road}${1 + Math.floor(rand() * 300)}号`,
-      location: { lon: round6(between(p.box.lon0, p.box.lon1)), lat: round6(between(p.box.lat0, p.box.lat1)) },
+      location: { lon: round6(between(box.lon0, box.lon1)), lat: round6(between(box.lat0, box.lat1)) },
       endpoint: { host: demoHost(points.length), rtspPort: ports.rtspPort, rtspPath: isNvr ? '' : vendor.rtspPath, httpPort: ports.httpPort, onvifPort: ports.httpPort },
       probe: { kind: isNvr ? 'tcp' : kindRoll < 0.7 ? 'rtsp' : kindRoll < 0.9 ? 'tcp' : 'onvif' },
       vendor: vendor.name,

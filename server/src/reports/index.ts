@@ -1,16 +1,32 @@
-import type { Router } from 'express';
+import { Router } from 'express';
 import type { CameraChange } from '../cameras/events';
 import type { AppContext } from '../context';
+import type { AuditRecordInput } from '../audit/schema';
 import type { HistoryRead } from '../monitoring';
+import { coverageRouter } from './coverage-routes';
+import { CoverageService } from './coverage';
+import { exclusionsRouter } from './exclusion-routes';
+import { ExclusionService } from './exclusions';
 import { PointIndex } from './point-index';
 import { reportsRouter } from './routes';
 import { ReportService, type RegionSource } from './service';
 import { SumsStore } from './sums';
 
 export { ReportService } from './service';
+export { CoverageService } from './coverage';
+export { ExclusionService, type ExclusionLookup, type ExclusionWindow } from './exclusions';
+
+/** What the reports read of the registry: the region tree, change events (sums' point index, coverage recounts), the audit trail. */
+export interface ReportRegistry {
+  regions: RegionSource & { onChange(listener: () => void): () => void };
+  points: { onChange(listener: (e: CameraChange) => void): () => void };
+  audit: { record(entry: AuditRecordInput): Promise<void> };
+}
 
 export interface Reports {
   service: ReportService;
+  coverage: CoverageService;
+  exclusions: ExclusionService;
   router: Router;
   /** Brings the per-group sums up to date with the history now (also runs every REPORT_SUMS_REFRESH_SEC). */
   refreshSums(): Promise<void>;
@@ -30,15 +46,19 @@ export function reportsOf(ctx: AppContext): Reports {
 /**
  * Builds the reports capability over the region tree, the registry's change events and monitoring's typed
  * history read. The point index loads and the sums refresh in the background: until they are ready, reports read
- * per point (the same figures, slower).
+ * per point (the same figures, slower). Approved exclusions leave the online rate on both paths.
  */
-export function createReports(
-  ctx: AppContext,
-  deps: { regions: RegionSource; history: HistoryRead; cameras: { onChange(listener: (e: CameraChange) => void): () => void } },
-): Reports {
+export function createReports(ctx: AppContext, deps: { registry: ReportRegistry; history: HistoryRead }): Reports {
   const c = ctx.config;
+  const { registry } = deps;
+  const exclusions = new ExclusionService({
+    conn: ctx.store.conn,
+    regions: registry.regions,
+    audit: (e) => registry.audit.record({ ...e, entity: 'report' }),
+  });
+  exclusions.start().catch((err: unknown) => ctx.logger.warn('exclusion indexes not created', { err }));
   const index = new PointIndex(c.REPORT_KEY_PUBLIC_INDUSTRIES);
-  const unsubscribe = deps.cameras.onChange((e) => index.apply(e));
+  const unsubscribe = registry.points.onChange((e) => index.apply(e));
   const store = new SumsStore({
     conn: ctx.store.conn,
     history: deps.history,
@@ -50,13 +70,26 @@ export function createReports(
   });
   const service = new ReportService({
     conn: ctx.store.conn,
-    regions: deps.regions,
+    regions: registry.regions,
     history: deps.history,
     snapshotTimes: c.REPORT_SNAPSHOT_TIMES,
     timeZone: c.REPORT_TZ,
     targets: c.REPORT_TARGETS,
     keyPublicIndustries: c.REPORT_KEY_PUBLIC_INDUSTRIES,
     sums: { store, index },
+    exclusions: exclusions.lookup,
+  });
+  const coverage = new CoverageService({
+    conn: ctx.store.conn,
+    regions: registry.regions,
+    onRegistryChange: (listener) => {
+      const offPoints = registry.points.onChange(() => listener());
+      const offRegions = registry.regions.onChange(listener);
+      return () => {
+        offPoints();
+        offRegions();
+      };
+    },
   });
   let stopped = false;
   const ready = (async () => {
@@ -83,7 +116,11 @@ export function createReports(
     await ready.catch(() => undefined);
     await store.idle();
   });
-  const reports: Reports = { service, router: reportsRouter(ctx, service), refreshSums: refresh, ready };
+  const router = Router();
+  router.use(reportsRouter(ctx, service));
+  router.use(exclusionsRouter(ctx, exclusions));
+  router.use(coverageRouter(ctx, coverage));
+  const reports: Reports = { service, coverage, exclusions, router, refreshSums: refresh, ready };
   instances.set(ctx, reports);
   return reports;
 }

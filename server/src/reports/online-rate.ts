@@ -1,5 +1,6 @@
 import { CAT_DOWN, CAT_UP, categoryOfState, historyFields, type HistoryRead, type StateChange } from '../monitoring';
 import type { CalendarDay } from '../lib/calendar';
+import type { ExclusionLookup, ExclusionWindow } from './exclusions';
 
 /**
  * The online rate (在线率), exact to the second for any range.
@@ -18,6 +19,11 @@ import type { CalendarDay } from '../lib/calendar';
  *
  * Snapshot mode, beside it: at each configured local time of each day in the range, is the point online
  * (UP) or offline (DOWN)? Instants in other states are not counted; rate = online ÷ (online + offline).
+ *
+ * Approved exclusions (停电, 施工, 不可抗力; reports/exclusions.ts): the rate asks `RateQuery.exclusions` for the
+ * points' approved periods in the range; the seconds a point spent in any state inside them (computed from
+ * transitions, overlapping periods counted once) leave its figures and are reported as `excluded`, and snapshot
+ * instants inside them are not counted.
  */
 
 /** Seconds per history category (historyFields order), PENDING seconds, snapshot counts. */
@@ -27,10 +33,12 @@ export interface RateFigures {
   pending: number;
   online: number;
   offline: number;
+  /** Seconds taken out by approved exclusions (whatever state the point was in then). */
+  excluded: number;
 }
 
 export function emptyRate(): RateFigures {
-  return { sec: historyFields.map(() => 0), pending: 0, online: 0, offline: 0 };
+  return { sec: historyFields.map(() => 0), pending: 0, online: 0, offline: 0, excluded: 0 };
 }
 
 export function addRate(into: RateFigures, f: RateFigures): void {
@@ -38,6 +46,7 @@ export function addRate(into: RateFigures, f: RateFigures): void {
   into.pending += f.pending;
   into.online += f.online;
   into.offline += f.offline;
+  into.excluded += f.excluded;
 }
 
 /** Percent with 4 decimals (98.8889), or null when nothing counted. */
@@ -60,6 +69,8 @@ export interface RateQuery {
   now: number;
   /** Local "HH:MM" instants of the snapshot mode. */
   snapshotTimes: readonly string[];
+  /** Approved exclusion periods of the points (reports/exclusions.ts); none when absent. */
+  exclusions?: ExclusionLookup;
 }
 
 const second = (t: number): number => Math.floor(t / 1000) * 1000;
@@ -146,22 +157,54 @@ export async function pointRates(read: HistoryRead, ids: ReadonlySet<string>, q:
       if (month === first.month && s !== undefined) midnight.set(cameraId, s);
     }
   }
-  if (cuts.length === 0 && instants.length === 0) return out;
+  const excluded = q.exclusions ? mergeWindows(await q.exclusions(ids, from, to)) : new Map<string, Array<[number, number]>>();
+  if (cuts.length === 0 && instants.length === 0 && excluded.size === 0) return out;
 
-  // cut days and snapshot instants: each point's timeline from the first day's midnight
-  const unknown = [...ids].filter((id) => !midnight.has(id));
+  // cut days, snapshot instants and exclusions: each point's timeline from the first day's midnight
+  const timed = cuts.length || instants.length ? ids : new Set(excluded.keys());
+  const unknown = [...timed].filter((id) => !midnight.has(id));
   if (unknown.length) for (const [id, state] of await read.stateBefore(unknown, first.start)) midnight.set(id, categoryOfState[state]);
-  const changes = await read.changesBetween(ids, first.start, to);
+  const changes = await read.changesBetween(timed, first.start, to);
   const none: StateChange[] = [];
-  for (const [id, fig] of out) {
+  const noWindows: Array<[number, number]> = [];
+  for (const id of timed) {
+    const fig = out.get(id) as RateFigures;
     const list = changes.get(id) ?? none;
     const tl: Timeline = { start: midnight.get(id) ?? -1, at: list.map((c) => second(c.at)), cat: list.map((c) => categoryOfState[c.to]) };
     for (const [a, b] of cuts) integrate(tl, a, b, fig);
+    const windows = excluded.get(id) ?? noWindows;
     for (const t of instants) {
+      if (windows.some(([a, b]) => t >= a && t < b)) continue;
       const c = categoryAt(tl, t);
       if (c === CAT_UP) fig.online++;
       else if (c === CAT_DOWN) fig.offline++;
     }
+    if (windows.length) {
+      const inside = emptyRate();
+      for (const [a, b] of windows) integrate(tl, a, b, inside);
+      for (let i = 0; i < fig.sec.length; i++) {
+        // never below zero: inside a flapping episode the history's sums and the transitions may differ
+        const take = Math.min(fig.sec[i], inside.sec[i]);
+        fig.sec[i] -= take;
+        fig.excluded += take;
+      }
+    }
+  }
+  return out;
+}
+
+/** Each point's approved exclusion periods on whole seconds, sorted, overlaps merged (counted once). */
+export function mergeWindows(windows: ReadonlyMap<string, readonly ExclusionWindow[]>): Map<string, Array<[number, number]>> {
+  const out = new Map<string, Array<[number, number]>>();
+  for (const [id, list] of windows) {
+    const sorted = list.map((w): [number, number] => [second(w.from), second(w.to)]).filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+    const merged: Array<[number, number]> = [];
+    for (const [a, b] of sorted) {
+      const last = merged[merged.length - 1];
+      if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    if (merged.length) out.set(id, merged);
   }
   return out;
 }

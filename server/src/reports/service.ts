@@ -17,6 +17,8 @@ import { monthsBefore, nextMonth, type Calendar, type CalendarDay } from '../lib
 import { AppError } from '../lib/errors';
 import { categoryOfState, type HistoryRead, type MonthDoc, type StateChange } from '../monitoring';
 import type { RegionTree } from '../regions/tree';
+import type { RateExclusion } from '../contracts/exclusions';
+import type { ExclusionLookup, ExclusionWindow } from './exclusions';
 import { addRate, emptyRate, pointRates, snapshotRate, timeRate, type RateFigures } from './online-rate';
 import { groupOfKey, type PointIndex } from './point-index';
 import { addPointMonth, addSteady, addWholeDay, hasFirstMidnight, monthFrame, R_E, R_Z, type MonthBuild, type MonthSums, type SumsStore } from './sums';
@@ -36,6 +38,8 @@ export interface ReportOptions {
   keyPublicIndustries: readonly string[];
   /** The per-group sums and the point index they are keyed by; absent: every report reads per point. */
   sums?: { store: SumsStore; index: PointIndex };
+  /** Approved exclusion periods (reports/exclusions.ts): they leave the denominator. */
+  exclusions?: ExclusionLookup;
   now?: () => number;
 }
 
@@ -44,7 +48,8 @@ const METHOD =
   'PENDING counts as the confirmed state it may leave; maintenance, never-checked, not-connected and disabled time is excluded; ' +
   'exact to the second: whole calendar days from the daily history (or its per-group sums), days the range cuts from transitions; ' +
   'snapshot: UP or DOWN at each configured local time, online ÷ (online + offline); ' +
-  'targets per classification (key public areas, industry): a row is flagged when a classification in it is below its target';
+  'targets per classification (key public areas, industry): a row is flagged when a classification in it is below its target; ' +
+  'approved exclusion periods (power cut, roadworks, force majeure) leave both figures and are named per row with reason and approver';
 
 /** Above this many points moved since the sums were built or changing state in a cut day, a report reads per point. */
 const SPECIAL_MAX = 20_000;
@@ -64,13 +69,15 @@ interface PointInfo {
 interface RowAcc {
   name: string;
   byCls: Map<PointClass, { points: number; f: RateFigures }>;
+  /** The approved exclusions that touched the row's points, by id. */
+  ex: Map<string, RateExclusion>;
 }
 
 class Rows {
   readonly rows = new Map<string, RowAcc>();
   row(key: string, name: string): RowAcc {
     let r = this.rows.get(key);
-    if (!r) this.rows.set(key, (r = { name, byCls: new Map() }));
+    if (!r) this.rows.set(key, (r = { name, byCls: new Map(), ex: new Map() }));
     return r;
   }
   cell(key: string, name: string, cls: PointClass): { points: number; f: RateFigures } {
@@ -78,6 +85,12 @@ class Rows {
     let c = r.byCls.get(cls);
     if (!c) r.byCls.set(cls, (c = { points: 0, f: emptyRate() }));
     return c;
+  }
+  /** Names the exclusions of a point's windows on its row. */
+  exclude(key: string, name: string, windows: readonly ExclusionWindow[] | undefined): void {
+    if (!windows?.length) return;
+    const r = this.row(key, name);
+    for (const w of windows) r.ex.set(w.exclusion.id, w.exclusion);
   }
 }
 
@@ -175,6 +188,7 @@ export class ReportService {
     if (q.by === 'node') for (const child of tree.children(q.region)) acc.row(child, tree.get(child)?.name ?? child);
     const totalAcc = new Rows();
     for (const r of acc.rows.values()) {
+      for (const e of r.ex.values()) totalAcc.row(q.region, tree.get(q.region)?.name ?? q.region).ex.set(e.id, e);
       for (const [cls, c] of r.byCls) {
         const t = totalAcc.cell(q.region, tree.get(q.region)?.name ?? q.region, cls);
         t.points += c.points;
@@ -186,7 +200,7 @@ export class ReportService {
     if (sort === 'rate') rows.sort((a, b) => (a.rate ?? 101) - (b.rate ?? 101) || a.key.localeCompare(b.key));
     else rows.sort((a, b) => a.name.localeCompare(b.name, 'zh') || a.key.localeCompare(b.key));
     rows = rows.slice(0, q.limit);
-    const totalRow = totalAcc.rows.get(q.region) ?? { name: tree.get(q.region)?.name ?? q.region, byCls: new Map() };
+    const totalRow = totalAcc.rows.get(q.region) ?? { name: tree.get(q.region)?.name ?? q.region, byCls: new Map(), ex: new Map() };
     return { rows, total: this.rowOf(q.region, totalRow), source, end: Math.max(from, end) };
   }
 
@@ -217,6 +231,8 @@ export class ReportService {
       disabledSec: disabled,
       pendingSec: f.pending,
       snapshot: { online: f.online, offline: f.offline, rate: snapshotRate(f) },
+      excludedSec: f.excluded,
+      exclusions: [...r.ex.values()].sort((a, b) => a.from.localeCompare(b.from) || a.id.localeCompare(b.id)),
       classes,
       belowTarget: classes.some((c) => c.below),
     };
@@ -226,7 +242,10 @@ export class ReportService {
 
   private async fromPoints(principal: Principal, tree: RegionTree, q: OnlineRateQuery, from: number, to: number, now: number): Promise<Rows> {
     const points = await this.visiblePoints(principal, tree, q);
-    const figures = await pointRates(this.o.history, new Set(points.keys()), { from, to, now, snapshotTimes: this.o.snapshotTimes });
+    const ids = new Set(points.keys());
+    const figures = await pointRates(this.o.history, ids, { from, to, now, snapshotTimes: this.o.snapshotTimes, exclusions: this.o.exclusions });
+    // the rows name the approved exclusions that touched their points
+    const windows = this.o.exclusions ? await this.o.exclusions(ids, from, Math.min(to, now)) : new Map<string, ExclusionWindow[]>();
     const acc = new Rows();
     for (const [id, f] of figures) {
       const p = points.get(id) as PointInfo;
@@ -245,6 +264,7 @@ export class ReportService {
       const c = acc.cell(key, name, p.cls);
       c.points++;
       addRate(c.f, f);
+      acc.exclude(key, name, windows.get(id));
     }
     return acc;
   }
@@ -368,6 +388,11 @@ export class ReportService {
     const special = new Set<string>();
     for (const b of builds.values()) for (const id of s.store.movedSince(b)) special.add(id);
     for (const c of plan.cuts) for (const id of (await this.o.history.changesBetween(null, c.day.start, c.b)).keys()) special.add(id);
+    // points with an approved exclusion in the range: the sums count them whole, their own figures leave it out
+    const windows = this.o.exclusions
+      ? await this.o.exclusions(new Set(Array.from(s.index.values(), (p) => p.id)), plan.from, plan.to)
+      : new Map<string, ExclusionWindow[]>();
+    for (const id of windows.keys()) special.add(id);
     if (special.size > SPECIAL_MAX) return null;
     const ids = [...special];
     const cal = this.cal;
@@ -402,10 +427,18 @@ export class ReportService {
         const p = s.index.get(id);
         return p !== undefined && place(p.group) !== null;
       });
-      const figs = await pointRates(this.o.history, new Set(mine), { from: plan.from, to: plan.to, now: plan.to, snapshotTimes: this.o.snapshotTimes });
+      const figs = await pointRates(this.o.history, new Set(mine), {
+        from: plan.from,
+        to: plan.to,
+        now: plan.to,
+        snapshotTimes: this.o.snapshotTimes,
+        exclusions: this.o.exclusions,
+      });
       for (const [id, f] of figs) {
-        const cell = cellOf((s.index.get(id) as { group: string }).group);
-        if (cell) addRate(cell, f);
+        const pl = place((s.index.get(id) as { group: string }).group);
+        if (!pl) continue;
+        addRate(acc.cell(pl.key, pl.name, pl.cls).f, f);
+        acc.exclude(pl.key, pl.name, windows.get(id));
       }
     }
 
@@ -450,4 +483,5 @@ function subtractRate(from: RateFigures, f: RateFigures): void {
   from.pending -= f.pending;
   from.online -= f.online;
   from.offline -= f.offline;
+  from.excluded -= f.excluded;
 }
