@@ -301,4 +301,37 @@ describe('online-rate sums (reconciled with the per-point path, visibility, fall
       expect(rate?.parameters?.map((x) => x.name)).to.include.members(['sort', 'org', 'class', 'type']);
     });
   });
+
+  describe('with approved exclusions', () => {
+    it('when an exclusion is approved, then the sums path takes its points out exactly as the per-point path does, and names it on the rows', async () => {
+      const q: OnlineRateQuery = { region: r.D, from: '2026-06-01', to: '2026-07-01', by: 'node', limit: 500 };
+      const before = await reconcile('admin before the exclusion', admin, q);
+      expect(before.total.excludedSec).to.equal(0);
+      const ex = reportsOf(app.ctx).exclusions;
+      // requested by a street planner, approved by a global admin (never the requester)
+      const requester: Principal = { ...admin, userId: '0000000000000000000000a1', username: 'planner-s2', role: 'planner', scopeRegionId: r.S2 };
+      const approver: Principal = { ...admin, userId: '0000000000000000000000a2', username: 'approver' };
+      const req = await ex.create(requester, {
+        regionId: r.C3,
+        reason: 'power_cut',
+        from: '2026-06-10T00:00:00+08:00',
+        to: '2026-06-10T12:00:00+08:00',
+        evidence: { text: '供电局停电通知', urls: [] },
+      });
+      await ex.decide(approver, req.id, true, { comment: '' });
+      for (const [who, p] of principals()) {
+        const region = p.scopeRegionId === r.S2 ? r.S2 : p.scopeRegionId === r.C1 || p.scopeRegionId === r.G1 ? r.C1 : r.D;
+        await reconcile(`${who} with an exclusion`, p, { ...q, region });
+        await reconcile(`${who} with an exclusion, cut range`, p, { region, from: '2026-06-09T13:14:15+08:00', to: '2026-06-10T05:00:00+08:00', by: 'org', limit: 500 });
+      }
+      const after = await reconcile('admin after the exclusion', admin, q);
+      // C3's two points: K1 was DOWN all of 10 June (12 h of it leave), I1 up (12 h leave)
+      expect(after.total.excludedSec).to.equal(2 * 43_200);
+      expect(after.total.downSec).to.equal(before.total.downSec - 43_200);
+      expect(after.total.upSec).to.equal(before.total.upSec - 43_200);
+      const s2 = after.rows.find((x) => x.key === r.S2);
+      expect(s2?.exclusions.map((e) => e.reason)).to.deep.equal(['power_cut']);
+      expect(s2?.exclusions[0].approver).to.equal('approver');
+    });
+  });
 });
