@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** The audit log as `GET /api/v1/audit` answers it. Browser-safe (shared with the console). */
 
-export const auditEntities = ['camera', 'region', 'user', 'auth', 'token', 'settings', 'alert', 'channel', 'import', 'system'] as const;
+export const auditEntities = ['camera', 'region', 'user', 'auth', 'token', 'settings', 'alert', 'channel', 'import', 'system', 'report'] as const;
 export const auditEntitySchema = z.enum(auditEntities);
 export type AuditEntity = z.infer<typeof auditEntitySchema>;
 
