@@ -1,13 +1,19 @@
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { SMTPServer } from 'smtp-server';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { Principal } from '../../server/src/contracts/access';
-import { Calendar, monthsBefore } from '../../server/src/lib/calendar';
+import { Calendar, monthsBefore, nextMonth } from '../../server/src/lib/calendar';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { loginAs } from '../helpers/auth';
-import type { ApiClient } from '../helpers/http';
 import { captureServer, type CaptureServer } from '../helpers/receivers';
+import { HistoryDriver } from '../fixtures/history';
+
+/** The month whose grace period (24 h after its end in Asia/Shanghai) has passed last: the one the job closes. */
+const month = monthsBefore(new Calendar('Asia/Shanghai').dayOf(Date.now() - 24 * 3_600_000).month, 1);
 
 const fixture: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'fixture', role: 'admin', scopeRegionId: null };
 
@@ -43,7 +49,7 @@ function textOf(raw: string): string {
 describe('scheduled monthly assessment report through the alerts channels (node-cron, outbox, real receivers)', function () {
   this.timeout(120_000);
   let app: TestApp;
-  let admin: ApiClient;
+  let mailChannel = '';
   let robot: CaptureServer;
   let smtp: SMTPServer;
   let smtpPort = 0;
@@ -64,44 +70,57 @@ describe('scheduled monthly assessment report through the alerts channels (node-
     });
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     smtpPort = (smtp.server.address() as AddressInfo).port;
+
+    // first run of the deployment: the registry, the month's history and the channels, the schedule off
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-monthly-'));
+    const setup = await bootAuthApp({ MONITOR_ENABLED: 'false', DATA_DIR: dataDir });
+    try {
+      const d = await setup.registry.regions.create(fixture, { name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null, boundary: null, note: '' });
+      const history = new HistoryDriver(setup.ctx.store.conn);
+      const start = history.calendar.monthStart(month);
+      for (const [i, org] of ['甲维保公司', '乙维保公司'].entries()) {
+        const input = cameraInputSchema.parse({
+          gbCode: `2103020000132000000${i + 1}`,
+          name: `点位${i + 1}`,
+          regionId: d.id,
+          address: '地址',
+          endpoint: { host: `127.44.0.${i + 1}` },
+          sharing: 'all',
+          maintainer: { org, contact: '张工', phone: '13900000000' },
+        });
+        const id = (await setup.registry.cameras.create(fixture, stripEcho(input))).id;
+        history.add(id, start).check(id, start, true);
+      }
+      await history.close(history.calendar.monthStart(nextMonth(month)));
+      const admin = await loginAs(setup, bootAdmin);
+      const mail = await admin.post('/channels', { kind: 'email', name: '考核邮件', settings: { host: '127.0.0.1', port: smtpPort, from: 'vigil@example.test', to: ['planner@example.test'] } });
+      expect(mail.status, JSON.stringify(mail.body)).to.equal(201);
+      mailChannel = mail.body.id as string;
+      const wecom = await admin.post('/channels', { kind: 'wecom', name: '运维群机器人', secrets: { webhookUrl: `${robot.url}/cgi-bin/webhook/send?key=k1` } });
+      expect(wecom.status, JSON.stringify(wecom.body)).to.equal(201);
+    } finally {
+      await setup.close({ keepData: true });
+    }
+
+    // the next start: the job runs at once (node-cron replays nothing missed) and then every second
     app = await bootAuthApp({
       MONITOR_ENABLED: 'false',
+      DATA_DIR: dataDir,
       REPORT_MONTHLY_ENABLED: 'true',
       REPORT_CLOSE_CRON: '* * * * * *',
       REPORT_MONTHLY_CHANNELS: '考核邮件,运维群机器人',
       ALERTS_DISPATCH_ENABLED: 'true',
       ALERTS_DISPATCH_TICK_MS: '100',
     });
-    admin = await loginAs(app, bootAdmin);
-    const d = await app.registry.regions.create(fixture, { name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null, boundary: null, note: '' });
-    for (const [i, org] of ['甲维保公司', '乙维保公司'].entries()) {
-      const input = cameraInputSchema.parse({
-        gbCode: `2103020000132000000${i + 1}`,
-        name: `点位${i + 1}`,
-        regionId: d.id,
-        address: '地址',
-        endpoint: { host: `127.44.0.${i + 1}` },
-        sharing: 'all',
-        maintainer: { org, contact: '张工', phone: '13900000000' },
-      });
-      await app.registry.cameras.create(fixture, stripEcho(input));
-    }
   });
   after(async () => {
     await app?.close();
+    if (app) fs.rmSync(app.dataDir, { recursive: true, force: true });
     await robot?.close();
     await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
   });
 
-  it('when the channels exist, then the latest closed month reaches the mailbox and the robot once, with a console link', async () => {
-    const mail = await admin.post('/channels', { kind: 'email', name: '考核邮件', settings: { host: '127.0.0.1', port: smtpPort, from: 'vigil@example.test', to: ['planner@example.test'] } });
-    expect(mail.status, JSON.stringify(mail.body)).to.equal(201);
-    const wecom = await admin.post('/channels', { kind: 'wecom', name: '运维群机器人', secrets: { webhookUrl: `${robot.url}/cgi-bin/webhook/send?key=k1` } });
-    expect(wecom.status, JSON.stringify(wecom.body)).to.equal(201);
-
-    // the month whose grace period (24 h after its end in Asia/Shanghai) has passed last
-    const cal = new Calendar('Asia/Shanghai');
-    const month = monthsBefore(cal.dayOf(Date.now() - 24 * 3_600_000).month, 1);
+  it('when the app starts after a month closed, then that month reaches the mailbox and the robot once, with a console link', async () => {
     const text = `${Math.floor(month / 100)}-${String(month % 100).padStart(2, '0')}`;
     const link = `${app.baseUrl}/assessment?month=${text}`;
 
@@ -122,9 +141,11 @@ describe('scheduled monthly assessment report through the alerts channels (node-
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(mails).to.have.length(1);
     expect(robot.requests).to.have.length(1);
-    const status = (await admin.get(`/reports/assessment?month=${text}`)).body as { status: { state: string; version: number } };
+    const admin = await loginAs(app, bootAdmin);
+    const status = (await admin.get(`/reports/assessment?month=${text}`)).body as { status: { state: string; version: number }; summary: { points: number } };
     expect(status.status).to.include({ state: 'closed', version: 1 });
-    const deliveries = (await admin.get(`/channels/${mail.body.id as string}/deliveries`)).body as { items: Array<{ state: string; incidentId: string; revision: number }> };
+    expect(status.summary.points).to.equal(2);
+    const deliveries = (await admin.get(`/channels/${mailChannel}/deliveries`)).body as { items: Array<{ state: string; incidentId: string; revision: number }> };
     expect(deliveries.items.map((x) => [x.incidentId, x.revision, x.state])).to.deep.equal([[`report:assessment:${text}`, 1, 'delivered']]);
   });
 });

@@ -156,7 +156,7 @@ export class AssessmentService {
     });
     const info = new Map<string, { code: string; name: string; regionId: string; sharing: Sharing; org: string; late: boolean }>();
     for await (const p of cursor) {
-      const created = (p as { createdAt?: unknown }).createdAt;
+      const created = (p as unknown as { createdAt?: unknown }).createdAt;
       info.set(String(p._id), {
         code: p.gbCode ?? '',
         name: p.name ?? '',

@@ -83,8 +83,10 @@ export async function writeAssessmentXlsx(out: Writable, sheet: AssessmentSheet,
   };
 
   const status = a.status.state === 'closed' ? `已关账（第 ${a.status.version ?? ''} 版）` : `未关账（${localTime(a.status.closesAt, a.timeZone)} 关账，数据可能变化）`;
-  const summary = wb.addWorksheet('汇总');
-  summary.columns = [{ width: 22 }, { width: 60 }];
+  const summary = table('汇总', [
+    { header: '项目', width: 22 },
+    { header: '内容', width: 60 },
+  ]);
   const lines: Array<[string, Cell, string?]> = [
     ['考核月份', a.month],
     ['考核区域', a.region?.name ?? '全部区域'],

@@ -3,8 +3,7 @@ import type { Principal } from '../contracts/access';
 import { assessmentGradeLabels, type Assessment } from '../contracts/assessment';
 import type { AlertMessageInput, Channel } from '../contracts/alerts';
 import type { Logger } from '../lib/logger';
-import type { AssessmentService } from './assessment-service';
-import { monthText } from './assessment-service';
+import { monthText, type AssessmentService } from './assessment-service';
 
 /** What the scheduled report needs of alerts: the durable outbox and the channel list (by name). */
 export interface ReportDelivery {
