@@ -103,7 +103,7 @@ describe('assessment sheet in headless Chromium', function () {
     await app?.close();
   });
 
-  it('when a planner opens the sheet for June 2026, then the page shows the API’s scores, ranks and grades, and the screenshot is taken', async () => {
+  it('when the sheet for June 2026 is opened, then the page shows the API’s scores, ranks and grades, and the screenshot is taken', async () => {
     const api = (await admin.get('/reports/assessment?month=2026-06')).body as Assessment;
     expect(api.contractors.map((c) => c.score)).to.deep.equal([100, 100, 76]);
     expect(api.contractors.map((c) => c.grade)).to.deep.equal(['pass', 'pass', 'fail']);
