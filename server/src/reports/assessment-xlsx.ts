@@ -112,12 +112,14 @@ export async function writeAssessmentXlsx(out: Writable, sheet: AssessmentSheet,
     if (fmt) row.getCell(2).numFmt = fmt;
     row.commit();
   }
-  if (a.status.versions.length) {
+  // a version's file names the versions up to itself only: it stays the same when later ones are issued
+  const history = a.status.versions.filter((v) => a.status.version !== null && v.version <= a.status.version);
+  if (history.length) {
     summary.addRow([]).commit();
     const head = summary.addRow(['版本', '签发时间', '签发人', '原因']);
     head.font = { bold: true };
     head.commit();
-    for (const v of a.status.versions) summary.addRow([v.version, localTime(v.issuedAt, a.timeZone), v.issuedBy ?? '系统（自动关账）', v.reason ?? '']).commit();
+    for (const v of history) summary.addRow([v.version, localTime(v.issuedAt, a.timeZone), v.issuedBy ?? '系统（自动关账）', v.reason ?? '']).commit();
   }
   summary.commit();
 
