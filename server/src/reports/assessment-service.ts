@@ -13,7 +13,7 @@ import type { HistoryRead } from '../monitoring';
 import { RegionTree } from '../regions/tree';
 import { assess, type AssessedPoint, type AssessmentSheet } from './assessment';
 import { MonthCloseStore, type ClosedMonth, type Issuer } from './month-close';
-import { pointRates } from './online-rate';
+import { pointRates, type RateQuery } from './online-rate';
 import type { RegionSource } from './service';
 
 export interface AssessmentOptions {
@@ -26,6 +26,11 @@ export interface AssessmentOptions {
   graceMs: number;
   timeZone: string;
   logger: Logger;
+  /**
+   * Further options of the online-rate engine for every month's figures (the approved-exclusions lookup once
+   * reports/exclusions.ts exists: `{ exclusions: lookup }`), so the assessment counts what the online rate counts.
+   */
+  engine?: Omit<Partial<RateQuery>, 'from' | 'to' | 'now' | 'snapshotTimes'>;
   now?: () => number;
 }
 
@@ -166,7 +171,7 @@ export class AssessmentService {
         late: created instanceof Date && created.getTime() >= span.to,
       });
     }
-    const figures = await pointRates(this.o.history, new Set(info.keys()), { from: span.from, to: span.to, now: this.now(), snapshotTimes: [] });
+    const figures = await pointRates(this.o.history, new Set(info.keys()), { ...this.o.engine, from: span.from, to: span.to, now: this.now(), snapshotTimes: [] });
     const out: AssessedPoint[] = [];
     for (const [id, f] of figures) {
       const p = info.get(id);
