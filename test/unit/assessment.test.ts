@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import type { AssessmentRule, AssessmentStatus } from '../../server/src/contracts/assessment';
 import { loadConfig } from '../../server/src/config';
 import { RegionTree, type RegionNode } from '../../server/src/regions/tree';
+import { alertMessageSchema } from '../../server/src/contracts/alerts';
+import { digestTotals, renderDigest, renderMessage, subjectOf } from '../../server/src/alerts/render';
 import { assess, deductionOf, gradeOf, type AssessedPoint } from '../../server/src/reports/assessment';
+import { reportMessage } from '../../server/src/reports/monthly-report';
 
 const defaultRule: AssessmentRule = { fullScore: 100, deductions: [{ overHours: 8, points: 1 }], passScore: 90, fairScore: 80 };
 const JUNE = 2_592_000;
@@ -103,5 +106,38 @@ describe('monthly contractor assessment (考核表): the one computation', () =>
     expect(() => loadConfig({ ASSESSMENT_DEDUCTIONS: '8h:1' })).to.throw(/ASSESSMENT_DEDUCTIONS/);
     expect(() => loadConfig({ ASSESSMENT_PASS_SCORE: '70' })).to.throw(/ASSESSMENT_PASS_SCORE/);
     expect(() => loadConfig({ REPORT_CLOSE_CRON: 'monthly' })).to.throw(/REPORT_CLOSE_CRON/);
+  });
+});
+
+describe('the monthly report message (delivered through the alert channels)', () => {
+  const a = () => {
+    const points = [...Array.from({ length: 37 }, () => point('甲维保公司', 'C1', H8 + 60)), ...Array.from({ length: 963 }, () => point('甲维保公司', 'S2', 0)), point('乙维保公司', 'S1', 0)];
+    return run(points).assessment;
+  };
+
+  it('when a closed month is rendered for a robot and for e-mail, then it is a 【报表】 with the scores and the console link, within the byte limit', () => {
+    const assessment = { ...a(), status: { state: 'closed' as const, closesAt: '2026-07-01T16:00:00.000Z', version: 1, versions: [] } };
+    const m = alertMessageSchema.parse(reportMessage(assessment, 'http://vigil.example/assessment?month=2026-06', '2026-07-01T16:20:00.000Z'));
+    const text = renderMessage(m, { format: 'text', maxBytes: 2048, timeZone: 'Asia/Shanghai' });
+    expect(text.split('\n')[0]).to.equal('【报表】2026年6月 维保考核表已关账');
+    expect(text).to.include('点位 1001 个').and.include('故障超过 8 小时的点位：37 个');
+    expect(text).to.include('第 1 名 乙维保公司：100.0 分（合格）').and.include('第 2 名 甲维保公司：63.0 分（不合格）');
+    expect(text.endsWith('报表：http://vigil.example/assessment?month=2026-06')).to.equal(true);
+    expect(text).to.not.include('离线');
+    const md = renderMessage(m, { format: 'markdown', maxBytes: 4096, timeZone: 'Asia/Shanghai', keyword: '考核' });
+    expect(md.startsWith('考核 ### 【报表】')).to.equal(true);
+    expect(md).to.include('[查看报表](http://vigil.example/assessment?month=2026-06)');
+    expect(subjectOf([m])).to.equal('【报表】2026年6月 维保考核表已关账');
+    const v2 = alertMessageSchema.parse(reportMessage({ ...assessment, status: { ...assessment.status, version: 2 } }, null, '2026-08-01T00:00:00.000Z'));
+    expect(v2.title).to.equal('2026年6月 维保考核表已重新签发（第 2 版）');
+    expect(Buffer.byteLength(renderMessage(v2, { format: 'text', maxBytes: 120, timeZone: 'Asia/Shanghai' }))).to.be.at.most(120);
+  });
+
+  it('when a report is merged into a digest, then the totals still add up and name it as a report, not a recovery', () => {
+    const report = alertMessageSchema.parse(reportMessage({ ...a(), status: { state: 'closed', closesAt: '2026-07-01T16:00:00.000Z', version: 1, versions: [] } }, null, '2026-07-01T16:20:00.000Z'));
+    const alert = alertMessageSchema.parse({ title: '光明社区 1 号点位离线', state: 'firing', points: [], totalPoints: 3, at: '2026-07-01T16:00:00Z' });
+    const t = digestTotals([report, alert]);
+    expect(t).to.deep.equal({ messages: 2, firing: 1, resolved: 0, reports: 1, points: 3 });
+    expect(renderDigest([report, alert], { format: 'text', maxBytes: 2048, timeZone: 'Asia/Shanghai' })).to.include('合并 2 条通知（告警 1 条，恢复 0 条，报表 1 条）');
   });
 });
