@@ -123,9 +123,9 @@ describe('the monthly report message (delivered through the alert channels)', ()
     expect(text).to.include('点位 1001 个').and.include('故障超过 8 小时的点位：37 个');
     expect(text).to.include('第 1 名 乙维保公司：100.0 分（合格）').and.include('第 2 名 甲维保公司：63.0 分（不合格）');
     expect(text.endsWith('报表：http://vigil.example/assessment?month=2026-06')).to.equal(true);
-    expect(text).to.not.include('离线');
-    const md = renderMessage(m, { format: 'markdown', maxBytes: 4096, timeZone: 'Asia/Shanghai', keyword: '考核' });
-    expect(md.startsWith('考核 ### 【报表】')).to.equal(true);
+    expect(text).to.not.include('状态：');
+    const md = renderMessage(m, { format: 'markdown', maxBytes: 4096, timeZone: 'Asia/Shanghai', keyword: '视频' });
+    expect(md.startsWith('视频 ### 【报表】')).to.equal(true);
     expect(md).to.include('[查看报表](http://vigil.example/assessment?month=2026-06)');
     expect(subjectOf([m])).to.equal('【报表】2026年6月 维保考核表已关账');
     const v2 = alertMessageSchema.parse(reportMessage({ ...assessment, status: { ...assessment.status, version: 2 } }, null, '2026-08-01T00:00:00.000Z'));
