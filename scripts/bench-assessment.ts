@@ -161,6 +161,8 @@ async function main(): Promise<void> {
     await service.init();
     const global: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'bench', role: 'admin', scopeRegionId: null };
 
+    const dataSize = async (): Promise<number> => ((await conn.db?.command({ dbStats: 1 })) as { dataSize: number }).dataSize;
+    const before = await dataSize();
     const files: Buffer[] = [];
     for (const label of ['first download (closes June: freeze v1)', 'download of the closed month', 'download of the closed month, again']) {
       const out = path.join(dir, `a${files.length}.xlsx`);
@@ -181,6 +183,8 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(`closed month files byte-for-byte equal: ${files[1].equals(files[2]) && files[0].equals(files[1])}\n`);
+    const frozen = (await dataSize()) - before;
+    process.stdout.write(`frozen version: ${mb(frozen)} BSON (${(frozen / POINTS).toFixed(0)} bytes per point)\n`);
     if (VERIFY) {
       const reader = new ExcelJS.stream.xlsx.WorkbookReader(path.join(dir, 'a1.xlsx'), { worksheets: 'emit', sharedStrings: 'cache', styles: 'ignore', hyperlinks: 'ignore', entries: 'ignore' });
       const counts: string[] = [];
