@@ -111,7 +111,7 @@ describe('assessment sheet in headless Chromium', function () {
     await page.fill('[data-testid=assessment-month]', '2026-06');
     await page.dispatchEvent('[data-testid=assessment-month]', 'change');
     await page.waitForSelector('[data-testid=assessment-contractors] tbody tr');
-    await page.waitForFunction(() => (document.querySelector('[data-testid=assessment-status]')?.textContent ?? '').includes('第 1 版'));
+    await page.waitForFunction(() => (document.querySelector('.a-head h2')?.textContent ?? '').includes('2026-06') && (document.querySelector('[data-testid=assessment-status]')?.textContent ?? '').includes('第 1 版'));
     const rows = await tableRows(page, '[data-testid=assessment-contractors]');
     expect(rows.map((r) => [r[0], r[1], r[6], r[7]])).to.deep.equal(api.contractors.map((c) => [String(c.rank), c.org, c.score.toFixed(1), { pass: '合格', fair: '一般', fail: '不合格' }[c.grade]]));
     expect(rows.map((r) => r[8])).to.deep.equal(api.contractors.map((c) => (c.rate === null ? '—' : `${c.rate.toFixed(4)}%`)));
