@@ -64,7 +64,7 @@ describe('assessment sheet in headless Chromium', function () {
     admin = await loginAs(app, bootAdmin);
     const { regions, cameras } = app.registry;
     const d = await regions.create(fixture, { name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null, boundary: null, note: '' });
-    const streets = [];
+    const streets: Array<{ id: string; name: string }> = [];
     for (const name of ['站前街道', '新兴街道', '解放街道']) streets.push(await regions.create(fixture, { name, tier: 'street', parentId: d.id, code: null, households: null, boundary: null, note: '' }));
     const history = new HistoryDriver(app.ctx.store.conn);
     const orgs = ['鞍山安防维保有限公司', '铁东智能科技有限公司', '辽宁视联工程有限公司'];
