@@ -81,7 +81,8 @@ describe('assessment sheet in headless Chromium', function () {
         maintainer: { org: orgs[i % 3], contact: '张工', phone: '13900000000' },
       });
       const id = (await cameras.create(fixture, stripEcho(input))).id;
-      history.add(id, sh(2026, 6, 1)).check(id, sh(2026, 6, 1), true);
+      history.add(id, sh(2026, 6, 1));
+      history.check(id, sh(2026, 6, 1), true);
       // the first contractor: 4 points over 8 h; the second: 1 point at 5 h; the third: none
       if (i % 3 === 0 && i < 12) history.check(id, sh(2026, 6, 5 + i), false).check(id, sh(2026, 6, 5 + i, 9 + i), true);
       if (i === 1) history.check(id, sh(2026, 6, 20), false).check(id, sh(2026, 6, 20, 5), true);

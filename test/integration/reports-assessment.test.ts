@@ -92,7 +92,10 @@ describe('GET /reports/assessment (考核表): JSON and XLSX from one computatio
     ids.yi.push(await point('S2', 'up', '乙维保公司'), await point('S2', 'up', '乙维保公司'));
 
     const d = new HistoryDriver(app.ctx.store.conn);
-    for (const id of [...ids.faulty, ...ids.edge, ...ids.fine, ...ids.yi]) d.add(id, sh(2026, 6, 1)).check(id, sh(2026, 6, 1), true);
+    for (const id of [...ids.faulty, ...ids.edge, ...ids.fine, ...ids.yi]) {
+      d.add(id, sh(2026, 6, 1));
+      d.check(id, sh(2026, 6, 1), true);
+    }
     for (const id of ids.faulty) d.check(id, sh(2026, 6, 10), false).check(id, sh(2026, 6, 10, 9), true);
     for (const id of ids.edge) d.check(id, sh(2026, 6, 12, 10), false).check(id, sh(2026, 6, 12, 18), true);
     d.check(ids.yi[0], sh(2026, 6, 20), false).check(ids.yi[0], sh(2026, 6, 20, 10), true);

@@ -89,7 +89,8 @@ describe('scheduled monthly assessment report through the alerts channels (node-
           maintainer: { org, contact: '张工', phone: '13900000000' },
         });
         const id = (await setup.registry.cameras.create(fixture, stripEcho(input))).id;
-        history.add(id, start).check(id, start, true);
+        history.add(id, start);
+        history.check(id, start, true);
       }
       await history.close(history.calendar.monthStart(nextMonth(month)));
       const admin = await loginAs(setup, bootAdmin);
