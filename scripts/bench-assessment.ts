@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       conn,
       regions: { current: () => tree },
       history: new HistoryRead(store),
-      audit: async () => undefined,
+      audit: () => Promise.resolve(),
       rule: { fullScore: 100, deductions: [{ overHours: 8, points: 1 }], passScore: 90, fairScore: 80 },
       graceMs: 24 * 3_600_000,
       timeZone: TZ,
