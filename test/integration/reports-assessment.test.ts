@@ -9,7 +9,7 @@ import { cameraCells } from '../../server/src/reports/assessment-xlsx';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { createUser, loginAs, tokenFor } from '../helpers/auth';
 import { apiUrl, bearerClient, type ApiClient } from '../helpers/http';
-import { HistoryDriver, sh } from '../fixtures/history';
+import { writeMonth } from '../fixtures/month-docs';
 
 const fixture: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'fixture', role: 'admin', scopeRegionId: null };
 
@@ -37,7 +37,7 @@ function rowsOf(wb: ExcelJS.Workbook, name: string, width: number): CellValue[][
  * rule. District D → streets S1 (community C1) and S2. June 2026 (long closed by the time this runs, so the
  * first read closes it as version 1). 甲维保公司 maintains 1,000 points: 37 DOWN 9 h (all in C1), 20 DOWN
  * exactly 8 h (S2: not more than 8 h), the rest up all month; 乙维保公司 maintains 2 points of S2, one DOWN
- * 10 h. History is written by monitoring's own write path with an injected clock.
+ * 10 h. June's history is written as month documents (test/fixtures/month-docs.ts).
  */
 describe('GET /reports/assessment (考核表): JSON and XLSX from one computation, month close, re-issue', function () {
   this.timeout(180_000);
@@ -48,7 +48,9 @@ describe('GET /reports/assessment (考核表): JSON and XLSX from one computatio
   let admin: ApiClient;
   let adminToken: string;
 
-  async function point(regionKey: string, sharing: Sharing, org: string): Promise<string> {
+  /** Points are registered in bulk (the import path: 1,002 single creates take minutes on a loaded machine). */
+  const pending: Array<{ key: keyof typeof ids; input: ReturnType<typeof stripEcho> }> = [];
+  function point(key: keyof typeof ids, regionKey: string, sharing: Sharing, org: string): void {
     serial += 1;
     const input = stripEcho(
       cameraInputSchema.parse({
@@ -61,7 +63,16 @@ describe('GET /reports/assessment (考核表): JSON and XLSX from one computatio
         maintainer: { org, contact: '张工', phone: '13900000000' },
       }),
     );
-    return (await app.registry.cameras.create(fixture, input)).id;
+    pending.push({ key, input });
+  }
+
+  async function register(): Promise<void> {
+    const res = await app.registry.cameras.upsertManyValidated(
+      pending.map((x) => x.input),
+      { userId: fixture.userId, username: fixture.username },
+    );
+    const idOf = new Map(res.outcomes.map((o) => [o.gbCode, o.id]));
+    for (const x of pending) ids[x.key].push(idOf.get(x.input.gbCode) as string);
   }
 
   async function download(token: string, query: string): Promise<{ status: number; bytes: Buffer; type: string | null; disposition: string | null }> {
@@ -86,20 +97,21 @@ describe('GET /reports/assessment (考核表): JSON and XLSX from one computatio
     r.S1 = (await regions.create(fixture, { name: '站前街道', tier: 'street', parentId: r.D, code: null, households: null, boundary: null, note: '' })).id;
     r.S2 = (await regions.create(fixture, { name: '新兴街道', tier: 'street', parentId: r.D, code: null, households: null, boundary: null, note: '' })).id;
     r.C1 = (await regions.create(fixture, { name: '光明社区', tier: 'community', parentId: r.S1, code: null, households: null, boundary: null, note: '' })).id;
-    for (let i = 0; i < 37; i++) ids.faulty.push(await point('C1', 'up', '甲维保公司'));
-    for (let i = 0; i < 20; i++) ids.edge.push(await point('S2', 'up', '甲维保公司'));
-    for (let i = 0; i < 943; i++) ids.fine.push(await point(i % 2 ? 'C1' : 'S2', 'up', '甲维保公司'));
-    ids.yi.push(await point('S2', 'up', '乙维保公司'), await point('S2', 'up', '乙维保公司'));
+    for (let i = 0; i < 37; i++) point('faulty', 'C1', 'up', '甲维保公司');
+    for (let i = 0; i < 20; i++) point('edge', 'S2', 'up', '甲维保公司');
+    for (let i = 0; i < 943; i++) point('fine', i % 2 ? 'C1' : 'S2', 'up', '甲维保公司');
+    point('yi', 'S2', 'up', '乙维保公司');
+    point('yi', 'S2', 'up', '乙维保公司');
+    await register();
+    expect(Object.values(ids).flat().filter(Boolean)).to.have.length(1002);
 
-    const d = new HistoryDriver(app.ctx.store.conn);
-    for (const id of [...ids.faulty, ...ids.edge, ...ids.fine, ...ids.yi]) {
-      d.add(id, sh(2026, 6, 1));
-      d.check(id, sh(2026, 6, 1), true);
-    }
-    for (const id of ids.faulty) d.check(id, sh(2026, 6, 10), false).check(id, sh(2026, 6, 10, 9), true);
-    for (const id of ids.edge) d.check(id, sh(2026, 6, 12, 10), false).check(id, sh(2026, 6, 12, 18), true);
-    d.check(ids.yi[0], sh(2026, 6, 20), false).check(ids.yi[0], sh(2026, 6, 20, 10), true);
-    await d.close(sh(2026, 7, 1));
+    await writeMonth(app.ctx.store.conn, 202606, [
+      ...ids.faulty.map((id) => ({ id, down: [[10, 9 * 3600]] as const })),
+      ...ids.edge.map((id) => ({ id, down: [[12, 8 * 3600]] as const })),
+      ...ids.fine.map((id) => ({ id })),
+      { id: ids.yi[0], down: [[20, 10 * 3600]] as const },
+      { id: ids.yi[1] },
+    ]);
 
     admin = await loginAs(app, bootAdmin);
     adminToken = await tokenFor(app, await createUser(app, { role: 'admin', scopeRegionId: null }));
