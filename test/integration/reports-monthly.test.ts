@@ -6,11 +6,11 @@ import { expect } from 'chai';
 import { SMTPServer } from 'smtp-server';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { Principal } from '../../server/src/contracts/access';
-import { Calendar, monthsBefore, nextMonth } from '../../server/src/lib/calendar';
+import { Calendar, monthsBefore } from '../../server/src/lib/calendar';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { loginAs } from '../helpers/auth';
 import { captureServer, type CaptureServer } from '../helpers/receivers';
-import { HistoryDriver } from '../fixtures/history';
+import { writeMonth } from '../fixtures/month-docs';
 
 /** The month whose grace period (24 h after its end in Asia/Shanghai) has passed last: the one the job closes. */
 const month = monthsBefore(new Calendar('Asia/Shanghai').dayOf(Date.now() - 24 * 3_600_000).month, 1);
@@ -76,8 +76,7 @@ describe('scheduled monthly assessment report through the alerts channels (node-
     const setup = await bootAuthApp({ MONITOR_ENABLED: 'false', DATA_DIR: dataDir });
     try {
       const d = await setup.registry.regions.create(fixture, { name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null, boundary: null, note: '' });
-      const history = new HistoryDriver(setup.ctx.store.conn);
-      const start = history.calendar.monthStart(month);
+      const ids: string[] = [];
       for (const [i, org] of ['甲维保公司', '乙维保公司'].entries()) {
         const input = cameraInputSchema.parse({
           gbCode: `2103020000132000000${i + 1}`,
@@ -89,10 +88,9 @@ describe('scheduled monthly assessment report through the alerts channels (node-
           maintainer: { org, contact: '张工', phone: '13900000000' },
         });
         const id = (await setup.registry.cameras.create(fixture, stripEcho(input))).id;
-        history.add(id, start);
-        history.check(id, start, true);
+        ids.push(id);
       }
-      await history.close(history.calendar.monthStart(nextMonth(month)));
+      await writeMonth(setup.ctx.store.conn, month, ids.map((id) => ({ id })));
       const admin = await loginAs(setup, bootAdmin);
       const mail = await admin.post('/channels', { kind: 'email', name: '考核邮件', settings: { host: '127.0.0.1', port: smtpPort, from: 'vigil@example.test', to: ['planner@example.test'] } });
       expect(mail.status, JSON.stringify(mail.body)).to.equal(201);
