@@ -9,7 +9,7 @@ import type { Assessment } from '../../server/src/contracts/assessment';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { loginAs } from '../helpers/auth';
 import { apiUrl, type ApiClient } from '../helpers/http';
-import { HistoryDriver, sh } from '../fixtures/history';
+import { writeMonth, type PointMonth } from '../fixtures/month-docs';
 
 const root = path.resolve(__dirname, '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -66,7 +66,7 @@ describe('assessment sheet in headless Chromium', function () {
     const d = await regions.create(fixture, { name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null, boundary: null, note: '' });
     const streets: Array<{ id: string; name: string }> = [];
     for (const name of ['站前街道', '新兴街道', '解放街道']) streets.push(await regions.create(fixture, { name, tier: 'street', parentId: d.id, code: null, households: null, boundary: null, note: '' }));
-    const history = new HistoryDriver(app.ctx.store.conn);
+    const june: PointMonth[] = [];
     const orgs = ['鞍山安防维保有限公司', '铁东智能科技有限公司', '辽宁视联工程有限公司'];
     let serial = 0;
     for (let i = 0; i < 30; i++) {
@@ -81,13 +81,10 @@ describe('assessment sheet in headless Chromium', function () {
         maintainer: { org: orgs[i % 3], contact: '张工', phone: '13900000000' },
       });
       const id = (await cameras.create(fixture, stripEcho(input))).id;
-      history.add(id, sh(2026, 6, 1));
-      history.check(id, sh(2026, 6, 1), true);
-      // the first contractor: 4 points over 8 h; the second: 1 point at 5 h; the third: none
-      if (i % 3 === 0 && i < 12) history.check(id, sh(2026, 6, 5 + i), false).check(id, sh(2026, 6, 5 + i, 9 + i), true);
-      if (i === 1) history.check(id, sh(2026, 6, 20), false).check(id, sh(2026, 6, 20, 5), true);
+      // the first contractor: 4 points over 8 h (9, 12, 15, 18 h); the second: 1 point at 5 h; the third: none
+      june.push({ id, down: i % 3 === 0 && i < 12 ? [[5 + i, (9 + i) * 3600]] : i === 1 ? [[20, 5 * 3600]] : [] });
     }
-    await history.close(sh(2026, 7, 1));
+    await writeMonth(app.ctx.store.conn, 202606, june);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-sync'] });
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN', acceptDownloads: true });
