@@ -99,7 +99,7 @@ async function peakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peak: numbe
   }
 }
 
-const mb = (b: number): string => `${(b / 1e6).toFixed(0)} MB`;
+const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
   const cal = await calibrate();
