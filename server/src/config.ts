@@ -129,6 +129,42 @@ export const configSchema = z.object({
   REPORT_SUMS_REFRESH_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
   /** A day's sums are built once nothing was written into its history for this long (late writes), seconds. */
   REPORT_SUMS_QUIET_SEC: z.coerce.number().int().min(0).max(86_400).default(120),
+  /**
+   * Monthly contractor assessment (考核表): deduction tiers "hours:points" (comma-separated): a camera whose
+   * month's fault time exceeds `hours` costs `points` (the highest tier it exceeds).
+   */
+  ASSESSMENT_DEDUCTIONS: z
+    .string()
+    .regex(/^\d+(\.\d+)?:\d+(\.\d+)?(,\d+(\.\d+)?:\d+(\.\d+)?)*$/, 'must be "hours:points" tiers separated by commas, e.g. "8:1" or "8:1,24:2"')
+    .default('8:1')
+    .transform((v, ctx) => {
+      const tiers = v.split(',').map((t) => {
+        const [h, p] = t.split(':').map(Number);
+        return { overHours: h, points: p };
+      });
+      tiers.sort((a, b) => a.overHours - b.overHours);
+      if (new Set(tiers.map((t) => t.overHours)).size !== tiers.length) {
+        ctx.addIssue({ code: 'custom', message: 'two tiers name the same hours' });
+        return z.NEVER;
+      }
+      return tiers;
+    }),
+  ASSESSMENT_FULL_SCORE: z.coerce.number().positive().max(10_000).default(100),
+  /** score ≥ this: 合格 (pass). */
+  ASSESSMENT_PASS_SCORE: z.coerce.number().min(0).max(10_000).default(90),
+  /** score ≥ this (and below the pass score): 一般 (fair); below: 不合格 (fail). */
+  ASSESSMENT_FAIR_SCORE: z.coerce.number().min(0).max(10_000).default(80),
+  /** A month closes (its figures and assessment freeze as version 1) this many hours after its end in REPORT_TZ. */
+  REPORT_CLOSE_GRACE_HOURS: z.coerce.number().min(0).max(24 * 31).default(24),
+  /** When the scheduled monthly report looks for a month to close and deliver (node-cron, in REPORT_TZ). */
+  REPORT_CLOSE_CRON: cronExpr.default('20 * * * *'),
+  /** Alert channels (names, comma-separated) that receive the monthly assessment once a month closes; empty: none. */
+  REPORT_MONTHLY_CHANNELS: z
+    .string()
+    .default('')
+    .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter(Boolean))]),
+  /** Run the scheduled close and delivery (unset: on, except under NODE_ENV=test). */
+  REPORT_MONTHLY_ENABLED: bool.optional(),
   /** The alert engine's clock: group waits, intervals and escalation steps are checked this often. */
   ALERTS_TICK_MS: z.coerce.number().int().min(20).max(10_000).default(1000),
   /**
@@ -251,6 +287,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (cfg.ALERTS_LEASE_MS <= cfg.ALERTS_SEND_TIMEOUT_MS) {
     throw new ConfigError(['ALERTS_LEASE_MS: must be longer than ALERTS_SEND_TIMEOUT_MS (a lease outlives the send it covers)']);
+  }
+  if (cfg.ASSESSMENT_PASS_SCORE < cfg.ASSESSMENT_FAIR_SCORE || cfg.ASSESSMENT_PASS_SCORE > cfg.ASSESSMENT_FULL_SCORE) {
+    throw new ConfigError(['ASSESSMENT_PASS_SCORE: must lie between ASSESSMENT_FAIR_SCORE and ASSESSMENT_FULL_SCORE']);
   }
   if (cfg.AUTH_MODE === 'open' && cfg.NODE_ENV === 'production') {
     throw new ConfigError(['AUTH_MODE: "open" is for development only and refused when NODE_ENV=production']);

@@ -112,7 +112,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   mountRegistry(api, ctx, registry);
   const monitoring = createMonitoring(ctx, { cameras: registry.cameras });
   api.use(monitoring.router);
-  api.use(createReports(ctx, { registry: { regions: registry.regions, points: registry.cameras, audit: registry.audit }, history: monitoring.service.historyRead }).router);
+  const reports = createReports(ctx, { registry: { regions: registry.regions, points: registry.cameras, audit: registry.audit }, history: monitoring.service.historyRead });
+  api.use(reports.router);
   app.get('/metrics', monitoring.metricsHandler);
   const live = createLive(ctx, { socketAuth: socketAuth(ctx), assertCanSubscribe, registry, feed: monitoring.service.feed, load: monitoring.service });
   api.use(live.router);
@@ -134,6 +135,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   // alerting places the points monitoring restored as DOWN, then follows the feed
   await alerts.start();
+  await reports.init();
 
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get('/api/docs', (_req, res) => {
@@ -169,6 +171,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const port = (httpServer.address() as AddressInfo).port;
   const displayHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   const url = config.PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}/`;
+  // the monthly assessment, once a month closes, through the alerts' channels and outbox (link to this console)
+  reports.startMonthly({ enqueue: (entries) => alerts.outbox.enqueue(entries), channels: () => alerts.channels.list() }, () => url);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

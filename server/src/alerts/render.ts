@@ -55,7 +55,7 @@ function timeOf(iso: string, timeZone: string): string {
 const stateWord = { firing: '告警', resolved: '恢复' } as const;
 
 function heading(m: AlertMessage): string {
-  return `【${stateWord[m.state]}】${m.title}`;
+  return `【${m.kind === 'report' ? '报表' : stateWord[m.state]}】${m.title}`;
 }
 
 function pointTotal(m: AlertMessage): number {
@@ -91,8 +91,18 @@ function withKeyword(head: string[], keyword: string | null | undefined): string
   return [`${marks}${keyword} ${first.slice(marks.length)}`, ...head.slice(1)];
 }
 
+/** A scheduled report: heading, its summary lines as far as the budget allows, console link. */
+function renderReport(m: AlertMessage, o: RenderOptions): string {
+  const md = o.format === 'markdown';
+  const head = withKeyword([md ? `### ${heading(m)}` : heading(m)], o.keyword);
+  const items = (m.summary ?? []).map((l) => (md ? `> ${l}` : l));
+  const tail = m.link ? [md ? `[查看报表](${m.link})` : `报表：${m.link}`] : [];
+  return fit(head, items, tail, o.maxBytes, 0, (n) => `…另有 ${n} 行未列出`);
+}
+
 /** One message: heading, state, counts, one entry per point as far as the budget allows, console link. */
 export function renderMessage(m: AlertMessage, o: RenderOptions): string {
+  if (m.kind === 'report') return renderReport(m, o);
   const md = o.format === 'markdown';
   const total = pointTotal(m);
   const sinceWord = m.state === 'firing' ? '离线自' : '恢复于';
@@ -114,17 +124,21 @@ export interface DigestTotals {
   messages: number;
   firing: number;
   resolved: number;
+  /** Scheduled reports (monthly assessment): neither firing nor resolved. */
+  reports: number;
   points: number;
 }
 
 export function digestTotals(messages: readonly AlertMessage[]): DigestTotals {
   let firing = 0;
+  let reports = 0;
   let points = 0;
   for (const m of messages) {
-    if (m.state === 'firing') firing += 1;
+    if (m.kind === 'report') reports += 1;
+    else if (m.state === 'firing') firing += 1;
     points += pointTotal(m);
   }
-  return { messages: messages.length, firing, resolved: messages.length - firing, points };
+  return { messages: messages.length, firing, resolved: messages.length - firing - reports, reports, points };
 }
 
 /**
@@ -134,7 +148,7 @@ export function digestTotals(messages: readonly AlertMessage[]): DigestTotals {
 export function renderDigest(messages: readonly AlertMessage[], o: RenderOptions): string {
   const md = o.format === 'markdown';
   const t = digestTotals(messages);
-  const summary = `【告警汇总】合并 ${t.messages} 条通知（告警 ${t.firing} 条，恢复 ${t.resolved} 条），涉及点位 ${t.points} 个`;
+  const summary = `【告警汇总】合并 ${t.messages} 条通知（告警 ${t.firing} 条，恢复 ${t.resolved} 条${t.reports ? `，报表 ${t.reports} 条` : ''}），涉及点位 ${t.points} 个`;
   let head = [md ? `### ${summary}` : summary, md ? '> 发送频率已达机器人上限，以下通知合并发送' : '发送频率已达机器人上限，以下通知合并发送'];
   const items = messages.map((m, i) => {
     const line = `${i + 1}. ${heading(m)}：${pointTotal(m)} 个点位${m.suppressed > 0 ? `，抑制 ${m.suppressed} 个` : ''}`;

@@ -15,6 +15,9 @@ export const alertMessageStates = ['firing', 'resolved'] as const;
 export const alertMessageStateSchema = z.enum(alertMessageStates);
 export type AlertMessageState = z.infer<typeof alertMessageStateSchema>;
 
+/** incident: a notice about an incident (the default); report: a scheduled report (no points, figures in `summary`). */
+export const alertMessageKinds = ['incident', 'report'] as const;
+
 /** One point named in a message. */
 export const alertPointSchema = z.object({
   name: z.string().max(200),
@@ -46,6 +49,14 @@ export const alertMessageSchema = z.object({
   link: z.string().max(2000).nullable().default(null),
   /** When the incident took this revision (ISO 8601). */
   at: z.iso.datetime({ offset: true }),
+  /**
+   * What the message is about: an incident (absent: the default) or a report delivered on schedule (the
+   * monthly assessment, server/src/reports/monthly-report.ts), which has no state or points of its own and
+   * says its figures in `summary`.
+   */
+  kind: z.enum(alertMessageKinds).optional(),
+  /** Lines of a report's figures, in order (rendered between the heading and the link). */
+  summary: z.array(z.string().max(300)).max(40).optional(),
 });
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
 export type AlertMessageInput = z.input<typeof alertMessageSchema>;

@@ -3,10 +3,13 @@ import type { CameraChange } from '../cameras/events';
 import type { AppContext } from '../context';
 import type { AuditRecordInput } from '../audit/schema';
 import type { HistoryRead } from '../monitoring';
+import { assessmentRouter } from './assessment-routes';
+import { AssessmentService } from './assessment-service';
 import { coverageRouter } from './coverage-routes';
 import { CoverageService } from './coverage';
 import { exclusionsRouter } from './exclusion-routes';
 import { ExclusionService } from './exclusions';
+import { MonthlyReport, type ReportDelivery } from './monthly-report';
 import { PointIndex } from './point-index';
 import { reportsRouter } from './routes';
 import { ReportService, type RegionSource } from './service';
@@ -15,6 +18,8 @@ import { SumsStore } from './sums';
 export { ReportService } from './service';
 export { CoverageService } from './coverage';
 export { ExclusionService, type ExclusionLookup, type ExclusionWindow } from './exclusions';
+export { AssessmentService } from './assessment-service';
+export { MonthlyReport, type ReportDelivery } from './monthly-report';
 
 /** What the reports read of the registry: the region tree, change events (sums' point index, coverage recounts), the audit trail. */
 export interface ReportRegistry {
@@ -27,7 +32,12 @@ export interface Reports {
   service: ReportService;
   coverage: CoverageService;
   exclusions: ExclusionService;
+  assessment: AssessmentService;
   router: Router;
+  /** Month-close storage (indexes, leftovers of an interrupted close). */
+  init(): Promise<void>;
+  /** The scheduled monthly close and delivery (REPORT_CLOSE_CRON) through the alerts' outbox; unless REPORT_MONTHLY_ENABLED is off. */
+  startMonthly(delivery: ReportDelivery, consoleUrl: () => string | null): MonthlyReport | null;
   /** Brings the per-group sums up to date with the history now (also runs every REPORT_SUMS_REFRESH_SEC). */
   refreshSums(): Promise<void>;
   /** Resolves once the point index is loaded and the stored sums are opened. */
@@ -91,6 +101,19 @@ export function createReports(ctx: AppContext, deps: { registry: ReportRegistry;
       };
     },
   });
+  const logger = ctx.logger.child({ component: 'reports' });
+  const assessment = new AssessmentService({
+    conn: ctx.store.conn,
+    regions: registry.regions,
+    history: deps.history,
+    audit: (entry) => registry.audit.record(entry),
+    rule: { fullScore: c.ASSESSMENT_FULL_SCORE, deductions: c.ASSESSMENT_DEDUCTIONS, passScore: c.ASSESSMENT_PASS_SCORE, fairScore: c.ASSESSMENT_FAIR_SCORE },
+    graceMs: c.REPORT_CLOSE_GRACE_HOURS * 3_600_000,
+    timeZone: c.REPORT_TZ,
+    logger,
+    // the assessment counts what the online rate counts: approved exclusions leave its fault time too
+    engine: { exclusions: exclusions.lookup },
+  });
   let stopped = false;
   const ready = (async () => {
     await index.load(ctx.store.conn);
@@ -120,7 +143,32 @@ export function createReports(ctx: AppContext, deps: { registry: ReportRegistry;
   router.use(reportsRouter(ctx, service));
   router.use(exclusionsRouter(ctx, exclusions));
   router.use(coverageRouter(ctx, coverage));
-  const reports: Reports = { service, coverage, exclusions, router, refreshSums: refresh, ready };
+  router.use(assessmentRouter(ctx, assessment));
+  const reports: Reports = {
+    service,
+    coverage,
+    exclusions,
+    assessment,
+    router,
+    refreshSums: refresh,
+    ready,
+    init: () => assessment.init(),
+    startMonthly(delivery, consoleUrl) {
+      if (!(c.REPORT_MONTHLY_ENABLED ?? c.NODE_ENV !== 'test')) return null;
+      const monthly = new MonthlyReport({
+        service: assessment,
+        delivery,
+        channelNames: c.REPORT_MONTHLY_CHANNELS,
+        cron: c.REPORT_CLOSE_CRON,
+        timeZone: c.REPORT_TZ,
+        consoleUrl,
+        logger,
+      });
+      monthly.start();
+      ctx.onStop(() => monthly.stop());
+      return monthly;
+    },
+  };
   instances.set(ctx, reports);
   return reports;
 }
