@@ -320,6 +320,19 @@ export class CameraWrites {
     return result;
   }
 
+  /**
+   * Deletes every point of these regions without audit, announcing each delete (the demo loader's
+   * rollback: the polling engine, live push and incidents let go of them as of any delete).
+   */
+  async removeInRegionsTrusted(regionIds: string[]): Promise<number> {
+    const docs = await this.coll.find<Pick<CameraDoc, '_id' | 'regionId'>>(inRegions(regionIds), { projection: { _id: 1, regionId: 1 } }).toArray();
+    if (docs.length === 0) return 0;
+    await this.coll.deleteMany({ _id: { $in: docs.map((d) => d._id) } });
+    this.counts.invalidate();
+    for (const d of docs) this.feed.emit({ kind: 'delete', id: d._id.toHexString(), regionId: d.regionId.toHexString() });
+    return docs.length;
+  }
+
   /** Moves every point of these regions to `target` (a region removed or merged). */
   async rehome(regionIds: string[], target: { regionId: string; gridId: string | null }, actor: AuditActor): Promise<number> {
     const docs = await this.coll.find<CameraDoc>(inRegions(regionIds)).toArray();
