@@ -9,6 +9,7 @@ import type { ImportJob, ImportPhase, ImportReport } from '../../contracts/impor
 import { isObjectId } from '../../contracts/vocabulary';
 import { AppError, errorBody } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
+import { LoopPace, noPace, type Pace } from '../../lib/pace';
 import type { RegionService } from '../../regions/service';
 import type { ProbeDefaults } from '../schema';
 import type { CameraService } from '../service';
@@ -412,7 +413,14 @@ export class TransferService {
       report.jobId = jobId.toHexString();
       await hooks.afterCommit?.(jobId.toHexString());
       run.phase = 'apply';
-      applied = await this.applyBatches(job, this.stagedBatches(jobId, applyBatchSize(staged)), hooks, true, (n) => (run.progress.rowsApplied += n));
+      // the writes and their change events run here, on the main thread: in turns with HTTP and polling
+      const pace = new LoopPace();
+      try {
+        applied = await this.applyBatches(job, this.stagedBatches(jobId, applyBatchSize(staged)), hooks, true, (n) => (run.progress.rowsApplied += n), pace);
+      } finally {
+        pace.stop();
+      }
+      phases.gaveWay = Math.round(pace.restedMs);
       phase('apply');
     }
     run.phase = 'finish';
@@ -479,11 +487,13 @@ export class TransferService {
     hooks: ImportHooks,
     checkVersions: boolean,
     onBatch: (rows: number) => void = () => undefined,
+    pace: Pace = noPace,
   ): Promise<{ created: number; updated: number; unchanged: number; conflicts: PlannedRow[] }> {
     const out = { created: 0, updated: 0, unchanged: 0, conflicts: [] as PlannedRow[] };
     const source = `import:${job._id.toHexString()}`;
     let batchNo = 0;
     for await (const batch of batches) {
+      await pace.yield();
       // upstream devices created by an earlier level of this file did not exist when the plan read the
       // stored points: they are the one lookup left (by code, after that level was written)
       const pendingUp = batch.filter((r) => r.upstreamGbCode);
@@ -526,7 +536,7 @@ export class TransferService {
         const res = await this.deps.cameras.upsertManyValidated(
           todo.map((r) => r.input),
           job.actor,
-          { source, audit, ...(stored ? { stored } : {}) },
+          { source, audit, pace, ...(stored ? { stored } : {}) },
         );
         out.created += res.created;
         out.updated += res.updated;
