@@ -60,7 +60,7 @@ describe('transfer: the unzipped-size cap while an XLSX is uploaded (UnzipGuard)
     ws.addRow(['国标编码', '名称']);
     for (let i = 0; i < 2000; i++) ws.addRow([`2103020000132${String(i).padStart(7, '0')}`, `路口-${i}`]);
     const xlsx = Buffer.from(await wb.xlsx.writeBuffer());
-    for (const piece of [1, 7, 4096, xlsx.length]) {
+    for (const piece of [13, 4096, xlsx.length]) {
       const { out, err, guard } = await through(xlsx, 16 * 1_048_576, piece);
       expect(err, `pieces of ${piece}`).to.equal(null);
       expect(out.equals(xlsx), `pieces of ${piece}`).to.equal(true);
