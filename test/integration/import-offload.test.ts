@@ -60,39 +60,52 @@ describe('POST /cameras/import: row checks off the main thread, zip bombs refuse
     expect(again.body.totals).to.include({ rows: rows.length, unchanged: rows.length, created: 0 });
   });
 
-  it('when a zip bomb is being uploaded, then 413 naming IMPORT_XLSX_MAX_UNZIPPED_BYTES comes before the client has sent the whole file', async () => {
+  it('when a zip bomb is being uploaded, then the server drops it as soon as the bytes so far pass the cap (its temporary file is gone while the client still sends), and answers 413 naming IMPORT_XLSX_MAX_UNZIPPED_BYTES', async () => {
     const file = path.join(dir, 'bomb-slow.xlsx');
     const size = writeZipBomb(file, 50_000_000); // inflates to ~16 GiB, declares 1 KiB
+    const bomb = fs.readFileSync(file);
     const boundary = 'vigil-bomb-boundary';
     const headPart = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bomb.xlsx"\r\nContent-Type: application/octet-stream\r\n\r\n`);
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     const url = new URL(`${app.baseUrl}/api/v1/cameras/import?mode=valid-only`);
-    // the client sends the first 5 MB (already ~1.7 GiB inflated) and then waits, the rest unsent
-    const sent = 5_000_000;
-    const answer = await new Promise<{ status: number; body: { error: { code: string; message: string } } }>((resolve, reject) => {
-      const req = http.request(
-        { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': headPart.length + size + tail.length } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            req.destroy();
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error: { code: string; message: string } } });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.write(headPart);
-      const fd = fs.openSync(file, 'r');
-      const buf = Buffer.alloc(sent);
-      fs.readSync(fd, buf, 0, sent, 0);
-      fs.closeSync(fd);
-      req.write(buf);
-      // no end(): a server that waits for the whole upload never answers (the test then times out)
-    });
-    expect(answer.status).to.equal(413);
-    expect(answer.body.error.code).to.equal('payload_too_large');
-    expect(answer.body.error.message).to.equal(`the workbook unzips to more than ${CAP} bytes (IMPORT_XLSX_MAX_UNZIPPED_BYTES)`);
+    // the upload's temporary file goes to os.tmpdir(): a directory of this test's own
+    const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    let created = 0;
+    const watcher = fs.watch(tmp, () => created++);
+    const uploads = (): string[] => fs.readdirSync(tmp).filter((n) => n.startsWith('vigil-import-'));
+    try {
+      let req: http.ClientRequest | undefined;
+      const answer = new Promise<{ status: number; body: { error: { code: string; message: string } } }>((resolve, reject) => {
+        req = http.request(
+          { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': headPart.length + size + tail.length } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error: { code: string; message: string } } }));
+          },
+        );
+        req.on('error', reject);
+      });
+      const client = req as http.ClientRequest;
+      // the first 5 MB (already ~1.7 GiB inflated), then the client waits with the rest unsent
+      client.write(headPart);
+      client.write(bomb.subarray(0, 5_000_000));
+      const deadline = Date.now() + 120_000;
+      while ((created === 0 || uploads().length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(created, 'the upload reached the server').to.be.above(0);
+      expect(uploads(), 'temporary upload files while the client has sent 5 of 50 MB').to.deep.equal([]);
+      client.end(Buffer.concat([bomb.subarray(5_000_000), tail]));
+      const res = await answer;
+      expect(res.status).to.equal(413);
+      expect(res.body.error.code).to.equal('payload_too_large');
+      expect(res.body.error.message).to.equal(`the workbook unzips to more than ${CAP} bytes (IMPORT_XLSX_MAX_UNZIPPED_BYTES)`);
+    } finally {
+      watcher.close();
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+    }
   });
 
   it('when a 200 MB zip bomb XLSX is uploaded whole, then 413 names the limit well within 30 s, nothing is written, and the next import runs', async () => {

@@ -27,7 +27,7 @@ interface Upload {
  * Streams the multipart field `file` to a temporary file (removed by the import run), refusing more than
  * `limit` bytes (413). Memory: busboy's buffers only, whatever the file's size. With `unzipCap`, a zip
  * (XLSX) is watched as it streams by (UnzipGuard): once its parts declare or inflate to more than the cap,
- * the upload stops there with 413 — the rest of the body is read and dropped, not parsed or stored.
+ * the upload is refused there (413): the rest of the body is read and dropped, not parsed, inflated or stored.
  */
 function readUpload(req: Request, limit: number, onBytes: (n: number) => void, unzipCap: number | null): Promise<Upload> {
   if (!req.is('multipart/form-data')) {
@@ -79,10 +79,12 @@ function readUpload(req: Request, limit: number, onBytes: (n: number) => void, u
           written = pipeline(stream, new UnzipGuard(unzipCap), out);
           written.catch((err: unknown) => {
             if (!(err instanceof ImportTooLargeError)) return;
-            // refused now: busboy lets go of the request, whose remaining bytes are dropped unread
+            // refused now: busboy lets go of the request and the temporary file goes; the rest of the body is
+            // read and dropped, and the 413 goes out once it is in (HTTP clients such as fetch reset a
+            // connection that answers before their upload is done, and would show that instead of the 413)
             req.unpipe(bb);
-            dropRest(req, limit);
-            fail(new AppError('payload_too_large', err.message, [{ field: 'file', message: err.message }]));
+            void removeImportFile(tmp);
+            dropRest(req, limit, () => fail(new AppError('payload_too_large', err.message, [{ field: 'file', message: err.message }])));
           });
         });
         bb.on('error', () => fail(new AppError('bad_request', 'malformed multipart/form-data body')));
@@ -101,13 +103,18 @@ function readUpload(req: Request, limit: number, onBytes: (n: number) => void, u
   );
 }
 
-/** Reads and drops what is left of a refused upload (the answer is sent meanwhile); a body beyond `limit` more bytes is cut. */
-function dropRest(req: Request, limit: number): void {
+/** Reads and drops what is left of a refused upload, then `done`; a body going on for `limit` more bytes is cut. */
+function dropRest(req: Request, limit: number, done: () => void): void {
   let n = 0;
   req.on('data', (c: Buffer) => {
     n += c.length;
     if (n > limit) req.socket.destroy();
   });
+  if (req.readableEnded) done();
+  else {
+    req.once('end', done);
+    req.once('close', done); // the client went away (or was cut): the import slot is freed all the same
+  }
   req.resume();
 }
 
