@@ -52,7 +52,8 @@ export interface RowSink {
 
 const PIECE = 256 * 1024;
 
-async function head(file: string, n: number): Promise<Buffer> {
+/** The first `n` bytes of a file (format sniffing). */
+export async function head(file: string, n: number): Promise<Buffer> {
   const fh = await fs.promises.open(file, 'r');
   try {
     const buf = Buffer.alloc(n);

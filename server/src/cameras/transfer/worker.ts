@@ -6,6 +6,7 @@ import type { RegionNode } from '../../regions/tree';
 import type { ProbeDefaults } from '../schema';
 import type { RowIssue } from './mapping';
 import type { ImportMode } from './model';
+import type { ImportFormat } from './parse';
 import { ImportTooLargeError, type FileMeta, type ReadOptions } from './read';
 import { TableError } from './table';
 
@@ -20,8 +21,15 @@ import { TableError } from './table';
  * flight. The worker's heap is capped: a file that needs more ends the worker, not the process (413).
  */
 export const READ_AHEAD = 2;
-/** Heap cap of the worker, MiB (a streamed CSV/XLSX needs a few, the plan ~100 bytes per code; a catalog XML is read whole). */
-export const WORKER_HEAP_MB = 512;
+/**
+ * Heap cap of the worker, MiB. A catalog XML is read whole and an XLSX keeps its shared strings; a CSV is
+ * streamed, so its worker needs the plan (~100 bytes per code: ~100 MB for a million rows) and a few
+ * batches. The cap is also where V8 lets garbage pile up before it collects in earnest (a million-row CSV
+ * took the process ~530 MB above idle under a 512 MB cap), so a CSV gets the smaller one.
+ */
+export function workerHeapMb(format: ImportFormat): number {
+  return format === 'csv' ? 256 : 512;
+}
 
 /** What the worker needs to check rows as the server would: the caller, the region tree, the probe defaults. */
 export interface PlanSetup {
@@ -90,12 +98,12 @@ function entry(): { file: string; execArgv?: string[] } {
 }
 
 /** Reads and plans `file` in a worker thread; the handlers run here, in file order. */
-export function planInWorker(file: string, opts: ReadOptions, setup: PlanSetup, handlers: PlanHandlers): Promise<PlanOutcome> {
+export function planInWorker(file: string, opts: ReadOptions, setup: PlanSetup, handlers: PlanHandlers, heapMb: number): Promise<PlanOutcome> {
   const { file: script, execArgv } = entry();
   const worker = new Worker(script, {
     workerData: { file, opts, setup } satisfies WorkerData,
     ...(execArgv ? { execArgv } : {}),
-    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 32 },
+    resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 },
   });
   const send = (m: ToWorker): void => worker.postMessage(m);
   return new Promise((resolve, reject) => {
@@ -145,7 +153,7 @@ export function planInWorker(file: string, opts: ReadOptions, setup: PlanSetup, 
     });
     worker.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        fail(new ImportTooLargeError(`reading the file needs more than the ${WORKER_HEAP_MB} MiB an import may use: split it, or use CSV`));
+        fail(new ImportTooLargeError(`reading the file needs more than the ${heapMb} MiB an import may use: split it`));
       } else fail(err);
     });
     worker.on('exit', (code) => fail(new Error(`import worker exited (${code}) before the end of the file`)));
