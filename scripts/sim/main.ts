@@ -12,6 +12,9 @@
  *   --credentials U:P    every camera wants Digest credentials for DESCRIBE and /ISAPI
  *   --socket raw|net     RTSP-port listener: raw libuv handles for the hot paths (default, cheapest per
  *                        connection) or plain `net` (default when VIGIL_SIM_SOCKET=net)
+ *   --bind wildcard|cameras  one listener per port on 0.0.0.0 (default: cheapest for 300,000 cameras), or one
+ *                        per camera and port on the camera's own 127.x address (nothing beyond loopback; two
+ *                        descriptors per camera, as the console's in-process demo simulator does)
  *
  * Control API: GET /health, GET /stats, GET /cameras, GET|PUT /cameras/:addr/fault,
  * PUT /regions/:id/fault, POST /faults {select, fault}, POST /scenario {name, steps}.
@@ -25,6 +28,11 @@ import { startSimulator, type SimCameraSpec, type SimSocketKind } from '../../se
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function bindArg(v: string | undefined): 'wildcard' | 'cameras' | undefined {
+  if (v === undefined || v === 'wildcard' || v === 'cameras') return v;
+  throw new Error(`--bind must be wildcard or cameras, not ${v}`);
 }
 
 function socketArg(v: string | undefined): SimSocketKind | undefined {
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
     httpPort: Number(arg('http-port') ?? ports.httpPort),
     controlPort: Number(arg('control-port') ?? 9554),
     socket: socketArg(arg('socket')),
+    bind: bindArg(arg('bind')),
   });
   process.stdout.write(
     JSON.stringify({ cameras: cameras.length, first: cameras[0]?.addr, rtspPort: sim.rtspPort, httpPort: sim.httpPort, socket: sim.socket, control: sim.controlUrl }) + '\n',

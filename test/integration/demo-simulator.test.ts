@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { expect } from 'chai';
 import { targetOf, type PointConfig } from '../../server/src/monitoring/service';
 import { probes } from '../../server/src/probes';
@@ -7,6 +9,37 @@ import { anonymous, type ApiClient } from '../helpers/http';
 
 interface SimState { running: boolean; cameras: number; rtspPort: number | null; httpPort: number | null; controlUrl: string | null }
 interface DemoPoint { endpoint: { host: string; rtspPort: number; httpPort: number; onvifPort: number } }
+
+/** Listening TCP sockets on these ports, from Linux's /proc/net/tcp and tcp6 (state 0A = LISTEN). */
+function listenersOn(ports: number[]): Array<{ address: string; port: number }> {
+  const out: Array<{ address: string; port: number }> = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 4 || cols[3] !== '0A') continue;
+      const [hexAddr, hexPort] = cols[1].split(':');
+      const port = parseInt(hexPort, 16);
+      if (!ports.includes(port)) continue;
+      // IPv4: one little-endian 32-bit word; IPv6: four of them
+      const words = hexAddr.match(/.{8}/g) ?? [];
+      const bytes = words.flatMap((w) => [6, 4, 2, 0].map((i) => parseInt(w.slice(i, i + 2), 16)));
+      const address = bytes.length === 4 ? bytes.join('.') : bytes.every((b) => b === 0) ? '::' : bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+      out.push({ address, port });
+    }
+  }
+  return out;
+}
+
+/** Resolves 'refused' or 'accepted' for a TCP connect. */
+function dial(host: string, port: number): Promise<'refused' | 'accepted'> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port }, () => {
+      s.destroy();
+      resolve('accepted');
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNREFUSED' ? resolve('refused') : reject(err)));
+  });
+}
 
 describe('demo district simulator (first run)', function () {
   this.timeout(60_000);
@@ -65,5 +98,21 @@ describe('demo district simulator (first run)', function () {
       const result = await probes[kind].check(targetOf(point, 2000));
       expect(result.outcome, `${kind} ${JSON.stringify(result)}`).to.equal('ok');
     }
+  });
+
+  it('when the demo simulator runs, then it listens only on its cameras\' own 127.x addresses: no wildcard socket, 127.0.0.1 and this host\'s other addresses are refused', async () => {
+    const sim = (await api.get('/demo')).body.simulator as SimState;
+    const ports = [sim.rtspPort as number, sim.httpPort as number];
+    const listening = listenersOn(ports);
+    expect(listening.filter((l) => !l.address.startsWith('127.')), 'listeners beyond loopback').to.deep.equal([]);
+    // (at least: another process on this machine may hold the same port number on other 127.x addresses)
+    expect(listening.length, 'one listener per camera and port').to.be.at.least(2 * sim.cameras);
+    for (const port of ports) expect(await dial('127.0.0.1', port), `127.0.0.1:${port} (no camera there)`).to.equal('refused');
+    const outside = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (outside) for (const port of ports) expect(await dial(outside.address, port), `${outside.address}:${port}`).to.equal('refused');
+    const points = (await api.get('/cameras?limit=1')).body.items as DemoPoint[];
+    expect(await dial(points[0].endpoint.host, sim.rtspPort as number)).to.equal('accepted');
   });
 });

@@ -152,6 +152,11 @@ export class CameraService implements RegionPoints {
     return this.writes.upsertManyValidated(rows, actor, opts);
   }
 
+  /** Deletes every point of these regions, unaudited (the demo loader's rollback): see `CameraWrites.removeInRegionsTrusted`. */
+  removeInRegionsTrusted(regionIds: string[]): Promise<number> {
+    return this.writes.removeInRegionsTrusted(regionIds);
+  }
+
   // ---- RegionPoints (used by the region service) ----
 
   countIn(regionIds: string[]): Promise<number> {

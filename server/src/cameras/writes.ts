@@ -5,6 +5,7 @@ import { actorOf, type Principal } from '../contracts/access';
 import { canSeeRegion, regionInScope } from '../auth/scope';
 import { AppError } from '../lib/errors';
 import type { ChangeFeed } from '../lib/change-feed';
+import { noPace, type Pace } from '../lib/pace';
 import { isDuplicateKey } from '../lib/store-errors';
 import { refNotFound, type RegionService } from '../regions/service';
 import type { PointCounts } from './counts';
@@ -59,6 +60,8 @@ export interface UpsertOptions {
    * so a point changed since then is a conflict, never overwritten. Without it the points are read here.
    */
   stored?: ReadonlyMap<string, Camera>;
+  /** Large batches on a busy server (imports): give the event loop its turns between rows (lib/pace.ts). */
+  pace?: Pace;
 }
 
 /** What audit entries keep of a point: everything the registry owns (status belongs to monitoring). */
@@ -239,7 +242,9 @@ export class CameraWrites {
     const ops: AnyBulkWriteOperation<CameraDoc>[] = [];
     const pending: Array<{ kind: 'created' | 'updated'; before: Camera | null; after: Camera }> = [];
     const now = new Date();
+    const pace = opts.pace ?? noPace;
     for (const [code, row] of byCode) {
+      if (pace.due()) await pace.yield();
       const cur = existing.get(code);
       if (!cur) {
         const doc = newDoc(registryFieldsOf(row, this.probeDefaults), now);
@@ -291,12 +296,14 @@ export class CameraWrites {
     }
     const auditEntries: AuditRecordInput[] = [];
     const written: Array<[Camera | null, Camera]> = [];
-    pending.forEach((p, i) => {
+    const announced: Camera[] = [];
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i];
       const { before, after } = p;
       const ok = !failed.has(i) && (p.kind === 'created' || versions.get(after.id) === after.version);
       if (!ok) {
         result.conflicts.push(after.gbCode);
-        return;
+        continue;
       }
       result[p.kind] += 1;
       result.outcomes.push({ gbCode: after.gbCode, id: after.id, outcome: p.kind });
@@ -313,11 +320,29 @@ export class CameraWrites {
           regionIds: [...new Set([after.regionId, ...(before ? [before.regionId] : [])])],
         });
       }
-      this.emit(after);
-    });
+      announced.push(after);
+    }
     if (ops.length) this.counts.afterWrite(snap, written);
+    // the change events last, in turns with the rest of the loop when paced (their consumers' work is the cost)
+    for (const c of announced) {
+      if (pace.due()) await pace.yield();
+      this.emit(c);
+    }
     for (let i = 0; i < auditEntries.length; i += 5000) await this.audit.recordMany(auditEntries.slice(i, i + 5000));
     return result;
+  }
+
+  /**
+   * Deletes every point of these regions without audit, announcing each delete (the demo loader's
+   * rollback: the polling engine, live push and incidents let go of them as of any delete).
+   */
+  async removeInRegionsTrusted(regionIds: string[]): Promise<number> {
+    const docs = await this.coll.find<Pick<CameraDoc, '_id' | 'regionId'>>(inRegions(regionIds), { projection: { _id: 1, regionId: 1 } }).toArray();
+    if (docs.length === 0) return 0;
+    await this.coll.deleteMany({ _id: { $in: docs.map((d) => d._id) } });
+    this.counts.invalidate();
+    for (const d of docs) this.feed.emit({ kind: 'delete', id: d._id.toHexString(), regionId: d.regionId.toHexString() });
+    return docs.length;
   }
 
   /** Moves every point of these regions to `target` (a region removed or merged). */

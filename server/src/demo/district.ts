@@ -293,6 +293,22 @@ async function loadDemo(services: DemoServices, opts: DemoLoadOptions): Promise<
   }
   const ports = typeof opts.ports === 'function' ? await opts.ports() : opts.ports;
   const demo = generateDemoDistrict(opts.seed, ports);
+  try {
+    return await writeDemo(services, demo, actor, started);
+  } catch (err) {
+    // a write failed (a full disk: 507): take back what was written, so the registry is empty again
+    // and the load can simply be repeated, never a half-loaded district
+    // (if the rollback fails too, the first error is the one to report)
+    const regionIds = demo.regions.map((r) => r.id);
+    await services.cameras
+      .removeInRegionsTrusted(regionIds)
+      .then(() => services.regions.removeManyTrusted(regionIds))
+      .catch(() => undefined);
+    throw err;
+  }
+}
+
+async function writeDemo(services: DemoServices, demo: DemoDistrict, actor: AuditActor, started: number): Promise<DemoLoadResult> {
   await services.regions.insertManyTrusted(demo.regions);
   const toInput = (p: DemoPoint, upstreamId: string | null): CameraInput => {
     const { upstreamGbCode: _u, ...raw } = p;

@@ -43,7 +43,8 @@ export function demoRouter(ctx: AppContext, registry: DemoServices): Router {
   /** The running simulator, started once on the configured ports (concurrent callers share the start). */
   const runSimulator = async (): Promise<RunningSimulator> => {
     if (simulator) return simulator;
-    starting ??= startSimulator({ cameras: demoDistrictCameras(), rtspPort: configured.rtspPort, httpPort: configured.httpPort, controlPort: 0 });
+    // each camera's own 127.20.x.y address, never a wildcard: nothing of the trial listens beyond loopback
+    starting ??= startSimulator({ cameras: demoDistrictCameras(), rtspPort: configured.rtspPort, httpPort: configured.httpPort, controlPort: 0, bind: 'cameras' });
     try {
       simulator = await starting;
       return simulator;

@@ -295,6 +295,17 @@ export class RegionService implements RegionIndex {
     for (const d of docs) this.feed.emit({ kind: 'upsert', id: d._id.toHexString() });
   }
 
+  /**
+   * Takes back what `insertManyTrusted` wrote (the demo loader's rollback when a later write fails): the
+   * nodes with these ids, without audit, one reload. Their points must be gone first.
+   */
+  async removeManyTrusted(ids: string[]): Promise<number> {
+    const res = await this.model.collection.deleteMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } });
+    await this.reload();
+    for (const id of ids) this.feed.emit({ kind: 'delete', id });
+    return res.deletedCount;
+  }
+
   private requireWritable(principal: Principal, id: string): RegionDoc {
     const d = this.visibleDoc(principal, id);
     if (!regionInScope(principal, this, id)) throw new AppError('forbidden', 'this region lies outside your write scope');

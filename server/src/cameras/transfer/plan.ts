@@ -1,9 +1,12 @@
 import type { Camera } from '../../contracts/cameras';
 import type { Principal } from '../../contracts/access';
 import { changesPoint } from '../documents';
-import type { CameraInput } from '../schema';
+import type { CameraInput, ProbeDefaults } from '../schema';
 import { fieldLabels, type SourceRow } from './fields';
 import { codeValue, mapRow, type MapContext, type RowIssue } from './mapping';
+import type { StagedRow } from './model';
+import type { FileMeta } from './read';
+import type { RegionDirectory } from './regions';
 
 /** The report lists at most this many problems (ordered by line); `errorsTruncated` says when more exist. */
 export const MAX_REPORTED_ERRORS = 10_000;
@@ -18,6 +21,26 @@ export interface PlannedRow {
   outcome: 'created' | 'updated' | 'unchanged';
   /** Version of the stored point the row was planned against (an update is written only over that version). */
   version?: number;
+}
+
+/** How the rows of a file are mapped for this caller: his scope, where rows without a region go, the file's columns. */
+export function mapContextFor(principal: Principal, dir: RegionDirectory, meta: FileMeta, probeDefaults: ProbeDefaults): MapContext {
+  const scope = principal.scopeRegionId === null ? null : new Set(dir.subtree(principal.scopeRegionId));
+  const districts = dir.tree.roots().filter((id) => dir.tree.tierOf(id) === 'district');
+  const defaultRegionId = principal.scopeRegionId ?? (districts.length === 1 ? districts[0] : undefined);
+  return {
+    ...(defaultRegionId && dir.get(defaultRegionId)?.tier !== 'grid' ? { defaultRegionId } : {}),
+    regions: dir,
+    scope,
+    probeDefaults,
+    headerText: meta.headerText,
+    ...(meta.columns ? { columns: new Set(meta.columns) } : {}),
+  };
+}
+
+/** A planned row as a staged chunk keeps it. */
+export function stagedRow(p: PlannedRow): StagedRow {
+  return { line: p.line, input: p.input, upstreamGbCode: p.upstreamGbCode, outcome: p.outcome === 'created' ? 'created' : 'updated', ...(p.version !== undefined ? { version: p.version } : {}) };
 }
 
 /** What the file says about one code: `line * 4 + kind`. */

@@ -52,7 +52,8 @@ export interface RowSink {
 
 const PIECE = 256 * 1024;
 
-async function head(file: string, n: number): Promise<Buffer> {
+/** The first `n` bytes of a file (format sniffing). */
+export async function head(file: string, n: number): Promise<Buffer> {
   const fh = await fs.promises.open(file, 'r');
   try {
     const buf = Buffer.alloc(n);
@@ -170,6 +171,11 @@ async function readAt(fh: fs.promises.FileHandle, pos: number, n: number): Promi
   return buf.subarray(0, bytesRead);
 }
 
+/** The one refusal of a workbook that unzips past the cap (the upload's UnzipGuard and checkUnzippedSize). */
+export function unzippedTooLarge(cap: number): ImportTooLargeError {
+  return new ImportTooLargeError(`the workbook unzips to more than ${cap} bytes (IMPORT_XLSX_MAX_UNZIPPED_BYTES)`);
+}
+
 /**
  * Refuses a workbook whose parts unzip to more than `cap` bytes, before anything keeps what it inflates:
  * the sizes the archive declares are checked first, then every part is inflated and counted (a bomb may
@@ -177,8 +183,7 @@ async function readAt(fh: fs.promises.FileHandle, pos: number, n: number): Promi
  * lists them, so the streaming reader that reads the local headers in order sees these parts and no other.
  */
 export async function checkUnzippedSize(file: string, cap: number): Promise<void> {
-  const tooLarge = (): ImportTooLargeError =>
-    new ImportTooLargeError(`the workbook unzips to more than ${cap} bytes (IMPORT_XLSX_MAX_UNZIPPED_BYTES)`);
+  const tooLarge = (): ImportTooLargeError => unzippedTooLarge(cap);
   const fh = await fs.promises.open(file, 'r');
   try {
     const size = (await fh.stat()).size;

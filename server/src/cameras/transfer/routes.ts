@@ -13,7 +13,9 @@ import { canonicalEncoding } from './decode';
 import { exportRecords, writeCatalog, writeCsv, writeXlsxExport } from './export';
 import { importJobSchema, importReportSchema } from '../../contracts/import';
 import { exportQuerySchema, importBodyDoc, importJobParamsSchema, importQuerySchema } from './schema';
+import { ImportTooLargeError } from './read';
 import { importTempFile, removeImportFile, TransferService } from './service';
+import { UnzipGuard } from './zip-guard';
 
 interface Upload {
   path: string;
@@ -23,9 +25,11 @@ interface Upload {
 
 /**
  * Streams the multipart field `file` to a temporary file (removed by the import run), refusing more than
- * `limit` bytes (413). Memory: busboy's buffers only, whatever the file's size.
+ * `limit` bytes (413). Memory: busboy's buffers only, whatever the file's size. With `unzipCap`, a zip
+ * (XLSX) is watched as it streams by (UnzipGuard): once its parts declare or inflate to more than the cap,
+ * the upload is refused there (413): the rest of the body is read and dropped, not parsed, inflated or stored.
  */
-function readUpload(req: Request, limit: number, onBytes: (n: number) => void): Promise<Upload> {
+function readUpload(req: Request, limit: number, onBytes: (n: number) => void, unzipCap: number | null): Promise<Upload> {
   if (!req.is('multipart/form-data')) {
     return Promise.reject(new AppError('unsupported_media_type', 'Content-Type must be multipart/form-data with the file in the field "file"'));
   }
@@ -68,7 +72,20 @@ function readUpload(req: Request, limit: number, onBytes: (n: number) => void): 
           stream.on('limit', () => {
             tooLarge = true;
           });
-          written = pipeline(stream, out);
+          if (unzipCap === null) {
+            written = pipeline(stream, out);
+            return;
+          }
+          written = pipeline(stream, new UnzipGuard(unzipCap), out);
+          written.catch((err: unknown) => {
+            if (!(err instanceof ImportTooLargeError)) return;
+            // refused now: busboy lets go of the request and the temporary file goes; the rest of the body is
+            // read and dropped, and the 413 goes out once it is in (HTTP clients such as fetch reset a
+            // connection that answers before their upload is done, and would show that instead of the 413)
+            req.unpipe(bb);
+            void removeImportFile(tmp);
+            dropRest(req, limit, () => fail(new AppError('payload_too_large', err.message, [{ field: 'file', message: err.message }])));
+          });
         });
         bb.on('error', () => fail(new AppError('bad_request', 'malformed multipart/form-data body')));
         bb.on('close', () => {
@@ -84,6 +101,21 @@ function readUpload(req: Request, limit: number, onBytes: (n: number) => void): 
         req.pipe(bb);
       }),
   );
+}
+
+/** Reads and drops what is left of a refused upload, then `done`; a body going on for `limit` more bytes is cut. */
+function dropRest(req: Request, limit: number, done: () => void): void {
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n > limit) req.socket.destroy();
+  });
+  if (req.readableEnded) done();
+  else {
+    req.once('end', done);
+    req.once('close', done); // the client went away (or was cut): the import slot is freed all the same
+  }
+  req.resume();
 }
 
 function stamp(): string {
@@ -160,7 +192,8 @@ export async function mountTransfer(api: Router, ctx: AppContext, deps: Transfer
       if (declared > 0) run.progress.bytesTotal = declared;
       let upload: Upload;
       try {
-        upload = await readUpload(req, ctx.config.IMPORT_LIMIT_BYTES, (n) => (run.progress.bytesDone = n));
+        const unzipCap = query.format === 'csv' || query.format === 'gb28181' ? null : ctx.config.IMPORT_XLSX_MAX_UNZIPPED_BYTES;
+        upload = await readUpload(req, ctx.config.IMPORT_LIMIT_BYTES, (n) => (run.progress.bytesDone = n), unzipCap);
       } catch (err) {
         service.abandon(run, err);
         throw err;

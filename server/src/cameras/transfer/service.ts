@@ -9,19 +9,18 @@ import type { ImportJob, ImportPhase, ImportReport } from '../../contracts/impor
 import { isObjectId } from '../../contracts/vocabulary';
 import { AppError, errorBody } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
+import { LoopPace, noPace, type Pace } from '../../lib/pace';
 import type { RegionService } from '../../regions/service';
 import type { ProbeDefaults } from '../schema';
 import type { CameraService } from '../service';
 import type { TextEncoding } from './decode';
 import { fieldLabels } from './fields';
-import type { MapContext } from './mapping';
 import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals, type StagedRow } from './model';
-import type { ImportFormat } from './parse';
-import { StreamPlanner, type PlannedRow } from './plan';
-import { ImportTooLargeError, type FileMeta } from './read';
-import { RegionDirectory } from './regions';
+import { sniffFormat, type ImportFormat } from './parse';
+import { stagedRow, type PlannedRow } from './plan';
+import { head, ImportTooLargeError, type FileMeta } from './read';
 import { TableError } from './table';
-import { readInWorker } from './worker';
+import { planInWorker, workerHeapMb } from './worker';
 
 export { MAX_REPORTED_ERRORS } from './plan';
 
@@ -248,20 +247,6 @@ export class TransferService {
     return out;
   }
 
-  private mapContext(principal: Principal, dir: RegionDirectory, meta: FileMeta): MapContext {
-    const scope = principal.scopeRegionId === null ? null : new Set(dir.subtree(principal.scopeRegionId));
-    const districts = dir.tree.roots().filter((id) => dir.tree.tierOf(id) === 'district');
-    const defaultRegionId = principal.scopeRegionId ?? (districts.length === 1 ? districts[0] : undefined);
-    return {
-      ...(defaultRegionId && dir.get(defaultRegionId)?.tier !== 'grid' ? { defaultRegionId } : {}),
-      regions: dir,
-      scope,
-      probeDefaults: this.deps.probeDefaults,
-      headerText: meta.headerText,
-      ...(meta.columns ? { columns: new Set(meta.columns) } : {}),
-    };
-  }
-
   private async runImport(run: ImportRun, file: ImportFile, hooks: ImportHooks): Promise<ImportReport> {
     const { principal, opts } = run;
     const started = Date.now();
@@ -277,20 +262,15 @@ export class TransferService {
     run.progress.bytesDone = 0;
     const jobId = run.id;
     const actor = { userId: principal.userId, username: principal.username };
-    const dir = new RegionDirectory(this.deps.regions.current());
     let meta: FileMeta | null = null;
-    let planner: StreamPlanner | null = null;
-    // staging while reading: valid rows go to import_rows as they come (level 0, or -1 for rows that
-    // wait for an upstream row of the file); the job document is written with the first chunk
-    let staging = opts.mode !== 'dry-run';
+    // staging while reading: the worker hands over chunks of valid rows to write (level 0, or -1 for rows
+    // that wait for an upstream row of the file); the job document is written with the first chunk
     let jobDoc: ImportJobDoc | null = null;
     let chunkSeq = 0;
     let staged = 0;
     let waitingStaged = 0;
     const regionIds = new Set<string>();
-    let ready: PlannedRow[] = [];
-    let waiting: PlannedRow[] = [];
-    const stage = async (rows: PlannedRow[], level: number): Promise<void> => {
+    const stage = async (rowsJson: string, level: number): Promise<void> => {
       if (!jobDoc) {
         jobDoc = {
           _id: jobId,
@@ -310,76 +290,56 @@ export class TransferService {
         };
         await this.jobs.collection.insertOne(jobDoc);
       }
-      const chunk: ImportChunkDoc = {
-        _id: new Types.ObjectId(),
-        jobId,
-        seq: chunkSeq++,
-        level,
-        rowsJson: JSON.stringify(rows.map(stagedRow)),
-      };
+      const chunk: ImportChunkDoc = { _id: new Types.ObjectId(), jobId, seq: chunkSeq++, level, rowsJson };
       await this.chunks.collection.insertOne(chunk);
       await hooks.afterStage?.(chunkSeq, jobId.toHexString());
     };
-
-    const read = await readInWorker(
+    const pd = this.deps.probeDefaults;
+    const format = opts.format ?? sniffFormat(await head(file.path, 256), opts.filename);
+    const outcome = await planInWorker(
       file.path,
       { format: opts.format, encoding: opts.encoding, filename: opts.filename, xlsxMaxUnzippedBytes: this.deps.xlsxMaxUnzippedBytes ?? 1_073_741_824, batchRows: BATCH },
       {
+        principal: { ...principal },
+        mode: opts.mode,
+        regions: this.deps.regions.current().all(),
+        probeDefaults: {
+          PROBE_DEFAULT_KIND: pd.PROBE_DEFAULT_KIND,
+          PROBE_DEFAULT_INTERVAL_SEC: pd.PROBE_DEFAULT_INTERVAL_SEC,
+          PROBE_DEFAULT_TIMEOUT_MS: pd.PROBE_DEFAULT_TIMEOUT_MS,
+          PROBE_DEFAULT_RETRIES: pd.PROBE_DEFAULT_RETRIES,
+          ...(pd.PROBE_DENY_CIDRS ? { PROBE_DENY_CIDRS: pd.PROBE_DENY_CIDRS.map((c) => ({ ...c })) } : {}),
+        },
+        chunkRows: BATCH,
+      },
+      {
         meta: (m) => {
           meta = m;
-          planner = new StreamPlanner(principal, (p, c) => this.deps.cameras.canSee(p, c), this.mapContext(principal, dir, m));
         },
-        rows: async (rows, bytes) => {
-          const plan = planner;
-          if (!plan) throw new Error('import reader sent rows before the header');
-          const found = await this.deps.cameras.findByGbCodes(StreamPlanner.codesOf(rows));
-          const taken = plan.take(rows, new Map(found.map((c) => [c.gbCode, c])));
-          run.progress.rowsDone += rows.length;
-          run.progress.bytesDone = bytes;
-          if (staging && opts.mode === 'all-or-nothing' && plan.totals.invalid > 0) staging = false; // refused anyway
-          if (staging) {
-            for (const p of taken.ready) {
-              ready.push(p);
-              regionIds.add(p.input.regionId);
-            }
-            for (const p of taken.waiting) waiting.push(p);
-            if (ready.length >= BATCH) {
-              const b = ready;
-              ready = [];
-              staged += b.length;
-              await stage(b, 0);
-            }
-            if (waiting.length >= BATCH) {
-              const b = waiting;
-              waiting = [];
-              waitingStaged += b.length;
-              await stage(b, -1);
-            }
+        lookup: (codes) => this.deps.cameras.findByGbCodes(codes),
+        planned: async (rowsDone, bytes, chunks) => {
+          run.progress.rowsDone = rowsDone;
+          run.progress.bytesDone = Math.max(run.progress.bytesDone, bytes);
+          for (const c of chunks) {
+            if (c.level === 0) staged += c.rows;
+            else waitingStaged += c.rows;
+            for (const id of c.regionIds) regionIds.add(id);
+            await stage(c.rowsJson, c.level);
           }
           await hooks.afterRead?.(run.progress.rowsDone, jobId.toHexString());
         },
       },
+      workerHeapMb(format),
     );
-    const plan = planner as StreamPlanner | null;
     const fileMeta = meta as FileMeta | null;
-    if (!plan || !fileMeta) throw new TableError('the file has no rows');
+    if (!fileMeta) throw new TableError('the file has no rows');
     run.progress.bytesDone = file.size;
-    run.progress.rowsTotal = plan.totals.rows;
-    if (staging && ready.length) {
-      staged += ready.length;
-      await stage(ready, 0);
-    }
-    if (staging && waiting.length) {
-      waitingStaged += waiting.length;
-      await stage(waiting, -1);
-    }
-    ready = [];
-    waiting = [];
+    run.progress.rowsTotal = outcome.totals.rows;
     phase('read');
     run.phase = 'stage';
-    const levels = plan.resolve();
-    const { errors, errorsTruncated } = plan.result();
-    const t = plan.totals;
+    const levels = new Map(outcome.levels);
+    const { errors, errorsTruncated } = outcome;
+    const t = outcome.totals;
     const totals: ImportTotals = {
       rows: t.rows,
       valid: t.rows - t.invalid,
@@ -387,7 +347,7 @@ export class TransferService {
       created: t.created,
       updated: t.updated,
       unchanged: t.unchanged,
-      skipped: read.skipped,
+      skipped: outcome.skipped,
     };
     const report: ImportReport = {
       jobId: null,
@@ -427,14 +387,14 @@ export class TransferService {
             regionIds.add(r.input.regionId);
             if (batch.length >= BATCH) {
               staged += batch.length;
-              await stage(batch, level);
+              await stage(JSON.stringify(batch.map(stagedRow)), level);
               batch = [];
             }
           }
         }
         if (batch.length) {
           staged += batch.length;
-          await stage(batch, level);
+          await stage(JSON.stringify(batch.map(stagedRow)), level);
         }
       }
       await this.chunks.collection.deleteMany({ jobId, level: -1 });
@@ -455,7 +415,14 @@ export class TransferService {
       report.jobId = jobId.toHexString();
       await hooks.afterCommit?.(jobId.toHexString());
       run.phase = 'apply';
-      applied = await this.applyBatches(job, this.stagedBatches(jobId, applyBatchSize(staged)), hooks, true, (n) => (run.progress.rowsApplied += n));
+      // the writes and their change events run here, on the main thread: in turns with HTTP and polling
+      const pace = new LoopPace();
+      try {
+        applied = await this.applyBatches(job, this.stagedBatches(jobId, applyBatchSize(staged)), hooks, true, (n) => (run.progress.rowsApplied += n), pace);
+      } finally {
+        pace.stop();
+      }
+      phases.gaveWay = Math.round(pace.restedMs);
       phase('apply');
     }
     run.phase = 'finish';
@@ -522,11 +489,13 @@ export class TransferService {
     hooks: ImportHooks,
     checkVersions: boolean,
     onBatch: (rows: number) => void = () => undefined,
+    pace: Pace = noPace,
   ): Promise<{ created: number; updated: number; unchanged: number; conflicts: PlannedRow[] }> {
     const out = { created: 0, updated: 0, unchanged: 0, conflicts: [] as PlannedRow[] };
     const source = `import:${job._id.toHexString()}`;
     let batchNo = 0;
     for await (const batch of batches) {
+      await pace.yield();
       // upstream devices created by an earlier level of this file did not exist when the plan read the
       // stored points: they are the one lookup left (by code, after that level was written)
       const pendingUp = batch.filter((r) => r.upstreamGbCode);
@@ -569,7 +538,7 @@ export class TransferService {
         const res = await this.deps.cameras.upsertManyValidated(
           todo.map((r) => r.input),
           job.actor,
-          { source, audit, ...(stored ? { stored } : {}) },
+          { source, audit, pace, ...(stored ? { stored } : {}) },
         );
         out.created += res.created;
         out.updated += res.updated;
@@ -585,9 +554,6 @@ export class TransferService {
   }
 }
 
-function stagedRow(p: PlannedRow): StagedRow {
-  return { line: p.line, input: p.input, upstreamGbCode: p.upstreamGbCode, outcome: p.outcome === 'created' ? 'created' : 'updated', ...(p.version !== undefined ? { version: p.version } : {}) };
-}
 
 const TEMP_PREFIX = 'vigil-import-';
 

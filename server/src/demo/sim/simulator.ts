@@ -38,9 +38,17 @@ export type SimSocketKind = 'raw' | 'net';
 
 export interface SimulatorOptions {
   cameras: SimCameraSpec[];
-  /** Wildcard listeners, one per port (0 = pick a free port). */
+  /** The ports every camera answers on (0 = pick a free port). */
   rtspPort?: number;
   httpPort?: number;
+  /**
+   * `wildcard` (default): one listener per port on `listenHost` (default 0.0.0.0), which answers only
+   * connections dialled to a camera's address — cheap for 300,000 cameras (the CLI and benchmarks).
+   * `cameras`: one listener per camera and port on the camera's own address, which must lie in
+   * 127.0.0.0/8, so nothing listens beyond loopback (the in-process demo simulator; two descriptors per
+   * camera).
+   */
+  bind?: 'wildcard' | 'cameras';
   listenHost?: string;
   /** Control API, on loopback only. */
   controlPort?: number;
@@ -298,19 +306,31 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         resolve((server.address() as AddressInfo).port);
       });
     });
-  const listenHost = opts.listenHost ?? '0.0.0.0';
-  const wantRaw = (opts.socket ?? defaultSocketKind()) === 'raw' && rawListenerAvailable;
-  const rawRtsp: RawRtspListener | null = wantRaw
-    ? listenRawRtsp({ host: listenHost, port: opts.rtspPort ?? 0, backlog: 4096, nonce, decide, handOff: (socket, cam, action) => serveRtsp(socket, { cam, action }) })
-    : null;
-  const rtspServer = rawRtsp ? null : net.createServer({ allowHalfOpen: false }, (socket) => serveRtsp(socket, decide(normaliseAddr(socket.localAddress))));
-  const rtspPort = rawRtsp ? rawRtsp.port : await listen(rtspServer as net.Server, opts.rtspPort ?? 0, listenHost);
+  const serveRtspSocket = (socket: net.Socket): void => serveRtsp(socket, decide(normaliseAddr(socket.localAddress)));
+  let rawRtsp: RawRtspListener | null = null;
+  let rtspServer: net.Server | null = null;
+  /** `bind: 'cameras'`: the listeners on each camera's address (the HTTP ones hand their sockets to httpServer). */
+  let perCamera: net.Server[] = [];
+  let rtspPort: number;
   let httpPort: number;
-  try {
-    httpPort = await listen(httpServer, opts.httpPort ?? 0, listenHost);
-  } catch (err) {
-    await (rawRtsp ? rawRtsp.close() : new Promise<void>((resolve) => rtspServer?.close(() => resolve())));
-    throw err;
+  if (opts.bind === 'cameras') {
+    const bound = await listenOnCameras([...cameras.keys()], opts.rtspPort ?? 0, opts.httpPort ?? 0, serveRtspSocket, (socket) => httpServer.emit('connection', socket));
+    ({ rtspPort, httpPort } = bound);
+    perCamera = bound.servers;
+  } else {
+    const listenHost = opts.listenHost ?? '0.0.0.0';
+    const wantRaw = (opts.socket ?? defaultSocketKind()) === 'raw' && rawListenerAvailable;
+    rawRtsp = wantRaw
+      ? listenRawRtsp({ host: listenHost, port: opts.rtspPort ?? 0, backlog: 4096, nonce, decide, handOff: (socket, cam, action) => serveRtsp(socket, { cam, action }) })
+      : null;
+    rtspServer = rawRtsp ? null : net.createServer({ allowHalfOpen: false }, serveRtspSocket);
+    rtspPort = rawRtsp ? rawRtsp.port : await listen(rtspServer as net.Server, opts.rtspPort ?? 0, listenHost);
+    try {
+      httpPort = await listen(httpServer, opts.httpPort ?? 0, listenHost);
+    } catch (err) {
+      await (rawRtsp ? rawRtsp.close() : new Promise<void>((resolve) => rtspServer?.close(() => resolve())));
+      throw err;
+    }
   }
 
   const select = (s: Selector): SimCamera[] => {
@@ -376,13 +396,67 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       for (const s of sockets) s.destroy();
       await Promise.all([
         rawRtsp?.close(),
-        ...[rtspServer, httpServer, control].map((srv) => srv && new Promise<void>((resolve) => srv.close(() => resolve()))),
+        closeAll(perCamera),
+        ...[rtspServer, opts.bind === 'cameras' ? null : httpServer, control].map((srv) => srv && new Promise<void>((resolve) => srv.close(() => resolve()))),
       ]);
+      if (opts.bind === 'cameras') httpServer.closeAllConnections();
     },
   };
   const control = controlServer(sim, regionFaults);
   const controlPort = await listen(control, opts.controlPort ?? 0, opts.controlHost ?? '127.0.0.1');
   return { ...sim, controlUrl: `http://${opts.controlHost ?? '127.0.0.1'}:${controlPort}` };
+}
+
+function closeAll(servers: net.Server[]): Promise<void> {
+  return Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve())))).then(() => undefined);
+}
+
+function listenOne(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, backlog: 511 }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * One RTSP and one HTTP listener on each camera's own loopback address, all on the same two ports. Port 0:
+ * the first camera's listener picks a free port and the others take the same one; when another
+ * address already holds it (a wildcard listener elsewhere on this machine), everything is closed and
+ * tried again on new ports.
+ */
+async function listenOnCameras(
+  addrs: string[],
+  rtspPort: number,
+  httpPort: number,
+  onRtsp: (socket: net.Socket) => void,
+  onHttp: (socket: net.Socket) => void,
+): Promise<{ rtspPort: number; httpPort: number; servers: net.Server[] }> {
+  for (const a of addrs) {
+    if (net.isIPv4(a) ? !a.startsWith('127.') : true) throw new Error(`a simulated camera bound to its own address needs one in 127.0.0.0/8, got ${a}`);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const servers: net.Server[] = [];
+    try {
+      let rtsp = rtspPort;
+      let http = httpPort;
+      for (const addr of addrs) {
+        const r = net.createServer({ allowHalfOpen: false }, onRtsp);
+        servers.push(r);
+        rtsp = await listenOne(r, addr, rtsp);
+        const h = net.createServer({ allowHalfOpen: false }, onHttp);
+        servers.push(h);
+        http = await listenOne(h, addr, http);
+      }
+      return { rtspPort: rtsp, httpPort: http, servers };
+    } catch (err) {
+      await closeAll(servers.filter((srv) => srv.listening));
+      const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!inUse || (rtspPort !== 0 && httpPort !== 0) || attempt >= 4) throw err;
+    }
+  }
 }
 
 function onvifTime(now: Date): string {
