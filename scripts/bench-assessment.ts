@@ -19,6 +19,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../server/src/lib/exceljs';
 import ExcelJS from 'exceljs';
 import mongoose from 'mongoose';
 import type { Principal } from '../server/src/contracts/access';

@@ -63,6 +63,12 @@ interface Entry {
   globalOnly?: string;
 }
 
+/** A one-off window a year ahead over one region (never open during the test). */
+const maintenanceBody = (regionId: string): Record<string, unknown> => ({
+  name: '夜间检修',
+  matcher: { regionIds: [regionId] },
+  schedule: { kind: 'once', startsAt: new Date(Date.now() + 300 * 24 * 3600_000).toISOString(), endsAt: new Date(Date.now() + 301 * 24 * 3600_000).toISOString() },
+});
 const inAYear = (): string => new Date(Date.now() + 200 * 24 * 3600_000).toISOString();
 const ORG = 'test-maintainer';
 
@@ -232,6 +238,15 @@ const table: Record<string, Entry> = {
   'GET /reports/online-rate': {
     build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/reports/online-rate?region=${t}&from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date().toISOString()}` }),
   },
+  'GET /reports/online-rate/trend': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/reports/online-rate/trend?region=${t}&months=2` }) },
+  'GET /reports/assessment': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/reports/assessment?month=2025-01&region=${t}` }) },
+  'GET /reports/assessment/xlsx': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/reports/assessment/xlsx?month=2025-01&region=${t}` }) },
+  'POST /reports/assessment/reissue': {
+    ok: 201,
+    unscoped: 'a whole closed month is issued again (no region)',
+    globalOnly: 'a re-issue replaces the figures every tier reads',
+    build: () => Promise.resolve({ method: 'POST', path: '/reports/assessment/reissue', body: { month: '2025-01', reason: '更正' } }),
+  },
   'GET /coverage/counts': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/coverage/counts?region=${t}` }) },
   'GET /coverage/gaps': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/coverage/gaps?region=${t}` }) },
   'POST /coverage/area': {
@@ -276,6 +291,18 @@ const table: Record<string, Entry> = {
   'GET /live/regions': { unscoped: 'a list of the regions the caller may see', build: () => Promise.resolve({ method: 'GET', path: '/live/regions' }) },
   'GET /live/points': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/live/points?regionId=${t}` }) },
   'GET /live/boundaries': { build: (_fx, t) => Promise.resolve({ method: 'GET', path: `/live/boundaries?regionId=${t}` }) },
+
+  // ---- maintenance windows (alert:read to read, alert:manage to change; bound to the regions they match) ----
+  'GET /maintenance-windows': { unscoped: 'a list filtered to windows concerning regions the caller sees', build: () => Promise.resolve({ method: 'GET', path: '/maintenance-windows' }) },
+  'POST /maintenance-windows': { ok: 201, build: (_fx, t) => Promise.resolve({ method: 'POST', path: '/maintenance-windows', body: maintenanceBody(t) }) },
+  'GET /maintenance-windows/{id}': { build: async (fx, t) => ({ method: 'GET', path: `/maintenance-windows/${await mustOk(fx.root.post('/maintenance-windows', maintenanceBody(t)), 'window')}` }) },
+  'PUT /maintenance-windows/{id}': {
+    build: async (fx, t) => ({ method: 'PUT', path: `/maintenance-windows/${await mustOk(fx.root.post('/maintenance-windows', maintenanceBody(t)), 'window')}`, body: maintenanceBody(t) }),
+  },
+  'DELETE /maintenance-windows/{id}': {
+    ok: 204,
+    build: async (fx, t) => ({ method: 'DELETE', path: `/maintenance-windows/${await mustOk(fx.root.post('/maintenance-windows', maintenanceBody(t)), 'window')}` }),
+  },
 
   // ---- alert channels (admin-only configuration, not bound to a region) -------------------------------
   'GET /channels': { unscoped: 'global alerting configuration (admins)', build: () => Promise.resolve({ method: 'GET', path: '/channels' }) },

@@ -1,5 +1,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../../server/src/lib/exceljs';
 import ExcelJS from 'exceljs';
 import type { Camera } from '../../server/src/contracts/cameras';
 import { parseImportFile } from '../../server/src/cameras/transfer/parse';

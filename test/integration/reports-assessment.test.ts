@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../../server/src/lib/exceljs';
 import ExcelJS from 'exceljs';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { Principal } from '../../server/src/contracts/access';

@@ -104,7 +104,8 @@ describe('auth: backoff limiter', () => {
 describe('auth: roles, cookies, bearer, cross-site', () => {
   it('when a role is compared, then only permission subsets are within', () => {
     expect(roleWithin('viewer', 'operator')).to.equal(true);
-    expect(roleWithin('planner', 'operator')).to.equal(true);
+    // planners approve online-rate exclusions (report:approve), which operators may not
+    expect(roleWithin('planner', 'operator')).to.equal(false);
     expect(roleWithin('operator', 'planner')).to.equal(false);
     expect(roleWithin('technician', 'planner')).to.equal(false);
     expect(roleWithin('admin', 'operator')).to.equal(false);

@@ -1,5 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../../server/src/lib/exceljs';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { parseCatalog } from '../../server/src/cameras/transfer/catalog';

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../../server/src/lib/exceljs';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { CsvRecordReader, parseCsvRecords } from '../../server/src/cameras/transfer/csv';

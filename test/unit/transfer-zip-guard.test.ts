@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../../server/src/lib/exceljs';
 import ExcelJS from 'exceljs';
 import { ImportTooLargeError } from '../../server/src/cameras/transfer/read';
 import { UnzipGuard } from '../../server/src/cameras/transfer/zip-guard';

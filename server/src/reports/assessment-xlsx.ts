@@ -1,5 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../lib/exceljs';
 import ExcelJS from 'exceljs';
 import { assessmentGradeLabels, type AssessmentCamera, type AssessmentRule } from '../contracts/assessment';
 import type { RegionTier } from '../contracts/vocabulary';

@@ -1,4 +1,6 @@
 import type { Writable } from 'node:stream';
+// exceljs' streaming reader decodes UTF-8 only with the fix in lib/exceljs.ts, which must load first
+import '../../lib/exceljs';
 import ExcelJS from 'exceljs';
 import { cellText } from './cells';
 import { buildTable, TableError, type RawRecord, type Table } from './table';
