@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -6,31 +5,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { Principal } from '../../server/src/contracts/access';
 import type { Assessment } from '../../server/src/contracts/assessment';
+import { artifacts, CHROMIUM, ensureClientBuilt } from '../helpers/browser';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { loginAs } from '../helpers/auth';
 import { apiUrl, type ApiClient } from '../helpers/http';
 import { writeMonth, type PointMonth } from '../fixtures/month-docs';
 
-const root = path.resolve(__dirname, '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = path.join(root, 'test-artifacts');
 const fixture: Principal = { kind: 'dev', userId: '000000000000000000000000', username: 'fixture', role: 'admin', scopeRegionId: null };
-
-/** The server serves client/dist: build it when the console or the contracts changed since the last build. */
-function ensureClientBuilt(): void {
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-    }
-    return t;
-  };
-  const index = path.join(root, 'client', 'dist', 'index.html');
-  const sources = Math.max(newest(path.join(root, 'client', 'src')), newest(path.join(root, 'server', 'src', 'contracts')));
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs > sources) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.mjs', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-}
 
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
 

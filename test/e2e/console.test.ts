@@ -1,42 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { liveOf } from '../../server/src/live';
+import { artifacts, CHROMIUM, ensureClientBuilt } from '../helpers/browser';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { loginAs } from '../helpers/auth';
 import type { ApiClient } from '../helpers/http';
 import { runTs, type StartedProcess } from '../helpers/process';
 
-const root = path.resolve(__dirname, '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = path.join(root, 'test-artifacts');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** The server serves client/dist; build it when missing or older than the sources. */
-function ensureClientBuilt(): void {
-  const index = path.join(root, 'client', 'dist', 'index.html');
-  const sources = Math.max(
-    newestMtime(path.join(root, 'client', 'src')),
-    newestMtime(path.join(root, 'server', 'src', 'contracts')),
-    fs.statSync(path.join(root, 'client', 'index.html')).mtimeMs,
-    fs.statSync(path.join(root, 'client', 'vite.config.mjs')).mtimeMs,
-  );
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs > sources) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.mjs', '--logLevel', 'warn'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-}
 
 /*
  * Page functions run in the browser, but this file is checked with the server's DOM-free lib: these

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -6,29 +5,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { CoverageCounts } from '../../server/src/contracts/coverage';
 import type { Exclusion } from '../../server/src/contracts/exclusions';
 import { generateDemoDistrict } from '../../server/src/demo/district';
+import { artifacts, CHROMIUM, ensureClientBuilt } from '../helpers/browser';
 import { bootAdmin, bootAuthApp, type TestApp } from '../helpers/app';
 import { createUser, loginAs } from '../helpers/auth';
 import type { ApiClient } from '../helpers/http';
 
-const root = path.resolve(__dirname, '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const artifacts = path.join(root, 'test-artifacts');
-
-/** The server serves client/dist: build it when the console or the contracts changed since the last build. */
-function ensureClientBuilt(): void {
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-    }
-    return t;
-  };
-  const index = path.join(root, 'client', 'dist', 'index.html');
-  const sources = Math.max(newest(path.join(root, 'client', 'src')), newest(path.join(root, 'server', 'src', 'contracts')));
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs > sources) return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'client/vite.config.mjs', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-}
 
 /*
  * Page functions run in the browser; this file is checked without the DOM lib, so what they touch is declared here.
