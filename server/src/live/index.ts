@@ -171,6 +171,10 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
   let regionsDirty = false;
   let needFullLoad = false;
   const applyRegistryChanges = async (): Promise<void> => {
+    // A full read in flight took its snapshot of the store before some of the pending changes were written:
+    // applied now, they would be overwritten by that older snapshot when it lands (a demo load's later points
+    // vanished from the board until the next reconcile). Apply them after it, and never fold them into it.
+    while (loading) await loading.catch(() => undefined);
     if (!hub || needFullLoad) {
       needFullLoad = false;
       pendingUpserts.clear();
