@@ -25,7 +25,7 @@ import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { Types } from 'mongoose';
 import { decodeGbCode, formatGbCode } from '../server/src/cameras/gbcode';
-import { searchFieldsOf } from '../server/src/cameras/model';
+import { searchFieldsOf } from '../server/src/cameras/search';
 import { cameraInputSchema, stripEcho } from '../server/src/cameras/schema';
 import { cameraAsInput } from '../server/src/cameras/documents';
 import { csvLine } from '../server/src/cameras/transfer/csv';

@@ -50,7 +50,7 @@ describe('live index: a full read racing registry changes', () => {
         if (hold === null) await new Promise<void>((r) => (hold = r));
         return snapshot;
       },
-      boundaries: async () => [],
+      boundaries: () => Promise.resolve([]),
     };
     const cameras = new Emitter();
     const regions = Object.assign(new Emitter(), { current: () => tree });

@@ -1,7 +1,9 @@
-import { Types, type Model } from 'mongoose';
+import { ObjectId } from 'bson';
+import type { Model, Types } from 'mongoose';
 import { isObjectId } from '../contracts/vocabulary';
 import { decodeGbCode } from './gbcode';
-import { searchFieldsOf, type CameraDoc } from './model';
+import type { CameraDoc } from './model';
+import { searchFieldsOf } from './search';
 import type { Camera } from '../contracts/cameras';
 import { applyProbeDefaults, type CameraInput, type CameraInputRaw, type ProbeDefaults } from './schema';
 
@@ -22,7 +24,8 @@ type OwnedDocFields = Omit<RegistryFields, 'gb' | 'searchText' | 'searchTokens'>
 /** The registry-owned fields as the API shows them (gb follows from gbCode). */
 type OwnedFields = Omit<Camera, 'id' | 'gb' | 'status' | 'version' | 'createdAt' | 'updatedAt'>;
 
-export const oid = (s: string): Types.ObjectId => new Types.ObjectId(s);
+// bson's ObjectId is mongoose's Types.ObjectId (one class); from bson, the import worker loads no mongoose
+export const oid = (s: string): Types.ObjectId => new ObjectId(s);
 export const hex = (v: Types.ObjectId | null | undefined): string | null => (v ? v.toHexString() : null);
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -113,7 +116,7 @@ export function registryFieldsOf(input: CameraInput, defaults: ProbeDefaults): R
 }
 
 /** A new point's document: status follows from `enabled` and whether it has a host (未接入 without). */
-export function newDoc(fields: RegistryFields, now: Date, id = new Types.ObjectId()): CameraDoc {
+export function newDoc(fields: RegistryFields, now: Date, id: Types.ObjectId = new ObjectId()): CameraDoc {
   return {
     _id: id,
     ...fields,

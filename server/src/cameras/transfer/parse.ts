@@ -3,7 +3,8 @@ import { parseCsv, unguardFormula } from './csv';
 import { decodeText, detectEncoding, type TextEncoding } from './decode';
 import type { ParsedTable } from './fields';
 import { TableError } from './table';
-import { parseXlsx } from './xlsx';
+import { lazyRequire } from '../../lib/lazy';
+import type * as XlsxModule from './xlsx';
 
 export type ImportFormat = ParsedTable['format'];
 
@@ -38,6 +39,8 @@ export async function parseImportFile(buf: Buffer, opts: ParseOptions = {}): Pro
   const format = opts.format ?? sniffFormat(buf, opts.filename);
   switch (format) {
     case 'xlsx': {
+      // exceljs only when a sheet comes (it costs ~0.5 s to load; read.ts imports this module for sniffFormat)
+      const { parseXlsx } = lazyRequire<typeof XlsxModule>(__filename, './xlsx');
       const t = await parseXlsx(buf);
       return { format, encoding: 'utf-8', ...t, skipped: 0 };
     }

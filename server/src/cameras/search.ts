@@ -1,0 +1,66 @@
+/**
+ * Free-text search over points: the derived fields a registry write stores (searchText, searchTokens) and the
+ * store filter a query becomes. No mongoose here: the import worker derives these fields for every row.
+ */
+
+const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
+
+export function normaliseSearch(s: string): string {
+  return s.normalize('NFKC').toLowerCase().replace(/\s+/g, '');
+}
+
+function bigrams(s: string): string[] {
+  const chars = [...s];
+  const out: string[] = [];
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i] + chars[i + 1]);
+  return out;
+}
+
+/**
+ * Tokens are the bigrams of name and address plus the single CJK characters of the name (one-character
+ * searches like 园 are common in Chinese). The gbCode gets none: a full code is an exact lookup on the
+ * unique index and a fragment is matched by the substring scan alone; every token is an index entry
+ * paid on each write.
+ */
+export function searchFieldsOf(p: { name: string; address: string; gbCode: string }): { searchText: string; searchTokens: string[] } {
+  const name = normaliseSearch(p.name);
+  const address = normaliseSearch(p.address);
+  // only bigrams with a Chinese character: a query without one is a substring scan and never reads
+  // tokens, so digit/Latin pairs ("12", "-1") would be index entries paid on every write for nothing
+  const tokens = new Set<string>([...bigrams(name), ...bigrams(address)].filter((t) => CJK.test(t)));
+  for (const ch of name) if (CJK.test(ch)) tokens.add(ch);
+  return { searchText: [name, address, p.gbCode].join('\n'), searchTokens: [...tokens] };
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Bigrams made only of ASCII letters/digits are the least selective; prefer ones with CJK characters. */
+function selectivity(token: string): number {
+  return [...token].filter((c) => CJK.test(c)).length;
+}
+
+/**
+ * The store filter for a free-text query (see the model comment), and whether an index answers it alone
+ * (`exact`: a gbCode, or one or two Chinese characters, one token) or the store must test candidate points
+ * one by one (a regex and `$all`). Null when the query is empty. One token is an equality condition so that
+ * a store which only indexes equality/$in (the embedded one) still narrows through the multikey index;
+ * `$all` and the regex then decide exactly.
+ */
+export function searchPlan(q: string): { filter: Record<string, unknown>; exact: boolean } | null {
+  const n = normaliseSearch(q);
+  if (!n) return null;
+  if (/^\d{20}$/.test(n)) return { filter: { gbCode: n }, exact: true };
+  const text = { searchText: { $regex: escapeRegex(n) } };
+  const chars = [...n];
+  // digits/ASCII-only fragments (gbCode parts, model numbers) have no tokens: substring scan
+  if (!chars.some((c) => CJK.test(c))) return { filter: text, exact: false };
+  const tokens = chars.length === 1 ? [n] : [...new Set(bigrams(n))];
+  // one or two characters are one token, present exactly when the text is in the name (or, for two, the
+  // address): equality alone decides, so the store can page and count from the index without reading points
+  if (chars.length <= 2) return { filter: { searchTokens: tokens[0] }, exact: true };
+  const indexed = tokens.filter((t) => CJK.test(t));
+  const best = [...indexed].sort((a, b) => selectivity(b) - selectivity(a))[0];
+  return { filter: { $and: [{ searchTokens: best }, { searchTokens: { $all: indexed.slice(0, 8) } }, text] }, exact: false };
+}
