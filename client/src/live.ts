@@ -1,4 +1,4 @@
-import { shallowRef, ref } from 'vue';
+import { computed, shallowRef, ref } from 'vue';
 import { io, type Socket } from 'socket.io-client';
 import {
   cameraStates,
@@ -384,6 +384,23 @@ function hash(s: string): number {
 }
 
 export const board = new Board();
+
+/** The region tree as a picker lists it: every region the caller sees, indented by depth, in tree order. */
+function regionPicker(grids: boolean): Array<{ id: string; label: string }> {
+  void board.regionsVersion.value;
+  const out: Array<{ id: string; label: string }> = [];
+  const walk = (nodes: RegionNode[]): void => {
+    for (const n of nodes) {
+      if (grids || n.tier !== 'grid') out.push({ id: n.id, label: `${'　'.repeat(n.depth)}${n.name}` });
+      walk(n.children);
+    }
+  };
+  walk(board.roots);
+  return out;
+}
+export const regionOptions = computed(() => regionPicker(true));
+/** The same without grids (a point's region, an incident filter: district, streets and communities). */
+export const regionOptionsNoGrids = computed(() => regionPicker(false));
 
 declare global {
   interface Window {
