@@ -103,6 +103,8 @@ export interface ChannelServiceDeps {
   windows: SlidingWindows;
   sendContext: Omit<SendContext, 'proxyUrl'>;
   publicUrl: string | null;
+  /** The names of the alert policies that still name a channel (a channel in use is not deleted). */
+  policiesNaming?(channelId: string): string[];
 }
 
 /**
@@ -218,9 +220,21 @@ export class ChannelService {
     return view;
   }
 
-  /** Deletes the channel; its queued rows fail as "channel deleted" when their turn comes. */
+  /** Whether a channel with this id exists. */
+  async exists(id: string): Promise<boolean> {
+    return isObjectId(id) && (await this.model.collection.countDocuments({ _id: new Types.ObjectId(id) }, { limit: 1 })) > 0;
+  }
+
+  /**
+   * Deletes the channel; its queued rows fail as "channel deleted" when their turn comes. A channel an alert
+   * policy still names is refused: the policy would page nobody through it.
+   */
   async remove(principal: Principal, id: string): Promise<void> {
     const cur = await this.load(id);
+    const users = this.deps.policiesNaming?.(id) ?? [];
+    if (users.length > 0) {
+      throw new AppError('conflict', `the channel is a receiver of alert policies ${users.join(', ')}: remove it from them first`, [{ field: 'id', message: 'in use by alert policies' }]);
+    }
     await this.model.collection.deleteOne({ _id: cur._id });
     await this.deps.audit.record({ actor: actorOf(principal), action: 'delete', entity: 'channel', entityId: id, before: auditView(toChannel(cur)), after: null });
   }

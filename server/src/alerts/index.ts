@@ -80,7 +80,16 @@ export async function createAlerts(ctx: AppContext, opts: AlertsOptions): Promis
   const box = SecretBox.open({ configuredKey: config.ALERTS_SECRET_KEY, dataDir: config.DATA_DIR, sharedStore: Boolean(config.MONGODB_URI), logger });
   const windows = new SlidingWindows();
   const sendContext = { timeoutMs: config.ALERTS_SEND_TIMEOUT_MS, timeZone: config.REPORT_TZ, now };
-  const channels = new ChannelService({ conn: ctx.store.conn, box, audit: auditService, windows, sendContext, publicUrl: config.PUBLIC_URL ?? null });
+  const channels = new ChannelService({
+    conn: ctx.store.conn,
+    box,
+    audit: auditService,
+    windows,
+    sendContext,
+    publicUrl: config.PUBLIC_URL ?? null,
+    // called at request time, when the incident service below exists
+    policiesNaming: (id) => incidents.policiesNamingChannel(id),
+  });
   const outbox = new Outbox(ctx.store.conn, now);
   await Promise.all([channels.init(), outbox.init()]);
   const dispatcher = new Dispatcher({
@@ -117,6 +126,7 @@ export async function createAlerts(ctx: AppContext, opts: AlertsOptions): Promis
     },
     audit,
     silenced: (p, at): boolean => silences.silenced(p, at),
+    channelExists: (id) => channels.exists(id),
     tickMs: config.ALERTS_TICK_MS,
   });
   const silences: SilenceService = new SilenceService({ conn: ctx.store.conn, regions: opts.registry.regions, point: (id): AlertPoint | undefined => incidents.points.get(id), audit });

@@ -80,12 +80,12 @@ export function channelsRouter(ctx: AppContext, channels: ChannelService, outbox
   defineRoute(router, ctx.openapi, {
     method: 'delete',
     path: '/channels/:id',
-    summary: 'Delete a channel (its queued messages fail as "channel deleted")',
+    summary: 'Delete a channel (its queued messages fail as "channel deleted"); refused while an alert policy names it',
     tags,
     permission: 'alert:manage',
     params: idParams,
     status: 204,
-    responses: { 204: { description: 'deleted' }, 404: { description: 'unknown channel' } },
+    responses: { 204: { description: 'deleted' }, 404: { description: 'unknown channel' }, 409: { description: 'an alert policy still names the channel' } },
     handler: ({ principal, params }) => channels.remove(principal, params.id),
   });
 

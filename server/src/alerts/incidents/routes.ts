@@ -109,7 +109,11 @@ export function incidentsRouter(ctx: AppContext, incidents: IncidentService): Ro
     permission: 'settings:manage',
     body: alertPolicyInputSchema,
     status: 201,
-    responses: { 201: { description: 'the policy', schema: alertPolicySchema } },
+    responses: {
+      201: { description: 'the policy', schema: alertPolicySchema },
+      404: { description: 'a region, channel or user the policy names does not exist (or is outside the caller\'s scope); details name the field' },
+      409: { description: 'a policy with this name exists' },
+    },
     handler: ({ principal, body }) => incidents.createPolicy(principal, body),
   });
   defineRoute(router, ctx.openapi, {
@@ -130,7 +134,11 @@ export function incidentsRouter(ctx: AppContext, incidents: IncidentService): Ro
     permission: 'settings:manage',
     params: incidentIdParamsSchema,
     body: alertPolicyInputSchema,
-    responses: { 200: { description: 'the policy', schema: alertPolicySchema } },
+    responses: {
+      200: { description: 'the policy', schema: alertPolicySchema },
+      404: { description: 'unknown policy, or a region, channel or user it names does not exist; details name the field' },
+      409: { description: 'stale version, or a policy with this name exists' },
+    },
     handler: ({ principal, params, body, req }) => incidents.updatePolicy(principal, params.id, body, parseIfMatch(req.get('If-Match'))),
   });
   defineRoute(router, ctx.openapi, {

@@ -46,6 +46,8 @@ export interface IncidentDeps {
   audit(entry: { actor: ReturnType<typeof actorOf>; action: string; entity: 'alert'; entityId: string; before: unknown; after: unknown }): Promise<void>;
   /** Whether messages about a point are muted at `at` (silences). */
   silenced?(point: AlertPoint, at: number): boolean;
+  /** Whether a channel exists (a policy's receivers are checked when it is written). */
+  channelExists(id: string): Promise<boolean>;
   /** Milliseconds between clock ticks (1 s in production; shorter in tests). */
   tickMs: number;
 }
@@ -428,8 +430,31 @@ export class IncidentService {
     return p.match.regionIds.length > 0 && p.match.regionIds.every((r) => regionInScope(principal, tree, r));
   }
 
+  /**
+   * Every channel and user a policy names exists: a receiver that is not there routes messages nowhere, and
+   * nobody would learn of it before an outage went unannounced. Not found names the receiver's field.
+   */
+  private async checkReceivers(input: AlertPolicyInput): Promise<void> {
+    const named: Array<{ field: string; r: AlertPolicyInput['receivers'][number] }> = [
+      ...input.receivers.map((r, i) => ({ field: `receivers.${i}.id`, r })),
+      ...input.escalation.steps.flatMap((s, si) => s.receivers.map((r, i) => ({ field: `escalation.steps.${si}.receivers.${i}.id`, r }))),
+    ];
+    for (const { field, r } of named) {
+      if (r.kind === 'org') continue;
+      const exists = r.kind === 'channel' ? await this.deps.channelExists(r.id) : (await this.deps.user(r.id)) !== null;
+      if (!exists) throw new AppError('not_found', `${field}: ${r.kind} not found`, [{ field, message: `${r.kind} not found` }]);
+    }
+  }
+
+  /** The names of the policies that name this channel among their receivers or escalation steps. */
+  policiesNamingChannel(channelId: string): string[] {
+    const names = (rs: AlertPolicyInput['receivers']): boolean => rs.some((r) => r.kind === 'channel' && r.id === channelId);
+    return this.policies.filter((p) => names(p.receivers) || p.escalation.steps.some((s) => names(s.receivers))).map((p) => p.name);
+  }
+
   async createPolicy(principal: Principal, raw: AlertPolicyInput): Promise<AlertPolicyView> {
     const input = this.scoped(principal, raw);
+    await this.checkReceivers(input);
     const now = new Date();
     try {
       const doc = await this.policyModel.create({ ...input, version: 1, createdAt: now, updatedAt: now });
@@ -449,6 +474,7 @@ export class IncidentService {
       throw new AppError('conflict', `the policy was changed meanwhile (current version ${before.version})`, [{ field: 'version', message: 'stale' }]);
     }
     const input = this.scoped(principal, raw);
+    await this.checkReceivers(input);
     let d: AlertPolicyDoc | null;
     try {
       d = await this.policyModel
