@@ -21,6 +21,9 @@
  *                     confirmation p50/p99, event-loop delay p99, effective interval, longest gap between two
  *                     checks of a point
  *   --probe-cost-only only the tcp vs rtsp CPU-per-check comparison (it opens every run)
+ *   --trace           a timeline on stderr: every 250 ms the cycle lag, dispatches, admission control's state and
+ *                     the write buffers; every store flush over 100 ms and every GC pause over 20 ms (with
+ *                     their start times), so a blip can be traced to what ran at that moment
  *
  * What runs where: the simulator is a child process; the polling engine runs in this process together
  * with the embedded store, as `npm start` runs them: the points are camera documents in the store (with
@@ -35,7 +38,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../server/src/config';
 import { createLogger } from '../server/src/lib/logger';
 import type { Transition } from '../server/src/monitoring/events';
@@ -73,6 +76,7 @@ const TICK_MS = arg('tick-ms', '');
 const SOCKET = arg('socket', 'raw');
 const WITH_STORE = !process.argv.includes('--no-store');
 const SPILL_AT_S = Number(arg('rollup-pass-at', '30'));
+const TRACE = process.argv.includes('--trace');
 const BBE_BIN = arg('bbe-bin', '/usr/bin/prometheus-blackbox-exporter');
 const RETRIES = 3;
 const root = path.resolve(__dirname, '..');
@@ -159,6 +163,59 @@ async function probeCost(rtspPort: number, count: number): Promise<{ tcpUs: numb
   const tcpUs = med(tcp);
   const rtspUs = med(rtsp);
   return { tcpUs: Number(tcpUs.toFixed(1)), rtspUs: Number(rtspUs.toFixed(1)), ratio: Number((rtspUs / tcpUs).toFixed(3)), rounds, perRound, failures };
+}
+
+/**
+ * --trace: what the engine did, with times from the start of the measured run (t0), on stderr. Reads the
+ * service's private parts on purpose (a benchmark's look inside, like the lag sampler).
+ */
+function traceTimeline(service: MonitoringService, t0: number): () => void {
+  const ts = (at: number): string => ((at - t0) / 1000).toFixed(2);
+  const scheduler = service['scheduler'];
+  const admission = service['admission'];
+  let last = scheduler.window;
+  // the loop's delay distribution per second (admission control only sees its p99): one long pause and a
+  // steadily slow loop look alike in a p99 of ~100 samples, not in the p50/p90
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  let eldLine = '';
+  const eldTimer = setInterval(() => {
+    eldLine = ` eldSec(p50/p90/max)=${Math.max(0, eld.percentile(50) / 1e6 - 10).toFixed(0)}/${Math.max(0, eld.percentile(90) / 1e6 - 10).toFixed(0)}/${Math.max(0, eld.max / 1e6 - 10).toFixed(0)}`;
+    eld.reset();
+  }, 1000);
+  const timer = setInterval(() => {
+    const a = admission.state;
+    const w = scheduler.window;
+    // the window rolls once a second: print it only when it is a new one
+    const win = w === last ? '' : ` win(disp=${w.dispatched} urg=${w.urgentDispatched} lim=${w.limited} mean=${w.meanMs.toFixed(0)})`;
+    last = w;
+    process.stderr.write(
+      `trace t=${ts(Date.now())} lag=${scheduler.currentLagMs()} inFlight=${scheduler.inFlight} stretch=${scheduler.stretchMs} rate=${a.ratePerSec === Infinity ? 'inf' : a.ratePerSec.toFixed(0)} eld99=${a.delayP99Ms.toFixed(1)} elu=${a.utilization.toFixed(2)}${win} ${eldLine} buf(st/tr/hi)=${service.store.bufferedStatus}/${service.store.bufferedTransitions}/${service.store.bufferedRollups} pass=${service.spilling}\n`,
+    );
+  }, 250);
+  const flush = service.store.flush.bind(service.store);
+  service.store.flush = async (what) => {
+    const s = Date.now();
+    const c = process.cpuUsage();
+    try {
+      return await flush(what);
+    } finally {
+      const ms = Date.now() - s;
+      const cpu = process.cpuUsage(c);
+      if (ms > 100) process.stderr.write(`trace flush t=${ts(s)} took ${ms} ms (process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms)\n`);
+    }
+  };
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.duration > 20) process.stderr.write(`trace gc t=${ts(performance.timeOrigin + e.startTime)} ${e.duration.toFixed(0)} ms kind=${String((e as unknown as { detail?: { kind?: number } }).detail?.kind)}\n`);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  return () => {
+    clearInterval(timer);
+    clearInterval(eldTimer);
+    eld.disable();
+    gc.disconnect();
+    service.store.flush = flush;
+  };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -387,6 +444,8 @@ async function main(): Promise<void> {
     service.startSpillPass();
   }, SPILL_AT_S * 1000) : undefined;
 
+  const stopTrace = TRACE ? traceTimeline(service, t0) : undefined;
+
   const progress = setInterval(() => {
     void countProbes().then((c) => {
       process.stderr.write(`bench: t=${((Date.now() - t0) / 1000).toFixed(0)} s probes=${c.total} inFlight=${service['scheduler'].inFlight} lag=${service['scheduler'].currentLagMs()} ms rss=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB down=${outageDown.size}/${outageSet.size} buffered(st/tr/ro)=${service.store.bufferedStatus}/${service.store.bufferedTransitions}/${service.store.bufferedRollups}\n`);
@@ -402,6 +461,7 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   clearInterval(loadSampler);
   clearInterval(progress);
+  stopTrace?.();
   longestGapRatio = Math.max(longestGapRatio, service.longestGapRatio());
   const loadAtEnd = service.load();
   if (outageTimer) clearTimeout(outageTimer);

@@ -284,6 +284,23 @@ describe('admission control', () => {
     expect(a.bucket.rate).to.be.within(before * 0.6, before * 0.86);
   });
 
+  it('when the engine keeps up and one second holds a single long pause (a major GC), then the rate stays unlimited; a loop slow all second is still cut', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    // seen at 150,000 points (2,500 checks/s, carried): a 742 ms pause, the rest of the second responsive; cutting
+    // to 0.7× the achieved rate left routine checks over a second late while the rate climbed back
+    a.step(742, 0.98, 2500, false, { p90Ms: 3, maxMs: 742 });
+    expect(a.bucket.rate).to.equal(Infinity);
+    a.step(5, 0.6, 2500, false, { p90Ms: 1, maxMs: 12 });
+    expect(a.bucket.rate).to.equal(Infinity);
+    // the same p99 with the loop slow through the second is the engine's load: cut
+    a.step(742, 0.98, 2500, false, { p90Ms: 120, maxMs: 742 });
+    expect(a.bucket.rate).to.be.within(500, 2500 * 0.86);
+    // and a pause while limited neither cuts nor lets the rate climb
+    const limited = a.bucket.rate;
+    a.step(400, 0.99, limited, true, { p90Ms: 4, maxMs: 400 });
+    expect(a.bucket.rate).to.equal(limited);
+  });
+
   it('when the loop stays calm and nothing waits for half a minute, then the limit is lifted', () => {
     const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
     a.step(100, 0.99, 3000, false);

@@ -5,7 +5,7 @@ import type { Transition } from './events';
 import type { FlushTarget, MonitoringMetrics } from './metrics';
 import { isDuplicateKey } from '../lib/store-errors';
 import type { Calendar } from '../lib/calendar';
-import { HistoryStore } from './history-store';
+import { dayOp, HistoryStore, monthOp } from './history-store';
 
 /** What one store flush writes, each in its own batches (the `what` of vigil_store_flush_failures_total). */
 
@@ -227,24 +227,25 @@ export class MonitoringStore {
         'status',
       );
     }
-    const { days, months } = this.history.take(maxOps);
+    const history = this.history;
+    const { days, months } = history.take(maxOps);
     try {
-      await this.writeInChunks(days, this.history.days, (e) => e.op, (e) => e.putBack(), 'history-days');
+      await this.writeInChunks(days, history.days, dayOp, (d) => history.putBackDay(d), 'history-days');
     } catch (err) {
       // the month writes not tried yet go back whole
-      for (const e of months) e.putBack();
+      for (const d of months) history.putBackMonth(d);
       throw err;
     }
     if (months.length) {
       try {
-        await this.history.mark(new Set(months.map((e) => e.day)), Date.now());
+        await history.mark(new Set(months.map((d) => d.day)), Date.now());
       } catch (err) {
-        for (const e of months) e.putBack();
+        for (const d of months) history.putBackMonth(d);
         this.metrics.flushFailures.labels('history-months').inc();
         throw err;
       }
     }
-    await this.writeInChunks(months, this.history.months, (e) => e.op, (e) => e.putBack(), 'history-months');
+    await this.writeInChunks(months, history.months, monthOp, (d) => history.putBackMonth(d), 'history-months');
   }
 
   /**

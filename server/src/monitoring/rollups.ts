@@ -116,7 +116,8 @@ export class Rollups {
   private deltaOf(p: Point): HistoryDelta | null {
     if (Number.isNaN(p.rHour)) return null;
     const slot = this.calendar.hourSlot(p.rHour);
-    return { cameraId: p.id, day: slot.day.key, dom: slot.day.dom, hour: slot.index, s: p.rS, ...slotFigures(p) };
+    // a fresh object each time: the write buffer keeps it (history-store.ts merge)
+    return { cameraId: p.id, day: slot.day.key, dom: slot.day.dom, hour: slot.index, s: p.rS, sec: [p.rU, p.rD, p.rM, p.rN, p.rC, p.rX], p: p.rP, k: p.rChecks, f: p.rFailures };
   }
 
   /** Starts a pass that moves every point's slot into the write buffer, a slice at a time. */
