@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DeadlineQueue } from '../../server/src/monitoring/deadline-queue';
-import { nextDue, phaseOf, Scheduler, type Job } from '../../server/src/monitoring/scheduler';
+import { nextDue, phaseOf, restoredDue, routineNext, Scheduler, type Job } from '../../server/src/monitoring/scheduler';
 
 interface TestJob extends Job {
   slow: boolean;
@@ -151,5 +151,25 @@ describe('scheduler', function () {
     // spread: every tenth of the interval gets some points
     const buckets = new Set(phases.map((p) => Math.floor(p / 6000)));
     expect(buckets.size).to.equal(10);
+  });
+
+  it('when points are restored at start-up, then their first checks spread over the interval and each second check is one interval after the first', () => {
+    const interval = 60_000;
+    const base = 1_764_000_000_123; // any start instant
+    const perSecond = new Map<number, number>();
+    const gaps = new Set<number>();
+    for (let i = 0; i < 20_000; i++) {
+      const id = `64b0c0ffee${String(i).padStart(14, '0')}`;
+      const due = restoredDue(id, interval, base);
+      expect(due).to.be.within(base, base + interval - 1);
+      const sec = Math.floor((due - base) / 1000);
+      perSecond.set(sec, (perSecond.get(sec) ?? 0) + 1);
+      // the first check runs on time and takes 40 ms; where does the second go?
+      gaps.add(routineNext(id, due, interval, 0, due + 40, true) - due);
+    }
+    // the second check one interval after the first for every point: no 30–90 s re-phasing, no 1.5× load after a restart
+    expect([...gaps]).to.deep.equal([interval]);
+    // spread: no second of the first interval holds more than 2× the average share
+    expect(Math.max(...perSecond.values())).to.be.at.most((2 * 20_000) / 60);
   });
 });

@@ -8,7 +8,7 @@ import type { Transition } from './events';
 import type { MonitoringStore } from './persistence';
 import { configOf, emptySlot, isProbed, restore, sameSettings, targetOf, toStoredStatus, type Point, type PointConfig, type PointRow } from './points';
 import type { Rollups } from './rollups';
-import { Intake, phaseOf } from './scheduler';
+import { Intake, phaseOf, restoredDue } from './scheduler';
 import type { MachineRules } from './state-machine';
 
 /**
@@ -22,7 +22,7 @@ export class PointMirror {
   /** Shared rules objects, one per retries value (not one per point). */
   private readonly rulesByRetries = new Map<number, MachineRules>();
   /** Points read by start()'s registry read, scheduled once it is complete (see upsert). */
-  private startQueue: Array<{ p: Point; offset: number }> | null = null;
+  private startQueue: Array<{ p: Point; restored: boolean }> | null = null;
   /** Paces the first checks of points added in bulk while running. */
   private readonly intake = new Intake();
 
@@ -45,7 +45,9 @@ export class PointMirror {
       await this.resync(latest);
     } finally {
       const base = Date.now();
-      for (const { p, offset } of this.startQueue) if (isProbed(p) && !p.deleted && !p.running && p.qIndex < 0) this.o.checks.scheduler.schedule(p, base + offset);
+      for (const { p, restored } of this.startQueue) {
+        if (isProbed(p) && !p.deleted && !p.running && p.qIndex < 0) this.o.checks.scheduler.schedule(p, restored ? restoredDue(p.id, p.intervalMs, base) : base + phaseOf(p.id, Math.min(p.intervalMs, 1000)));
+      }
       this.startQueue = null;
     }
   }
@@ -146,8 +148,8 @@ export class PointMirror {
         // During the start-up read, phases count from when polling starts, not from when the point was read
         // (a 300,000-point read takes seconds: counting from the read would make those seconds' worth of
         // checks all due at once, a catch-up burst).
-        if (this.startQueue) this.startQueue.push({ p, offset: stored ? phaseOf(p.id, intervalMs) : phaseOf(p.id, Math.min(intervalMs, 1000)) });
-        else checks.scheduler.schedule(p, stored ? now + phaseOf(p.id, intervalMs) : this.intake.firstDue(now));
+        if (this.startQueue) this.startQueue.push({ p, restored: Boolean(stored) });
+        else checks.scheduler.schedule(p, stored ? restoredDue(p.id, intervalMs, now) : this.intake.firstDue(now));
       }
       return;
     }
@@ -170,7 +172,7 @@ export class PointMirror {
       p.lastRunAt = 0;
       checks.scheduler.schedule(p, this.intake.firstDue(now));
     }
-    else if (intervalChanged && !p.running) checks.scheduler.schedule(p, now + phaseOf(p.id, intervalMs));
+    else if (intervalChanged && !p.running) checks.scheduler.schedule(p, restoredDue(p.id, intervalMs, now));
   }
 
   remove(id: string): void {
