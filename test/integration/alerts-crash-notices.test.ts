@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { alertsOf } from '../../server/src/alerts';
 import { NOTICE_TITLES } from '../../server/src/alerts/incidents/messages';
 import { alertPolicyModel, incidentModel } from '../../server/src/alerts/incidents/model';
 import { cameraInputSchema, stripEcho } from '../../server/src/cameras/schema';
 import type { Principal } from '../../server/src/contracts/access';
 import type { NoticeKind } from '../../server/src/contracts/incidents';
+import { monitoringOf } from '../../server/src/monitoring';
 import { bootApp, type TestApp } from '../helpers/app';
 import { anonymous } from '../helpers/http';
 import { runTs } from '../helpers/process';
@@ -146,5 +148,45 @@ describe('alerts: no message lost or doubled when the process dies between the i
 
     const stored = await incidentModel(app.ctx.store.conn).collection.find({}).toArray();
     expect(stored.map((d): unknown[] => [d.state, d.pending, d.pendingSince])).to.deep.equal([['resolved', undefined, undefined]]);
+  });
+});
+
+describe('alerts: a failed outbox write is retried by the next flush', function () {
+  this.timeout(120_000);
+  let app: TestApp | undefined;
+  let receiver: CaptureServer | undefined;
+  after(async () => {
+    await app?.close();
+    await receiver?.close();
+  });
+
+  it('when the outbox write of a firing message fails once, then the message still arrives, once', async () => {
+    receiver = await captureServer({ reply: () => ({ status: 200, body: { ok: true } }) });
+    app = await bootApp({ AUTH_MODE: 'open', MONITOR_ENABLED: 'false', ALERTS_TICK_MS: '50', ALERTS_DISPATCH_ENABLED: 'true', ALERTS_DISPATCH_TICK_MS: '100' });
+    const district = (await app.registry.regions.create(fixture, { name: '铁东区', tier: 'district', parentId: null, code: '210302', households: null, boundary: null, note: '' })).id;
+    const input = cameraInputSchema.parse({ gbCode: '21030200001320000002', name: '重试点位', regionId: district, endpoint: { host: '127.33.0.2', rtspPort: 554 }, sharing: 'all' });
+    const camera = await app.registry.cameras.create(fixture, stripEcho(input));
+    const api = anonymous(app);
+    const hook = await api.post('/channels', { kind: 'webhook', name: 'group', settings: { url: `${receiver.url}/group` }, secrets: { secret: 'secret-of-group-0123456789abcdef' } });
+    expect(hook.status, JSON.stringify(hook.body)).to.equal(201);
+    const policy = await api.post('/alert-policies', { name: '重试', match: { regionIds: [district] }, groupWaitSec: 0, groupIntervalSec: 1, receivers: [{ kind: 'channel', id: hook.body.id as string }] });
+    expect(policy.status, JSON.stringify(policy.body)).to.equal(201);
+
+    const outbox = alertsOf(app.ctx).outbox;
+    const enqueue = outbox.enqueue.bind(outbox);
+    let failures = 0;
+    outbox.enqueue = async (entries) => {
+      if (failures === 0 && entries.length) {
+        failures++;
+        throw new Error('store unavailable for a moment');
+      }
+      return enqueue(entries);
+    };
+    const seq = Date.now();
+    monitoringOf(app.ctx).feed.emit({ id: `${camera.id}:${seq}`, cameraId: camera.id, regionId: district, seq, from: 'UP', to: 'DOWN', at: new Date(), reason: null, rttMs: null, flapping: false, failingSince: null });
+    await until(() => (receiver?.requests.length ?? 0) >= 1, 30_000, 'the firing message').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(failures).to.equal(1);
+    expect(receiver.requests.map((r) => (r.json as { messages: Array<{ title: string }> }).messages[0].title.startsWith(NOTICE_TITLES.firing))).to.deep.equal([true]);
   });
 });
