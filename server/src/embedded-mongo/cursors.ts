@@ -1,17 +1,17 @@
 /**
  * Server-side cursors. Results are materialized when the cursor opens (documents are shared references to
  * the in-memory copies, which writes replace rather than mutate), then handed out in batches: the first
- * batch is 101 documents unless batchSize says otherwise, and no batch goes past 16 MB. An idle cursor
- * is dropped after 10 minutes like mongod's cursorTimeoutMillis.
+ * batch is 101 documents unless batchSize says otherwise, and a batch stops before the next document would
+ * take the reply past 16 MiB (array keys and the reply wrapper counted; at least one document), as mongod's
+ * do. An idle cursor is dropped after 10 minutes like mongod's cursorTimeoutMillis.
  */
 import { Long } from 'bson';
 import type { Doc } from './compare';
 import { CommandError } from './errors';
 import type { Projection } from './projection';
-import { bsonOf } from './wire';
+import { batchEntryBytes, bsonOf, cursorReplyBaseBytes, MAX_BSON_USER_BYTES } from './wire';
 
 export const DEFAULT_FIRST_BATCH = 101;
-const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 export const CURSOR_IDLE_MS = 10 * 60 * 1000;
 
 interface OpenCursor {
@@ -41,18 +41,21 @@ export class CursorStore {
     for (const [id, c] of this.open) if (c.lastUsed < cutoff) this.open.delete(id);
   }
 
-  private take(c: OpenCursor, batchSize: number | undefined): Doc[] {
+  private take(c: OpenCursor, batchKey: 'firstBatch' | 'nextBatch', batchSize: number | undefined): Doc[] {
     const max = Math.min(batchSize && batchSize > 0 ? batchSize : Infinity, c.remaining);
     const out: Doc[] = [];
-    let bytes = 0;
+    let bytes = cursorReplyBaseBytes(batchKey, c.ns);
     while (c.pos < c.docs.length && out.length < max) {
       const raw = c.docs[c.pos];
       const d = (c.project ? c.project.raw(raw) : raw) as Doc;
-      // every batch, also one with a batchSize, stops at 16 MB as mongod's do, so that a reply always fits
-      // in a message; the encoding is kept on the document, the reply reuses it (a document an aggregation
-      // built over the BSON limit throws 10334 here, which fails this command only)
-      bytes += bsonOf(d).length;
-      if (bytes > MAX_BATCH_BYTES && out.length > 0) break;
+      // every batch, also one with a batchSize, stops where the reply would pass 16 MiB, as mongod's do, so
+      // that it always fits in a message: counted as the wire encodes it, each document with its array entry
+      // ("1999999" is 9 bytes more than a document's own); the encoding is kept on the document, the reply
+      // reuses it (a document an aggregation built over the BSON limit throws 10334 here, which fails this
+      // command only)
+      const next = bytes + batchEntryBytes(out.length) + bsonOf(d).length;
+      if (next > MAX_BSON_USER_BYTES && out.length > 0) break;
+      bytes = next;
       out.push(d);
       c.pos++;
     }
@@ -71,7 +74,7 @@ export class CursorStore {
       lastUsed: Date.now(),
       remaining: opts.limit && opts.limit > 0 ? opts.limit : Infinity,
     };
-    const batch = this.take(c, opts.batchSize ?? DEFAULT_FIRST_BATCH);
+    const batch = this.take(c, 'firstBatch', opts.batchSize ?? DEFAULT_FIRST_BATCH);
     let id = 0;
     if (!opts.singleBatch && c.pos < docs.length && c.remaining > 0) {
       id = this.nextId++;
@@ -88,7 +91,7 @@ export class CursorStore {
     c.lastUsed = Date.now();
     let batch: Doc[];
     try {
-      batch = this.take(c, batchSize);
+      batch = this.take(c, 'nextBatch', batchSize);
     } catch (err) {
       // mongod kills a cursor whose getMore failed
       this.open.delete(id);

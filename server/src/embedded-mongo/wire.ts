@@ -494,6 +494,22 @@ const ID = cstring('id');
 const NS = cstring('ns');
 const OK = cstring('ok');
 
+/** The bytes a batch's `index`-th document takes in the reply besides its own encoding: type byte, decimal key, NUL. */
+export function batchEntryBytes(index: number): number {
+  return 2 + digits(index);
+}
+
+/**
+ * The bytes of `{ cursor: { firstBatch|nextBatch: [], id, ns }, ok: 1 }` with an empty batch: a reply is this
+ * plus, for each document, its encoding and `batchEntryBytes(i)`. The cursors cut batches by it, encodeBody
+ * builds replies by it, so the cut is exactly what goes on the wire.
+ */
+export function cursorReplyBaseBytes(batchKey: 'firstBatch' | 'nextBatch', ns: string): number {
+  const batchName = batchKey === 'firstBatch' ? FIRST : NEXT;
+  const cursorLen = 4 + (1 + batchName.length + 5) + (1 + ID.length + 8) + (1 + NS.length + 4 + Buffer.byteLength(ns, 'utf8') + 1) + 1;
+  return 4 + (1 + CURSOR.length + cursorLen) + (1 + OK.length + 8) + 1;
+}
+
 /**
  * `{ cursor: { firstBatch|nextBatch: [...], id, ns }, ok: 1 }` assembled from each document's cached
  * encoding; other replies go through BSON.serialize. A reply over MAX_BSON_INTERNAL_BYTES (a document an
@@ -510,12 +526,13 @@ function encodeBody(body: Doc): Buffer | Uint8Array {
   }
   const docs = cursor[batchKey] as Doc[];
   const encoded = docs.map(bsonOf);
-  let arrayLen = 5;
-  for (let i = 0; i < encoded.length; i++) arrayLen += 2 + digits(i) + encoded[i].length;
+  let entries = 0;
+  for (let i = 0; i < encoded.length; i++) entries += batchEntryBytes(i) + encoded[i].length;
+  const arrayLen = 5 + entries;
   const nsBytes = Buffer.from(String(cursor.ns), 'utf8');
   const batchName = batchKey === 'firstBatch' ? FIRST : NEXT;
   const cursorLen = 4 + (1 + batchName.length + arrayLen) + (1 + ID.length + 8) + (1 + NS.length + 4 + nsBytes.length + 1) + 1;
-  const total = 4 + (1 + CURSOR.length + cursorLen) + (1 + OK.length + 8) + 1;
+  const total = cursorReplyBaseBytes(batchKey, String(cursor.ns)) + entries;
   if (total > MAX_BSON_INTERNAL_BYTES) throw bsonObjectTooLarge(total, 'cursor: { ... }');
   const out = Buffer.allocUnsafe(total);
   let p = out.writeInt32LE(total, 0);

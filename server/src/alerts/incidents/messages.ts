@@ -4,7 +4,8 @@ import type { RegionTree } from '../../regions/tree';
 import type { OutboxEntry } from '../outbox';
 import type { AlertPoint, Notice } from './engine';
 
-const TITLE: Record<Notice['kind'], string> = {
+/** Each notice kind's message title (Chinese first; the policy name follows). */
+export const NOTICE_TITLES: Record<Notice['kind'], string> = {
   firing: '点位离线',
   update: '离线告警更新',
   reminder: '仍未恢复（提醒）',
@@ -38,7 +39,7 @@ export function outboxEntriesOf(
     const named = resolved ? n.ended : speaking;
     const policy = inc ? deps.policyName(inc.policyId) : '';
     const message: AlertMessageInput = {
-      title: `${TITLE[n.kind]}${policy ? `｜${policy}` : ''}${n.flapping.length ? `（${n.flapping.length} 个频繁抖动）` : ''}`,
+      title: `${NOTICE_TITLES[n.kind]}${policy ? `｜${policy}` : ''}${n.flapping.length ? `（${n.flapping.length} 个频繁抖动）` : ''}`,
       state: resolved ? 'resolved' : 'firing',
       points: named.map(describe),
       suppressed: n.suppressed,

@@ -1,6 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { AlertPolicyInput, Incident } from '../../contracts/incidents';
-import type { IncidentBook } from './engine';
+import type { IncidentBook, Notice } from './engine';
 
 export interface AlertPolicyDoc extends AlertPolicyInput {
   _id: Types.ObjectId;
@@ -45,6 +45,14 @@ export interface IncidentDoc extends Omit<Incident, 'id'> {
   _id: Types.ObjectId;
   refs: MemberRef[];
   book: IncidentBook;
+  /**
+   * Notices written with this state of the incident and not yet known to be in the outbox (the transactional
+   * outbox: the incident that says "announced" and the message that announces it are one document write).
+   * Absent once the outbox holds them; a restart enqueues what is left, under the same idempotency keys.
+   */
+  pending?: Notice[];
+  /** When `pending` was written (epoch ms); absent with it, so the sparse index holds only such incidents. */
+  pendingSince?: number;
 }
 
 const incidentSchema = new Schema<IncidentDoc>(
@@ -64,11 +72,14 @@ const incidentSchema = new Schema<IncidentDoc>(
     timeline: { type: Schema.Types.Mixed, default: [] },
     refs: { type: Schema.Types.Mixed, default: [] },
     book: { type: Schema.Types.Mixed, required: true },
+    pending: { type: Schema.Types.Mixed },
+    pendingSince: { type: Number },
   },
   { collection: 'incidents', versionKey: false, minimize: false },
 );
 incidentSchema.index({ state: 1, _id: -1 });
 incidentSchema.index({ 'refs.p': 1 });
+incidentSchema.index({ pendingSince: 1 }, { sparse: true });
 
 export function incidentModel(conn: Connection): Model<IncidentDoc> {
   return (conn.models.Incident as Model<IncidentDoc> | undefined) ?? conn.model<IncidentDoc>('Incident', incidentSchema);

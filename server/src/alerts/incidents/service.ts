@@ -68,7 +68,7 @@ function policyView(d: AlertPolicyDoc): AlertPolicyView {
 }
 
 function incidentOf(d: IncidentDoc): Incident {
-  const { _id, refs: _r, book: _b, ...rest } = d;
+  const { _id, refs: _r, book: _b, pending: _p, pendingSince: _s, ...rest } = d;
   return { ...rest, id: _id.toHexString() };
 }
 
@@ -93,6 +93,8 @@ export class IncidentService {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private seen = new Set<string>();
+  /** Notices stored with their incident (`pending`) and not yet confirmed in the outbox, by incident. */
+  private readonly unsent = new Map<string, { incident: Incident; notices: Notice[] }>();
 
   constructor(private readonly deps: IncidentDeps) {
     this.policyModel = alertPolicyModel(deps.conn);
@@ -128,6 +130,11 @@ export class IncidentService {
       this.refs.set(d._id.toHexString(), d.refs ?? []);
       this.seen.add(d._id.toHexString());
     }
+    // notices a previous run stored with their incidents but did not see into the outbox (it died in between):
+    // enqueued now under the keys they had, before anything new happens
+    const unsent = await this.incidentModel.find({ pendingSince: { $gt: 0 } }).lean<IncidentDoc[]>();
+    for (const d of unsent) if (d.pending?.length) this.unsent.set(d._id.toHexString(), { incident: incidentOf(d), notices: d.pending });
+    if (this.unsent.size) await this.flush().catch(() => undefined);
     this.unsubscribe.push(
       this.deps.cameras.onChange((c) => {
         if (this.points.apply(c)) this.engine.gone(c.id, Date.now());
@@ -180,7 +187,14 @@ export class IncidentService {
     await this.flush();
   }
 
-  /** Writes what the engine changed, in order (a flush waits for the previous one). */
+  /**
+   * Writes what the engine changed, in order (a flush waits for the previous one). The notices go into the
+   * store with the incidents that announce them, in the same document write; then into the outbox; then they
+   * are cleared from the incidents. A process killed in between leaves them with their incident, and the next
+   * start enqueues them (the outbox ignores a key it holds): no message is lost, none is sent twice. Enqueueing
+   * first would not do: an incident still stored as not announced is announced again after a restart, under
+   * another revision, so another key.
+   */
   flush(): Promise<void> {
     const run = this.flushing.then(() => this.flushOnce());
     this.flushing = run.catch((err: unknown) => this.deps.logger.error('alerts: incident flush failed', { err }));
@@ -189,22 +203,40 @@ export class IncidentService {
 
   private async flushOnce(): Promise<void> {
     const fx = this.engine.drain();
-    if (fx.changed.length === 0 && fx.notices.length === 0) return;
+    if (fx.changed.length === 0 && fx.notices.length === 0 && this.unsent.size === 0) return;
     const incidents = new Map<string, Incident>();
-    const ops = fx.changed.map(({ incident, book }) => {
+    for (const { incident } of fx.changed) {
       incidents.set(incident.id, incident);
+      const u = this.unsent.get(incident.id);
+      if (u) u.incident = incident;
+    }
+    for (const n of fx.notices) {
+      const inc = incidents.get(n.incidentId) ?? this.engine.get(n.incidentId);
+      if (!inc) continue;
+      const u = this.unsent.get(n.incidentId);
+      if (u) u.notices.push(n);
+      else this.unsent.set(n.incidentId, { incident: inc, notices: [n] });
+    }
+    const since = Date.now();
+    const ops = fx.changed.map(({ incident, book }) => {
       const refs = this.refsOf(incident);
       const { id, ...rest } = incident;
-      return { replaceOne: { filter: { _id: new Types.ObjectId(id) }, replacement: { ...rest, refs, book }, upsert: true } };
+      const pending = this.unsent.get(id)?.notices;
+      const replacement = { ...rest, refs, book, ...(pending ? { pending, pendingSince: since } : {}) };
+      return { replaceOne: { filter: { _id: new Types.ObjectId(id) }, replacement, upsert: true } };
     });
     if (ops.length) await this.incidentModel.collection.bulkWrite(ops, { ordered: true });
-    for (const n of fx.notices) {
-      if (!incidents.has(n.incidentId)) {
-        const inc = this.engine.get(n.incidentId);
-        if (inc) incidents.set(inc.id, inc);
-      }
+    if (this.unsent.size) {
+      // every notice is in the store now, with its incident: into the outbox (kept for the next flush if that fails)
+      const batch = [...this.unsent.entries()];
+      for (const [id, u] of batch) if (!incidents.has(id)) incidents.set(id, u.incident);
+      for (const sink of this.sinks) await sink(batch.flatMap(([, u]) => u.notices), incidents);
+      for (const [id, u] of batch) if (this.unsent.get(id) === u) this.unsent.delete(id);
+      await this.incidentModel.collection.updateMany(
+        { _id: { $in: batch.map(([id]) => new Types.ObjectId(id)) } },
+        { $unset: { pending: '', pendingSince: '' } },
+      );
     }
-    for (const sink of this.sinks) await sink(fx.notices, incidents);
     for (const { incident } of fx.changed) {
       const event = incident.state === 'resolved' ? 'incident:resolved' : this.seen.has(incident.id) ? 'incident:updated' : 'incident:opened';
       if (incident.state === 'resolved') this.seen.delete(incident.id);
@@ -287,7 +319,7 @@ export class IncidentService {
     if (q.acked !== undefined) and.push({ ackedAt: q.acked ? { $ne: null } : null });
     if (q.cursor) and.push({ _id: { $lt: new Types.ObjectId(q.cursor) } });
     const docs = await this.incidentModel
-      .find(and.length ? { $and: and } : {}, { timeline: 0, book: 0 })
+      .find(and.length ? { $and: and } : {}, { timeline: 0, book: 0, pending: 0 })
       .sort({ _id: -1 })
       .limit(q.limit + 1)
       .lean<IncidentDoc[]>();
