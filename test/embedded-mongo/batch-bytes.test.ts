@@ -107,15 +107,19 @@ describe('embedded store: batches cut at 16 MiB of reply, array keys included', 
     expect(big[0] - OP_MSG_FRAME).to.be.above(MAX_REPLY_BSON - 1025);
   });
 
-  it('when 2,000,000 tiny documents are read with a large batchSize, then the read reaches the end and every reply is at most 16 MiB', async function () {
+  it('when many small documents whose array entries tip the reply over 16 MiB are read in one batch, then the read reaches the end and every reply is at most 16 MiB', async function () {
     if (target().kind !== 'embedded') this.skip();
-    const c = target().db.collection<{ _id: number }>('tiny');
-    const N = 2_000_000;
-    for (let base = 0; base < N; base += 100_000) await c.insertMany(Array.from({ length: 100_000 }, (_, i) => ({ _id: base + i })), { ordered: false });
-    const r = await readThroughRelay('tiny', 10_000_000);
+    const c = target().db.collection<{ _id: number; s: string }>('small');
+    // 100-byte documents (22 bytes of frame and _id + a 78-character string): 160,000 of them are 16.0 MB of
+    // documents — under 16 MiB — but 17.3 MB with their 8-byte array entries ("123456", type, NUL): a cut that
+    // counts the documents alone answers one reply the driver refuses
+    const N = 160_000;
+    const s = 'x'.repeat(78);
+    for (let base = 0; base < N; base += 20_000) await c.insertMany(Array.from({ length: 20_000 }, (_, i) => ({ _id: base + i, s })), { ordered: false });
+    const r = await readThroughRelay('small', 10_000_000);
     expect([r.count, r.first, r.last]).to.deep.equal([N, 0, N - 1]);
-    const big = r.replies.filter((n) => n > MiB);
-    expect(big.length, '14-byte documents and 8–9-byte array entries: 45 MB of replies, in three').to.equal(3);
+    const big = r.replies.filter((n) => n > 100_000);
+    expect(big.length, '17.3 MB of replies, in two (16 MiB, then ~0.5 MB)').to.equal(2);
     for (const n of r.replies) expect(n - OP_MSG_FRAME).to.be.at.most(MAX_REPLY_BSON);
   });
 });
