@@ -1,7 +1,7 @@
 /**
  * Import benchmark (issue 12, finding 1): one large file must not take the service down.
  *
- *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20]
+ *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR]
  *
  * 1. Starts the embedded store as its own process (so the server's RSS is the server's alone) and the
  *    server as another (`node server/src/main.ts --demo`: the demo district, 5,400 points on 127.20.x.y,
@@ -14,6 +14,8 @@
  *    engine's cycle lag (`vigil_schedule_lag_current_seconds` from /metrics every second: p99 ≤ 1 s).
  * 4. Before the import (after the warm-up): uploads a `--bomb-mb` MB zip-bomb XLSX (inflating to ~64 GiB for
  *    200 MB) and times the 413.
+ * 5. `--heap-snapshots DIR`: the server runs with `--heapsnapshot-signal=SIGUSR2` and writes a heap snapshot into DIR
+ *    before the upload and another once the import has ended (compare them with `scripts/heap-diff.ts`).
  * Prints the calibration figure and a summary for BENCHMARKS.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +38,7 @@ const ROWS = arg('rows', 1_000_000);
 const BOMB_MB = arg('bomb-mb', 200);
 const WARMUP_S = arg('warmup', 20);
 const BOMB = !process.argv.includes('--no-bomb');
+const SNAPSHOT_DIR = process.argv.includes('--heap-snapshots') ? path.resolve(process.argv[process.argv.indexOf('--heap-snapshots') + 1]) : null;
 const root = path.resolve(__dirname, '..');
 const tsx = ['--require', require.resolve('tsx/cjs')];
 
@@ -169,7 +172,9 @@ async function main(): Promise<void> {
     const rtspPort = await freePort();
     const httpPort = await freePort();
     const controlPort = await freePort();
-    const server = spawn(process.execPath, [...tsx, path.join(root, 'server/src/main.ts'), '--demo'], {
+    if (SNAPSHOT_DIR) fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
+    const snapshotArgs = SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : [];
+    const server = spawn(process.execPath, [...snapshotArgs, ...tsx, path.join(root, 'server/src/main.ts'), '--demo'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -191,6 +196,27 @@ async function main(): Promise<void> {
     server.stderr?.on('data', (d: Buffer) => process.stderr.write(`[server] ${d.toString()}`));
     await waitLine(server, /Demo district loaded|registry is not empty/, 300_000);
     const base = `http://127.0.0.1:${port}`;
+    /** Writes a heap snapshot of the server (blocking it meanwhile) and waits until it answers again. */
+    const heapSnapshot = async (label: string): Promise<void> => {
+      if (!SNAPSHOT_DIR) return;
+      const before = new Set(fs.readdirSync(SNAPSHOT_DIR));
+      const t = performance.now();
+      process.kill(server.pid as number, 'SIGUSR2');
+      let file: string | undefined;
+      for (;;) {
+        await sleep(1000);
+        file ??= fs.readdirSync(SNAPSHOT_DIR).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+        if (!file) continue;
+        try {
+          if ((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) break;
+        } catch {
+          /* still writing */
+        }
+      }
+      const named = path.join(SNAPSHOT_DIR, `${label}.heapsnapshot`);
+      fs.renameSync(path.join(SNAPSHOT_DIR, file), named);
+      log(`heap snapshot ${label}: ${named} (${(fs.statSync(named).size / 1e6).toFixed(0)} MB, ${((performance.now() - t) / 1000).toFixed(0)} s)`);
+    };
     const api = `${base}/api/v1`;
     const sim = spawn(process.execPath, [...tsx, path.join(root, 'scripts/sim/main.ts'), '--demo', '--rtsp-port', String(rtspPort), '--http-port', String(httpPort), '--control-port', String(controlPort)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(sim);
@@ -277,6 +303,11 @@ async function main(): Promise<void> {
     slowHealth.length = 0;
     rss.length = 0;
     lag.length = 0;
+    await heapSnapshot('before');
+    health.length = 0;
+    slowHealth.length = 0;
+    rss.length = 0;
+    lag.length = 0;
     phaseNote = 'upload';
     const form = new FormData();
     form.append('file', await fs.openAsBlob(csvFile), 'bench.csv');
@@ -318,6 +349,9 @@ async function main(): Promise<void> {
     await sleep(3000);
     probing = false;
     await Promise.all([healthLoop, sampleLoop]);
+    // the live index applies registry changes after a debounce: let it settle before the second snapshot
+    await sleep(5000);
+    await heapSnapshot('after');
     if (job.state !== 'done') throw new Error(`import failed: ${JSON.stringify(job.error).slice(0, 500)}`);
     const maxRss = Math.max(...rss);
     log(`import of ${ROWS} rows (valid-only): ${tookS.toFixed(1)} s (${Math.round(ROWS / tookS)} rows/s) totals ${JSON.stringify(job.report?.totals)}`);

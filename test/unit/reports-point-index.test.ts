@@ -51,6 +51,53 @@ describe('reports point index (groups of the online-rate sums)', () => {
     expect(idx.changedSince(e0).size).to.equal(0);
   });
 
+  it('when no sums built under earlier groups are in use, then changes are not logged (one entry per imported point), and once a build holds an epoch they are again', () => {
+    const idx = new PointIndex(KEY_PUBLIC);
+    idx.apply(upsert('a', 'r1', 'up', 'OrgA'));
+    idx.keepChangesSince(null);
+    const e0 = idx.epoch;
+    const digest0 = idx.digestAt(e0);
+    for (let i = 0; i < 1000; i++) idx.apply(upsert(`p${i}`, 'r1', 'up', 'OrgA'));
+    // the groups and the epoch move on (they version the digest), the log stays empty
+    expect(idx.size).to.equal(1001);
+    expect(idx.epoch).to.equal(e0 + 1000);
+    expect(idx.changedSince(e0).size).to.equal(0);
+    expect(idx.digestAt(idx.epoch)).to.not.equal(digest0);
+    const e1 = idx.epoch;
+    idx.keepChangesSince(e1);
+    idx.apply(upsert('a', 'r2', 'up', 'OrgA'));
+    idx.apply(upsert('q', 'r1', 'up', 'OrgA'));
+    expect([...idx.changedSince(e1)].sort()).to.deep.equal(['a', 'q']);
+    expect(groupOfKey(idx.groupAt('a', e1) ?? '').regionId).to.equal('r1');
+    expect(idx.groupAt('q', e1)).to.equal(null);
+    idx.keepChangesSince(null);
+    expect(idx.changedSince(e1).size).to.equal(0);
+  });
+
+  it('when older changes are forgotten, then the groups at later epochs are still known for points that moved several times', () => {
+    const idx = new PointIndex(KEY_PUBLIC);
+    const region = (id: string, e: number): string | undefined => {
+      const g = idx.groupAt(id, e);
+      return g === null ? undefined : groupOfKey(g).regionId;
+    };
+    idx.apply(upsert('a', 'r1', 'up', 'OrgA'));
+    idx.apply(upsert('b', 'r1', 'up', 'OrgA'));
+    const e1 = idx.epoch;
+    idx.apply(upsert('a', 'r2', 'up', 'OrgA'));
+    idx.apply(upsert('b', 'r2', 'up', 'OrgA'));
+    const e2 = idx.epoch;
+    idx.apply(upsert('a', 'r3', 'up', 'OrgA'));
+    idx.apply({ kind: 'delete', id: 'b', regionId: 'r2' });
+    const e3 = idx.epoch;
+    idx.apply(upsert('a', 'r4', 'up', 'OrgA'));
+    expect([region('a', e1), region('a', e2), region('a', e3), region('a', idx.epoch)]).to.deep.equal(['r1', 'r2', 'r3', 'r4']);
+    idx.forgetUpTo(e2);
+    expect([region('a', e2), region('a', e3), region('a', idx.epoch)]).to.deep.equal(['r2', 'r3', 'r4']);
+    expect([region('b', e2), region('b', e3)]).to.deep.equal(['r2', undefined]);
+    expect([...idx.changedSince(e2)].sort()).to.deep.equal(['a', 'b']);
+    expect([...idx.changedSince(e3)]).to.deep.equal(['a']);
+  });
+
   it('when a group’s month is packed, then only its rows with figures are stored and unpacked as they were', () => {
     const a = new Float64Array(21 * 32);
     a[0 * 32 + 1] = 86_400;

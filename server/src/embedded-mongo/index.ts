@@ -46,8 +46,11 @@ export interface EmbeddedMongo {
   uri(dbName?: string): string;
   /** Stops accepting connections, closes open ones, flushes and closes storage, releases the lock. */
   close(): Promise<void>;
-  /** Index-use counters per collection, for tests that check a query did not scan the collection. */
-  stats(db: string, collection: string): { collscans: number; ixscans: number; idlookups: number; docsExamined: number } | undefined;
+  /**
+   * Index-use counters per collection, for tests that check a query did not scan the collection, and how many
+   * documents were decoded whole (tests that check a command read only some fields).
+   */
+  stats(db: string, collection: string): { collscans: number; ixscans: number; idlookups: number; docsExamined: number; docsDecoded: number } | undefined;
   /** Runs the TTL pass now (tests). Returns the number of documents removed. */
   expireNow(): number;
 }
@@ -130,7 +133,7 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions): Promise<Em
     },
     stats: (db, collection) => {
       const c = engine.get(db, collection);
-      return c ? { ...c.stats } : undefined;
+      return c ? { ...c.stats, docsDecoded: c.docs.fullDecodes } : undefined;
     },
     expireNow: () => engine.expireTtl(),
   };

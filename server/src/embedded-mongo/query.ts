@@ -466,6 +466,13 @@ export interface QueryOptions {
   limit?: number;
   /** The caller only re-sends the documents: undecoded ones may come back as their BSON Buffer. */
   raw?: boolean;
+  /**
+   * The caller reads only these top-level fields of the documents (a delete: the indexed ones): documents
+   * are decoded only in these and the filter's fields, with their full bytes attached, and none enters the
+   * cache. A delete of a job's staged rows (a thousand documents of a megabyte of text each) decoded them
+   * all whole at once, gigabytes of strings in the store's heap.
+   */
+  fields?: ReadonlySet<string>;
 }
 
 export interface QueryResult {
@@ -494,7 +501,7 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
         skipped++;
         continue;
       }
-      const d = opts.raw ? (coll.docs.peek(id) as Doc | undefined) : coll.docs.get(id);
+      const d = opts.raw ? (coll.docs.peek(id) as Doc | undefined) : opts.fields ? coll.docs.getFields(id, opts.fields) : coll.docs.get(id);
       if (!d) continue;
       examined++;
       out.push(d);
@@ -519,15 +526,16 @@ export function runQuery(coll: Collection | undefined, filter: Doc, opts: QueryO
     coll.stats.docsExamined += out.length;
     return { docs: out, plan: p, docsExamined: out.length };
   }
-  const m = matchIds(coll, filter, test, p, sort, stopAt, false);
+  const m = matchIds(coll, filter, test, p, sort, stopAt, false, opts.fields);
   examined = m.examined;
   coll.stats.docsExamined += examined;
   const order = !p.sorted && sort.length ? sortOrder(m.docs, sort) : undefined;
   const end = limit > 0 ? skip + limit : m.docs.length;
-  // only the page is read whole: a match tested on some of its fields is fetched here
+  // only the page is read whole: a match tested on some of its fields is fetched here (unless those fields
+  // include all the caller reads)
   for (let i = skip; i < end && i < m.docs.length; i++) {
     const j = order ? order[i] : i;
-    out.push(m.partial ? ((opts.raw ? coll.docs.peek(m.ids[j]) : coll.docs.get(m.ids[j])) as Doc) : m.docs[j]);
+    out.push(m.partial && !m.hasWanted ? ((opts.raw ? coll.docs.peek(m.ids[j]) : coll.docs.get(m.ids[j])) as Doc) : m.docs[j]);
   }
   return { docs: out, plan: p, docsExamined: examined };
 }
@@ -556,6 +564,8 @@ interface Matches {
   /** The documents as tested: only some fields of each when `partial` (then fetch them by id). */
   docs: Doc[];
   partial: boolean;
+  /** The partial documents hold every field the caller reads (QueryOptions.fields). */
+  hasWanted: boolean;
   examined: number;
   count: number;
 }
@@ -567,8 +577,9 @@ interface Matches {
  * again soon is still decoded whole and cached (a capped count or a page re-read request after request). A
  * smaller collection goes through the cache as before. `countOnly` keeps nothing, only the number of matches.
  */
-function matchIds(coll: Collection, filter: Doc, test: Matcher, p: Plan, sort: SortSpec, stopAt: number, countOnly: boolean): Matches {
-  let names = coll.docs.size > coll.docs.cacheSize ? filterFields(filter) : undefined;
+function matchIds(coll: Collection, filter: Doc, test: Matcher, p: Plan, sort: SortSpec, stopAt: number, countOnly: boolean, wanted?: ReadonlySet<string>): Matches {
+  let names = coll.docs.size > coll.docs.cacheSize || wanted ? filterFields(filter) : undefined;
+  if (names && wanted) for (const f of wanted) names.add(f);
   if (names && !countOnly && (p.merge || (!p.sorted && sort.length))) {
     for (const [path] of sort) {
       const dot = path.indexOf('.');
@@ -576,15 +587,16 @@ function matchIds(coll: Collection, filter: Doc, test: Matcher, p: Plan, sort: S
     }
   }
   if (names && names.size === 0) names = undefined;
+  const hasWanted = names !== undefined && wanted !== undefined;
   const collscan = p.stage === 'COLLSCAN' || !p.index;
   // a full scan's documents do not enter the cache (they would flush it); fetched ones do, as before
   const read = names
-    ? (id: string) => coll.docs.getFields(id, names, true)
+    ? (id: string) => coll.docs.getFields(id, names, !hasWanted)
     : collscan && p.stage !== 'IDHACK'
       ? (id: string) => coll.docs.getUncached(id)
       : (id: string) => coll.docs.get(id);
   const ids: Iterable<string> = p.stage === 'IDHACK' ? (p.ids ?? []).map(idKey) : collscan ? coll.docs.keys() : candidateIds(coll, p, sort, read);
-  const m: Matches = { ids: [], docs: [], partial: names !== undefined, examined: 0, count: 0 };
+  const m: Matches = { ids: [], docs: [], partial: names !== undefined, hasWanted, examined: 0, count: 0 };
   for (const id of ids) {
     const d = read(id);
     if (!d) continue;

@@ -1,6 +1,7 @@
 import { ObjectId, type Document } from 'mongodb';
 import { isConnected, liveProjection, pointsCollection, storeId, type LivePointRow } from '../cameras/read-model';
 import { cameraStates, stateCodeOf, type CameraState, type PointCatalog, type StateCode } from '../contracts/live';
+import { interned } from '../lib/intern';
 import type { Store } from '../store/connection';
 import type { PointEntry, SharingCode } from './hub';
 
@@ -14,7 +15,7 @@ export interface PointAttrs {
   gridId: string;
   vendor: string;
   maintainer: string;
-  tags: string[];
+  tags: readonly string[];
   sharing: SharingCode;
   lon: number | null;
   lat: number | null;
@@ -73,7 +74,8 @@ function isState(v: unknown): v is CameraState {
 /** Converts one stored camera document (or a registry change's camera view) into index entry + attributes. */
 export function loadedFromDoc(doc: Document): LoadedPoint | null {
   const id = idString(doc._id ?? doc.id);
-  const regionId = idString(doc.regionId);
+  // values a district shares among many points are kept once (lib/intern.ts): the index holds every point
+  const regionId = interned.str(idString(doc.regionId));
   if (!id || !regionId) return null;
   const status = (doc.status ?? {}) as Document;
   // the confirmed state, as the change feed reports it: a PENDING point is still what it was confirmed as
@@ -86,21 +88,22 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
   if (doc.enabled !== false && doc.endpoint !== undefined && !isConnected(doc.endpoint as LivePointRow['endpoint'])) st = stateCodeOf.NOT_CONNECTED;
   const sharing = sharingCode[str(doc.sharing)] ?? 0;
   const loc = (doc.location ?? null) as Document | null;
+  const org = interned.str(str((doc.maintainer as Document | undefined)?.org));
   return {
-    entry: { id, regionId, sharing, org: str((doc.maintainer as Document | undefined)?.org), st, since: unixSeconds(status.since), flap: status.flapping === true },
+    entry: { id, regionId, sharing, org, st, since: unixSeconds(status.since), flap: status.flapping === true },
     attrs: {
       gbCode: str(doc.gbCode),
       name: str(doc.name),
       address: str(doc.address),
       regionId,
-      gridId: idString(doc.gridId),
-      vendor: str(doc.vendor),
-      maintainer: str((doc.maintainer as Document | undefined)?.org),
-      tags: Array.isArray(doc.tags) ? doc.tags.map((t) => str(t)).filter(Boolean) : [],
+      gridId: interned.str(idString(doc.gridId)),
+      vendor: interned.str(str(doc.vendor)),
+      maintainer: org,
+      tags: interned.list(Array.isArray(doc.tags) ? doc.tags.map((t) => str(t)).filter(Boolean) : []),
       sharing,
       lon: loc ? num(loc.lon) : null,
       lat: loc ? num(loc.lat) : null,
-      upstream: idString(doc.upstreamId),
+      upstream: interned.str(idString(doc.upstreamId)),
     },
   };
 }

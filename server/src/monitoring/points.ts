@@ -59,7 +59,7 @@ export interface Point extends Job {
   rS: number;
 }
 
-/** An empty history slot, for a new point. */
+/** An empty history slot, for a new point (mirror.ts writes the same values out in its point literal). */
 export function emptySlot(): Pick<Point, 'rHour' | 'rEnd' | 'rU' | 'rD' | 'rM' | 'rN' | 'rC' | 'rX' | 'rP' | 'rChecks' | 'rFailures' | 'rS'> {
   return { rHour: NaN, rEnd: NaN, rU: 0, rD: 0, rM: 0, rN: 0, rC: 0, rX: 0, rP: 0, rChecks: 0, rFailures: 0, rS: -1 };
 }

@@ -5,6 +5,7 @@ import type { CameraChange } from '../cameras/events';
 import { pointsCollection } from '../cameras/read-model';
 import { classOfGbCode, type PointClass } from '../contracts/reports';
 import { sharingValues, type Sharing } from '../contracts/vocabulary';
+import { interned } from '../lib/intern';
 
 /**
  * What the online-rate sums are keyed by: the inputs of the one visibility rule (region, sharing, maintainer
@@ -39,12 +40,25 @@ export interface IndexedPoint {
  */
 export class PointIndex {
   private readonly points = new Map<string, IndexedPoint>();
-  private log: Array<{ epoch: number; id: string; before: string | null }> = [];
-  /** The same changes per point, oldest first. */
-  private readonly logOf = new Map<string, Array<{ epoch: number; before: string | null }>>();
+  /**
+   * The changes, oldest first, as parallel columns (an import logs one per point it creates: an object per
+   * entry and a list per point cost ~400 bytes each, these ~60): its epoch, point, group before (null: it did
+   * not exist) and the index of the point's previous entry (-1: none).
+   */
+  private logEpoch: number[] = [];
+  private logId: string[] = [];
+  private logBefore: Array<string | null> = [];
+  private logPrev: number[] = [];
+  /** Index of each point's newest entry. */
+  private lastOf = new Map<string, number>();
   /** Ids changed by events while the initial load ran (the load must not overwrite them). */
   private touched: Set<string> | null = null;
   private counts: Map<string, number> | null = null;
+  /**
+   * Changes after this epoch are logged; null: none (no sums counted under earlier groups are in use, so
+   * nothing needs them, and an import would otherwise leave one entry per point it created).
+   */
+  private keepSince: number | null = 0;
   epoch = 0;
   loaded = false;
 
@@ -66,7 +80,8 @@ export class PointIndex {
     const gbCode = c.gbCode ?? '';
     const sharing = (sharingValues as readonly string[]).includes(c.sharing ?? '') ? (c.sharing as Sharing) : 'own';
     const group = groupKeyOf({ regionId: c.regionId, gridId: c.gridId ?? '', sharing, org: c.org ?? '', cls: classOfGbCode(gbCode, this.keyPublicIndustries) });
-    return { id, group, type: gbCode.slice(10, 13), name: c.name ?? '' };
+    // a district has a few hundred groups and types: one copy of each, not one per point
+    return { id, group: interned.str(group), type: interned.str(gbCode.slice(10, 13)), name: c.name ?? '' };
   }
 
   /** Reads every point's group from the registry (events arriving meanwhile win). */
@@ -105,24 +120,30 @@ export class PointIndex {
     }
     const after = this.points.get(c.id)?.group ?? null;
     if (before === after) return;
-    const e = { epoch: ++this.epoch, before };
-    this.log.push({ ...e, id: c.id });
-    const list = this.logOf.get(c.id);
-    if (list) list.push(e);
-    else this.logOf.set(c.id, [e]);
+    // the epoch moves on either way: it versions the groups (SumsStore's digest)
+    const epoch = ++this.epoch;
+    if (this.keepSince === null) return;
+    const i = this.logEpoch.length;
+    this.logEpoch.push(epoch);
+    this.logId.push(c.id);
+    this.logBefore.push(before);
+    this.logPrev.push(this.lastOf.get(c.id) ?? -1);
+    this.lastOf.set(c.id, i);
   }
 
   /** Points whose group changed (or that appeared or went) after `epoch`. */
   changedSince(epoch: number): Set<string> {
     const out = new Set<string>();
-    for (let i = this.log.length - 1; i >= 0 && this.log[i].epoch > epoch; i--) out.add(this.log[i].id);
+    for (let i = this.logEpoch.length - 1; i >= 0 && this.logEpoch[i] > epoch; i--) out.add(this.logId[i]);
     return out;
   }
 
   /** The group a point had at `epoch` (null: it did not exist). */
   groupAt(id: string, epoch: number): string | null {
-    for (const e of this.logOf.get(id) ?? []) if (e.epoch > epoch) return e.before;
-    return this.points.get(id)?.group ?? null;
+    // the oldest of the point's entries after `epoch` holds its group then
+    let first = -1;
+    for (let i = this.lastOf.get(id) ?? -1; i >= 0 && this.logEpoch[i] > epoch; i = this.logPrev[i]) first = i;
+    return first >= 0 ? this.logBefore[first] : (this.points.get(id)?.group ?? null);
   }
 
   /** Every point that existed at `epoch`, with its group then. */
@@ -135,14 +156,27 @@ export class PointIndex {
     }
   }
 
+  /**
+   * Keeps the changes after `epoch` from now on (the oldest build in use, or one starting now) and forgets
+   * older ones; null: keeps none until asked again.
+   */
+  keepChangesSince(epoch: number | null): void {
+    this.keepSince = epoch;
+    this.forgetUpTo(epoch ?? Infinity);
+  }
+
   /** Forgets changes up to `epoch` (no sums older than it are in use). */
   forgetUpTo(epoch: number): void {
-    this.log = this.log.filter((e) => e.epoch > epoch);
-    for (const [id, list] of this.logOf) {
-      const keep = list.filter((e) => e.epoch > epoch);
-      if (keep.length) this.logOf.set(id, keep);
-      else this.logOf.delete(id);
-    }
+    let cut = 0;
+    while (cut < this.logEpoch.length && this.logEpoch[cut] <= epoch) cut++;
+    if (cut === 0) return;
+    this.logEpoch = this.logEpoch.slice(cut);
+    this.logId = this.logId.slice(cut);
+    this.logBefore = this.logBefore.slice(cut);
+    this.logPrev = this.logPrev.slice(cut).map((p) => (p >= cut ? p - cut : -1));
+    const lastOf = new Map<string, number>();
+    for (const [id, i] of this.lastOf) if (i >= cut) lastOf.set(id, i - cut);
+    this.lastOf = lastOf;
   }
 
   /** A digest of every point's group at `epoch` (sums built then stay valid across a restart iff it is unchanged). */

@@ -314,6 +314,7 @@ export class SumsStore {
       }
       this.builds.set(b._id, { month: b._id, build: b.build, sealed: b.sealed, marks: b.marks, epoch, before });
     }
+    this.keepChanges();
   }
 
   /** The points whose group differs from the kept membership of `digest` (null when none was kept). */
@@ -430,10 +431,19 @@ export class SumsStore {
       this.stale.delete(m);
       await this.build(m, sealed, mk);
     }
-    const inUse = [...this.builds.values()].map((b) => b.epoch);
-    if (inUse.length) this.o.index.forgetUpTo(Math.min(...inUse));
+    this.keepChanges();
     const digests = (await this.col<BuildDoc>(SumsStore.BUILDS).find({}, { projection: { digest: 1 } }).toArray()).map((b) => b.digest);
     await this.col<MembersDoc>(SumsStore.MEMBERS).deleteMany({ _id: { $nin: digests } });
+  }
+
+  /**
+   * The index keeps the changes since the oldest build in use: they correct its sums. With no build in use (a
+   * new registry, months not sealed yet) it keeps none: an import would otherwise leave one entry per point.
+   */
+  private keepChanges(building?: number): void {
+    const inUse = [...this.builds.values()].map((b) => b.epoch);
+    if (building !== undefined) inUse.push(building);
+    this.o.index.keepChangesSince(inUse.length ? Math.min(...inUse) : null);
   }
 
   /** The last day of the month that may be built now: ended SEAL_GRACE_MS ago, its history quiet for `quietMs`. */
@@ -454,6 +464,8 @@ export class SumsStore {
     const t0 = Date.now();
     const idx = this.o.index;
     const epoch = idx.epoch;
+    // the build counts points in their groups at `epoch`: changes arriving while it reads must be kept
+    this.keepChanges(epoch);
     if (this.digest?.epoch !== epoch) {
       this.digest = { epoch, value: idx.digestAt(epoch) };
       await this.keepMembers(this.digest.value, epoch);

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { pointsCollection } from '../../cameras/read-model';
 import type { CameraChange } from '../../cameras/events';
 import { sharingValues, type Sharing } from '../../contracts/vocabulary';
+import { interned } from '../../lib/intern';
 import type { AlertPoint } from './engine';
 
 const idOf = (v: { toString(): string } | string | null | undefined): string | null => (v === null || v === undefined ? null : v.toString());
@@ -63,7 +64,16 @@ export class AlertPoints {
     return s ? [...s] : this.empty;
   }
 
-  private set(p: AlertPoint): void {
+  private set(given: AlertPoint): void {
+    // values a district shares among many points are kept once (lib/intern.ts): this map holds every point
+    const p: AlertPoint = {
+      ...given,
+      regionId: interned.str(given.regionId),
+      gridId: given.gridId === null ? null : interned.str(given.gridId),
+      upstreamId: given.upstreamId === null ? null : interned.str(given.upstreamId),
+      org: interned.str(given.org),
+      tags: interned.list(given.tags),
+    };
     const old = this.byId.get(p.id);
     if (old?.upstreamId && old.upstreamId !== p.upstreamId) this.deps.get(old.upstreamId)?.delete(p.id);
     this.byId.set(p.id, p);

@@ -183,7 +183,9 @@ const del: Handler = (ctx) => {
     const limit = optionalNumber(stmt.limit, 'limit') ?? 0;
     if (limit !== 0 && limit !== 1) throw new CommandError(9, 'FailedToParse', 'The limit field in delete objects must be 0 or 1. Got ' + limit);
     checkHint(coll, stmt.hint);
-    const docs = runQuery(coll, optionalDoc(stmt.q, 'q') ?? {}, { limit }).docs;
+    // removing a document reads only its indexed fields: the rest is never decoded
+    const fields = coll.fieldsIndexed();
+    const docs = runQuery(coll, optionalDoc(stmt.q, 'q') ?? {}, { limit, ...(fields ? { fields } : {}) }).docs;
     for (const d of docs) coll.remove(d, tx);
     n += docs.length;
   });
