@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Collection, Document } from 'mongodb';
+import { ObjectId, type Collection, type Document } from 'mongodb';
 import { useTarget } from './target';
 
 /**
@@ -58,5 +58,21 @@ describe('embedded-mongo conformance: exact index plans and the documents field'
     await ix.updateOne({ _id: 1 } as Document, { $set: { documents: [{ x: 1 }, { y: 'z' }] } });
     const d = await ix.findOne({ documents: { $elemMatch: { x: 1 } } });
     expect(d?.documents).to.deep.equal([{ x: 1 }, { y: 'z' }]);
+  });
+  it('when `_id` is asked for a range of strings, then exactly the string ids in it come back, bounds as given, other types never', async () => {
+    const c = t().db.collection('exactplans_idrange');
+    const oid = new ObjectId();
+    await c.insertMany(
+      ['202605:a', '202606:', '202606:a', '202606:b', '202606;', '202607:a', '2026', '202606:\u5149'].map((_id) => ({ _id, v: 1 })) as unknown as Document[],
+    );
+    await c.insertMany([{ _id: 202606, v: 1 }, { _id: oid, v: 1 }, { _id: { k: '202606:c' }, v: 1 }] as unknown as Document[]);
+    const ids = async (filter: Document): Promise<unknown[]> => (await c.find(filter).toArray()).map((d) => d._id as unknown).sort();
+    expect(await ids({ _id: { $gte: '202606:', $lt: '202606;' } })).to.deep.equal(['202606:', '202606:a', '202606:b', '202606:\u5149']);
+    expect(await ids({ _id: { $gt: '202606:', $lte: '202606;' } })).to.deep.equal(['202606:a', '202606:b', '202606:\u5149', '202606;']);
+    expect(await ids({ _id: { $gt: '202606;' } })).to.deep.equal(['202607:a']);
+    expect(await ids({ _id: { $lt: '202605:a' } })).to.deep.equal(['2026']);
+    expect(await c.countDocuments({ _id: { $gte: '202606:', $lt: '202606;' } } as Document)).to.equal(4);
+    // the same range with a second condition is tested document by document
+    expect(await ids({ _id: { $gte: '202606:', $lt: '202606;' }, v: 2 })).to.deep.equal([]);
   });
 });

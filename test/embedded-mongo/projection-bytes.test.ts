@@ -39,6 +39,20 @@ describe('embedded-mongo: projections over stored BSON bytes', () => {
     expect(asDoc(nested?.raw(b))).to.deep.equal({ _id: stored._id, a: new Long(7), big: stored.big, tags: ['p', 'q'], n: { p: 1 }, z: true });
   });
 
+  it('when top-level fields are included from bytes, then _id and their elements are copied in document order, numeric types kept', () => {
+    const b = bytesOf(stored);
+    const out = compileProjection({ z: 1, a: 1, tags: 1 }, {})?.raw(b);
+    expect(out).to.be.instanceOf(Uint8Array);
+    const raw = BSON.deserialize(out as Uint8Array, { promoteValues: false, promoteLongs: false });
+    expect(Object.keys(raw)).to.deep.equal(['_id', 'a', 'tags', 'z']);
+    expect(raw.a).to.be.instanceOf(Long);
+    expect(asDoc(compileProjection({ a: 1, _id: 0 }, {})?.raw(b))).to.deep.equal({ a: new Long(7) });
+    expect(asDoc(compileProjection({ nothere: 1 }, {})?.raw(b))).to.deep.equal({ _id: stored._id });
+    // stored with _id not first: decoded, _id put first as before
+    const late = Buffer.from(BSON.serialize({ a: 1, _id: 5, b: 2 }));
+    expect(Object.keys(asDoc(compileProjection({ b: 1 }, {})?.raw(late)))).to.deep.equal(['_id', 'b']);
+  });
+
   it('when the document form is called (findAndModify), then a document comes back, never bytes', () => {
     const d = decodeBson(bytesOf(stored));
     const exc = compileProjection({ big: 0 }, {});

@@ -3,22 +3,23 @@
  * operators ($slice, $elemMatch, positional `.$`, expressions) goes through mingo.
  *
  * A projection also takes a stored document that is still only its BSON bytes (a raw find hands the
- * cursor those, see query.ts): an inclusion decodes just the projected top-level fields, an exclusion of
- * top-level fields copies the other elements' bytes. Neither decodes, or keeps, the whole document.
+ * cursor those, see query.ts): an inclusion of top-level fields copies their elements' bytes (other inclusions
+ * decode just the projected top-level fields), an exclusion of top-level fields copies the other elements'
+ * bytes. None decodes, or keeps, the whole document.
  */
 import { Query } from './mingo';
 import type { Doc } from './compare';
 import { CommandError } from './errors';
-import { decodeBson, decodeFields, omitFields, rawBson } from './wire';
+import { decodeBson, decodeFields, omitFields, pickFields, rawBson } from './wire';
 
 /** A projection's input and output in a cursor: a document, or BSON bytes (sent as they are). */
 export type Projected = Doc | Uint8Array;
 
-/** Document in, document out (findAndModify); `raw` is the cursors' variant that also takes and gives bytes. */
-export type Projection = ((d: Doc) => Doc) & { raw: (d: Projected) => Projected };
+/** Document (or bytes) in, document out (findAndModify, $group); `raw` is the cursors' variant that also gives bytes. */
+export type Projection = ((d: Projected) => Doc) & { raw: (d: Projected) => Projected };
 
 function makeProjection(raw: (d: Projected) => Projected): Projection {
-  const f = ((d: Doc) => asDoc(raw(d))) as Projection;
+  const f = ((d: Projected) => asDoc(raw(d))) as Projection;
   f.raw = raw;
   return f;
 }
@@ -76,7 +77,14 @@ export function compileProjection(projection: unknown, filter: Doc): Projection 
   }
   if (nInclude || (!nExclude && !excludeId)) {
     const roots = new Set([...Object.keys(include), '_id']);
+    // top-level inclusions of stored bytes splice them (_id first, then the fields in document order, as below); a
+    // decoded document is picked from, as before
+    const topNames = Object.values(include).every((t) => t === true) ? new Set(Object.keys(include)) : undefined;
     return makeProjection((input) => {
+      if (topNames && input instanceof Uint8Array) {
+        const spliced = pickFields(Buffer.from(input.buffer, input.byteOffset, input.byteLength), topNames, excludeId);
+        if (spliced) return spliced;
+      }
       const d = input instanceof Uint8Array ? decodeFields(Buffer.from(input.buffer, input.byteOffset, input.byteLength), roots) : input;
       const out = pick(d, include);
       if (!excludeId && d._id !== undefined) return { _id: d._id, ...out };

@@ -217,6 +217,17 @@ function pureEquality(cond: unknown): boolean {
   return keys[0] === '$in' && Array.isArray(cond.$in) && !cond.$in.some((v) => v === null || v === undefined);
 }
 
+/**
+ * A range of strings only (`$gt`/`$gte`/`$lt`/`$lte` with string bounds): on the `_id` index (never an array,
+ * its keys encode strings losslessly in order, keycodec.ts) the scan of that range returns exactly its matches —
+ * the history's reads of one day or month of every point (`{ _id: { $gte: "202606:", $lt: "202606;" } }`).
+ */
+function pureStringRange(cond: unknown): boolean {
+  if (!isPlainObject(cond)) return false;
+  const keys = Object.keys(cond);
+  return keys.length > 0 && keys.every((k) => (k === '$gt' || k === '$gte' || k === '$lt' || k === '$lte') && typeof cond[k] === 'string');
+}
+
 /** Top-level field conditions, including those inside a top-level $and. */
 function fieldConditions(filter: Doc, out = new Map<string, Interval[]>()): Map<string, Interval[]> {
   for (const [k, v] of Object.entries(filter)) {
@@ -239,7 +250,7 @@ export interface Plan {
   ids?: unknown[];
   sorted: boolean;
   reverse: boolean;
-  /** The index scan returns exactly the matching documents (pure equality on scanned fields): no re-test. */
+  /** The index scan returns exactly the matching documents (pure equality on scanned fields, or a string range on `_id`): no re-test. */
   exact?: boolean;
   /**
    * Several scans, each already in sort order (points on the fields before the sort fields): their
@@ -321,9 +332,8 @@ export function plan(coll: Collection, filter: Doc, sort: SortSpec): Plan {
     const uniqueHit = ix.unique && points === ix.fields.length;
     const filterKeys = Object.keys(filter);
     const exact =
-      !ranged &&
-      filterKeys.length === points &&
-      ix.fields.slice(0, points).every(([f]) => f in filter && pureEquality(filter[f]));
+      (!ranged && filterKeys.length === points && ix.fields.slice(0, points).every(([f]) => f in filter && pureEquality(filter[f]))) ||
+      (ranged && ix.name === '_id_' && filterKeys.length === 1 && filterKeys[0] === '_id' && pureStringRange(filter._id));
     const score = (uniqueHit ? 1000 : 0) + points * 10 + (ranged ? 5 : 0) + (order.sorted && sort.length ? 3 : 0);
     if (!best || score > best.score) {
       best = { plan: { stage: 'IXSCAN', index: ix, scans, sorted: order.sorted, reverse: order.reverse, exact, ...(merge ? { merge } : {}) }, score };

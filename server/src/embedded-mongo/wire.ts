@@ -282,6 +282,40 @@ export function omitFields(bytes: Buffer, names: ReadonlySet<string>): Buffer | 
   return out;
 }
 
+/**
+ * The BSON document with only its first element (`_id`, unless `dropId`) and its top-level fields `names`, in
+ * document order, by copying their bytes (no decoding): an inclusion projection of top-level fields. Undefined
+ * for bytes it cannot walk, or whose first element is not `_id`.
+ */
+export function pickFields(bytes: Buffer, names: ReadonlySet<string>, dropId: boolean): Buffer | undefined {
+  const end = bytes.length - 1;
+  const wanted = nameBytes(names);
+  if (end < 4 || !isWanted(bytes, 5, ID_NAME)) return undefined;
+  const kept: number[] = [];
+  let size = 5;
+  let p = 4;
+  while (p < end) {
+    const e = elementEnd(bytes, p);
+    if (e <= p || e > end) return undefined;
+    if (p === 4 ? !dropId : isWanted(bytes, p + 1, wanted)) {
+      if (kept.length && kept[kept.length - 1] === p) kept[kept.length - 1] = e;
+      else kept.push(p, e);
+      size += e - p;
+    }
+    p = e;
+  }
+  if (p !== end) return undefined;
+  if (size === bytes.length) return bytes;
+  const out = Buffer.allocUnsafe(size);
+  out.writeInt32LE(size, 0);
+  let o = 4;
+  for (let i = 0; i < kept.length; i += 2) o += bytes.copy(out, o, kept[i], kept[i + 1]);
+  out[o] = 0;
+  return out;
+}
+
+const ID_NAME = [Buffer.from('_id\0', 'utf8')];
+
 /** Each name as its UTF-8 bytes plus the terminating 0, so element names are matched without decoding them. */
 const nameBytesCache = new WeakMap<ReadonlySet<string>, Buffer[]>();
 function nameBytes(names: ReadonlySet<string>): Buffer[] {

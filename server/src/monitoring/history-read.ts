@@ -1,10 +1,13 @@
+import { mongo } from 'mongoose';
 import { storeId } from '../cameras/read-model';
 import type { ConfirmedState } from '../contracts/live';
 import type { Calendar } from '../lib/calendar';
 import type { HistoryStore, MonthDoc } from './history-store';
+import { sumMonthBytes, sumMonthDoc, type MonthDays, type MonthSum } from './month-sums';
 import type { MonitoringStore } from './persistence';
 
 export { categoryOfState, historyFields, CAT_UP, CAT_DOWN, type HistoryField, type MonthDoc } from './history-store';
+export { monthDays, type MonthDays, type MonthSum } from './month-sums';
 
 /** A transition as the online rate reads it: when (epoch ms) and the confirmed state it led to. */
 export interface StateChange {
@@ -33,6 +36,17 @@ export class HistoryRead {
   /** Month documents (yyyymm) of the given points (null: all), optionally projected. */
   monthDocs(month: number, ids: ReadonlySet<string> | null, projection?: Record<string, 0 | 1>): AsyncGenerator<{ cameraId: string; doc: MonthDoc }> {
     return this.history.monthDocs(month, ids, projection);
+  }
+
+  /**
+   * Each month document of the given points (null: all) summed over some of its days, straight from its bytes
+   * (month-sums.ts): one cursor over the month, batched, nothing decoded into documents.
+   */
+  async *monthSums(month: number, ids: ReadonlySet<string> | null, days: MonthDays): AsyncGenerator<MonthSum> {
+    for await (const bytes of this.history.monthBytes(month, ids)) {
+      const sum = sumMonthBytes(bytes, days) ?? sumMonthDoc(mongo.BSON.deserialize(bytes) as MonthDoc, days);
+      if (ids === null || ids.has(sum.cameraId)) yield sum;
+    }
   }
 
   /** When month documents of each day were last written: yyyymm → day of month → epoch ms (history-store.ts). */

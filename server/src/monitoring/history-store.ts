@@ -242,12 +242,19 @@ export class HistoryStore {
    * range and filtered here: cheaper than an `$in` of hundreds of thousands of ids.
    */
   async *monthDocs(month: number, ids: ReadonlySet<string> | null, projection?: Record<string, 0 | 1>): AsyncGenerator<{ cameraId: string; doc: MonthDoc }> {
-    const filter = ids !== null && ids.size <= 2000 ? { _id: { $in: [...ids].map((id) => monthDocId(month, id)) } } : { _id: keyRange(month) };
-    const cursor = this.months.find(filter, { batchSize: 5000, ...(projection ? { projection } : {}) });
+    const cursor = this.months.find(this.monthFilter(month, ids), { batchSize: 5000, ...(projection ? { projection } : {}) });
     for await (const doc of cursor) {
       const cameraId = cameraOfDocId(doc._id);
       if (ids === null || ids.has(cameraId)) yield { cameraId, doc };
     }
+  }
+  /** Month documents as `monthDocs` selects them, as their BSON bytes (the driver decodes nothing): month-sums.ts. */
+  monthBytes(month: number, ids: ReadonlySet<string> | null): AsyncIterable<Uint8Array> {
+    return this.months.find(this.monthFilter(month, ids), { batchSize: 5000, raw: true }) as unknown as AsyncIterable<Uint8Array>;
+  }
+
+  private monthFilter(month: number, ids: ReadonlySet<string> | null): Record<string, unknown> {
+    return ids !== null && ids.size <= 2000 ? { _id: { $in: [...ids].map((id) => monthDocId(month, id)) } } : { _id: keyRange(month) };
   }
 }
 

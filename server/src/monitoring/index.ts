@@ -9,7 +9,7 @@ import { MonitoringService, type RegistryFeed } from './service';
 export { type Transition, type TransitionListener, type ConfirmedState } from './events';
 export { states, type State } from './state-machine';
 export type { MonitoringService, PointStatus, CheckOutcome } from './service';
-export { HistoryRead, categoryOfState, historyFields, CAT_UP, CAT_DOWN, type StateChange, type MonthDoc, type HistoryField } from './history-read';
+export { HistoryRead, categoryOfState, historyFields, monthDays, CAT_UP, CAT_DOWN, type StateChange, type MonthDoc, type MonthDays, type MonthSum, type HistoryField } from './history-read';
 
 const instances = new WeakMap<AppContext, MonitoringService>();
 

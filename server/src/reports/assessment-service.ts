@@ -34,6 +34,12 @@ export interface AssessmentOptions {
   now?: () => number;
 }
 
+/** A version as it was just frozen (its points, in the frozen order) or found stored (points null: read them from the store). */
+interface Frozen {
+  close: ClosedMonth;
+  points: readonly AssessedPoint[] | null;
+}
+
 /** A month as the service handles it: key yyyymm, its bounds, and when it closes. */
 interface MonthSpan {
   key: number;
@@ -55,7 +61,7 @@ const sharingOf = (v: unknown): Sharing => (sharingValues.includes(v as Sharing)
 export class AssessmentService {
   readonly store: MonthCloseStore;
   /** Closes in flight per month, so concurrent readers of a month that just became due close it once. */
-  private readonly closing = new Map<number, Promise<ClosedMonth>>();
+  private readonly closing = new Map<number, Promise<Frozen>>();
 
   constructor(private readonly o: AssessmentOptions) {
     this.store = new MonthCloseStore(o.conn);
@@ -114,7 +120,11 @@ export class AssessmentService {
     const regionId = this.regionOf(principal, current, q.region);
 
     let closed: ClosedMonth | null = null;
-    if (now >= span.closesAt) closed = q.version !== undefined ? await this.store.get(span.key, q.version) : await this.ensureClosed(span);
+    let frozenPoints: readonly AssessedPoint[] | null = null;
+    if (now >= span.closesAt) {
+      if (q.version !== undefined) closed = await this.store.get(span.key, q.version);
+      else ({ close: closed, points: frozenPoints } = await this.ensureClosed(span));
+    }
     if (q.version !== undefined && !closed) throw new AppError('not_found', `month ${q.month} has no version ${q.version}`, [{ field: 'version', message: 'no such version' }]);
     const versions = (await this.store.versions(span.key)).map(versionOf);
     const status: AssessmentStatus = { state: closed ? 'closed' : 'open', closesAt: new Date(span.closesAt).toISOString(), version: closed?.version ?? null, versions };
@@ -125,7 +135,8 @@ export class AssessmentService {
       const region = regionId === null ? null : (tree.get(regionId) ?? current.get(regionId) ?? null);
       const inRegion = regionId === null ? null : tree.subtreeSet(regionId);
       const sees = pointPredicate(viewerOf(principal), tree);
-      const points = (await this.store.points(closed)).filter((p) => (inRegion === null || inRegion.has(p.regionId)) && sees(p));
+      // a close just made hands over the points it froze (the same rows the store now holds): no read-back
+      const points = (frozenPoints ?? (await this.store.points(closed))).filter((p) => (inRegion === null || inRegion.has(p.regionId)) && sees(p));
       return assess({ ...common, to: span.to, tree, region, points, rule: closed.rule });
     }
     const points = await this.livePoints(span, principal, current, regionId);
@@ -155,36 +166,35 @@ export class AssessmentService {
     const visibility = principal ? pointVisibilityFilter(viewerOf(principal), tree) : null;
     if (visibility) and.push(visibility);
     const filter = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
+    // top-level fields only: a store can hand those over without rebuilding each document
     const cursor = pointsCollection(this.o.conn).find(filter, {
-      projection: { _id: 1, regionId: 1, name: 1, gbCode: 1, sharing: 1, 'maintainer.org': 1, createdAt: 1 },
+      projection: { _id: 1, regionId: 1, name: 1, gbCode: 1, sharing: 1, maintainer: 1, createdAt: 1 },
       batchSize: 5000,
     });
-    const info = new Map<string, { code: string; name: string; regionId: string; sharing: Sharing; org: string; late: boolean }>();
+    const points = new Map<string, AssessedPoint>();
+    const late = new Set<string>();
     for await (const p of cursor) {
+      const id = String(p._id);
       const created = (p as unknown as { createdAt?: unknown }).createdAt;
-      info.set(String(p._id), {
-        code: p.gbCode ?? '',
-        name: p.name ?? '',
-        regionId: String(p.regionId),
-        sharing: sharingOf(p.sharing),
-        org: p.maintainer?.org ?? '',
-        late: created instanceof Date && created.getTime() >= span.to,
-      });
+      if (created instanceof Date && created.getTime() >= span.to) late.add(id);
+      points.set(id, { id, code: p.gbCode ?? '', name: p.name ?? '', regionId: String(p.regionId), sharing: sharingOf(p.sharing), org: p.maintainer?.org ?? '', sec: [], pending: 0 });
     }
-    const figures = await pointRates(this.o.history, new Set(info.keys()), { ...this.o.engine, from: span.from, to: span.to, now: this.now(), snapshotTimes: [] });
+    const figures = await pointRates(this.o.history, new Set(points.keys()), { ...this.o.engine, from: span.from, to: span.to, now: this.now(), snapshotTimes: [] });
     const out: AssessedPoint[] = [];
     for (const [id, f] of figures) {
-      const p = info.get(id);
-      if (!p || (p.late && f.sec.every((s) => s === 0))) continue;
-      out.push({ id, code: p.code, name: p.name, regionId: p.regionId, sharing: p.sharing, org: p.org, sec: [...f.sec], pending: f.pending });
+      const p = points.get(id);
+      if (!p || (late.has(id) && f.sec.every((s) => s === 0))) continue;
+      p.sec = f.sec;
+      p.pending = f.pending;
+      out.push(p);
     }
     return out;
   }
 
   /** The latest version of a month past its grace period, closing it (version 1) when nobody has. */
-  private async ensureClosed(span: MonthSpan): Promise<ClosedMonth> {
+  private async ensureClosed(span: MonthSpan): Promise<Frozen> {
     const existing = await this.store.get(span.key);
-    if (existing) return existing;
+    if (existing) return { close: existing, points: null };
     let inflight = this.closing.get(span.key);
     if (!inflight) {
       inflight = this.freeze(span, 1, null, null).finally(() => this.closing.delete(span.key));
@@ -193,7 +203,7 @@ export class AssessmentService {
     return inflight;
   }
 
-  private async freeze(span: MonthSpan, version: number, by: Issuer | null, reason: string | null, previous: AssessmentVersion | null = null): Promise<ClosedMonth> {
+  private async freeze(span: MonthSpan, version: number, by: Issuer | null, reason: string | null, previous: AssessmentVersion | null = null): Promise<Frozen> {
     const tree = this.o.regions.current();
     const rows = await this.livePoints(span, null, tree, null);
     const frozen = await this.store.freeze({
@@ -212,7 +222,7 @@ export class AssessmentService {
     if (!frozen) {
       if (version === 1) {
         const winner = await this.store.get(span.key, 1);
-        if (winner) return winner;
+        if (winner) return { close: winner, points: null };
       }
       throw new AppError('conflict', `version ${version} of ${monthText(span.key)} was issued meanwhile; reload and retry`, [{ field: 'month', message: 'issued meanwhile' }]);
     }
@@ -226,7 +236,7 @@ export class AssessmentService {
       meta: reason ? { reason } : {},
     });
     this.o.logger.info(version === 1 ? 'month closed' : 'month re-issued', { month: span.key, version, points: frozen.points });
-    return frozen;
+    return { close: frozen, points: rows };
   }
 
   /** Closes the latest due month if nobody has (the scheduled job); returns it and whether this call closed it. */
@@ -234,7 +244,7 @@ export class AssessmentService {
     const span = this.span(this.lastDueMonth(this.now()));
     const existing = await this.store.get(span.key);
     if (existing) return { month: span.key, close: existing, closedNow: false };
-    return { month: span.key, close: await this.ensureClosed(span), closedNow: true };
+    return { month: span.key, close: (await this.ensureClosed(span)).close, closedNow: true };
   }
 
   /**
@@ -247,9 +257,9 @@ export class AssessmentService {
     if (this.now() < span.closesAt) {
       throw new AppError('conflict', `${body.month} is still open; it closes at ${new Date(span.closesAt).toISOString()}`, [{ field: 'month', message: 'still open' }]);
     }
-    const latest = await this.ensureClosed(span);
+    const latest = (await this.ensureClosed(span)).close;
     const next = await this.freeze(span, latest.version + 1, { userId: principal.userId, username: principal.username }, body.reason, versionOf(latest));
-    return versionOf(next);
+    return versionOf(next.close);
   }
 }
 

@@ -130,7 +130,7 @@ export function simpleGroup(input: () => Iterable<Doc | Uint8Array>, group: Doc)
   const groups = new Map<string, { id: unknown; sums: number[]; doubles: boolean[] }>();
   try {
     for (const input of docs) {
-      const d = project ? (project.raw(input) as Doc) : ({} as Doc);
+      const d = project ? project(input) : ({} as Doc);
       let key: string;
       let id: unknown;
       if (spec.id.kind === 'const') {
