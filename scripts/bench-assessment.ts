@@ -13,8 +13,11 @@
  *      the two files must be byte-for-byte equal).
  * Peak RSS is sampled every 20 ms. Targets (issue 14): the full monthly XLSX ≤ 60 s and ≤ 1 GB RSS.
  *
- * Usage: npx tsx scripts/bench-assessment.ts [--points 300000] [--verify]
+ * Usage: npx tsx scripts/bench-assessment.ts [--points 300000] [--verify] [--store-uri URI]
  *   --verify: read the file back with exceljs' streaming reader and count the per-camera rows.
+ *   --store-uri: use the store at URI (its database is dropped first) instead of one in this process, e.g.
+ *     `npx tsx server/src/embedded-mongo/cli.ts --port 27999 --dbpath /tmp/db` beside it: the RSS is then the app's
+ *     alone, as in a deployment with the store (or MongoDB) in its own process.
  * The file's SHA-256 is printed: the data and the clock are fixed, so two versions of the code that compute the
  * same figures write the same bytes.
  */
@@ -112,9 +115,14 @@ async function main(): Promise<void> {
   const logger = createLogger('silent');
   const calendar = new Calendar(TZ);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-assessment-'));
-  const server = await startEmbeddedMongo({ dbPath: path.join(dir, 'db'), port: 0 });
+  // --store-uri mongodb://…/db: a store in another process (`npm run db`, or a real MongoDB), so that the peak RSS
+  // printed is the app's alone, as in a deployment where the store is its own process
+  const iu = process.argv.indexOf('--store-uri');
+  const storeUri = iu >= 0 ? process.argv[iu + 1] : undefined;
+  const server = storeUri ? null : await startEmbeddedMongo({ dbPath: path.join(dir, 'db'), port: 0 });
   try {
-    const conn = await mongoose.createConnection(server.uri('assess'), { maxPoolSize: 4 }).asPromise();
+    const conn = await mongoose.createConnection(server ? server.uri('assess') : (storeUri as string), { maxPoolSize: 4 }).asPromise();
+    if (!server) await conn.dropDatabase();
     const zero = { inFlight: () => 0, lagMs: () => 0, pointsByState: () => ({}), flapping: () => 0, bufferedTransitions: () => 0, bufferedStatus: () => 0 };
     const store = new MonitoringStore(conn, { transitionBufferMax: 1000, transitionsRetentionDays: 400, calendar }, createMonitoringMetrics(zero), logger);
     await store.ensureIndexes();
@@ -204,7 +212,7 @@ async function main(): Promise<void> {
     }
     await conn.close();
   } finally {
-    await server.close();
+    await server?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
