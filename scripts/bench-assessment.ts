@@ -41,6 +41,7 @@ import { RegionTree, type RegionNode } from '../server/src/regions/tree';
 import { AssessmentService } from '../server/src/reports/assessment-service';
 import { writeAssessmentXlsx } from '../server/src/reports/assessment-xlsx';
 import { calibrate, calibrationLine } from './bench-calibration';
+import { prng as rng } from '../server/src/lib/prng';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {
@@ -52,15 +53,6 @@ const VERIFY = args.includes('--verify');
 const TZ = 'Asia/Shanghai';
 const MONTH = 202606;
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const oid = (n: number): mongoose.Types.ObjectId => new mongoose.Types.ObjectId(n.toString(16).padStart(24, '0'));
 

@@ -41,6 +41,7 @@ import { PointIndex } from '../server/src/reports/point-index';
 import { ReportService } from '../server/src/reports/service';
 import { pack, SumsStore, unpack } from '../server/src/reports/sums';
 import { calibrate, calibrationLine } from './bench-calibration';
+import { prng as rng } from '../server/src/lib/prng';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {
@@ -61,16 +62,6 @@ const ADMIN: Principal = { kind: 'dev', userId: '000000000000000000000000', user
 /** The bench's present: 1 July 2026 00:30 Shanghai (June is whole and built; the trend's 13th month is July). */
 const NOW = Date.UTC(2026, 5, 30, 16, 30);
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const idOf = (i: number): string => new mongoose.Types.ObjectId(i.toString(16).padStart(24, '0')).toHexString();
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Decimal128, Double, Int32, Long, type Document } from 'mongodb';
 import { useTarget } from './target';
+import { prng } from '../../server/src/lib/prng';
 
 /** Reads documents with every numeric type kept as its bson class (no promotion to JS numbers). */
 const typed = { promoteValues: false, promoteLongs: false } as const;
@@ -164,16 +165,8 @@ describe('embedded-mongo conformance: numeric types', () => {
   });
 
   describe('randomised round trip (seeded)', () => {
-    // mulberry32: a small seeded generator, so a failure replays with the same values
-    function rng(seed: number): () => number {
-      let a = seed >>> 0;
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let x = Math.imul(a ^ (a >>> 15), 1 | a);
-        x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-        return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-      };
-    }
+    // mulberry32 (lib/prng.ts): a small seeded generator, so a failure replays with the same values
+    const rng = prng;
 
     interface Value {
       kind: Kind;

@@ -4,18 +4,8 @@
  */
 import { expect } from 'chai';
 import { PackedTree } from '../../server/src/embedded-mongo/packed-tree';
+import { prng as rng } from '../../server/src/lib/prng';
 
-/** Deterministic PRNG (mulberry32): a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Keys over a small alphabet (with a zero byte and a high one-byte char) so many share long prefixes. */
 function keyGen(r: () => number): () => string {

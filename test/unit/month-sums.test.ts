@@ -2,16 +2,8 @@ import { expect } from 'chai';
 import { BSON, Double, Int32, Long } from 'bson';
 import { historyFields, monthDocId, type MonthDoc } from '../../server/src/monitoring/history-store';
 import { monthDays, sumMonthBytes, sumMonthDoc } from '../../server/src/monitoring/month-sums';
+import { prng as rng } from '../../server/src/lib/prng';
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A month document with each figure stored as int32, double or int64 (what a store may hand back), in any key order. */
 function randomDoc(rand: () => number, i: number): { doc: MonthDoc; bytes: Uint8Array } {

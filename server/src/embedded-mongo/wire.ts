@@ -240,12 +240,7 @@ export function decodeFields(bytes: Buffer, names: ReadonlySet<string> | undefin
   let doc: Doc;
   if (!wanted || p !== end) doc = decodeBson(bytes);
   else {
-    const mini = Buffer.allocUnsafe(size);
-    mini.writeInt32LE(size, 0);
-    let o = 4;
-    for (let i = 0; i < picked.length; i += 2) o += bytes.copy(mini, o, picked[i], picked[i + 1]);
-    mini[o] = 0;
-    doc = decodeBson(mini);
+    doc = decodeBson(joinRuns(bytes, picked, size));
   }
   rawBson.set(doc, bytes);
   return doc;
@@ -256,15 +251,31 @@ export function decodeFields(bytes: Buffer, names: ReadonlySet<string> | undefin
  * decoding). Undefined for bytes it cannot walk.
  */
 export function omitFields(bytes: Buffer, names: ReadonlySet<string>): Buffer | undefined {
-  const end = bytes.length - 1;
   const unwanted = nameBytes(names);
+  return keepElements(bytes, (p) => !isWanted(bytes, p + 1, unwanted));
+}
+
+/**
+ * The BSON document with only its first element (`_id`, unless `dropId`) and its top-level fields `names`, in
+ * document order, by copying their bytes (no decoding): an inclusion projection of top-level fields. Undefined
+ * for bytes it cannot walk, or whose first element is not `_id`.
+ */
+export function pickFields(bytes: Buffer, names: ReadonlySet<string>, dropId: boolean): Buffer | undefined {
+  const wanted = nameBytes(names);
+  if (bytes.length - 1 < 4 || !isWanted(bytes, 5, ID_NAME)) return undefined;
+  return keepElements(bytes, (p) => (p === 4 ? !dropId : isWanted(bytes, p + 1, wanted)));
+}
+
+/** The document of the top-level elements `keep` (given each one's offset) chooses, their bytes copied in order; undefined for bytes it cannot walk. */
+function keepElements(bytes: Buffer, keep: (p: number) => boolean): Buffer | undefined {
+  const end = bytes.length - 1;
   const kept: number[] = [];
   let size = 5;
   let p = 4;
   while (p < end) {
     const e = elementEnd(bytes, p);
     if (e <= p || e > end) return undefined;
-    if (!isWanted(bytes, p + 1, unwanted)) {
+    if (keep(p)) {
       // adjacent kept elements are copied as one run
       if (kept.length && kept[kept.length - 1] === p) kept[kept.length - 1] = e;
       else kept.push(p, e);
@@ -274,38 +285,11 @@ export function omitFields(bytes: Buffer, names: ReadonlySet<string>): Buffer | 
   }
   if (p !== end) return undefined;
   if (size === bytes.length) return bytes;
-  const out = Buffer.allocUnsafe(size);
-  out.writeInt32LE(size, 0);
-  let o = 4;
-  for (let i = 0; i < kept.length; i += 2) o += bytes.copy(out, o, kept[i], kept[i + 1]);
-  out[o] = 0;
-  return out;
+  return joinRuns(bytes, kept, size);
 }
 
-/**
- * The BSON document with only its first element (`_id`, unless `dropId`) and its top-level fields `names`, in
- * document order, by copying their bytes (no decoding): an inclusion projection of top-level fields. Undefined
- * for bytes it cannot walk, or whose first element is not `_id`.
- */
-export function pickFields(bytes: Buffer, names: ReadonlySet<string>, dropId: boolean): Buffer | undefined {
-  const end = bytes.length - 1;
-  const wanted = nameBytes(names);
-  if (end < 4 || !isWanted(bytes, 5, ID_NAME)) return undefined;
-  const kept: number[] = [];
-  let size = 5;
-  let p = 4;
-  while (p < end) {
-    const e = elementEnd(bytes, p);
-    if (e <= p || e > end) return undefined;
-    if (p === 4 ? !dropId : isWanted(bytes, p + 1, wanted)) {
-      if (kept.length && kept[kept.length - 1] === p) kept[kept.length - 1] = e;
-      else kept.push(p, e);
-      size += e - p;
-    }
-    p = e;
-  }
-  if (p !== end) return undefined;
-  if (size === bytes.length) return bytes;
+/** A BSON document of `size` bytes made of the byte runs [kept[i], kept[i+1]) of `bytes`. */
+function joinRuns(bytes: Buffer, kept: readonly number[], size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
   out.writeInt32LE(size, 0);
   let o = 4;
