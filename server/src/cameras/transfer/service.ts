@@ -16,11 +16,11 @@ import type { CameraService } from '../service';
 import type { TextEncoding } from './decode';
 import { fieldLabels } from './fields';
 import { importChunkModel, importJobModel, type ImportChunkDoc, type ImportJobDoc, type ImportMode, type ImportTotals, type StagedRow } from './model';
-import { sniffFormat, type ImportFormat } from './parse';
+import type { ImportFormat } from './parse';
 import { stagedRow, type PlannedRow } from './plan';
-import { head, ImportTooLargeError, type FileMeta } from './read';
+import { ImportTooLargeError, type FileMeta } from './read';
 import { TableError } from './table';
-import { planInWorker, workerHeapMb } from './worker';
+import { planInWorker, WORKER_HEAP_MB } from './worker';
 
 export { MAX_REPORTED_ERRORS } from './plan';
 
@@ -295,7 +295,6 @@ export class TransferService {
       await hooks.afterStage?.(chunkSeq, jobId.toHexString());
     };
     const pd = this.deps.probeDefaults;
-    const format = opts.format ?? sniffFormat(await head(file.path, 256), opts.filename);
     const outcome = await planInWorker(
       file.path,
       { format: opts.format, encoding: opts.encoding, filename: opts.filename, xlsxMaxUnzippedBytes: this.deps.xlsxMaxUnzippedBytes ?? 1_073_741_824, batchRows: BATCH },
@@ -329,7 +328,7 @@ export class TransferService {
           await hooks.afterRead?.(run.progress.rowsDone, jobId.toHexString());
         },
       },
-      workerHeapMb(format),
+      WORKER_HEAP_MB,
     );
     const fileMeta = meta as FileMeta | null;
     if (!fileMeta) throw new TableError('the file has no rows');

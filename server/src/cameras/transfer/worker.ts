@@ -6,7 +6,6 @@ import type { RegionNode } from '../../regions/tree';
 import type { ProbeDefaults } from '../schema';
 import type { RowIssue } from './mapping';
 import type { ImportMode } from './model';
-import type { ImportFormat } from './parse';
 import { ImportTooLargeError, type FileMeta, type ReadOptions } from './read';
 import { TableError } from './table';
 
@@ -23,13 +22,12 @@ import { TableError } from './table';
 export const READ_AHEAD = 2;
 /**
  * Heap cap of the worker, MiB. A catalog XML is read whole and an XLSX keeps its shared strings; a CSV is
- * streamed, so its worker needs the plan (~100 bytes per code: ~100 MB for a million rows) and a few
- * batches. The cap is also where V8 lets garbage pile up before it collects in earnest (a million-row CSV
- * took the process ~530 MB above idle under a 512 MB cap), so a CSV gets the smaller one.
+ * streamed, so its worker needs the plan (codes seen, upstream links, levels) and a few batches. A 256 MiB cap
+ * for CSV (to keep V8's garbage from piling up toward 512 while reading: the process ran ~530 MB above idle)
+ * refused the 1,000,000-row file of `npm run bench:import` at ~50 % with 413 (2026-12-03): the plan of a
+ * million rows needs more, so every format gets 512.
  */
-export function workerHeapMb(format: ImportFormat): number {
-  return format === 'csv' ? 256 : 512;
-}
+export const WORKER_HEAP_MB = 512;
 
 /** What the worker needs to check rows as the server would: the caller, the region tree, the probe defaults. */
 export interface PlanSetup {
