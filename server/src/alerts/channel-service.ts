@@ -104,7 +104,7 @@ export interface ChannelServiceDeps {
   sendContext: Omit<SendContext, 'proxyUrl'>;
   publicUrl: string | null;
   /** The names of the alert policies that still name a channel (a channel in use is not deleted). */
-  policiesNaming?(channelId: string): string[];
+  policiesNaming(channelId: string): string[];
 }
 
 /**
@@ -231,7 +231,7 @@ export class ChannelService {
    */
   async remove(principal: Principal, id: string): Promise<void> {
     const cur = await this.load(id);
-    const users = this.deps.policiesNaming?.(id) ?? [];
+    const users = this.deps.policiesNaming(id);
     if (users.length > 0) {
       throw new AppError('conflict', `the channel is a receiver of alert policies ${users.join(', ')}: remove it from them first`, [{ field: 'id', message: 'in use by alert policies' }]);
     }
