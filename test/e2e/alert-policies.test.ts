@@ -181,6 +181,8 @@ describe('console alert policies in headless Chromium: create, edit, refusals, d
     // the rest of the policy is kept as it was
     expect(edited.escalation.steps).to.have.length(2);
     expect(edited.match.tags).to.deep.equal([hostileTag]);
+    // the list is re-read after the form closes: wait for the card to show the saved figure
+    await page.waitForSelector(`${card} [data-testid=policy-timings]:has-text("重复提醒 2h 00m")`, { timeout: 5000 });
     expect(await page.textContent(`${card} [data-testid=policy-timings]`)).to.contain('重复提醒 2h 00m');
   });
 
