@@ -37,3 +37,18 @@ export class Interner {
 
 /** The process's table: one copy per value whichever capability keeps it. */
 export const interned = new Interner();
+
+/**
+ * A copy of `s` that holds no other string alive. V8 makes a substring of 13 or more characters a view
+ * into its parent (a "sliced string"), and `trim`, `normalize` or a replace that changes nothing hand the
+ * view back as it is: a 20-digit code cut from a 1 MB piece of decoded file text and kept in a table for
+ * the rest of the import keeps the whole piece alive — a million codes kept the file's text (~2 bytes a
+ * character) in memory. For long-lived keys taken from large texts. Latin-1 strings only are copied flat;
+ * others through a concatenation (a flat copy of `s` plus one character).
+ */
+export function detached(s: string): string {
+  if (s.length < 13) return s;
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\xff]*$/.test(s)) return Buffer.from(s, 'latin1').toString('latin1');
+  return (s + ' ').slice(0, -1);
+}

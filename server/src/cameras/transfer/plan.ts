@@ -7,6 +7,7 @@ import { codeValue, mapRow, type MapContext, type RowIssue } from './mapping';
 import type { StagedRow } from './model';
 import type { FileMeta } from './read';
 import type { RegionDirectory } from './regions';
+import { detached } from '../../lib/intern';
 
 /** The report lists at most this many problems (ordered by line); `errorsTruncated` says when more exist. */
 export const MAX_REPORTED_ERRORS = 10_000;
@@ -92,7 +93,8 @@ export class StreamPlanner {
   private issue(i: RowIssue): void {
     // rows come in line order: once the list is full, later rows only count (the upstream issues found
     // at the end may come before them and are kept; `result` sorts and cuts)
-    if (this.issues.length < 2 * MAX_REPORTED_ERRORS) this.issues.push(i);
+    // kept to the end: its texts must not keep the file's decoded pieces alive (`detached`)
+    if (this.issues.length < 2 * MAX_REPORTED_ERRORS) this.issues.push({ line: i.line, field: i.field, column: detached(i.column), reason: detached(i.reason) });
     else this.issuesDropped = true;
   }
 
@@ -122,7 +124,7 @@ export class StreamPlanner {
       if (code && /^\d{20}$/.test(code)) {
         const first = this.codes.get(code);
         if (first !== undefined) rowIssues.push({ line: row.line, field: 'gbCode', column: gbLabel, reason: `${gbLabel} ${code} already appears on line ${Math.floor(first / 4)}` });
-        else this.codes.set(code, row.line * 4 + INVALID);
+        else this.codes.set(detached(code), row.line * 4 + INVALID);
         if (stored && ctx.scope && !ctx.scope.has(stored.regionId)) {
           rowIssues.push({ line: row.line, field: 'gbCode', column: gbLabel, reason: `${gbLabel} ${code} is registered to a point outside your scope` });
         }
@@ -145,9 +147,10 @@ export class StreamPlanner {
       if (!stored) p.outcome = 'created';
       else if (waits) p.outcome = 'updated';
       else p.outcome = changesPoint(p.input, stored, ctx.probeDefaults) ? 'updated' : 'unchanged';
-      this.codes.set(p.input.gbCode, row.line * 4 + (waits ? WAITING : READY));
+      const own = detached(p.input.gbCode);
+      this.codes.set(own, row.line * 4 + (waits ? WAITING : READY));
       if (waits) {
-        this.waiting.set(p.input.gbCode, { line: row.line, up: p.upstreamGbCode as string, outcome: p.outcome === 'created' ? 'created' : 'updated' });
+        this.waiting.set(own, { line: row.line, up: detached(p.upstreamGbCode as string), outcome: p.outcome === 'created' ? 'created' : 'updated' });
         waiting.push(p);
         continue;
       }

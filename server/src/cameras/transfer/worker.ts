@@ -22,10 +22,9 @@ import { TableError } from './table';
 export const READ_AHEAD = 2;
 /**
  * Heap cap of the worker, MiB. A catalog XML is read whole and an XLSX keeps its shared strings; a CSV is
- * streamed, so its worker needs the plan (codes seen, upstream links, levels) and a few batches. A 256 MiB cap
- * for CSV (to keep V8's garbage from piling up toward 512 while reading: the process ran ~530 MB above idle)
- * refused the 1,000,000-row file of `npm run bench:import` at ~50 % with 413 (2026-12-03): the plan of a
- * million rows needs more, so every format gets 512.
+ * streamed, so its worker needs the plan (codes seen, upstream links, levels) and a few batches: the
+ * 1,000,000-row file of `npm run bench:import` plans in a 128 MiB heap (2026-12-03, once the plan's codes no
+ * longer kept the file's decoded text alive — `detached` in lib/intern.ts; before, it needed more than 256).
  */
 export const WORKER_HEAP_MB = 512;
 
