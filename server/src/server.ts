@@ -121,6 +121,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await store.close();
     throw err;
   });
+  auth.attach({ namedBy: (userId) => alerts.incidents.policiesNamingUser(userId) });
   api.use(alerts.router);
   api.use(authRouter(ctx));
   api.get('/openapi.json', (_req, res) => {

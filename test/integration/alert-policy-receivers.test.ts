@@ -77,4 +77,19 @@ describe('alert policies: receivers that exist', function () {
     expect((await admin.request('DELETE', `/channels/${ch}`)).status).to.equal(204);
     expect((await admin.get(`/channels/${ch}`)).status).to.equal(404);
   });
+
+  it('when a user is still named by a policy, then deleting him is refused naming the policy; once no policy names him, he is deleted', async () => {
+    const duty = await createUser(app, { role: 'technician', scopeRegionId: null, maintainerOrg: '运维二' });
+    const created = await admin.post('/alert-policies', { name: '值班长升级', escalation: { steps: [{ afterSec: 0, receivers: [{ kind: 'org', org: '运维二' }] }, { afterSec: 3600, receivers: [{ kind: 'user', id: duty.id }] }] } });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+
+    const refused = await admin.request('DELETE', `/users/${duty.id}`);
+    expect(refused.status, JSON.stringify(refused.body)).to.equal(409);
+    expect(String(refused.body.error.message)).to.include('值班长升级');
+    expect((await admin.get(`/users/${duty.id}`)).status).to.equal(200);
+
+    expect((await admin.request('DELETE', `/alert-policies/${String(created.body.id)}`)).status).to.equal(204);
+    expect((await admin.request('DELETE', `/users/${duty.id}`)).status).to.equal(204);
+    expect((await admin.get(`/users/${duty.id}`)).status).to.equal(404);
+  });
 });

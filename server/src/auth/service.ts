@@ -141,10 +141,14 @@ export class AuthService {
   }
 
   /** The registry provides the region tree and the audit trail once it is wired; until then scopes compare by id. */
-  attach(deps: { regions?: RegionIndex; audit?: AuditSink }): void {
+  attach(deps: { regions?: RegionIndex; audit?: AuditSink; namedBy?: (userId: string) => string[] }): void {
     if (deps.regions) this.regions = deps.regions;
     if (deps.audit) this.audit = deps.audit;
+    if (deps.namedBy) this.namedBy = deps.namedBy;
   }
+
+  /** What still names a user as a receiver (alerting's policies, once wired): such a user cannot be deleted. */
+  private namedBy: (userId: string) => string[] = () => [];
 
   get regionIndex(): RegionIndex {
     return (
@@ -563,6 +567,13 @@ export class AuthService {
     const u = await this.loadManageable(principal, id);
     if (u._id.toHexString() === principal.userId) throw new AppError('conflict', 'you cannot delete your own account');
     if (u.role === 'admin' && (u.scopeRegionId ?? null) === null && !u.disabled) await this.assertGlobalAdminRemains(u._id);
+    // a policy would page nobody in his place: take him out of those policies first (or disable him)
+    const policies = this.namedBy(id);
+    if (policies.length) {
+      throw new AppError('conflict', `${u.username} is a receiver of alert policies ${policies.join(', ')}: remove him there first, or disable the account`, [
+        { field: 'id', message: `named by alert policies: ${policies.join(', ')}` },
+      ]);
+    }
     await this.models.User.deleteOne({ _id: u._id }).exec();
     await this.models.Session.deleteMany({ userId: u._id }).exec();
     await this.revokeTokensOf(u._id);

@@ -480,7 +480,16 @@ export class IncidentService {
 
   /** The names of the policies that name this channel among their receivers or escalation steps. */
   policiesNamingChannel(channelId: string): string[] {
-    const names = (rs: AlertPolicyInput['receivers']): boolean => rs.some((r) => r.kind === 'channel' && r.id === channelId);
+    return this.policiesNaming('channel', channelId);
+  }
+
+  /** The names of the policies that name this user among their receivers or escalation steps. */
+  policiesNamingUser(userId: string): string[] {
+    return this.policiesNaming('user', userId);
+  }
+
+  private policiesNaming(kind: 'channel' | 'user', id: string): string[] {
+    const names = (rs: AlertPolicyInput['receivers']): boolean => rs.some((r) => r.kind === kind && r.id === id);
     return this.policies.filter((p) => names(p.receivers) || p.escalation.steps.some((s) => names(s.receivers))).map((p) => p.name);
   }
 
