@@ -197,7 +197,7 @@ export function authRouter(ctx: AppContext): Router {
     tags: ['users'],
     permission: 'user:manage',
     params: idParamSchema,
-    responses: { 204: { description: 'deleted' }, 409: { description: 'your own account, or the last enabled global admin' } },
+    responses: { 204: { description: 'deleted' }, 409: { description: 'your own account, the last enabled global admin, or a receiver alert policies still name' } },
     handler: async ({ principal, params, req }) => {
       await auth.deleteUser(principal, params.id, requestMeta(req));
       return undefined;
