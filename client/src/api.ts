@@ -1,4 +1,5 @@
-import type { ErrorBody, FieldIssue } from '@contracts/errors';
+import { errorCodes, type ErrorBody, type ErrorCode, type FieldIssue } from '@contracts/errors';
+import { i18n } from './i18n';
 
 /**
  * Thin fetch wrapper: JSON in/out, the CSRF double-submit header on writes, errors as ApiError. Callers name
@@ -59,9 +60,19 @@ export async function api<T>(method: string, path: string, body?: unknown, init:
   if (!res.ok) {
     const err = (json as Partial<ErrorBody> | undefined)?.error;
     if (res.status === 401 && !path.startsWith('/auth/login')) onUnauthenticated();
-    throw new ApiError(res.status, err?.code ?? 'http_' + String(res.status), err?.message ?? res.statusText, err?.details);
+    const code = err?.code ?? 'http_' + String(res.status);
+    throw new ApiError(res.status, code, refusalText(code, err?.message ?? res.statusText), err?.details);
   }
   return json as T;
+}
+
+/**
+ * The server words its refusals in English; an operator reading Chinese gets the refusal's kind first, in
+ * Chinese, by its code, then the server's words (names, fields and limits in them stay exact).
+ */
+function refusalText(code: string, message: string): string {
+  if (i18n.global.locale.value !== 'zh-CN' || !(errorCodes as readonly string[]).includes(code)) return message;
+  return `${i18n.global.t(`errorCode.${code as ErrorCode}`)}：${message}`;
 }
 
 /** The refused fields of a validation error (422), as the server's error envelope names them. */

@@ -1,4 +1,5 @@
 import { createI18n } from 'vue-i18n';
+import type { ErrorCode } from '@contracts/errors';
 
 const zh = {
   app: { title: 'Vigil 视频点位监测', synthetic: '演示数据（合成）' },
@@ -458,6 +459,21 @@ const zh = {
     stale: '此策略在你编辑期间已被他人修改，你的修改未保存。请重新加载最新版本后再编辑。',
     reload: '重新加载',
   },
+  /** The headline of a server refusal by its code (the server's own message follows it: api.ts). */
+  errorCode: {
+    bad_request: '请求有误',
+    unauthenticated: '未登录或登录已失效',
+    forbidden: '无权执行此操作',
+    not_found: '未找到',
+    conflict: '与现有数据冲突',
+    payload_too_large: '内容超出上限',
+    unsupported_media_type: '不支持的文件类型',
+    validation_failed: '输入有误',
+    rate_limited: '请求过于频繁，请稍后再试',
+    unavailable: '服务暂不可用',
+    insufficient_storage: '存储空间已满，未保存',
+    internal: '服务器内部错误',
+  } satisfies Record<ErrorCode, string>,
   common: { loading: '加载中…', error: '出错了：{msg}', retry: '重试', cancel: '取消', language: 'English' },
 };
 
@@ -918,6 +934,20 @@ const en: typeof zh = {
     refused: 'The server refused to save: {msg}',
     stale: 'Someone changed this policy while you were editing it; your changes were not saved. Reload the current version and edit again.',
     reload: 'Reload',
+  },
+  errorCode: {
+    bad_request: 'Bad request',
+    unauthenticated: 'Not logged in or session ended',
+    forbidden: 'Not allowed',
+    not_found: 'Not found',
+    conflict: 'Conflicts with existing data',
+    payload_too_large: 'Too large',
+    unsupported_media_type: 'Unsupported file type',
+    validation_failed: 'Invalid input',
+    rate_limited: 'Too many requests, try again later',
+    unavailable: 'Service unavailable',
+    insufficient_storage: 'Storage full, nothing saved',
+    internal: 'Internal server error',
   },
   common: { loading: 'Loading…', error: 'Something went wrong: {msg}', retry: 'Retry', cancel: 'Cancel', language: '中文' },
 };

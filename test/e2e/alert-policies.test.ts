@@ -196,6 +196,8 @@ describe('console alert policies in headless Chromium: create, edit, refusals, d
     await page.waitForSelector(`${form} [data-field=name] > [data-testid=field-error]`, { timeout: 5000 });
     expect(await fieldErrors('name')).to.deep.equal(['already exists']);
     expect(await page.textContent(`${form} [data-testid=policy-form-message]`)).to.contain('服务器拒绝保存');
+    // the refusal's kind in Chinese first, then the server's own words
+    expect(await page.textContent(`${form} [data-testid=policy-form-message]`)).to.match(/与现有数据冲突：a policy named 全区 兜底 exists/);
     await page.locator(`${form} input[name=name]`).scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(artifacts, 'e2e-policies-02-refused.png') });
     const stored = (await admin.get(`/alert-policies/${policyId}`)).body as AlertPolicyView;
