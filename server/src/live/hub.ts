@@ -494,10 +494,24 @@ export class LiveHub {
 
   private visibilityFor(viewer: Viewer): Visibility {
     const sees = pointPredicate(viewer, this.tree);
+    // the rule reads region, sharing and organisation only: its answer per combination of their codes is
+    // kept (the closure is rebuilt with the tree), so a snapshot or a room's counts read three columns and
+    // one map per point instead of building the rule's argument for each
+    const memo = new Map<number, boolean>();
     // reads the index current at the call: a registry reload replaces it under rooms that stay
     return (slot) => {
       const pts = this.points;
-      return sees({ regionId: sharedCodes.value(pts.region.get(slot)), sharing: sharingValues[pts.sharing.get(slot)], org: sharedCodes.value(pts.org.get(slot)) });
+      const region = pts.region.get(slot);
+      const sharing = pts.sharing.get(slot);
+      const org = pts.org.get(slot);
+      // exact below 2^24 codes each (a dictionary that large is read through without the memo)
+      const key = region < 0x1000000 && org < 0x1000000 ? (org * 0x1000000 + region) * 4 + sharing : -1;
+      let yes = key === -1 ? undefined : memo.get(key);
+      if (yes === undefined) {
+        yes = sees({ regionId: sharedCodes.value(region), sharing: sharingValues[sharing], org: sharedCodes.value(org) });
+        if (key !== -1) memo.set(key, yes);
+      }
+      return yes;
     };
   }
 
