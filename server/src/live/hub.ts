@@ -15,6 +15,7 @@ import {
   type StatusBatch,
 } from '../contracts/live';
 import { sharingValues } from '../contracts/vocabulary';
+import { sharedCodes, SlotGroups, SlotTable } from '../lib/columns';
 import type { RegionTree } from '../regions/tree';
 
 /** 0 own, 1 up, 2 all — the registry's `sharing`, as a code. */
@@ -53,8 +54,8 @@ export interface HubOptions {
   now?: () => number;
 }
 
-/** Whether a room's viewer sees a point: the one rule of auth/scope.ts, built once per room. */
-type Visibility = (p: PointEntry) => boolean;
+/** Whether a room's viewer sees the point in a slot: the one rule of auth/scope.ts, built once per room. */
+type Visibility = (slot: number) => boolean;
 
 export interface Room {
   readonly key: string;
@@ -89,6 +90,91 @@ function newEpoch(): string {
 }
 
 /**
+ * The state of every point as columns (lib/columns.ts): a slot per point, its region and organisation as
+ * codes of the process's dictionary, the points of each region as a list through the slots. A million
+ * points cost ~50 MB here as objects in a map; as columns ~35 bytes a point besides the map entry.
+ */
+class LivePoints {
+  readonly table = new SlotTable();
+  readonly region = this.table.i32(-1);
+  readonly sharing = this.table.u8();
+  readonly org = this.table.i32(-1);
+  readonly st = this.table.u8();
+  /** Unix seconds; 0 = unknown. */
+  readonly since = this.table.f64();
+  readonly flap = this.table.u8();
+  readonly byRegion = new SlotGroups(this.table);
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  slot(id: string): number {
+    return this.table.slot(id);
+  }
+
+  entry(slot: number): PointEntry {
+    return {
+      id: this.table.id(slot) as string,
+      regionId: sharedCodes.value(this.region.get(slot)),
+      sharing: this.sharing.get(slot) as SharingCode,
+      org: sharedCodes.value(this.org.get(slot)),
+      st: this.st.get(slot) as StateCode,
+      since: this.since.get(slot),
+      flap: this.flap.get(slot) === 1,
+    };
+  }
+
+  /** Whether `p` is in the same region, sharing and organisation as the point in `slot` (who may see it). */
+  sameMembership(slot: number, p: PointEntry): boolean {
+    return sharedCodes.value(this.region.get(slot)) === p.regionId && this.sharing.get(slot) === p.sharing && sharedCodes.value(this.org.get(slot)) === p.org;
+  }
+
+  /** Adds or overwrites a point; a new point, or one in another region now, goes last in its region's list. */
+  put(p: PointEntry): number {
+    const slot = this.table.add(p.id);
+    const region = sharedCodes.code(p.regionId);
+    if (this.byRegion.group(slot) !== region) this.byRegion.add(slot, region);
+    this.region.set(slot, region);
+    this.sharing.set(slot, p.sharing);
+    this.org.set(slot, sharedCodes.code(p.org));
+    this.setState(slot, p.st, p.since, p.flap);
+    return slot;
+  }
+
+  setState(slot: number, st: number, since: number, flap: boolean): void {
+    this.st.set(slot, st);
+    this.since.set(slot, since);
+    this.flap.set(slot, flap ? 1 : 0);
+  }
+
+  sameState(slot: number, other: LivePoints, otherSlot: number): boolean {
+    return this.st.get(slot) === other.st.get(otherSlot) && this.flap.get(slot) === other.flap.get(otherSlot) && this.since.get(slot) === other.since.get(otherSlot);
+  }
+
+  /** Removes a point; returns the region it was in (null: unknown point). */
+  remove(id: string): string | null {
+    const slot = this.table.slot(id);
+    if (slot === -1) return null;
+    const region = sharedCodes.value(this.region.get(slot));
+    this.byRegion.remove(slot);
+    this.table.remove(id);
+    return region;
+  }
+
+  /** Calls `fn` with the slot of each point of a region, in the order they were added. */
+  forEachIn(regionId: string, fn: (slot: number) => void): void {
+    const code = sharedCodes.find(regionId);
+    if (code !== -1) this.byRegion.forEach(code, fn);
+  }
+
+  regionHasPoints(regionId: string): boolean {
+    const code = sharedCodes.find(regionId);
+    return code !== -1 && this.byRegion.size(code) > 0;
+  }
+}
+
+/**
  * The live state of every point and the rooms that watch subtrees of the region tree.
  *
  * A room is one (region, viewer) pair (`viewerKey`: scope root, and the maintainer organisation of a
@@ -99,8 +185,7 @@ function newEpoch(): string {
  */
 export class LiveHub {
   private tree: RegionTree;
-  private readonly points = new Map<string, PointEntry>();
-  private readonly byRegion = new Map<string, Set<string>>();
+  private points = new LivePoints();
   private readonly rooms = new Map<string, Room>();
   private readonly roomsByRegion = new Map<string, Set<Room>>();
   private readonly now: () => number;
@@ -129,22 +214,20 @@ export class LiveHub {
   }
 
   allPoints(): PointEntry[] {
-    return [...this.points.values()];
+    const out: PointEntry[] = [];
+    for (const [, slot] of this.points.table.entries()) out.push(this.points.entry(slot));
+    return out;
   }
 
   getPoint(id: string): PointEntry | undefined {
-    return this.points.get(id);
+    const slot = this.points.slot(id);
+    return slot === -1 ? undefined : this.points.entry(slot);
   }
 
   private loadPoints(points: Iterable<PointEntry>): void {
-    this.points.clear();
-    this.byRegion.clear();
-    for (const p of points) {
-      this.points.set(p.id, { ...p });
-      let set = this.byRegion.get(p.regionId);
-      if (!set) this.byRegion.set(p.regionId, (set = new Set()));
-      set.add(p.id);
-    }
+    const next = new LivePoints();
+    for (const p of points) next.put(p);
+    this.points = next;
   }
 
   /**
@@ -152,18 +235,18 @@ export class LiveHub {
    * fresh counts and a `status:resync`; rooms whose members only see state changes get those as a batch.
    */
   replaceData(tree: RegionTree, points: Iterable<PointEntry>): boolean {
-    const before = this.points;
+    const old = this.points;
     const prevTree = this.tree;
-    const old = new Map(before);
     this.tree = tree;
     // the store may lag the change feed (writes are batched): never go back to an older state
-    const merged: PointEntry[] = [];
+    const next = new LivePoints();
     for (const p of points) {
-      const o = old.get(p.id);
-      merged.push(o && o.since > p.since ? { ...p, st: o.st, since: o.since, flap: o.flap } : p);
+      const slot = next.put(p);
+      const o = old.slot(p.id);
+      if (o !== -1 && old.since.get(o) > p.since) next.setState(slot, old.st.get(o), old.since.get(o), old.flap.get(o) === 1);
     }
-    this.loadPoints(merged);
-    const shapeChanged = !sameShape(prevTree, tree) || !sameMembership(old, this.points);
+    this.points = next;
+    const shapeChanged = !sameShape(prevTree, tree) || !sameMembership(old, next);
     if (shapeChanged) {
       this.roomsByRegion.clear();
       for (const room of this.rooms.values()) {
@@ -178,12 +261,15 @@ export class LiveHub {
       }
       return true;
     }
-    for (const [id, p] of this.points) {
-      const o = old.get(id);
-      if (o && (o.st !== p.st || o.flap !== p.flap || o.since !== p.since)) {
-        // restore the old entry so the change flows through the one transition path (counts + batches)
-        this.points.set(id, o);
-        this.applyTransition({ cameraId: id, to: cameraStates[p.st], at: p.since * 1000, flapping: p.flap });
+    for (const [id, slot] of next.table.entries()) {
+      const o = old.slot(id);
+      if (o !== -1 && !next.sameState(slot, old, o)) {
+        // restore the old state so the change flows through the one transition path (counts + batches)
+        const st = next.st.get(slot);
+        const since = next.since.get(slot);
+        const flap = next.flap.get(slot) === 1;
+        next.setState(slot, old.st.get(o), old.since.get(o), old.flap.get(o) === 1);
+        this.applyTransition({ cameraId: id, to: cameraStates[st], at: since * 1000, flapping: flap });
       }
     }
     return false;
@@ -199,31 +285,26 @@ export class LiveHub {
    */
   applyPointChanges(upserts: Iterable<PointEntry>, deletes: Iterable<string>, attrsChanged: ReadonlySet<string> = new Set()): void {
     const touched = new Set<string>();
-    const remove = (id: string): PointEntry | undefined => {
-      const o = this.points.get(id);
-      if (!o) return undefined;
-      this.points.delete(id);
-      const set = this.byRegion.get(o.regionId);
-      set?.delete(id);
-      if (set?.size === 0) this.byRegion.delete(o.regionId);
-      touched.add(o.regionId);
-      return o;
-    };
-    for (const id of deletes) remove(id);
+    const pts = this.points;
+    for (const id of deletes) {
+      const region = pts.remove(id);
+      if (region !== null) touched.add(region);
+    }
     for (const p of upserts) {
-      const o = this.points.get(p.id);
-      if (o && o.regionId === p.regionId && o.sharing === p.sharing && o.org === p.org) {
+      const o = pts.slot(p.id);
+      if (o !== -1 && pts.sameMembership(o, p)) {
         if (attrsChanged.has(p.id)) touched.add(p.regionId);
-        if (o.since <= p.since && (o.st !== p.st || o.flap !== p.flap || o.since !== p.since)) {
+        const since = pts.since.get(o);
+        if (since <= p.since && (pts.st.get(o) !== p.st || (pts.flap.get(o) === 1) !== p.flap || since !== p.since)) {
           this.applyTransition({ cameraId: p.id, to: cameraStates[p.st], at: p.since * 1000, flapping: p.flap });
         }
         continue;
       }
-      const old = o ? remove(p.id) : undefined;
-      this.points.set(p.id, old && old.since > p.since ? { ...p, st: old.st, since: old.since, flap: old.flap } : { ...p });
-      let set = this.byRegion.get(p.regionId);
-      if (!set) this.byRegion.set(p.regionId, (set = new Set()));
-      set.add(p.id);
+      // a point new here, or seen by others now: last in its region's list, with the newer of the two states
+      const old = o === -1 ? null : { st: pts.st.get(o), since: pts.since.get(o), flap: pts.flap.get(o) === 1, region: pts.remove(p.id) };
+      if (old?.region) touched.add(old.region);
+      const slot = pts.put(p);
+      if (old && old.since > p.since) pts.setState(slot, old.st, old.since, old.flap);
       touched.add(p.regionId);
     }
     if (touched.size === 0) return;
@@ -244,21 +325,25 @@ export class LiveHub {
 
   /** Applies one transition from the monitoring change feed. Returns false for an unknown point. */
   applyTransition(t: TransitionInput): boolean {
-    const p = this.points.get(t.cameraId);
-    if (!p) return false;
+    const pts = this.points;
+    const slot = pts.slot(t.cameraId);
+    if (slot === -1) return false;
     const st = stateCodeOf[t.to];
-    const flap = t.flapping ?? p.flap;
-    const since = toUnixSeconds(t.at) || p.since;
-    if (st === p.st && flap === p.flap && since === p.since) return true;
-    const prevSt = p.st;
-    const updated: PointEntry = { ...p, st, flap, since };
-    this.points.set(p.id, updated);
-    for (const regionId of this.tree.ancestorsOrSelf(p.regionId)) {
+    const prevFlap = pts.flap.get(slot) === 1;
+    const flap = t.flapping ?? prevFlap;
+    const prevSince = pts.since.get(slot);
+    const since = toUnixSeconds(t.at) || prevSince;
+    const prevSt = pts.st.get(slot);
+    if (st === prevSt && flap === prevFlap && since === prevSince) return true;
+    pts.setState(slot, st, since, flap);
+    const id = pts.table.id(slot) as string;
+    const pointRegion = sharedCodes.value(pts.region.get(slot));
+    for (const regionId of this.tree.ancestorsOrSelf(pointRegion)) {
       const rooms = this.roomsByRegion.get(regionId);
       if (!rooms) continue;
       for (const room of rooms) {
-        if (!visible(room.visibility, p)) continue;
-        const child = this.tree.childToward(room.regionId, p.regionId);
+        if (!room.visibility(slot)) continue;
+        const child = this.tree.childToward(room.regionId, pointRegion);
         if (prevSt !== st) {
           room.counts.total[prevSt]--;
           room.counts.total[st]++;
@@ -268,7 +353,7 @@ export class LiveHub {
           if (child === null) room.selfChanged = true;
           else room.changedChildren.add(child);
         }
-        room.pending.add(p.id);
+        room.pending.add(id);
         this.scheduleFlush(room);
       }
     }
@@ -340,14 +425,12 @@ export class LiveHub {
         };
       }
     }
-    const ids: string[] = [];
+    const slots: number[] = [];
+    const vis = room.visibility;
     for (const regionId of this.tree.subtree(room.regionId)) {
-      const set = this.byRegion.get(regionId);
-      if (!set) continue;
-      for (const id of set) {
-        const p = this.points.get(id);
-        if (p && visible(room.visibility, p)) ids.push(id);
-      }
+      this.points.forEachIn(regionId, (slot) => {
+        if (vis(slot)) slots.push(slot);
+      });
     }
     return {
       kind: 'snapshot',
@@ -356,7 +439,7 @@ export class LiveHub {
       seq: room.seq,
       serverTime,
       counts: cloneCounts(room.counts),
-      points: this.statesOf(ids),
+      points: this.statesOfSlots(slots),
     };
   }
 
@@ -364,13 +447,11 @@ export class LiveHub {
   visibleIds(regionId: string, viewer: Viewer): string[] {
     const vis = this.visibilityFor(viewer);
     const out: string[] = [];
+    const pts = this.points;
     for (const r of this.tree.subtree(regionId)) {
-      const set = this.byRegion.get(r);
-      if (!set) continue;
-      for (const id of set) {
-        const p = this.points.get(id);
-        if (p && visible(vis, p)) out.push(id);
-      }
+      pts.forEachIn(r, (slot) => {
+        if (vis(slot)) out.push(pts.table.id(slot) as string);
+      });
     }
     return out;
   }
@@ -391,21 +472,47 @@ export class LiveHub {
   }
 
   private statesOf(ids: Iterable<string>): PointStates {
-    const out: PointStates = { ids: [], st: [], since: [], flap: [] };
+    const slots: number[] = [];
     for (const id of ids) {
-      const p = this.points.get(id);
-      if (!p) continue;
-      if (p.flap) out.flap.push(out.ids.length);
-      out.ids.push(id);
-      out.st.push(p.st);
-      out.since.push(p.since);
+      const slot = this.points.slot(id);
+      if (slot !== -1) slots.push(slot);
+    }
+    return this.statesOfSlots(slots);
+  }
+
+  private statesOfSlots(slots: readonly number[]): PointStates {
+    const pts = this.points;
+    const out: PointStates = { ids: [], st: [], since: [], flap: [] };
+    for (const slot of slots) {
+      if (pts.flap.get(slot) === 1) out.flap.push(out.ids.length);
+      out.ids.push(pts.table.id(slot) as string);
+      out.st.push(pts.st.get(slot) as StateCode);
+      out.since.push(pts.since.get(slot));
     }
     return out;
   }
 
   private visibilityFor(viewer: Viewer): Visibility {
     const sees = pointPredicate(viewer, this.tree);
-    return (p) => sees({ regionId: p.regionId, sharing: sharingValues[p.sharing], org: p.org });
+    // the rule reads region, sharing and organisation only: its answer per combination of their codes is
+    // kept (the closure is rebuilt with the tree), so a snapshot or a room's counts read three columns and
+    // one map per point instead of building the rule's argument for each
+    const memo = new Map<number, boolean>();
+    // reads the index current at the call: a registry reload replaces it under rooms that stay
+    return (slot) => {
+      const pts = this.points;
+      const region = pts.region.get(slot);
+      const sharing = pts.sharing.get(slot);
+      const org = pts.org.get(slot);
+      // exact below 2^24 codes each (a dictionary that large is read through without the memo)
+      const key = region < 0x1000000 && org < 0x1000000 ? (org * 0x1000000 + region) * 4 + sharing : -1;
+      let yes = key === -1 ? undefined : memo.get(key);
+      if (yes === undefined) {
+        yes = sees({ regionId: sharedCodes.value(region), sharing: sharingValues[sharing], org: sharedCodes.value(org) });
+        if (key !== -1) memo.set(key, yes);
+      }
+      return yes;
+    };
   }
 
   private indexRoom(room: Room): void {
@@ -427,17 +534,18 @@ export class LiveHub {
     room.visibility = this.visibilityFor(room.viewer);
     const counts: RoomCounts = { total: emptyCounts(), self: emptyCounts(), children: {} };
     for (const child of this.tree.children(room.regionId)) counts.children[child] = emptyCounts();
+    const pts = this.points;
+    const vis = room.visibility;
     for (const regionId of this.tree.subtree(room.regionId)) {
-      const set = this.byRegion.get(regionId);
-      if (!set || set.size === 0) continue;
+      if (!pts.regionHasPoints(regionId)) continue;
       const child = this.tree.childToward(room.regionId, regionId);
       const bucket = child === null ? counts.self : (counts.children[child] ??= emptyCounts());
-      for (const id of set) {
-        const p = this.points.get(id);
-        if (!p || !visible(room.visibility, p)) continue;
-        counts.total[p.st]++;
-        bucket[p.st]++;
-      }
+      pts.forEachIn(regionId, (slot) => {
+        if (!vis(slot)) return;
+        const st = pts.st.get(slot);
+        counts.total[st]++;
+        bucket[st]++;
+      });
     }
     room.counts = counts;
   }
@@ -494,10 +602,6 @@ export class LiveHub {
   }
 }
 
-function visible(v: Visibility, p: PointEntry): boolean {
-  return v(p);
-}
-
 function cloneCounts(c: RoomCounts): RoomCounts {
   const children: Record<string, StateCounts> = {};
   for (const [k, v] of Object.entries(c.children)) children[k] = [...v];
@@ -513,11 +617,11 @@ function sameShape(a: RegionTree, b: RegionTree): boolean {
   return true;
 }
 
-function sameMembership(a: Map<string, PointEntry>, b: Map<string, PointEntry>): boolean {
+function sameMembership(a: LivePoints, b: LivePoints): boolean {
   if (a.size !== b.size) return false;
-  for (const [id, p] of a) {
-    const o = b.get(id);
-    if (!o || o.regionId !== p.regionId || o.sharing !== p.sharing || o.org !== p.org) return false;
+  for (const [id, s] of a.table.entries()) {
+    const o = b.slot(id);
+    if (o === -1 || a.region.get(s) !== b.region.get(o) || a.sharing.get(s) !== b.sharing.get(o) || a.org.get(s) !== b.org.get(o)) return false;
   }
   return true;
 }

@@ -10,7 +10,7 @@ import type { RegionTree } from '../regions/tree';
 import { liveRoutes } from './routes';
 import { attachLiveNamespace, LOAD_ROOM, type LiveNamespace, type SocketMiddleware } from './socket';
 import type { MonitoringLoad } from '../contracts/monitoring';
-import { buildCatalog, loadedFromDoc, storeSource, type LiveSource, type LoadedPoint, type PointAttrs } from './source';
+import { buildCatalog, loadedFromDoc, PointAttrTable, storeSource, type LiveSource, type LoadedPoint } from './source';
 
 /** One transition as the monitoring change feed delivers it (only the fields live push reads). */
 export interface FeedTransition {
@@ -124,7 +124,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
   let orphanLoadTimer: NodeJS.Timeout | null = null;
   let loads = 0;
   /** Attributes of every point (names, addresses…): the catalog endpoint is served from here. */
-  let attrs = new Map<string, PointAttrs>();
+  let attrs = new PointAttrTable();
 
   const makeHub = (tree: RegionTree, points: PointEntry[]): LiveHub =>
     new LiveHub(tree, points, {
@@ -144,8 +144,9 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
       const points = await source.points();
       const tree = deps.registry.regions.current();
       const entries = points.map((p) => p.entry);
-      const nextAttrs = new Map(points.map((p) => [p.entry.id, p.attrs]));
-      const attrsChanged = !sameAttrs(attrs, nextAttrs);
+      const nextAttrs = new PointAttrTable();
+      for (const p of points) nextAttrs.set(p.entry.id, p.attrs);
+      const attrsChanged = !attrs.sameAs(nextAttrs);
       attrs = nextAttrs;
       if (!hub) hub = makeHub(tree, entries);
       // consoles hold names, addresses… from the catalog: edits reach them through a resync
@@ -198,7 +199,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
         const prev = entries.get(id);
         // the registry's copy of the state may be older than the change feed's: keep the live one
         entries.set(id, prev ? { ...p.entry, st: prev.st, since: prev.since, flap: prev.flap } : p.entry);
-        if (!sameAttr(attrs.get(id), p.attrs)) attrsChanged = true;
+        if (!attrs.same(id, p.attrs)) attrsChanged = true;
         attrs.set(id, p.attrs);
       }
       pendingDeletes.clear();
@@ -214,7 +215,7 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
     for (const [id, p] of pendingUpserts) {
       // the hub keeps whichever state is newer, the registry's copy or the change feed's
       upserts.push(p.entry);
-      if (!sameAttr(attrs.get(id), p.attrs)) attrsChanged.add(id);
+      if (!attrs.same(id, p.attrs)) attrsChanged.add(id);
       attrs.set(id, p.attrs);
     }
     const deletes = [...pendingDeletes];
@@ -354,19 +355,4 @@ export function createLive(ctx: AppContext, deps: LiveDeps): Live {
   };
   lives.set(ctx, live);
   return live;
-}
-
-function sameAttr(a: PointAttrs | undefined, b: PointAttrs): boolean {
-  if (!a) return false;
-  return (
-    a.gbCode === b.gbCode && a.name === b.name && a.address === b.address && a.regionId === b.regionId && a.gridId === b.gridId && a.vendor === b.vendor &&
-    a.maintainer === b.maintainer && a.sharing === b.sharing && a.lon === b.lon && a.lat === b.lat && a.upstream === b.upstream &&
-    a.tags.join('\u0000') === b.tags.join('\u0000')
-  );
-}
-
-function sameAttrs(a: ReadonlyMap<string, PointAttrs>, b: ReadonlyMap<string, PointAttrs>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [id, x] of b) if (!sameAttr(a.get(id), x)) return false;
-  return true;
 }

@@ -1,7 +1,7 @@
 import { ObjectId, type Document } from 'mongodb';
 import { isConnected, liveProjection, pointsCollection, storeId, type LivePointRow } from '../cameras/read-model';
 import { cameraStates, stateCodeOf, type CameraState, type PointCatalog, type StateCode } from '../contracts/live';
-import { interned } from '../lib/intern';
+import { sharedCodes, sharedLists, SlotTable } from '../lib/columns';
 import type { Store } from '../store/connection';
 import type { PointEntry, SharingCode } from './hub';
 
@@ -25,6 +25,107 @@ export interface PointAttrs {
 export interface LoadedPoint {
   entry: PointEntry;
   attrs: PointAttrs;
+}
+
+/**
+ * The attributes of every point as columns (lib/columns.ts): name, address and code stay the one string
+ * each (the registry change's own), region, grid, vendor, organisation, upstream device and the tags list are
+ * codes of the process's dictionaries, coordinates plain doubles (NaN = none). An object per point with its
+ * map entry cost ~170 bytes a point beside those strings.
+ */
+export class PointAttrTable {
+  private readonly table = new SlotTable();
+  private readonly gbCode = this.table.values('');
+  private readonly name = this.table.values('');
+  private readonly address = this.table.values('');
+  private readonly region = this.table.i32();
+  private readonly grid = this.table.i32();
+  private readonly vendor = this.table.i32();
+  private readonly maintainer = this.table.i32();
+  private readonly tags = this.table.i32();
+  private readonly sharing = this.table.u8();
+  private readonly lon = this.table.f64(NaN);
+  private readonly lat = this.table.f64(NaN);
+  private readonly upstream = this.table.i32();
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  get(id: string): PointAttrs | undefined {
+    const slot = this.table.slot(id);
+    if (slot === -1) return undefined;
+    const lon = this.lon.get(slot);
+    const lat = this.lat.get(slot);
+    return {
+      gbCode: this.gbCode.get(slot),
+      name: this.name.get(slot),
+      address: this.address.get(slot),
+      regionId: sharedCodes.value(this.region.get(slot)),
+      gridId: sharedCodes.value(this.grid.get(slot)),
+      vendor: sharedCodes.value(this.vendor.get(slot)),
+      maintainer: sharedCodes.value(this.maintainer.get(slot)),
+      tags: sharedLists.value(this.tags.get(slot)),
+      sharing: this.sharing.get(slot) as SharingCode,
+      lon: Number.isNaN(lon) ? null : lon,
+      lat: Number.isNaN(lat) ? null : lat,
+      upstream: sharedCodes.value(this.upstream.get(slot)),
+    };
+  }
+
+  set(id: string, a: PointAttrs): void {
+    const slot = this.table.add(id);
+    this.gbCode.set(slot, a.gbCode);
+    this.name.set(slot, a.name);
+    this.address.set(slot, a.address);
+    this.region.set(slot, sharedCodes.code(a.regionId));
+    this.grid.set(slot, sharedCodes.code(a.gridId));
+    this.vendor.set(slot, sharedCodes.code(a.vendor));
+    this.maintainer.set(slot, sharedCodes.code(a.maintainer));
+    this.tags.set(slot, sharedLists.code(a.tags));
+    this.sharing.set(slot, a.sharing);
+    this.lon.set(slot, a.lon ?? NaN);
+    this.lat.set(slot, a.lat ?? NaN);
+    this.upstream.set(slot, sharedCodes.code(a.upstream));
+  }
+
+  delete(id: string): void {
+    const slot = this.table.remove(id);
+    if (slot === -1) return;
+    // the strings go with the point
+    this.gbCode.reset(slot);
+    this.name.reset(slot);
+    this.address.reset(slot);
+  }
+
+  /** Whether the table holds exactly `a` for `id`. */
+  same(id: string, a: PointAttrs): boolean {
+    const slot = this.table.slot(id);
+    if (slot === -1) return false;
+    const lon = this.lon.get(slot);
+    const lat = this.lat.get(slot);
+    return (
+      this.gbCode.get(slot) === a.gbCode && this.name.get(slot) === a.name && this.address.get(slot) === a.address &&
+      sharedCodes.value(this.region.get(slot)) === a.regionId && sharedCodes.value(this.grid.get(slot)) === a.gridId &&
+      sharedCodes.value(this.vendor.get(slot)) === a.vendor && sharedCodes.value(this.maintainer.get(slot)) === a.maintainer &&
+      this.sharing.get(slot) === a.sharing && (Number.isNaN(lon) ? null : lon) === a.lon && (Number.isNaN(lat) ? null : lat) === a.lat &&
+      sharedCodes.value(this.upstream.get(slot)) === a.upstream && sameList(sharedLists.value(this.tags.get(slot)), a.tags)
+    );
+  }
+
+  /** Whether both tables hold the same points with the same attributes. */
+  sameAs(other: PointAttrTable): boolean {
+    if (this.size !== other.size) return false;
+    for (const id of other.table.ids()) if (!this.same(id, other.get(id) as PointAttrs)) return false;
+    return true;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -74,8 +175,8 @@ function isState(v: unknown): v is CameraState {
 /** Converts one stored camera document (or a registry change's camera view) into index entry + attributes. */
 export function loadedFromDoc(doc: Document): LoadedPoint | null {
   const id = idString(doc._id ?? doc.id);
-  // values a district shares among many points are kept once (lib/intern.ts): the index holds every point
-  const regionId = interned.str(idString(doc.regionId));
+  // kept transiently: the index and the attribute table code region, organisation, vendor… (lib/columns.ts)
+  const regionId = idString(doc.regionId);
   if (!id || !regionId) return null;
   const status = (doc.status ?? {}) as Document;
   // the confirmed state, as the change feed reports it: a PENDING point is still what it was confirmed as
@@ -88,7 +189,7 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
   if (doc.enabled !== false && doc.endpoint !== undefined && !isConnected(doc.endpoint as LivePointRow['endpoint'])) st = stateCodeOf.NOT_CONNECTED;
   const sharing = sharingCode[str(doc.sharing)] ?? 0;
   const loc = (doc.location ?? null) as Document | null;
-  const org = interned.str(str((doc.maintainer as Document | undefined)?.org));
+  const org = str((doc.maintainer as Document | undefined)?.org);
   return {
     entry: { id, regionId, sharing, org, st, since: unixSeconds(status.since), flap: status.flapping === true },
     attrs: {
@@ -96,14 +197,14 @@ export function loadedFromDoc(doc: Document): LoadedPoint | null {
       name: str(doc.name),
       address: str(doc.address),
       regionId,
-      gridId: interned.str(idString(doc.gridId)),
-      vendor: interned.str(str(doc.vendor)),
+      gridId: idString(doc.gridId),
+      vendor: str(doc.vendor),
       maintainer: org,
-      tags: interned.list(Array.isArray(doc.tags) ? doc.tags.map((t) => str(t)).filter(Boolean) : []),
+      tags: Array.isArray(doc.tags) ? doc.tags.map((t) => str(t)).filter(Boolean) : [],
       sharing,
       lon: loc ? num(loc.lon) : null,
       lat: loc ? num(loc.lat) : null,
-      upstream: interned.str(idString(doc.upstreamId)),
+      upstream: idString(doc.upstreamId),
     },
   };
 }
@@ -145,7 +246,7 @@ export function storeSource(store: Store): LiveSource {
 }
 
 /** The column-wise catalog of the given points (in that order), from the in-memory attributes. */
-export function buildCatalog(regionId: string, ids: string[], attrs: ReadonlyMap<string, PointAttrs>): PointCatalog {
+export function buildCatalog(regionId: string, ids: string[], attrs: { get(id: string): PointAttrs | undefined }): PointCatalog {
   const cat: PointCatalog = {
     regionId,
     ids: [],

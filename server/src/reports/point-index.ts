@@ -5,7 +5,7 @@ import type { CameraChange } from '../cameras/events';
 import { pointsCollection } from '../cameras/read-model';
 import { classOfGbCode, type PointClass } from '../contracts/reports';
 import { sharingValues, type Sharing } from '../contracts/vocabulary';
-import { interned } from '../lib/intern';
+import { Dictionary, SlotTable } from '../lib/columns';
 
 /**
  * What the online-rate sums are keyed by: the inputs of the one visibility rule (region, sharing, maintainer
@@ -28,9 +28,6 @@ export function groupOfKey(key: string): GroupRef {
 export interface IndexedPoint {
   id: string;
   group: string;
-  /** GB/T 28181 device type (digits 11–13). */
-  type: string;
-  name: string;
 }
 
 /**
@@ -39,7 +36,13 @@ export interface IndexedPoint {
  * earlier `epoch` can be corrected for the points that moved since (`changedSince`, `groupAt`).
  */
 export class PointIndex {
-  private readonly points = new Map<string, IndexedPoint>();
+  /**
+   * Each point's group as a column (lib/columns.ts): a slot per point and the code of its group key (a
+   * district has a few hundred groups). Nothing else of a point is read from here.
+   */
+  private readonly table = new SlotTable();
+  private readonly groupOf = this.table.i32(-1);
+  private readonly groups = new Dictionary();
   /**
    * The changes, oldest first, as parallel columns (an import logs one per point it creates: an object per
    * entry and a list per point cost ~400 bytes each, these ~60): its epoch, point, group before (null: it did
@@ -65,33 +68,39 @@ export class PointIndex {
   constructor(private readonly keyPublicIndustries: readonly string[]) {}
 
   get size(): number {
-    return this.points.size;
+    return this.table.size;
   }
 
   get(id: string): IndexedPoint | undefined {
-    return this.points.get(id);
+    const slot = this.table.slot(id);
+    return slot === -1 ? undefined : { id, group: this.groups.value(this.groupOf.get(slot)) };
   }
 
-  values(): IterableIterator<IndexedPoint> {
-    return this.points.values();
+  *values(): Generator<IndexedPoint> {
+    for (const [id, slot] of this.table.entries()) yield { id, group: this.groups.value(this.groupOf.get(slot)) };
   }
 
-  private entry(id: string, c: { regionId: string; gridId?: string | null; sharing?: string; org?: string; gbCode?: string; name?: string }): IndexedPoint {
+  /** The point's group now (null: no such point). */
+  private groupNow(id: string): string | null {
+    const slot = this.table.slot(id);
+    return slot === -1 ? null : this.groups.value(this.groupOf.get(slot));
+  }
+
+  private put(id: string, c: { regionId: string; gridId?: string | null; sharing?: string; org?: string; gbCode?: string }): void {
     const gbCode = c.gbCode ?? '';
     const sharing = (sharingValues as readonly string[]).includes(c.sharing ?? '') ? (c.sharing as Sharing) : 'own';
     const group = groupKeyOf({ regionId: c.regionId, gridId: c.gridId ?? '', sharing, org: c.org ?? '', cls: classOfGbCode(gbCode, this.keyPublicIndustries) });
-    // a district has a few hundred groups and types: one copy of each, not one per point
-    return { id, group: interned.str(group), type: interned.str(gbCode.slice(10, 13)), name: c.name ?? '' };
+    this.groupOf.set(this.table.add(id), this.groups.code(group));
   }
 
   /** Reads every point's group from the registry (events arriving meanwhile win). */
   async load(conn: Connection): Promise<void> {
     this.touched = new Set();
-    const cursor = pointsCollection(conn).find({}, { projection: { _id: 1, regionId: 1, gridId: 1, sharing: 1, 'maintainer.org': 1, gbCode: 1, name: 1 }, batchSize: 5000 });
+    const cursor = pointsCollection(conn).find({}, { projection: { _id: 1, regionId: 1, gridId: 1, sharing: 1, 'maintainer.org': 1, gbCode: 1 }, batchSize: 5000 });
     for await (const p of cursor) {
       const id = String(p._id);
       if (this.touched.has(id)) continue;
-      this.points.set(id, this.entry(id, { regionId: String(p.regionId), gridId: p.gridId ? String(p.gridId) : null, sharing: p.sharing, org: p.maintainer?.org, gbCode: p.gbCode, name: p.name }));
+      this.put(id, { regionId: String(p.regionId), gridId: p.gridId ? String(p.gridId) : null, sharing: p.sharing, org: p.maintainer?.org, gbCode: p.gbCode });
     }
     this.touched = null;
     this.counts = null;
@@ -101,8 +110,13 @@ export class PointIndex {
   /** Points per group now (kept until the next change: a report counts rows per group, not per point). */
   groupCounts(): ReadonlyMap<string, number> {
     if (this.counts) return this.counts;
+    const perCode = new Map<number, number>();
+    for (const [, slot] of this.table.entries()) {
+      const g = this.groupOf.get(slot);
+      perCode.set(g, (perCode.get(g) ?? 0) + 1);
+    }
     const out = new Map<string, number>();
-    for (const p of this.points.values()) out.set(p.group, (out.get(p.group) ?? 0) + 1);
+    for (const [g, n] of perCode) out.set(this.groups.value(g), n);
     this.counts = out;
     return out;
   }
@@ -111,14 +125,14 @@ export class PointIndex {
   apply(c: CameraChange): void {
     this.counts = null;
     this.touched?.add(c.id);
-    const before = this.points.get(c.id)?.group ?? null;
+    const before = this.groupNow(c.id);
     if (c.kind === 'delete' || !c.camera) {
-      this.points.delete(c.id);
+      this.table.remove(c.id);
     } else {
       const cam = c.camera;
-      this.points.set(c.id, this.entry(c.id, { regionId: cam.regionId, gridId: cam.gridId, sharing: cam.sharing, org: cam.maintainer.org, gbCode: cam.gbCode, name: cam.name }));
+      this.put(c.id, { regionId: cam.regionId, gridId: cam.gridId, sharing: cam.sharing, org: cam.maintainer.org, gbCode: cam.gbCode });
     }
-    const after = this.points.get(c.id)?.group ?? null;
+    const after = this.groupNow(c.id);
     if (before === after) return;
     // the epoch moves on either way: it versions the groups (SumsStore's digest)
     const epoch = ++this.epoch;
@@ -143,13 +157,13 @@ export class PointIndex {
     // the oldest of the point's entries after `epoch` holds its group then
     let first = -1;
     for (let i = this.lastOf.get(id) ?? -1; i >= 0 && this.logEpoch[i] > epoch; i = this.logPrev[i]) first = i;
-    return first >= 0 ? this.logBefore[first] : (this.points.get(id)?.group ?? null);
+    return first >= 0 ? this.logBefore[first] : this.groupNow(id);
   }
 
   /** Every point that existed at `epoch`, with its group then. */
   *membersAt(epoch: number): Generator<[string, string]> {
     const changed = this.changedSince(epoch);
-    for (const p of this.points.values()) if (!changed.has(p.id)) yield [p.id, p.group];
+    for (const [id, slot] of this.table.entries()) if (!changed.has(id)) yield [id, this.groups.value(this.groupOf.get(slot))];
     for (const id of changed) {
       const g = this.groupAt(id, epoch);
       if (g !== null) yield [id, g];

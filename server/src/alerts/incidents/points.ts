@@ -2,7 +2,7 @@ import type { Connection } from 'mongoose';
 import { pointsCollection } from '../../cameras/read-model';
 import type { CameraChange } from '../../cameras/events';
 import { sharingValues, type Sharing } from '../../contracts/vocabulary';
-import { interned } from '../../lib/intern';
+import { sharedCodes, sharedLists, SlotGroups, SlotTable } from '../../lib/columns';
 import type { AlertPoint } from './engine';
 
 const idOf = (v: { toString(): string } | string | null | undefined): string | null => (v === null || v === undefined ? null : v.toString());
@@ -12,10 +12,24 @@ export const sharingOf = (v: unknown): Sharing => ((sharingValues as readonly un
 /**
  * What alerting knows of every point (name, code, region, upstream device, organisation, sharing, tags),
  * read once and kept current from the registry's change events, with the reverse upstream links.
+ *
+ * Kept as columns (lib/columns.ts): a slot per point, name and code the one string each, region, grid,
+ * organisation and tags list codes of the process's dictionaries, and the points below each upstream device
+ * a list through the slots (which is also where a point's upstream device is kept). `get` builds the
+ * point's object when asked (short-lived; an object per point kept cost ~130 bytes a point more).
  */
 export class AlertPoints {
-  private readonly byId = new Map<string, AlertPoint>();
-  private readonly deps = new Map<string, Set<string>>();
+  private readonly table = new SlotTable();
+  private readonly name = this.table.values('');
+  private readonly gbCode = this.table.values('');
+  private readonly region = this.table.i32(-1);
+  /** -1: none. */
+  private readonly grid = this.table.i32(-1);
+  private readonly org = this.table.i32(-1);
+  private readonly sharing = this.table.u8();
+  private readonly tags = this.table.i32();
+  /** The points below each upstream device, grouped by the device's id code (a point's group is its upstream). */
+  private readonly below = new SlotGroups(this.table);
   private readonly empty: readonly string[] = [];
 
   async load(conn: Connection): Promise<void> {
@@ -52,41 +66,54 @@ export class AlertPoints {
   }
 
   get(id: string): AlertPoint | undefined {
-    return this.byId.get(id);
+    const slot = this.table.slot(id);
+    if (slot === -1) return undefined;
+    const grid = this.grid.get(slot);
+    const upstream = this.below.group(slot);
+    return {
+      id: this.table.id(slot) as string,
+      name: this.name.get(slot),
+      gbCode: this.gbCode.get(slot),
+      regionId: sharedCodes.value(this.region.get(slot)),
+      gridId: grid === -1 ? null : sharedCodes.value(grid),
+      upstreamId: upstream === -1 ? null : sharedCodes.value(upstream),
+      org: sharedCodes.value(this.org.get(slot)),
+      sharing: sharingValues[this.sharing.get(slot)],
+      tags: sharedLists.value(this.tags.get(slot)),
+    };
   }
 
   ids(): IterableIterator<string> {
-    return this.byId.keys();
+    return this.table.ids();
   }
 
   dependants(id: string): readonly string[] {
-    const s = this.deps.get(id);
-    return s ? [...s] : this.empty;
+    const code = sharedCodes.find(id);
+    if (code === -1 || this.below.size(code) === 0) return this.empty;
+    const out: string[] = [];
+    this.below.forEach(code, (slot) => out.push(this.table.id(slot) as string));
+    return out;
   }
 
-  private set(given: AlertPoint): void {
-    // values a district shares among many points are kept once (lib/intern.ts): this map holds every point
-    const p: AlertPoint = {
-      ...given,
-      regionId: interned.str(given.regionId),
-      gridId: given.gridId === null ? null : interned.str(given.gridId),
-      upstreamId: given.upstreamId === null ? null : interned.str(given.upstreamId),
-      org: interned.str(given.org),
-      tags: interned.list(given.tags),
-    };
-    const old = this.byId.get(p.id);
-    if (old?.upstreamId && old.upstreamId !== p.upstreamId) this.deps.get(old.upstreamId)?.delete(p.id);
-    this.byId.set(p.id, p);
-    if (p.upstreamId) {
-      let s = this.deps.get(p.upstreamId);
-      if (!s) this.deps.set(p.upstreamId, (s = new Set()));
-      s.add(p.id);
-    }
+  private set(p: AlertPoint): void {
+    const slot = this.table.add(p.id);
+    this.name.set(slot, p.name);
+    this.gbCode.set(slot, p.gbCode);
+    this.region.set(slot, sharedCodes.code(p.regionId));
+    this.grid.set(slot, p.gridId === null ? -1 : sharedCodes.code(p.gridId));
+    this.org.set(slot, sharedCodes.code(p.org));
+    this.sharing.set(slot, Math.max(0, sharingValues.indexOf(p.sharing)));
+    this.tags.set(slot, sharedLists.code(p.tags));
+    const upstream = p.upstreamId ? sharedCodes.code(p.upstreamId) : -1;
+    if (upstream === -1) this.below.remove(slot);
+    else if (this.below.group(slot) !== upstream) this.below.add(slot, upstream);
   }
 
   private remove(id: string): void {
-    const old = this.byId.get(id);
-    if (old?.upstreamId) this.deps.get(old.upstreamId)?.delete(id);
-    this.byId.delete(id);
+    const slot = this.table.remove(id);
+    if (slot === -1) return;
+    this.below.remove(slot);
+    this.name.reset(slot);
+    this.gbCode.reset(slot);
   }
 }
