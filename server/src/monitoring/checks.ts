@@ -1,6 +1,6 @@
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult } from '../probes/types';
+import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
 import type { ChangeFeed } from '../lib/change-feed';
 import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
@@ -44,6 +44,8 @@ export interface CheckRunnerOptions {
   gate?: DispatchGate;
   /** Where routine checks report the interval actually kept. */
   intervals: IntervalMeter;
+  /** A point's scheduled checks ended (disabled, disconnected, removed or stopped while one ran): its object is idle. */
+  onRetired?(p: Point): void;
   /** Aborted on stop (the out-of-band probe of checkNow on a disabled point listens on it). */
   signal: AbortSignal;
   stopped(): boolean;
@@ -86,6 +88,7 @@ export class CheckRunner {
     this.startCheck(p, () => {
       if (!p.enabled || !p.connected || p.deleted || this.o.stopped()) {
         done(null);
+        this.o.onRetired?.(p);
         return;
       }
       const now = Date.now();
@@ -141,11 +144,13 @@ export class CheckRunner {
   }
 
   /** Probe now (POST /cameras/:id/check). Joins a check already running instead of starting a second one. */
-  async checkNow(p: Point): Promise<CheckOutcome> {
+  async checkNow(p: Point, targetOf: (p: Point) => Promise<{ kind: ProbeKind; target: ProbeTarget }>): Promise<CheckOutcome> {
     if (!p.connected) throw new AppError('conflict', 'the point is not connected yet (no endpoint host): nothing to probe');
     if (!p.enabled) {
-      const result = await this.o.probes[p.kind].check(p.target, this.o.signal);
-      return { result, kind: p.kind, status: viewOf(p), transition: null };
+      // not probed: the point may keep no target (mirror.ts); out of band, nothing is applied
+      const { kind, target } = await targetOf(p);
+      const result = await this.o.probes[kind].check(target, this.o.signal);
+      return { result, kind, status: viewOf(p), transition: null };
     }
     const joined = new Promise<CheckDone>((resolve) => (p.waiters ??= []).push(resolve));
     if (!p.running && !this.scheduler.runNow(p)) {

@@ -59,7 +59,63 @@ export interface Point extends Job {
   rS: number;
 }
 
-/** An empty history slot, for a new point (mirror.ts writes the same values out in its point literal). */
+/** The engine's one way to build a point, so that every point has the same shape (the hot path stays monomorphic). */
+export function makePoint(
+  id: string,
+  regionId: string,
+  kind: ProbeKind,
+  target: ProbeTarget,
+  intervalMs: number,
+  rules: MachineRules,
+  enabled: boolean,
+  connected: boolean,
+  m: PointState,
+  statusWrittenAt: number,
+  acctSince: number,
+): Point {
+  return {
+    id,
+    dueAt: 0,
+    qIndex: -1,
+    running: false,
+    removed: false,
+    regionId,
+    kind,
+    target,
+    intervalMs,
+    lastRunAt: 0,
+    rules,
+    enabled,
+    connected,
+    deleted: false,
+    m,
+    statusWrittenAt,
+    acctSince,
+    waiters: null,
+    // the empty history slot (emptySlot()), written out: properties spread into a literal are added one by
+    // one after it is built and land in a separate property array, ~140 bytes more per point
+    rHour: NaN,
+    rEnd: NaN,
+    rU: 0,
+    rD: 0,
+    rM: 0,
+    rN: 0,
+    rC: 0,
+    rX: 0,
+    rP: 0,
+    rChecks: 0,
+    rFailures: 0,
+    rS: -1,
+  };
+}
+
+/**
+ * The target of a point woken from the dormant table (dormant.ts): a point that is not probed keeps no
+ * target; one is built from the registry when it is needed (the mirror's `targetFor`, a settings change).
+ */
+export const NO_TARGET: ProbeTarget = Object.freeze({ host: '', family: 0, port: 0, timeoutMs: 0 });
+
+/** An empty history slot, for a new point (makePoint writes the same values out in its literal). */
 export function emptySlot(): Pick<Point, 'rHour' | 'rEnd' | 'rU' | 'rD' | 'rM' | 'rN' | 'rC' | 'rX' | 'rP' | 'rChecks' | 'rFailures' | 'rS'> {
   return { rHour: NaN, rEnd: NaN, rU: 0, rD: 0, rM: 0, rN: 0, rC: 0, rX: 0, rP: 0, rChecks: 0, rFailures: 0, rS: -1 };
 }
