@@ -5,7 +5,7 @@ import type { ChangeFeed } from '../lib/change-feed';
 import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
 import type { MonitoringStore } from './persistence';
-import { toStoredStatus, viewOf, type CheckDone, type Point, type PointStatus } from './points';
+import { statusSec, statusStale, toStoredStatus, viewOf, type CheckDone, type Point, type PointStatus } from './points';
 import type { Rollups } from './rollups';
 import { routineNext, Scheduler, type DispatchGate } from './scheduler';
 import type { IntervalMeter } from './admission';
@@ -134,9 +134,9 @@ export class CheckRunner {
     if (steadyCheck(p.m, at, result.up, rttMs, reason, p.rules)) {
       // nothing changed but the counters: the status document is only refreshed now and then
       this.o.rollups.account(p, at, result.up ? 1 : 2);
-      if (at - p.statusWrittenAt >= this.o.statusRefreshMs) {
+      if (statusStale(p.statusWrittenSec, at, this.o.statusRefreshMs)) {
         this.o.store.setStatus(p.id, toStoredStatus(p.m));
-        p.statusWrittenAt = at;
+        p.statusWrittenSec = statusSec(at);
       }
       return null;
     }
@@ -176,10 +176,10 @@ export class CheckRunner {
       m.seq !== before.seq ||
       m.flapping !== before.flapping ||
       m.maintenance !== before.maintenance ||
-      ev.at - p.statusWrittenAt >= this.o.statusRefreshMs
+      statusStale(p.statusWrittenSec, ev.at, this.o.statusRefreshMs)
     ) {
       this.o.store.setStatus(p.id, toStoredStatus(m));
-      p.statusWrittenAt = ev.at;
+      p.statusWrittenSec = statusSec(ev.at);
     }
     return transition;
   }

@@ -11,8 +11,8 @@ export interface DormantFacts {
   retries: number;
   enabled: boolean;
   connected: boolean;
-  /** Epoch ms; kept to the second (it only paces refreshes of an unchanged status). */
-  statusWrittenAt: number;
+  /** As on the point (points.ts). */
+  statusWrittenSec: number;
   /** Epoch ms; kept to the second, which is all the time accounting reads of it (rollups.ts floors it). */
   acctSince: number;
 }
@@ -51,7 +51,7 @@ export class DormantPoints {
   private confirmed = new Uint8Array(0);
   private seq = new Uint32Array(0);
   private intervalMs = new Uint32Array(0);
-  private statusSec = new Uint32Array(0);
+  private statusSec = new Int32Array(0);
   private acctSec = new Uint32Array(0);
   private since = new Float64Array(0);
   private lastCheckAt = new Float64Array(0);
@@ -111,7 +111,7 @@ export class DormantPoints {
     this.kind[s] = KIND_CODE.get(f.kind) ?? 0;
     this.retries[s] = f.retries;
     this.intervalMs[s] = f.intervalMs;
-    this.statusSec[s] = Math.max(0, Math.floor(f.statusWrittenAt / 1000));
+    this.statusSec[s] = f.statusWrittenSec;
     this.acctSec[s] = Math.max(0, Math.floor(f.acctSince / 1000));
     this.regionIds[s] = f.regionId;
     if (isPlain(m)) {
@@ -145,7 +145,7 @@ export class DormantPoints {
       retries: this.retries[s],
       enabled: Boolean(flags & ENABLED),
       connected: Boolean(flags & CONNECTED),
-      statusWrittenAt: this.statusSec[s] * 1000,
+      statusWrittenSec: this.statusSec[s],
       acctSince: this.acctSec[s] * 1000,
     };
     let m: PointState;
@@ -176,7 +176,7 @@ export class DormantPoints {
   }
 
   private grow(cap: number): void {
-    const widen = <T extends Uint8Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const widen = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a);
       return b;
@@ -188,7 +188,7 @@ export class DormantPoints {
     this.confirmed = widen(this.confirmed, (n) => new Uint8Array(n));
     this.seq = widen(this.seq, (n) => new Uint32Array(n));
     this.intervalMs = widen(this.intervalMs, (n) => new Uint32Array(n));
-    this.statusSec = widen(this.statusSec, (n) => new Uint32Array(n));
+    this.statusSec = widen(this.statusSec, (n) => new Int32Array(n));
     this.acctSec = widen(this.acctSec, (n) => new Uint32Array(n));
     this.since = widen(this.since, (n) => new Float64Array(n));
     this.lastCheckAt = widen(this.lastCheckAt, (n) => new Float64Array(n));

@@ -10,7 +10,7 @@ import { interned } from '../lib/intern';
 import { AppError } from '../lib/errors';
 import type { ProbeKind, ProbeTarget } from '../probes/types';
 import { DormantPoints } from './dormant';
-import { configOf, isProbed, makePoint, NO_TARGET, restore, sameSettings, targetOf, toStoredStatus, viewOf, type Point, type PointConfig, type PointRow, type PointStatus } from './points';
+import { configOf, isProbed, makePoint, NO_TARGET, restore, sameSettings, statusSec, targetOf, toStoredStatus, viewOf, type Point, type PointConfig, type PointRow, type PointStatus } from './points';
 import type { Rollups } from './rollups';
 import { Intake, phaseOf, restoredDue } from './scheduler';
 import type { MachineRules } from './state-machine';
@@ -155,7 +155,7 @@ export class PointMirror {
         restore(stored, latest, now, cfg.enabled, connected),
         // Refreshes of unchanged statuses are spread over the refresh period (a phase per point), not all due
         // together one period after a restart (that would be one interval-long burst of N writes).
-        now - phaseOf(cfg.id, this.o.statusRefreshMs),
+        statusSec(now - phaseOf(cfg.id, this.o.statusRefreshMs)),
         now,
       );
       this.awake.set(cfg.id, p);
@@ -225,7 +225,7 @@ export class PointMirror {
     const d = this.dormant.take(id);
     if (!d) return undefined;
     const f = d.facts;
-    const woken = makePoint(id, f.regionId, f.kind, NO_TARGET, f.intervalMs, this.rulesFor(f.retries), f.enabled, f.connected, d.m, f.statusWrittenAt, f.acctSince);
+    const woken = makePoint(id, f.regionId, f.kind, NO_TARGET, f.intervalMs, this.rulesFor(f.retries), f.enabled, f.connected, d.m, f.statusWrittenSec, f.acctSince);
     woken.removed = true;
     this.awake.set(id, woken);
     return woken;
@@ -250,7 +250,7 @@ export class PointMirror {
         retries: p.rules.failuresToDown,
         enabled: p.enabled,
         connected: p.connected,
-        statusWrittenAt: p.statusWrittenAt,
+        statusWrittenSec: p.statusWrittenSec,
         acctSince: p.acctSince,
       },
       p.m,

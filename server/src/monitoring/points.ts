@@ -37,7 +37,8 @@ export interface Point extends Job {
   connected: boolean;
   deleted: boolean;
   m: PointState;
-  statusWrittenAt: number;
+  /** When its status was last written, in whole seconds since STATUS_EPOCH (a small integer: V8 keeps it unboxed). */
+  statusWrittenSec: number;
   acctSince: number;
   /** Callers of checkNow waiting for the running check; null when none. */
   waiters: Array<(o: CheckDone) => void> | null;
@@ -59,6 +60,19 @@ export interface Point extends Job {
   rS: number;
 }
 
+/** Origin of `Point.statusWrittenSec` (2025-01-01 UTC): seconds since then fit a small integer for decades. */
+export const STATUS_EPOCH = Date.UTC(2025, 0, 1);
+
+/** `Point.statusWrittenSec` of an epoch-ms time. */
+export function statusSec(ms: number): number {
+  return Math.floor((ms - STATUS_EPOCH) / 1000);
+}
+
+/** Whether a status written at `writtenSec` is due for a refresh at `at` (epoch ms). */
+export function statusStale(writtenSec: number, at: number, refreshMs: number): boolean {
+  return at - (STATUS_EPOCH + writtenSec * 1000) >= refreshMs;
+}
+
 /** The engine's one way to build a point, so that every point has the same shape (the hot path stays monomorphic). */
 export function makePoint(
   id: string,
@@ -70,7 +84,7 @@ export function makePoint(
   enabled: boolean,
   connected: boolean,
   m: PointState,
-  statusWrittenAt: number,
+  statusWrittenSec: number,
   acctSince: number,
 ): Point {
   return {
@@ -89,7 +103,7 @@ export function makePoint(
     connected,
     deleted: false,
     m,
-    statusWrittenAt,
+    statusWrittenSec,
     acctSince,
     waiters: null,
     // the empty history slot (emptySlot()), written out: properties spread into a literal are added one by
