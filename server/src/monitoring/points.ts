@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { isConnected, type StoredStatus } from '../cameras/read-model';
 import { confirmedStates, type ConfirmedState } from '../contracts/live';
-import type { ProbeKind, ProbeResult, ProbeTarget } from '../probes/types';
+import { interned } from '../lib/intern';
+import { probeKinds, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
 import type { Transition } from './events';
 import type { Job } from './scheduler';
 import { initialState, type MachineRules, type PointState, type State } from './state-machine';
@@ -194,12 +195,20 @@ export function configOf(id: string, row: PointRow, d: ProbeDefaults): PointConf
     enabled: row.enabled !== false,
     endpoint: isConnected(e) ? e : { ...e, host: null },
     probe: {
-      kind: row.probe?.kind ?? d.PROBE_DEFAULT_KIND,
+      kind: canonicalKind(row.probe?.kind ?? d.PROBE_DEFAULT_KIND),
       intervalSec: row.probe?.intervalSec ?? d.PROBE_DEFAULT_INTERVAL_SEC,
       timeoutMs: row.probe?.timeoutMs ?? d.PROBE_DEFAULT_TIMEOUT_MS,
       retries: row.probe?.retries ?? d.PROBE_DEFAULT_RETRIES,
     },
   };
+}
+
+/**
+ * The vocabulary's own copy of a probe kind: a kind read from the store is a fresh string per point (~24 B kept
+ * per point, and a slower lookup of the per-kind tables on every check).
+ */
+function canonicalKind(kind: ProbeKind): ProbeKind {
+  return probeKinds.find((k) => k === kind) ?? kind;
 }
 
 /** Whether a point already runs with these settings (then a registry re-read changes nothing). */
@@ -218,7 +227,8 @@ function targetPort(cfg: PointConfig): { port: number; path?: string } {
     case 'tcp':
       return { port: e.rtspPort || 554 };
     case 'rtsp':
-      return { port: e.rtspPort || 554, path: e.rtspPath || '/' };
+      // a district's cameras share a handful of stream paths: one copy each, not one per point read
+      return { port: e.rtspPort || 554, path: interned.str(e.rtspPath || '/') };
     case 'onvif':
       return { port: e.onvifPort ?? e.httpPort ?? 80, path: '/onvif/device_service' };
     case 'http':
