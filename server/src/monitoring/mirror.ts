@@ -112,8 +112,7 @@ export class PointMirror {
   upsert(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): void {
     // the periodic resync hands every point in again: a sleeping one whose facts are unchanged costs a lookup
     if (this.dormant.same(cfg.id, cfg.regionId, cfg.enabled, cfg.endpoint.host !== null)) return;
-    const p = this.upsertAwake(cfg, stored, latest);
-    if (p) this.settle(p);
+    this.settle(this.upsertAwake(cfg, stored, latest));
   }
 
   private rulesFor(retries: number): MachineRules {
@@ -131,8 +130,8 @@ export class PointMirror {
     return rules;
   }
 
-  /** upsert on the point's object; returns it (null when unchanged). */
-  private upsertAwake(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): Point | null {
+  /** upsert on the point's object (woken when it sleeps); returns it. */
+  private upsertAwake(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): Point {
     const { config, checks, rollups, store } = this.o;
     const now = Date.now();
     const intervalMs = config.MONITOR_INTERVAL_OVERRIDE_MS ?? cfg.probe.intervalSec * 1000;
