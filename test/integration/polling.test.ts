@@ -122,6 +122,15 @@ describe('polling engine against the simulator (real sockets, real store)', func
     expect(bad.body.result.detail).to.match(/500/);
   });
 
+  it('when POST /cameras/:id/check on a disabled point (kept without a probe target), then it is probed out of band and stays DISABLED', async () => {
+    const r = await anonymous(app).post(`/cameras/${ids.get('disabled')}/check`);
+    expect(r.status).to.equal(200);
+    expect(r.body.kind).to.equal('tcp');
+    expect(r.body.result.outcome).to.equal('ok');
+    expect(r.body.status.state).to.equal('DISABLED');
+    expect(r.body.transition).to.equal(null);
+  });
+
   it('when GET /cameras/:id/history, then transitions and uptime for the period come back', async () => {
     await monitoringOf(app.ctx).flush({ rollups: true });
     const r = await anonymous(app).get(`/cameras/${ids.get('tcp-up')}/history?period=24h`);

@@ -1,11 +1,11 @@
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult } from '../probes/types';
+import { probeKinds, probeOutcomes, type Probe, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
 import type { ChangeFeed } from '../lib/change-feed';
 import type { Transition } from './events';
 import type { MonitoringMetrics } from './metrics';
 import type { MonitoringStore } from './persistence';
-import { toStoredStatus, viewOf, type CheckDone, type Point, type PointStatus } from './points';
+import { statusSec, statusStale, toStoredStatus, viewOf, type CheckDone, type Point, type PointStatus } from './points';
 import type { Rollups } from './rollups';
 import { routineNext, Scheduler, type DispatchGate } from './scheduler';
 import type { IntervalMeter } from './admission';
@@ -44,6 +44,8 @@ export interface CheckRunnerOptions {
   gate?: DispatchGate;
   /** Where routine checks report the interval actually kept. */
   intervals: IntervalMeter;
+  /** A point's scheduled checks ended (disabled, disconnected, removed or stopped while one ran): its object is idle. */
+  onRetired?(p: Point): void;
   /** Aborted on stop (the out-of-band probe of checkNow on a disabled point listens on it). */
   signal: AbortSignal;
   stopped(): boolean;
@@ -86,6 +88,7 @@ export class CheckRunner {
     this.startCheck(p, () => {
       if (!p.enabled || !p.connected || p.deleted || this.o.stopped()) {
         done(null);
+        this.o.onRetired?.(p);
         return;
       }
       const now = Date.now();
@@ -131,9 +134,9 @@ export class CheckRunner {
     if (steadyCheck(p.m, at, result.up, rttMs, reason, p.rules)) {
       // nothing changed but the counters: the status document is only refreshed now and then
       this.o.rollups.account(p, at, result.up ? 1 : 2);
-      if (at - p.statusWrittenAt >= this.o.statusRefreshMs) {
+      if (statusStale(p.statusWrittenSec, at, this.o.statusRefreshMs)) {
         this.o.store.setStatus(p.id, toStoredStatus(p.m));
-        p.statusWrittenAt = at;
+        p.statusWrittenSec = statusSec(at);
       }
       return null;
     }
@@ -141,11 +144,13 @@ export class CheckRunner {
   }
 
   /** Probe now (POST /cameras/:id/check). Joins a check already running instead of starting a second one. */
-  async checkNow(p: Point): Promise<CheckOutcome> {
+  async checkNow(p: Point, targetOf: (p: Point) => Promise<{ kind: ProbeKind; target: ProbeTarget }>): Promise<CheckOutcome> {
     if (!p.connected) throw new AppError('conflict', 'the point is not connected yet (no endpoint host): nothing to probe');
     if (!p.enabled) {
-      const result = await this.o.probes[p.kind].check(p.target, this.o.signal);
-      return { result, kind: p.kind, status: viewOf(p), transition: null };
+      // not probed: the point may keep no target (mirror.ts); out of band, nothing is applied
+      const { kind, target } = await targetOf(p);
+      const result = await this.o.probes[kind].check(target, this.o.signal);
+      return { result, kind, status: viewOf(p), transition: null };
     }
     const joined = new Promise<CheckDone>((resolve) => (p.waiters ??= []).push(resolve));
     if (!p.running && !this.scheduler.runNow(p)) {
@@ -171,10 +176,10 @@ export class CheckRunner {
       m.seq !== before.seq ||
       m.flapping !== before.flapping ||
       m.maintenance !== before.maintenance ||
-      ev.at - p.statusWrittenAt >= this.o.statusRefreshMs
+      statusStale(p.statusWrittenSec, ev.at, this.o.statusRefreshMs)
     ) {
       this.o.store.setStatus(p.id, toStoredStatus(m));
-      p.statusWrittenAt = ev.at;
+      p.statusWrittenSec = statusSec(ev.at);
     }
     return transition;
   }

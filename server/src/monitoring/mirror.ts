@@ -7,7 +7,10 @@ import type { CheckRunner } from './checks';
 import type { Transition } from './events';
 import type { MonitoringStore } from './persistence';
 import { interned } from '../lib/intern';
-import { configOf, isProbed, restore, sameSettings, targetOf, toStoredStatus, type Point, type PointConfig, type PointRow } from './points';
+import { AppError } from '../lib/errors';
+import type { ProbeKind, ProbeTarget } from '../probes/types';
+import { DormantPoints } from './dormant';
+import { configOf, isProbed, makePoint, NO_TARGET, restore, sameSettings, statusSec, targetOf, toStoredStatus, viewOf, type Point, type PointConfig, type PointRow, type PointStatus } from './points';
 import type { Rollups } from './rollups';
 import { Intake, phaseOf, restoredDue } from './scheduler';
 import type { MachineRules } from './state-machine';
@@ -17,9 +20,18 @@ import type { MachineRules } from './state-machine';
  * by a full read (start-up, the periodic resync) and the camera change feed in between. It decides when a
  * point is scheduled: enabled and connected (with an endpoint host). Registry facts that the state machine
  * models (enabled, connected) go to it as events, so their transitions are announced like any other.
+ *
+ * Two homes for a point: `awake` holds the engine's `Point` objects (every probed point, and a point that is
+ * not probed while something works on it: a check still running, a read, an event); `dormant` holds the
+ * others as compact columns (dormant.ts), ~10× smaller. Whatever works on a point goes through `wake`, which
+ * moves it back into an object, and `settle` puts it to sleep again when it is idle and not probed: the
+ * object is then the only copy while awake, so every path works on one truth.
  */
 export class PointMirror {
-  readonly points = new Map<string, Point>();
+  private readonly awake = new Map<string, Point>();
+  private readonly dormant = new DormantPoints();
+  /** Points a read holds across an await (they stay awake until it ends). */
+  private readonly pinned = new Set<Point>();
   /** Shared rules objects, one per retries value (not one per point). */
   private readonly rulesByRetries = new Map<number, MachineRules>();
   /** Points read by start()'s registry read, scheduled once it is complete (see upsert). */
@@ -66,7 +78,10 @@ export class PointMirror {
       seen.add(id);
       this.upsert(cfg, row.status, latest?.get(id));
     }
-    for (const p of [...this.points.values()]) if (!seen.has(p.id)) this.remove(p.id);
+    const gone: string[] = [];
+    for (const id of this.awake.keys()) if (!seen.has(id)) gone.push(id);
+    for (const id of this.dormant.ids()) if (!seen.has(id)) gone.push(id);
+    for (const id of gone) this.remove(id);
   }
 
   /** A registry change (CameraService.onChange). */
@@ -95,62 +110,54 @@ export class PointMirror {
 
   /** Adds a point or applies new settings to it. Public for wiring/tests; the registry feed calls it. */
   upsert(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): void {
-    const { config, checks, rollups, store } = this.o;
-    const now = Date.now();
-    const intervalMs = config.MONITOR_INTERVAL_OVERRIDE_MS ?? cfg.probe.intervalSec * 1000;
-    const connected = cfg.endpoint.host !== null;
-    let rules = this.rulesByRetries.get(cfg.probe.retries);
+    // the periodic resync hands every point in again: a sleeping one whose facts are unchanged costs a lookup
+    if (this.dormant.same(cfg.id, cfg.regionId, cfg.enabled, cfg.endpoint.host !== null)) return;
+    this.settle(this.upsertAwake(cfg, stored, latest));
+  }
+
+  private rulesFor(retries: number): MachineRules {
+    let rules = this.rulesByRetries.get(retries);
     if (!rules) {
+      const { config } = this.o;
       rules = {
-        failuresToDown: cfg.probe.retries,
+        failuresToDown: retries,
         successesToUp: config.MONITOR_SUCCESSES_TO_UP,
         flapHigh: config.MONITOR_FLAP_HIGH_PERCENT,
         flapLow: config.MONITOR_FLAP_LOW_PERCENT,
       };
-      this.rulesByRetries.set(cfg.probe.retries, rules);
+      this.rulesByRetries.set(retries, rules);
     }
-    let p = this.points.get(cfg.id);
+    return rules;
+  }
+
+  /** upsert on the point's object (woken when it sleeps); returns it. */
+  private upsertAwake(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): Point {
+    const { config, checks, rollups, store } = this.o;
+    const now = Date.now();
+    const intervalMs = config.MONITOR_INTERVAL_OVERRIDE_MS ?? cfg.probe.intervalSec * 1000;
+    const connected = cfg.endpoint.host !== null;
+    const rules = this.rulesFor(cfg.probe.retries);
+    let p = this.wake(cfg.id);
     // the periodic resync hands every point in again: an unchanged one costs a comparison, no allocation
-    if (p && !p.deleted && sameSettings(p, cfg, intervalMs, rules)) return;
+    if (p && !p.deleted && sameSettings(p, cfg, intervalMs, rules)) return p;
     const target = targetOf(cfg, Math.min(cfg.probe.timeoutMs, intervalMs));
     if (!p) {
-      p = {
-        id: cfg.id,
-        dueAt: 0,
-        qIndex: -1,
-        running: false,
-        removed: false,
-        regionId: interned.str(cfg.regionId),
-        kind: cfg.probe.kind,
+      p = makePoint(
+        cfg.id,
+        interned.str(cfg.regionId),
+        cfg.probe.kind,
         target,
         intervalMs,
-        lastRunAt: 0,
         rules,
-        enabled: cfg.enabled,
+        cfg.enabled,
         connected,
-        deleted: false,
-        m: restore(stored, latest, now, cfg.enabled, connected),
+        restore(stored, latest, now, cfg.enabled, connected),
         // Refreshes of unchanged statuses are spread over the refresh period (a phase per point), not all due
         // together one period after a restart (that would be one interval-long burst of N writes).
-        statusWrittenAt: now - phaseOf(cfg.id, this.o.statusRefreshMs),
-        acctSince: now,
-        waiters: null,
-        // the empty history slot (emptySlot()), written out: properties spread into a literal are added one by
-        // one after it is built and land in a separate property array, ~140 bytes more per point
-        rHour: NaN,
-        rEnd: NaN,
-        rU: 0,
-        rD: 0,
-        rM: 0,
-        rN: 0,
-        rC: 0,
-        rX: 0,
-        rP: 0,
-        rChecks: 0,
-        rFailures: 0,
-        rS: -1,
-      };
-      this.points.set(cfg.id, p);
+        statusSec(now - phaseOf(cfg.id, this.o.statusRefreshMs)),
+        now,
+      );
+      this.awake.set(cfg.id, p);
       if (!stored) store.setStatus(p.id, toStoredStatus(p.m));
       // a stored state that disagrees with the registry (edited while the engine was down) is corrected
       // through the machine, so the change is announced
@@ -165,7 +172,7 @@ export class PointMirror {
         if (this.startQueue) this.startQueue.push({ p, restored: Boolean(stored) });
         else checks.scheduler.schedule(p, stored ? restoredDue(p.id, intervalMs, now) : this.intake.firstDue(now));
       }
-      return;
+      return p;
     }
     const wasProbed = isProbed(p);
     const wasEnabled = p.enabled;
@@ -187,14 +194,149 @@ export class PointMirror {
       checks.scheduler.schedule(p, this.intake.firstDue(now));
     }
     else if (intervalChanged && !p.running) checks.scheduler.schedule(p, restoredDue(p.id, intervalMs, now));
+    return p;
   }
 
   remove(id: string): void {
-    const p = this.points.get(id);
+    const p = this.wake(id);
     if (!p) return;
     this.o.rollups.closeSlot(p, Date.now());
     p.deleted = true;
     this.o.checks.scheduler.unschedule(p);
-    this.points.delete(id);
+    this.awake.delete(id);
+    this.pinned.delete(p);
   }
+
+  // ---- one point: awake (an object) or asleep (dormant.ts) -------------------------------------------
+
+  get size(): number {
+    return this.awake.size + this.dormant.size;
+  }
+
+  has(id: string): boolean {
+    return this.awake.has(id) || this.dormant.has(id);
+  }
+
+  /** The point's object, woken from the dormant table when it sleeps; undefined when it is not monitored. */
+  wake(id: string): Point | undefined {
+    const p = this.awake.get(id);
+    if (p) return p;
+    const d = this.dormant.take(id);
+    if (!d) return undefined;
+    const f = d.facts;
+    const woken = makePoint(id, f.regionId, f.kind, NO_TARGET, f.intervalMs, this.rulesFor(f.retries), f.enabled, f.connected, d.m, f.statusWrittenSec, f.acctSince);
+    woken.removed = true;
+    this.awake.set(id, woken);
+    return woken;
+  }
+
+  /**
+   * Puts a point to sleep when nothing needs its object: not probed, no check running or waited for, not
+   * queued, not held by a read. Its open history slot is closed into the write buffer first (the dormant
+   * table keeps no slot; time after that is accounted from its cursor when it is next accounted).
+   */
+  settle(p: Point): void {
+    if (isProbed(p) || p.running || p.waiters !== null || p.qIndex >= 0 || p.deleted || this.pinned.has(p)) return;
+    if (this.awake.get(p.id) !== p || !fitsDormant(p)) return;
+    if (!Number.isNaN(p.rHour)) this.o.rollups.closeSlot(p, Date.now());
+    this.awake.delete(p.id);
+    this.dormant.put(
+      p.id,
+      {
+        regionId: p.regionId,
+        kind: p.kind,
+        intervalMs: p.intervalMs,
+        retries: p.rules.failuresToDown,
+        enabled: p.enabled,
+        connected: p.connected,
+        statusWrittenSec: p.statusWrittenSec,
+        acctSince: p.acctSince,
+      },
+      p.m,
+    );
+  }
+
+  /** Runs `use` on the point's object, kept awake until the promise settles. */
+  async withPoint<T>(id: string, use: (p: Point) => Promise<T>): Promise<T> {
+    const p = this.wake(id);
+    if (!p) throw AppError.notFound('monitored point');
+    this.pinned.add(p);
+    try {
+      return await use(p);
+    } finally {
+      this.pinned.delete(p);
+      this.settle(p);
+    }
+  }
+
+  /** Applies `change` to the point (woken for it, put back to sleep after); undefined when it is not monitored. */
+  update<T>(id: string, change: (p: Point) => T): T | undefined {
+    const p = this.wake(id);
+    if (!p) return undefined;
+    const out = change(p);
+    this.settle(p);
+    return out;
+  }
+
+  status(id: string): PointStatus | undefined {
+    return this.update(id, viewOf);
+  }
+
+  /** Whether the point is held in maintenance (its mark, whatever its state); undefined when it is not monitored. */
+  inMaintenance(id: string): boolean | undefined {
+    return this.awake.get(id)?.m.maintenance ?? this.dormant.maintenanceOf(id);
+  }
+
+  /** Points by state, and how many are flapping. */
+  countStates(): { by: Record<string, number>; flapping: number } {
+    const by: Record<string, number> = {};
+    let flapping = this.dormant.count(by);
+    for (const p of this.awake.values()) {
+      by[p.m.state] = (by[p.m.state] ?? 0) + 1;
+      if (p.m.flapping) flapping++;
+    }
+    return { by, flapping };
+  }
+
+  /** The points that may be probed (every probed point is awake). */
+  *probed(): Generator<Point> {
+    for (const p of this.awake.values()) if (isProbed(p)) yield p;
+  }
+
+  /**
+   * Every point, for the history passes: a sleeping one is woken for its turn and put back to sleep when
+   * the caller asks for the next (one that stays awake because a pass was abandoned goes back to sleep at
+   * its next turn). Sleeping points are listed when the awake ones are done, so none is missed or repeated.
+   */
+  *all(): Generator<Point> {
+    for (const p of this.awake.values()) {
+      yield p;
+      this.settle(p);
+    }
+    for (const id of [...this.dormant.ids()]) {
+      const p = this.wake(id);
+      if (!p) continue;
+      yield p;
+      this.settle(p);
+    }
+  }
+
+  /**
+   * The probe target of a point that is not probed (a manual check of a disabled point): the registry's
+   * settings now, as the mirror would build them.
+   */
+  async targetFor(p: Point): Promise<{ kind: ProbeKind; target: ProbeTarget }> {
+    if (p.target !== NO_TARGET) return { kind: p.kind, target: p.target };
+    const row = await pointsCollection(this.o.conn).findOne({ _id: storeId(p.id) }, { projection: monitoredSettingsProjection });
+    const cfg = row ? configOf(p.id, row, this.o.config) : null;
+    if (!cfg) throw AppError.notFound('monitored point');
+    const intervalMs = this.o.config.MONITOR_INTERVAL_OVERRIDE_MS ?? cfg.probe.intervalSec * 1000;
+    return { kind: cfg.probe.kind, target: targetOf(cfg, Math.min(cfg.probe.timeoutMs, intervalMs)) };
+  }
+}
+
+/** Whether the dormant table's columns hold the point's settings (retries in a byte, interval in 32 bits). */
+function fitsDormant(p: Point): boolean {
+  const r = p.rules.failuresToDown;
+  return Number.isInteger(r) && r >= 0 && r <= 255 && Number.isInteger(p.intervalMs) && p.intervalMs >= 0 && p.intervalMs <= 0xffff_ffff;
 }

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { isConnected, type StoredStatus } from '../cameras/read-model';
 import { confirmedStates, type ConfirmedState } from '../contracts/live';
-import type { ProbeKind, ProbeResult, ProbeTarget } from '../probes/types';
+import { interned } from '../lib/intern';
+import { probeKinds, type ProbeKind, type ProbeResult, type ProbeTarget } from '../probes/types';
 import type { Transition } from './events';
 import type { Job } from './scheduler';
 import { initialState, type MachineRules, type PointState, type State } from './state-machine';
@@ -37,7 +38,8 @@ export interface Point extends Job {
   connected: boolean;
   deleted: boolean;
   m: PointState;
-  statusWrittenAt: number;
+  /** When its status was last written, in whole seconds since STATUS_EPOCH (a small integer: V8 keeps it unboxed). */
+  statusWrittenSec: number;
   acctSince: number;
   /** Callers of checkNow waiting for the running check; null when none. */
   waiters: Array<(o: CheckDone) => void> | null;
@@ -59,7 +61,76 @@ export interface Point extends Job {
   rS: number;
 }
 
-/** An empty history slot, for a new point (mirror.ts writes the same values out in its point literal). */
+/** Origin of `Point.statusWrittenSec` (2025-01-01 UTC): seconds since then fit a small integer for decades. */
+export const STATUS_EPOCH = Date.UTC(2025, 0, 1);
+
+/** `Point.statusWrittenSec` of an epoch-ms time. */
+export function statusSec(ms: number): number {
+  return Math.floor((ms - STATUS_EPOCH) / 1000);
+}
+
+/** Whether a status written at `writtenSec` is due for a refresh at `at` (epoch ms). */
+export function statusStale(writtenSec: number, at: number, refreshMs: number): boolean {
+  return at - (STATUS_EPOCH + writtenSec * 1000) >= refreshMs;
+}
+
+/** The engine's one way to build a point, so that every point has the same shape (the hot path stays monomorphic). */
+export function makePoint(
+  id: string,
+  regionId: string,
+  kind: ProbeKind,
+  target: ProbeTarget,
+  intervalMs: number,
+  rules: MachineRules,
+  enabled: boolean,
+  connected: boolean,
+  m: PointState,
+  statusWrittenSec: number,
+  acctSince: number,
+): Point {
+  return {
+    id,
+    dueAt: 0,
+    qIndex: -1,
+    running: false,
+    removed: false,
+    regionId,
+    kind,
+    target,
+    intervalMs,
+    lastRunAt: 0,
+    rules,
+    enabled,
+    connected,
+    deleted: false,
+    m,
+    statusWrittenSec,
+    acctSince,
+    waiters: null,
+    // the empty history slot (emptySlot()), written out: properties spread into a literal are added one by
+    // one after it is built and land in a separate property array, ~140 bytes more per point
+    rHour: NaN,
+    rEnd: NaN,
+    rU: 0,
+    rD: 0,
+    rM: 0,
+    rN: 0,
+    rC: 0,
+    rX: 0,
+    rP: 0,
+    rChecks: 0,
+    rFailures: 0,
+    rS: -1,
+  };
+}
+
+/**
+ * The target of a point woken from the dormant table (dormant.ts): a point that is not probed keeps no
+ * target; one is built from the registry when it is needed (the mirror's `targetFor`, a settings change).
+ */
+export const NO_TARGET: ProbeTarget = Object.freeze({ host: '', family: 0, port: 0, timeoutMs: 0 });
+
+/** An empty history slot, for a new point (makePoint writes the same values out in its literal). */
 export function emptySlot(): Pick<Point, 'rHour' | 'rEnd' | 'rU' | 'rD' | 'rM' | 'rN' | 'rC' | 'rX' | 'rP' | 'rChecks' | 'rFailures' | 'rS'> {
   return { rHour: NaN, rEnd: NaN, rU: 0, rD: 0, rM: 0, rN: 0, rC: 0, rX: 0, rP: 0, rChecks: 0, rFailures: 0, rS: -1 };
 }
@@ -124,12 +195,20 @@ export function configOf(id: string, row: PointRow, d: ProbeDefaults): PointConf
     enabled: row.enabled !== false,
     endpoint: isConnected(e) ? e : { ...e, host: null },
     probe: {
-      kind: row.probe?.kind ?? d.PROBE_DEFAULT_KIND,
+      kind: canonicalKind(row.probe?.kind ?? d.PROBE_DEFAULT_KIND),
       intervalSec: row.probe?.intervalSec ?? d.PROBE_DEFAULT_INTERVAL_SEC,
       timeoutMs: row.probe?.timeoutMs ?? d.PROBE_DEFAULT_TIMEOUT_MS,
       retries: row.probe?.retries ?? d.PROBE_DEFAULT_RETRIES,
     },
   };
+}
+
+/**
+ * The vocabulary's own copy of a probe kind: a kind read from the store is a fresh string per point (~24 B kept
+ * per point, and a slower lookup of the per-kind tables on every check).
+ */
+function canonicalKind(kind: ProbeKind): ProbeKind {
+  return probeKinds.find((k) => k === kind) ?? kind;
 }
 
 /** Whether a point already runs with these settings (then a registry re-read changes nothing). */
@@ -148,7 +227,8 @@ function targetPort(cfg: PointConfig): { port: number; path?: string } {
     case 'tcp':
       return { port: e.rtspPort || 554 };
     case 'rtsp':
-      return { port: e.rtspPort || 554, path: e.rtspPath || '/' };
+      // a district's cameras share a handful of stream paths: one copy each, not one per point read
+      return { port: e.rtspPort || 554, path: interned.str(e.rtspPath || '/') };
     case 'onvif':
       return { port: e.onvifPort ?? e.httpPort ?? 80, path: '/onvif/device_service' };
     case 'http':

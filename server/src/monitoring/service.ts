@@ -17,7 +17,7 @@ import type { Transition } from './events';
 import { createMonitoringMetrics, type MonitoringMetrics } from './metrics';
 import { PointMirror } from './mirror';
 import { MonitoringStore } from './persistence';
-import { isProbed, viewOf, type PointConfig, type PointStatus } from './points';
+import { viewOf, type PointConfig, type PointStatus } from './points';
 import { Rollups, type HistoryAnswer } from './rollups';
 import { Admission, IntervalMeter } from './admission';
 import type { MonitoringLoad } from '../contracts/monitoring';
@@ -94,16 +94,8 @@ export class MonitoringService {
       stretchMs: () => this.checks.scheduler.stretchMs,
       inFlight: () => this.checks.scheduler.inFlight,
       lagMs: () => this.checks.scheduler.currentLagMs(),
-      pointsByState: () => {
-        const by: Record<string, number> = {};
-        for (const p of this.mirror.points.values()) by[p.m.state] = (by[p.m.state] ?? 0) + 1;
-        return by;
-      },
-      flapping: () => {
-        let n = 0;
-        for (const p of this.mirror.points.values()) if (p.m.flapping) n++;
-        return n;
-      },
+      pointsByState: () => this.mirror.countStates().by,
+      flapping: () => this.mirror.countStates().flapping,
       bufferedTransitions: () => this.store.bufferedTransitions,
       bufferedStatus: () => this.store.bufferedStatus,
     });
@@ -135,6 +127,7 @@ export class MonitoringService {
       statusRefreshMs,
       signal: this.abort.signal,
       stopped: () => this.stopped,
+      onRetired: (p) => this.mirror.settle(p),
     });
     this.mirror = new PointMirror({ config: this.config, logger: this.logger, conn: opts.conn, store: this.store, checks: this.checks, rollups: this.rollups, statusRefreshMs });
   }
@@ -149,7 +142,7 @@ export class MonitoringService {
   }
 
   get pointCount(): number {
-    return this.mirror.points.size;
+    return this.mirror.size;
   }
 
   /** Loads every point (restoring its state), then starts polling, flushing and housekeeping. */
@@ -185,7 +178,7 @@ export class MonitoringService {
       cron.schedule('40 0 * * *', () => void this.pruneHistory(), { name: 'history-prune', noOverlap: true, timezone: this.config.REPORT_TZ }),
     );
     this.startPolling();
-    this.logger.info('monitoring started', { points: this.mirror.points.size });
+    this.logger.info('monitoring started', { points: this.mirror.size });
   }
 
   /** Starts dispatching checks for the points loaded so far (start() calls it; benchmarks use it alone). */
@@ -236,7 +229,7 @@ export class MonitoringService {
   /** Checks a second that every probed point's set interval asks for. */
   private demandPerSec(): number {
     let d = 0;
-    for (const p of this.mirror.points.values()) if (isProbed(p)) d += 1000 / p.intervalMs;
+    for (const p of this.mirror.probed()) d += 1000 / p.intervalMs;
     return d;
   }
 
@@ -257,7 +250,7 @@ export class MonitoringService {
    */
   longestGapRatio(now = Date.now()): number {
     let worst = this.intervals.last?.maxGapRatio ?? 0;
-    for (const p of this.mirror.points.values()) if (isProbed(p) && p.lastRunAt > 0) worst = Math.max(worst, (now - p.lastRunAt) / p.intervalMs);
+    for (const p of this.mirror.probed()) if (p.lastRunAt > 0) worst = Math.max(worst, (now - p.lastRunAt) / p.intervalMs);
     return worst;
   }
 
@@ -293,7 +286,7 @@ export class MonitoringService {
 
   /** Starts a pass that moves every point's rollup slot into the write buffer, a slice per flush tick. */
   startSpillPass(): void {
-    this.rollups.startPass(this.mirror.points.values());
+    this.rollups.startPass(this.mirror.all());
   }
 
   get spilling(): boolean {
@@ -315,7 +308,7 @@ export class MonitoringService {
    * buffer and then writes everything (stop, tests). Never throws: failures stay buffered.
    */
   async flush(what: { rollups?: boolean } = {}): Promise<boolean> {
-    if (what.rollups) this.rollups.closeAll(this.mirror.points.values(), Date.now());
+    if (what.rollups) this.rollups.closeAll(this.mirror.all(), Date.now());
     try {
       await this.store.flush({ all: Boolean(what.rollups) });
       if (!this.storeHealthy) this.logger.info('store reachable again: buffered monitoring writes flushed');
@@ -352,41 +345,41 @@ export class MonitoringService {
   // ---- checks and events --------------------------------------------------------------------------
 
   /** Probe now (POST /cameras/:id/check). Joins a check already running instead of starting a second one. */
-  async checkNow(id: string): Promise<CheckOutcome> {
-    const p = this.mirror.points.get(id);
-    if (!p) throw AppError.notFound('monitored point');
-    return this.checks.checkNow(p);
+  checkNow(id: string): Promise<CheckOutcome> {
+    return this.mirror.withPoint(id, (p) => this.checks.checkNow(p, (q) => this.mirror.targetFor(q)));
   }
 
   /** Maintenance windows (the alerts capability owns them) switch a point's MAINTENANCE state. */
   setMaintenance(id: string, on: boolean): PointStatus {
-    const p = this.mirror.points.get(id);
-    if (!p) throw AppError.notFound('monitored point');
-    this.checks.apply(p, { kind: 'maintenance', at: Date.now(), on });
-    return viewOf(p);
+    const view = this.mirror.update(id, (p) => {
+      this.checks.apply(p, { kind: 'maintenance', at: Date.now(), on });
+      return viewOf(p);
+    });
+    if (!view) throw AppError.notFound('monitored point');
+    return view;
   }
 
   // ---- reads --------------------------------------------------------------------------------------
 
   /** Whether the point is held in maintenance (its mark, whatever its state); undefined when it is not monitored. */
   inMaintenance(id: string): boolean | undefined {
-    return this.mirror.points.get(id)?.m.maintenance;
+    return this.mirror.inMaintenance(id);
   }
 
   hasPoint(id: string): boolean {
-    return this.mirror.points.has(id);
+    return this.mirror.has(id);
   }
 
   status(id: string): PointStatus | undefined {
-    const p = this.mirror.points.get(id);
-    return p ? viewOf(p) : undefined;
+    return this.mirror.status(id);
   }
 
   /** Transitions and uptime of one point over the last `periodMs` (rollups + what is not flushed yet). */
   async history(id: string, period: string, periodMs: number): Promise<HistoryAnswer> {
     try {
       const to = Date.now();
-      return await this.rollups.history(id, this.mirror.points.get(id), period, to - periodMs, to);
+      if (!this.mirror.has(id)) return await this.rollups.history(id, undefined, period, to - periodMs, to);
+      return await this.mirror.withPoint(id, (p) => this.rollups.history(id, p, period, to - periodMs, to));
     } catch (err) {
       if (err instanceof AppError) throw err;
       this.logger.warn('history read failed', { cameraId: id, err });
