@@ -604,9 +604,12 @@ export class IncidentEngine {
   }
 
   /**
-   * One incident's timers. Walking its members is the costly part, so an incident whose outcome cannot change
-   * before a known time sleeps until then (`wakeAt`): any change to it wakes it (`touch`), and one with a muted
-   * member is looked at every tick (a silence may end at any time, and its members then speak at once).
+   * One incident's timers. Walking its members (a point lookup and a silence check each) is the costly part,
+   * so it is done only when a message can go out: an unannounced incident once its group wait is over, an
+   * announced one once one of its timers is due (groupInterval since the last message, the reminder, the next
+   * escalation step). Until then it sleeps (`wakeAt`); any change wakes it (`touch`) and puts it to sleep again
+   * at the same small cost; one with a muted member is walked every tick (a silence may end at any time, and
+   * its members then speak at once).
    */
   private evaluate(live: Live, now: number): void {
     const { policy, inc } = live;
@@ -617,11 +620,29 @@ export class IncidentEngine {
       live.wakeAt = waitEnds;
       return;
     }
-    const members = [...live.members.values()];
-    if (!members.some((mi) => activeMemberStates.has(mi.m.state))) {
+    let active = false;
+    for (const mi of live.members.values()) {
+      if (!activeMemberStates.has(mi.m.state)) continue;
+      active = true;
+      break;
+    }
+    if (!active) {
       this.settle(live, now);
       return;
     }
+    if (inc.announced) {
+      // an announced incident sends nothing before the first of its timers (update, reminder, escalation step)
+      const dueAt = Math.min(
+        (live.lastSentAt ?? 0) + policy.groupIntervalSec * 1000,
+        live.lastFiringAt !== null ? live.lastFiringAt + policy.repeatIntervalSec * 1000 : Infinity,
+        this.nextEscalationAt(live),
+      );
+      if (now < dueAt) {
+        live.wakeAt = dueAt;
+        return;
+      }
+    }
+    const members = [...live.members.values()];
     let anyMuted = false;
     const muted = (id: string): boolean => {
       const p = this.deps.point(id);
