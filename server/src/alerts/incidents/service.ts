@@ -90,6 +90,8 @@ export class IncidentService {
   private policies: AlertPolicy[] = [];
   private readonly policyNames = new Map<string, string>();
   private readonly refs = new Map<string, MemberRef[]>();
+  /** Each open incident's refs by point, so a write computes only its new members' (emptied when a point changes). */
+  private readonly refsByPoint = new Map<string, Map<string, MemberRef>>();
   private readonly sinks: NoticeSink[] = [];
   private readonly pushes: IncidentPush[] = [];
   private readonly unsubscribe: Array<() => void> = [];
@@ -140,6 +142,7 @@ export class IncidentService {
     if (this.unsent.size) await this.flush().catch(() => undefined);
     this.unsubscribe.push(
       this.deps.cameras.onChange((c) => {
+        this.refsByPoint.clear(); // a point moved, changed organisation or sharing: its refs are recomputed
         if (this.points.apply(c)) this.engine.gone(c.id, Date.now());
       }),
       this.deps.feed.subscribe((t) => this.onTransition(t)),
@@ -252,13 +255,25 @@ export class IncidentService {
   }
 
   private refsOf(incident: Incident): MemberRef[] {
-    const prev = new Map((this.refs.get(incident.id) ?? []).map((r) => [r.p, r]));
+    let known = this.refsByPoint.get(incident.id);
+    const prev = known ?? new Map((this.refs.get(incident.id) ?? []).map((r) => [r.p, r]));
+    known ??= new Map();
     const refs = incident.members.map((m) => {
-      const p = this.points.get(m.pointId);
-      return p ? { p: p.id, r: p.regionId, s: p.sharing, o: p.org } : (prev.get(m.pointId) ?? { p: m.pointId, r: '', s: 'own', o: '' });
+      let ref = known.get(m.pointId);
+      if (!ref) {
+        const p = this.points.get(m.pointId);
+        ref = p ? { p: p.id, r: p.regionId, s: p.sharing, o: p.org } : (prev.get(m.pointId) ?? { p: m.pointId, r: '', s: 'own', o: '' });
+        known.set(m.pointId, ref);
+      }
+      return ref;
     });
-    if (incident.state === 'open') this.refs.set(incident.id, refs);
-    else this.refs.delete(incident.id);
+    if (incident.state === 'open') {
+      this.refs.set(incident.id, refs);
+      this.refsByPoint.set(incident.id, known);
+    } else {
+      this.refs.delete(incident.id);
+      this.refsByPoint.delete(incident.id);
+    }
     return refs;
   }
 
