@@ -7,9 +7,11 @@
  *   --interval S      check interval, seconds (default 60)
  *   --retry-ms MS     interval between retries while PENDING (default 5000; 3 retries)
  *   --group-by K      the policy's grouping: grid (default; 1,000 groups at 300,000 points), community, street
- *   --warmup S        polling before anything is measured (default 60: one interval, past the start-up catch-up);
- *                     then up to --steady-max S more (default 180) until polling is steady: monitoring not
- *                     overloaded and the cycle lag under 1 s for the last 30 s
+ *   --warmup S        polling before anything is measured (default 150: past the start-up catch-up, and past a
+ *                     one-off stall ~115 s after the start — monitoring overloaded for 30–50 s, RSS −400 MB — that
+ *                     two runs at 150,000 points on 2026-12-03 had inside the phase without the outage); then up to
+ *                     --steady-max S more (default 180) until polling is steady: monitoring not overloaded and the
+ *                     cycle lag under 1 s for the last 30 s
  *   --phase S         length of each measured phase (default 150): first without the outage, then with it
  *   --no-alerts       the same run with alerting deaf to the outage: no policy, no channels, and the incident
  *                     service's transition handler replaced by a no-op, so phase 2's lag is what monitoring's
@@ -67,7 +69,7 @@ const DOWN = Number(arg('down', '0.1'));
 const INTERVAL_S = Number(arg('interval', '60'));
 const RETRY_MS = Number(arg('retry-ms', '5000'));
 const GROUP_BY = arg('group-by', 'grid');
-const WARMUP_S = Number(arg('warmup', '60'));
+const WARMUP_S = Number(arg('warmup', '150'));
 const PHASE_S = Number(arg('phase', '150'));
 const STEADY_MAX_S = Number(arg('steady-max', '180'));
 const ALERTS = !process.argv.includes('--no-alerts');
