@@ -30,12 +30,14 @@ class World {
   seq = 0;
   now = 1_750_000_000_000;
   notices: Notice[] = [];
+  /** How many times the engine asked whether a point is silenced (it does for each speaking member it walks). */
+  silenceLooks = 0;
   engine = new IncidentEngine({
     point: (id) => this.points.get(id),
     dependants: (id) => this.deps.get(id) ?? [],
     tree: () => tree,
     policies: () => this.policies,
-    silenced: (p, at) => this.silences.some((s) => s.ids.has(p.id) && at >= s.from && at < s.to),
+    silenced: (p, at) => ++this.silenceLooks > 0 && this.silences.some((s) => s.ids.has(p.id) && at >= s.from && at < s.to),
     newId: () => hex(0xf00000 + ++this.seq),
   });
 
@@ -182,6 +184,44 @@ describe('incident engine', () => {
     expect(w.notices).to.have.length(0);
     w.advance(2);
     expect(w.notices.map((n) => n.kind)).to.deep.equal(['firing']);
+  });
+
+  it('a drained incident is a snapshot: later changes of the engine do not show in it', () => {
+    const w = new World();
+    w.policy({ groupBy: 'street' });
+    const [a, b] = [w.addPoint(hex(1)).id, w.addPoint(hex(2)).id];
+    w.engine.down(a, w.now);
+    w.engine.down(b, w.now);
+    const [snap] = w.engine.drain().changed.map((c) => c.incident);
+    const before = JSON.stringify(snap);
+    w.advance(31); // announced: both members marked announced
+    w.engine.up(a, w.now); // a member ends
+    w.engine.down(w.addPoint(hex(3)).id, w.now); // one joins
+    w.engine.acknowledge(snap.id, 'tech', w.now);
+    expect(JSON.stringify(snap)).to.equal(before);
+    const live = w.engine.get(snap.id);
+    expect(live?.members.map((m) => [m.pointId, m.state, m.announced])).to.deep.equal([
+      [a, 'resolved', true],
+      [b, 'firing', true],
+      [hex(3), 'firing', false],
+    ]);
+  });
+
+  it('an incident with nothing due is not walked on every tick (its members are looked at again when it changes or a timer is due)', () => {
+    const w = new World();
+    w.policy({ groupBy: 'street', groupWaitSec: 30, groupIntervalSec: 300, repeatIntervalSec: 3600 });
+    for (let i = 0; i < 50; i++) w.engine.down(w.addPoint(hex(100 + i)).id, w.now);
+    w.advance(31);
+    expect(w.notices.map((n) => n.kind)).to.deep.equal(['firing']);
+    const looksBefore = w.silenceLooks;
+    w.advance(600);
+    // one walk of its 50 members when groupInterval came due (nothing to say), not one per tick (30,000 looks)
+    expect(w.silenceLooks - looksBefore, 'members looked at in 600 quiet ticks').to.be.at.most(50);
+    w.engine.down(w.addPoint(hex(200)).id, w.now); // a change, and groupInterval is over: walked, an update goes out
+    w.advance(300);
+    expect(w.notices.map((n) => n.kind)).to.deep.equal(['firing', 'update']);
+    w.advance(3600);
+    expect(w.notices.map((n) => n.kind), 'the reminder still comes on time').to.deep.equal(['firing', 'update', 'reminder']);
   });
 
   describe('acknowledgement and escalation', () => {

@@ -100,15 +100,21 @@ interface PointState {
 }
 
 interface MemberInternal {
+  /** Never changed in place once it is in a drained snapshot: a change replaces it (copy on write). */
   m: IncidentMember;
   /** The state the last message reported for it (null: never named). */
   reported: MemberState | null;
 }
 
 interface Live {
+  /** The incident; its `members` array is rebuilt from `members` when stale (`membersStale`), never changed in place. */
   inc: Incident;
   policy: AlertPolicy;
+  /** The members in the incident's order (a point's first joining). */
   members: Map<string, MemberInternal>;
+  membersStale: boolean;
+  /** Nothing can come of evaluating the incident before this time unless it changes (0: evaluate at the next tick). */
+  wakeAt: number;
   openedAt: number;
   announcedAt: number | null;
   lastSentAt: number | null;
@@ -232,7 +238,8 @@ export class IncidentEngine {
   // ---- input: people -----------------------------------------------------------------------------------
 
   get(id: string): Incident | undefined {
-    return this.open.get(id)?.inc;
+    const live = this.open.get(id);
+    return live && this.current(live);
   }
 
   /** Whether the point is an active member of an open incident. */
@@ -241,17 +248,17 @@ export class IncidentEngine {
   }
 
   openIncidents(): Incident[] {
-    return [...this.open.values()].map((l) => l.inc);
+    return [...this.open.values()].map((l) => this.current(l));
   }
 
   acknowledge(id: string, by: string, at: number): Incident | undefined {
     const live = this.open.get(id);
     if (!live) return undefined;
-    if (live.inc.ackedAt) return live.inc;
+    if (live.inc.ackedAt) return this.current(live);
     live.inc.ackedAt = iso(at);
     live.inc.ackedBy = by;
     this.log(live, at, 'acknowledged', 'acknowledged', by);
-    return live.inc;
+    return this.current(live);
   }
 
   /** `label` names the assignee in the timeline (default: the id). */
@@ -260,14 +267,14 @@ export class IncidentEngine {
     if (!live) return undefined;
     live.inc.assignee = assignee;
     this.log(live, at, 'assigned', label, by);
-    return live.inc;
+    return this.current(live);
   }
 
   comment(id: string, text: string, by: string, at: number): Incident | undefined {
     const live = this.open.get(id);
     if (!live) return undefined;
     this.log(live, at, 'comment', text, by);
-    return live.inc;
+    return this.current(live);
   }
 
   /**
@@ -284,7 +291,7 @@ export class IncidentEngine {
     }
     this.log(live, at, 'closed', 'closed by hand', by);
     this.resolve(live, at);
-    return live.inc;
+    return this.current(live);
   }
 
   // ---- the clock ----------------------------------------------------------------------------------------
@@ -293,10 +300,16 @@ export class IncidentEngine {
     for (const live of [...this.open.values()]) this.evaluate(live, now);
   }
 
+  /**
+   * What changed since the last drain. Each incident is a snapshot the engine never changes afterwards (the
+   * caller writes it asynchronously): the members array and its member objects are shared with the engine,
+   * which replaces rather than edits them; the timeline (appended and trimmed in place) is copied. So a drain
+   * costs pointers, not a deep copy of every member.
+   */
   drain(): EngineEffects {
     const out: EngineEffects = {
       changed: [...this.changed.values()].map((l) => ({
-        incident: structuredClone(l.inc),
+        incident: { ...this.current(l), timeline: l.inc.timeline.slice() },
         book: { announcedAt: l.announcedAt, lastSentAt: l.lastSentAt, lastFiringAt: l.lastFiringAt, paged: [...l.paged], escalated: [...l.escalated] },
       })),
       notices: this.notices,
@@ -316,6 +329,8 @@ export class IncidentEngine {
         inc: structuredClone(inc),
         policy,
         members: new Map(),
+        membersStale: false,
+        wakeAt: 0,
         openedAt: Date.parse(inc.openedAt),
         announcedAt: a?.announcedAt ?? null,
         lastSentAt: a?.lastSentAt ?? null,
@@ -339,6 +354,21 @@ export class IncidentEngine {
   }
 
   // ---- internals ----------------------------------------------------------------------------------------
+
+  /** The incident with its members array brought up to date. */
+  private current(live: Live): Incident {
+    if (live.membersStale) {
+      live.inc.members = Array.from(live.members.values(), (mi) => mi.m);
+      live.membersStale = false;
+    }
+    return live.inc;
+  }
+
+  /** Replaces a member's record (never edited in place: a drained snapshot may hold it). */
+  private update(live: Live, mi: MemberInternal, change: Partial<IncidentMember>): void {
+    mi.m = { ...mi.m, ...change };
+    live.membersStale = true;
+  }
 
   private state(id: string): PointState {
     let s = this.points.get(id);
@@ -509,7 +539,7 @@ export class IncidentEngine {
       members: [],
       timeline: [],
     };
-    const live: Live = { inc, policy, members: new Map(), openedAt: at, announcedAt: null, lastSentAt: null, lastFiringAt: null, paged: new Set(), escalated: [] };
+    const live: Live = { inc, policy, members: new Map(), membersStale: false, wakeAt: 0, openedAt: at, announcedAt: null, lastSentAt: null, lastFiringAt: null, paged: new Set(), escalated: [] };
     this.open.set(inc.id, live);
     this.byKey.set(this.keyOf(policy.id, groupKey), live);
     this.log(live, at, 'opened', `policy ${policy.name}`, null);
@@ -517,16 +547,11 @@ export class IncidentEngine {
   }
 
   private join(live: Live, id: string, state: MemberState, suppressedBy: string | null, since: number, at: number): void {
-    let mi = live.members.get(id);
-    if (mi) {
-      mi.m.state = state;
-      mi.m.suppressedBy = suppressedBy;
-      mi.m.endedAt = null;
-      mi.m.since = iso(since);
-    } else {
-      mi = { m: { pointId: id, state, since: iso(since), endedAt: null, suppressedBy, announced: false }, reported: null };
-      live.members.set(id, mi);
-      live.inc.members.push(mi.m);
+    const mi = live.members.get(id);
+    if (mi) this.update(live, mi, { state, suppressedBy, endedAt: null, since: iso(since) });
+    else {
+      live.members.set(id, { m: { pointId: id, state, since: iso(since), endedAt: null, suppressedBy, announced: false }, reported: null });
+      live.membersStale = true;
     }
     this.memberOf.set(id, live);
     this.log(live, at, 'member', state, null, id);
@@ -535,22 +560,21 @@ export class IncidentEngine {
   /** Removes a member never named in a message (it moves to another incident). */
   private drop(live: Live, id: string, at: number): void {
     live.members.delete(id);
-    live.inc.members = live.inc.members.filter((m) => m.pointId !== id);
+    live.membersStale = true;
     if (this.memberOf.get(id) === live) this.memberOf.delete(id);
     this.touch(live);
     this.settle(live, at);
   }
 
   private setMember(live: Live, mi: MemberInternal, state: MemberState, at: number): void {
-    mi.m.state = state;
+    this.update(live, mi, { state });
     this.log(live, at, 'member', state, null, mi.m.pointId);
   }
 
   private end(live: Live, id: string, state: 'resolved' | 'maintenance' | 'released', at: number, settle = true): void {
     const mi = live.members.get(id);
     if (!mi || !activeMemberStates.has(mi.m.state)) return;
-    mi.m.state = state;
-    mi.m.endedAt = iso(at);
+    this.update(live, mi, { state, endedAt: iso(at) });
     if (this.memberOf.get(id) === live) this.memberOf.delete(id);
     this.log(live, at, 'member', state, null, id);
     if (settle) this.settle(live, at);
@@ -571,7 +595,7 @@ export class IncidentEngine {
     this.open.delete(live.inc.id);
     const key = this.keyOf(live.policy.id, live.inc.groupKey);
     if (this.byKey.get(key) === live) this.byKey.delete(key);
-    for (const [pid, l] of this.memberOf) if (l === live) this.memberOf.delete(pid);
+    for (const pid of live.members.keys()) if (this.memberOf.get(pid) === live) this.memberOf.delete(pid);
     this.log(live, at, 'resolved', silently ? 'resolved before any message' : 'resolved', null);
     if (live.inc.announced) {
       const ended = [...live.members.values()].filter((mi) => mi.reported !== null && speaking(mi.reported)).map((mi) => mi.m.pointId);
@@ -579,23 +603,59 @@ export class IncidentEngine {
     }
   }
 
+  /**
+   * One incident's timers. Walking its members (a point lookup and a silence check each) is the costly part,
+   * so it is done only when a message can go out: an unannounced incident once its group wait is over, an
+   * announced one once one of its timers is due (groupInterval since the last message, the reminder, the next
+   * escalation step). Until then it sleeps (`wakeAt`); any change wakes it (`touch`) and puts it to sleep again
+   * at the same small cost; one with a muted member is walked every tick (a silence may end at any time, and
+   * its members then speak at once).
+   */
   private evaluate(live: Live, now: number): void {
     const { policy, inc } = live;
-    if (inc.state !== 'open') return;
-    const members = [...live.members.values()];
-    if (!members.some((mi) => activeMemberStates.has(mi.m.state))) {
+    if (inc.state !== 'open' || now < live.wakeAt) return;
+    live.wakeAt = 0;
+    const waitEnds = live.openedAt + policy.groupWaitSec * 1000;
+    if (!inc.announced && now < waitEnds) {
+      live.wakeAt = waitEnds;
+      return;
+    }
+    let active = false;
+    for (const mi of live.members.values()) {
+      if (!activeMemberStates.has(mi.m.state)) continue;
+      active = true;
+      break;
+    }
+    if (!active) {
       this.settle(live, now);
       return;
     }
-    const points = new Map<string, AlertPoint | undefined>();
+    if (inc.announced) {
+      // an announced incident sends nothing before the first of its timers (update, reminder, escalation step)
+      const dueAt = Math.min(
+        (live.lastSentAt ?? 0) + policy.groupIntervalSec * 1000,
+        live.lastFiringAt !== null ? live.lastFiringAt + policy.repeatIntervalSec * 1000 : Infinity,
+        this.nextEscalationAt(live),
+      );
+      if (now < dueAt) {
+        live.wakeAt = dueAt;
+        return;
+      }
+    }
+    const members = [...live.members.values()];
+    let anyMuted = false;
     const muted = (id: string): boolean => {
-      if (!points.has(id)) points.set(id, this.deps.point(id));
-      const p = points.get(id);
-      return p ? this.deps.silenced(p, now) : false;
+      const p = this.deps.point(id);
+      const m = p ? this.deps.silenced(p, now) : false;
+      if (m) anyMuted = true;
+      return m;
     };
     const voices = members.filter((mi) => speaking(mi.m.state) && !muted(mi.m.pointId));
     if (!inc.announced) {
-      if (now < live.openedAt + policy.groupWaitSec * 1000 || voices.length === 0) return;
+      if (voices.length === 0) {
+        live.wakeAt = anyMuted ? 0 : Infinity;
+        return;
+      }
       inc.announced = true;
       live.announcedAt = now;
       const first = policy.escalation.steps.filter((s) => s.afterSec === 0);
@@ -607,15 +667,37 @@ export class IncidentEngine {
     // changes since the last message: new voices, and named members that ended
     const fresh = voices.filter((mi) => mi.reported !== mi.m.state);
     const ended = members.filter((mi) => mi.reported !== null && speaking(mi.reported) && !activeMemberStates.has(mi.m.state));
-    if ((fresh.length || ended.length) && now >= (live.lastSentAt ?? 0) + policy.groupIntervalSec * 1000) {
+    const updateAt = fresh.length || ended.length ? (live.lastSentAt ?? 0) + policy.groupIntervalSec * 1000 : Infinity;
+    if (now >= updateAt) {
       this.speak(live, 'update', now, mergeReceivers(policy.receivers, live.escalated), fresh, ended);
       return;
     }
-    if (inc.ackedAt || voices.length === 0) return;
+    if (inc.ackedAt || voices.length === 0) {
+      live.wakeAt = anyMuted ? 0 : updateAt;
+      return;
+    }
+    const revision = inc.revision;
     if (live.lastFiringAt !== null && now >= live.lastFiringAt + policy.repeatIntervalSec * 1000) {
       this.speak(live, 'reminder', now, mergeReceivers(policy.receivers, live.escalated), voices, []);
     }
     this.escalate(live, now, voices);
+    if (inc.revision !== revision) return; // it spoke: looked at again next tick
+    const remindAt = live.lastFiringAt !== null ? live.lastFiringAt + policy.repeatIntervalSec * 1000 : Infinity;
+    live.wakeAt = anyMuted ? 0 : Math.min(updateAt, remindAt, this.nextEscalationAt(live));
+  }
+
+  /** When the next escalation step not yet paged comes due (Infinity: none left). */
+  private nextEscalationAt(live: Live): number {
+    const { policy } = live;
+    if (live.announcedAt === null || policy.escalation.steps.length === 0) return Infinity;
+    const len = chainLengthSec(policy) * 1000;
+    let next = Infinity;
+    for (let round = 0; round <= policy.escalation.repeat; round++) {
+      for (const [i, step] of policy.escalation.steps.entries()) {
+        if (!live.paged.has(`${round}.${i}`)) next = Math.min(next, live.announcedAt + round * len + step.afterSec * 1000);
+      }
+    }
+    return next;
   }
 
   private escalate(live: Live, now: number, voices: MemberInternal[]): void {
@@ -646,7 +728,7 @@ export class IncidentEngine {
   private speak(live: Live, kind: 'firing' | 'update' | 'reminder', now: number, receivers: Receiver[], voices: MemberInternal[], ended: MemberInternal[]): void {
     for (const mi of voices) {
       mi.reported = mi.m.state;
-      mi.m.announced = true;
+      if (!mi.m.announced) this.update(live, mi, { announced: true });
     }
     for (const mi of ended) mi.reported = mi.m.state;
     live.lastSentAt = now;
@@ -672,6 +754,7 @@ export class IncidentEngine {
   }
 
   private touch(live: Live): void {
+    live.wakeAt = 0;
     live.inc.revision += 1;
     this.changed.set(live.inc.id, live);
   }

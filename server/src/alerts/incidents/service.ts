@@ -1,3 +1,4 @@
+import type { AnyBulkWriteOperation } from 'mongodb';
 import { Types, type Connection, type Model } from 'mongoose';
 import { actorOf, type Principal } from '../../contracts/access';
 import type { CameraChange } from '../../cameras/events';
@@ -9,8 +10,10 @@ import {
   type Incident,
   type IncidentAssignee,
   type IncidentListQuery,
+  type IncidentMember,
   type IncidentPage,
   type IncidentView,
+  type TimelineEntry,
 } from '../../contracts/incidents';
 import type { ConfirmedState } from '../../contracts/live';
 import { canSeePoint, canSeeRegion, pointFilter, regionInScope, viewerOf, type Viewer } from '../../auth/scope';
@@ -19,7 +22,7 @@ import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { isDuplicateKey } from '../../lib/store-errors';
 import type { RegionTree } from '../../regions/tree';
-import { IncidentEngine, type AlertPoint, type Notice } from './engine';
+import { IncidentEngine, type AlertPoint, type IncidentBook, type Notice } from './engine';
 import { alertPolicyModel, incidentModel, type AlertPolicyDoc, type IncidentDoc, type MemberRef } from './model';
 import { AlertPoints, sharingOf } from './points';
 
@@ -58,6 +61,15 @@ export type NoticeSink = (notices: Notice[], incidents: ReadonlyMap<string, Inci
 /** Pushes an incident change to the consoles; `viewFor` gives the incident as one caller may see it (null: not at all). */
 export type IncidentPush = (event: 'incident:opened' | 'incident:updated' | 'incident:resolved', viewFor: (principal: Principal) => IncidentView | null) => void;
 
+interface Written {
+  members: readonly IncidentMember[];
+  refs: readonly MemberRef[];
+  timeline: readonly TimelineEntry[];
+}
+
+/** Incidents per store write of a flush (about a millisecond of encoding each for incidents of tens of members). */
+const FLUSH_SLICE = 50;
+
 function policyOf(d: AlertPolicyDoc): AlertPolicy {
   const { _id, version: _v, createdAt: _c, updatedAt: _u, ...input } = d;
   return { ...input, id: _id.toHexString() };
@@ -87,12 +99,16 @@ export class IncidentService {
   private policies: AlertPolicy[] = [];
   private readonly policyNames = new Map<string, string>();
   private readonly refs = new Map<string, MemberRef[]>();
+  /** Each open incident's refs by point, so a write computes only its new members' (emptied when a point changes). */
+  private readonly refsByPoint = new Map<string, Map<string, MemberRef>>();
   private readonly sinks: NoticeSink[] = [];
   private readonly pushes: IncidentPush[] = [];
   private readonly unsubscribe: Array<() => void> = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private seen = new Set<string>();
+  /** What the store holds of each open incident's arrays, as last written (so the next write sends what changed). */
+  private readonly written = new Map<string, Written>();
   /** Notices stored with their incident (`pending`) and not yet confirmed in the outbox, by incident. */
   private readonly unsent = new Map<string, { incident: Incident; notices: Notice[] }>();
 
@@ -137,6 +153,7 @@ export class IncidentService {
     if (this.unsent.size) await this.flush().catch(() => undefined);
     this.unsubscribe.push(
       this.deps.cameras.onChange((c) => {
+        this.refsByPoint.clear(); // a point moved, changed organisation or sharing: its refs are recomputed
         if (this.points.apply(c)) this.engine.gone(c.id, Date.now());
       }),
       this.deps.feed.subscribe((t) => this.onTransition(t)),
@@ -218,14 +235,20 @@ export class IncidentService {
       else this.unsent.set(n.incidentId, { incident: inc, notices: [n] });
     }
     const since = Date.now();
-    const ops = fx.changed.map(({ incident, book }) => {
+    const writes = fx.changed.map(({ incident, book }) => {
       const refs = this.refsOf(incident);
-      const { id, ...rest } = incident;
-      const pending = this.unsent.get(id)?.notices;
-      const replacement = { ...rest, refs, book, ...(pending ? { pending, pendingSince: since } : {}) };
-      return { replaceOne: { filter: { _id: new Types.ObjectId(id) }, replacement, upsert: true } };
+      const pending = this.unsent.get(incident.id)?.notices;
+      const stored: Written = { members: incident.members, refs, timeline: incident.timeline };
+      return { id: incident.id, stored, op: this.writeOf(incident, refs, book, pending ? { pending, pendingSince: since } : null, this.written.get(incident.id)) };
     });
-    if (ops.length) await this.incidentModel.collection.bulkWrite(ops, { ordered: true });
+    // in slices: the driver encodes a whole batch in one go on the main thread, and an outage changes every
+    // incident at once (1,000 of them a second); each incident stays one document write with its notices
+    for (let i = 0; i < writes.length; i += FLUSH_SLICE) {
+      const slice = writes.slice(i, i + FLUSH_SLICE);
+      await this.incidentModel.collection.bulkWrite(slice.map((w) => w.op), { ordered: true });
+      for (const w of slice) this.written.set(w.id, w.stored);
+    }
+    for (const { incident } of fx.changed) if (incident.state !== 'open') this.written.delete(incident.id);
     if (this.unsent.size) {
       // every notice is in the store now, with its incident: into the outbox (kept for the next flush if that fails)
       const batch = [...this.unsent.entries()];
@@ -246,14 +269,52 @@ export class IncidentService {
     }
   }
 
+  /**
+   * One incident's document write. The first after a start replaces the document; later ones set only what
+   * changed since the last write (scalars, the book, and the array elements that are new or replaced: the
+   * engine replaces a member rather than editing it, and appends to the timeline), so a member joining costs a
+   * few hundred bytes, not the whole incident. Elements are set by index, never pushed: a write repeated after
+   * a failure sets the same values again. A shorter members array or a trimmed timeline is written whole.
+   */
+  private writeOf(incident: Incident, refs: MemberRef[], book: IncidentBook, pending: { pending: Notice[]; pendingSince: number } | null, prev: Written | undefined): AnyBulkWriteOperation {
+    const { id, members, timeline, ...scalars } = incident;
+    const _id = new Types.ObjectId(id);
+    // the timeline is only appended to, until it is trimmed (its entries shift: the last one written moved)
+    const last = prev ? prev.timeline.length - 1 : -1;
+    const appended = prev !== undefined && timeline.length > last && (last < 0 || timeline[last] === prev.timeline[last]);
+    if (!prev || members.length < prev.members.length || !appended) {
+      return { replaceOne: { filter: { _id }, replacement: { ...scalars, members, timeline, refs, book, ...(pending ?? {}) }, upsert: true } };
+    }
+    const set: Record<string, unknown> = { ...scalars, book, ...(pending ?? {}) };
+    const changedElements = (field: string, now: readonly unknown[], before: readonly unknown[]): void => {
+      for (let i = 0; i < now.length; i++) if (now[i] !== before[i]) set[`${field}.${i}`] = now[i];
+    };
+    changedElements('members', members, prev.members);
+    changedElements('refs', refs, prev.refs);
+    changedElements('timeline', timeline, prev.timeline);
+    return { updateOne: { filter: { _id }, update: { $set: set } } };
+  }
+
   private refsOf(incident: Incident): MemberRef[] {
-    const prev = new Map((this.refs.get(incident.id) ?? []).map((r) => [r.p, r]));
+    let known = this.refsByPoint.get(incident.id);
+    const prev = known ?? new Map((this.refs.get(incident.id) ?? []).map((r) => [r.p, r]));
+    known ??= new Map();
     const refs = incident.members.map((m) => {
-      const p = this.points.get(m.pointId);
-      return p ? { p: p.id, r: p.regionId, s: p.sharing, o: p.org } : (prev.get(m.pointId) ?? { p: m.pointId, r: '', s: 'own', o: '' });
+      let ref = known.get(m.pointId);
+      if (!ref) {
+        const p = this.points.get(m.pointId);
+        ref = p ? { p: p.id, r: p.regionId, s: p.sharing, o: p.org } : (prev.get(m.pointId) ?? { p: m.pointId, r: '', s: 'own', o: '' });
+        known.set(m.pointId, ref);
+      }
+      return ref;
     });
-    if (incident.state === 'open') this.refs.set(incident.id, refs);
-    else this.refs.delete(incident.id);
+    if (incident.state === 'open') {
+      this.refs.set(incident.id, refs);
+      this.refsByPoint.set(incident.id, known);
+    } else {
+      this.refs.delete(incident.id);
+      this.refsByPoint.delete(incident.id);
+    }
     return refs;
   }
 
