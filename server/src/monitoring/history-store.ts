@@ -307,11 +307,18 @@ const dayPaths = slotFields.map((f) => Array.from({ length: 32 }, (_, dom) => `$
 const midnightPaths = Array.from({ length: 32 }, (_, dom) => `s.${dom}`);
 const P = historyFields.length;
 
+/** One statement of the store's `update` command (what a bulk `updateOne` becomes on the wire). */
+export interface UpdateStatement {
+  q: mongo.Document;
+  u: mongo.Document;
+  upsert?: true;
+}
+
 /**
  * One hour slot into its day document: $inc of the day totals and of the hour's slot. An $inc whose
  * outcome is unknown may be applied twice on retry: history tolerates that (sums; transitions are exact).
  */
-export function dayOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<DayDoc> {
+export function dayOp(d: HistoryDelta): UpdateStatement {
   const inc: Record<string, number> = {};
   const sec = d.sec;
   for (let i = 0; i < P; i++) if (sec[i]) inc[historyFields[i]] = sec[i];
@@ -329,11 +336,11 @@ export function dayOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<DayDoc> {
     break;
   }
   if (d.s >= 0) update.$set = { s: d.s };
-  return { updateOne: { filter: { _id: dayDocId(d.day, d.cameraId) }, update, upsert: true } };
+  return { q: { _id: dayDocId(d.day, d.cameraId) }, u: update, upsert: true };
 }
 
 /** A day's seconds into its month document. */
-export function monthOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<MonthDoc> {
+export function monthOp(d: HistoryDelta): UpdateStatement {
   const inc: Record<string, number> = {};
   const sec = d.sec;
   const dom = d.dom;
@@ -350,5 +357,5 @@ export function monthOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<MonthDoc> 
   const update: Record<string, unknown> = {};
   if (any) update.$inc = inc;
   if (d.s >= 0) update.$set = { [midnightPaths[dom]]: d.s };
-  return { updateOne: { filter: { _id: monthDocId(monthOfDay(d.day), d.cameraId) }, update, upsert: true } };
+  return { q: { _id: monthDocId(monthOfDay(d.day), d.cameraId) }, u: update, upsert: true };
 }
