@@ -7,6 +7,9 @@
  * accounted time. Per pass: process CPU per point (the store thread included), the longest synchronous
  * step of the main thread (event-loop delay max) and the longest flush; at the end RSS and the document
  * counts of the history collections.
+ *
+ * `--days-only`: the month documents are not written (their slots are dropped at each flush): what the pass
+ * would cost if month figures were written less often than every pass (an option weighed in #15).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +29,7 @@ function arg(name: string, def: string): string {
 }
 const POINTS = Number(arg('points', '150000'));
 const PASSES = Number(arg('passes', '3'));
+const DAYS_ONLY = process.argv.includes('--days-only');
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-pass-'));
@@ -50,6 +54,11 @@ async function main(): Promise<void> {
   // private members, read for the measurement only
   const internals = service as unknown as { rollups: Rollups; mirror: { points: Map<string, Point> } };
   const points = [...internals.mirror.points.values()];
+  if (DAYS_ONLY) {
+    const history = service.store.history;
+    const take = history.take.bind(history);
+    history.take = (max) => ({ days: take(max).days, months: [] });
+  }
   const eld = monitorEventLoopDelay({ resolution: 10 });
   let clock = Date.now();
   const rss0 = process.memoryUsage().rss;
