@@ -398,7 +398,7 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => lagSamples.push(service['scheduler'].currentLagMs()), 100);
   const effectiveSamples: number[] = [];
   let longestGapRatio = 0;
-  // The longest gap with the open ones is a walk over every point (~10 ms at 150,000): the bench's instrument,
+  // The longest gap with the open ones is a walk over every point (7–25 ms at 150,000): the bench's instrument,
   // counted in the process's CPU like the engine's work. A nominal run walks every 10 s and reads the closed
   // gaps of the engine's interval meter (its last 10 s window) every second: an open gap only grows until it
   // closes, and then it is in the meter; one more walk at the end. --overload, whose figure it is, walks every second.
