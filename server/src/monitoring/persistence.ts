@@ -261,8 +261,8 @@ export class MonitoringStore {
    * (`putBack`) and the error is thrown.
    *
    * The command is sent as it is, not through `bulkWrite`: the driver's bulk path serializes every operation
-   * into a buffer of its own (to measure it), rebuilds each as a statement and merges the replies, ~40 % of
-   * the main thread's cost of a history write; these statements are few-field upserts, far under any limit.
+   * into a buffer of its own (to measure it), rebuilds each as a statement and merges the replies, work
+   * that these few-field statements, far under any size limit, do not need.
    */
   private async writeInChunks<E>(entries: E[], collection: string, toStatement: (e: E) => UpdateStatement, putBack: (e: E) => void, what: FlushTarget): Promise<void> {
     const db = this.conn.db;
