@@ -88,6 +88,28 @@ describe('monitoring store writes (embedded store)', function () {
     expect(months).to.deep.equal([{ _id: '202611:c', u: { '26': 40 }, d: { '26': 20 } }]);
   });
 
+  it('when the store refuses some history writes of a command, then the flush fails, they stay buffered and a later flush writes them', async () => {
+    const metrics = createMonitoringMetrics(zero);
+    const store = new MonitoringStore(conn, { transitionBufferMax: 100, transitionsRetentionDays: 1, calendar: new Calendar('Asia/Shanghai') }, metrics, createLogger('silent'));
+    // a day document whose `u` is not a number: the $inc of its slot is a write error of that statement only
+    await store.history.days.insertOne({ _id: '20261127:bad', u: 'x' as unknown as number });
+    const slot = (cameraId: string): HistoryDelta => ({ cameraId, day: 20261127, dom: 27, hour: 3, s: -1, sec: [60, 0, 0, 0, 0, 0], p: 0, k: 1, f: 0 });
+    store.history.merge(slot('good'));
+    store.history.merge(slot('bad'));
+    let failed: unknown = null;
+    await store.flush().catch((err: unknown) => (failed = err));
+    expect(failed, 'the flush reports the refused write').to.be.instanceOf(Error);
+    expect(store.bufferedRollups, 'the refused command is buffered again').to.equal(2);
+    expect((await metrics.flushFailures.get()).values.find((v) => v.labels.what === 'history-days')?.value).to.equal(1);
+    await store.history.days.deleteOne({ _id: '20261127:bad' });
+    await store.flush({ all: true });
+    expect(store.bufferedRollups).to.equal(0);
+    const bad = await store.history.days.findOne({ _id: '20261127:bad' });
+    expect(bad?.u).to.equal(60);
+    // the good slot was applied by the failed command and again by the retry: history tolerates that (an $inc)
+    expect((await store.history.months.find({ _id: { $in: ['202611:good', '202611:bad'] } }).toArray()).map((d) => d.u)).to.deep.equal([{ '27': 60 }, { '27': 60 }]);
+  });
+
   it('when more writes are buffered than one flush may carry, then periodic flushes write them in slices and { all } drains the rest', async () => {
     const metrics = createMonitoringMetrics(zero);
     const store = new MonitoringStore(conn, { transitionBufferMax: 10_000, transitionsRetentionDays: 1, calendar: new Calendar('Asia/Shanghai'), maxOpsPerFlush: 100 }, metrics, createLogger('silent'));

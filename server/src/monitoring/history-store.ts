@@ -125,8 +125,8 @@ export class HistoryStore {
   static readonly DAYS = 'history_days';
   static readonly MONTHS = 'history_months';
   static readonly MARKS = 'history_marks';
-  private readonly dayBuf = new Map<string, HistoryDelta>();
-  private readonly monthBuf = new Map<string, HistoryDelta>();
+  private dayBuf = new Map<string, HistoryDelta>();
+  private monthBuf = new Map<string, HistoryDelta>();
 
   constructor(
     private readonly conn: Connection,
@@ -202,7 +202,19 @@ export class HistoryStore {
 
   /** Takes at most `max` buffered slots of each buffer, those that write something (an empty $inc is an error). */
   take(max: number): HistoryTake {
-    return { days: takeFirst(this.dayBuf, max, hasContent), months: takeFirst(this.monthBuf, max, hasMonthContent) };
+    let days: HistoryDelta[];
+    let months: HistoryDelta[];
+    // all of a buffer (the pass fills it up to what one flush writes): the map is handed over whole, instead of
+    // thousands of deletes (each a rehash step of a map that shrinks)
+    if (this.dayBuf.size <= max) {
+      days = keepValues(this.dayBuf, hasContent);
+      this.dayBuf = new Map();
+    } else days = takeFirst(this.dayBuf, max, hasContent);
+    if (this.monthBuf.size <= max) {
+      months = keepValues(this.monthBuf, hasMonthContent);
+      this.monthBuf = new Map();
+    } else months = takeFirst(this.monthBuf, max, hasMonthContent);
+    return { days, months };
   }
 
   /** A day slot taken by `take` whose write failed goes back into the buffer (merged with what came since). */
@@ -262,7 +274,8 @@ export class HistoryStore {
 function mergeInto(buf: Map<string, HistoryDelta>, key: string, d: HistoryDelta, owned: boolean): void {
   const cur = buf.get(key);
   if (!cur) {
-    buf.set(key, owned ? d : { ...d, sec: d.sec.slice() });
+    // the copy written out (a spread copies property by property, generically)
+    buf.set(key, owned ? d : { cameraId: d.cameraId, day: d.day, dom: d.dom, hour: d.hour, s: d.s, sec: d.sec.slice(), p: d.p, k: d.k, f: d.f });
     return;
   }
   addFigures(cur, d);
@@ -282,6 +295,13 @@ function takeFirst<V>(m: Map<string, V>, n: number, keep: (v: V) => boolean): V[
     if (keep(v)) out.push(v);
     m.delete(k);
   }
+  return out;
+}
+
+/** The values of a map that pass `keep`. */
+function keepValues<V>(m: Map<string, V>, keep: (v: V) => boolean): V[] {
+  const out: V[] = [];
+  for (const v of m.values()) if (keep(v)) out.push(v);
   return out;
 }
 
@@ -307,11 +327,18 @@ const dayPaths = slotFields.map((f) => Array.from({ length: 32 }, (_, dom) => `$
 const midnightPaths = Array.from({ length: 32 }, (_, dom) => `s.${dom}`);
 const P = historyFields.length;
 
+/** One statement of the store's `update` command (what a bulk `updateOne` becomes on the wire). */
+export interface UpdateStatement {
+  q: mongo.Document;
+  u: mongo.Document;
+  upsert?: true;
+}
+
 /**
  * One hour slot into its day document: $inc of the day totals and of the hour's slot. An $inc whose
  * outcome is unknown may be applied twice on retry: history tolerates that (sums; transitions are exact).
  */
-export function dayOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<DayDoc> {
+export function dayOp(d: HistoryDelta): UpdateStatement {
   const inc: Record<string, number> = {};
   const sec = d.sec;
   for (let i = 0; i < P; i++) if (sec[i]) inc[historyFields[i]] = sec[i];
@@ -329,11 +356,11 @@ export function dayOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<DayDoc> {
     break;
   }
   if (d.s >= 0) update.$set = { s: d.s };
-  return { updateOne: { filter: { _id: dayDocId(d.day, d.cameraId) }, update, upsert: true } };
+  return { q: { _id: dayDocId(d.day, d.cameraId) }, u: update, upsert: true };
 }
 
 /** A day's seconds into its month document. */
-export function monthOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<MonthDoc> {
+export function monthOp(d: HistoryDelta): UpdateStatement {
   const inc: Record<string, number> = {};
   const sec = d.sec;
   const dom = d.dom;
@@ -350,5 +377,5 @@ export function monthOp(d: HistoryDelta): mongo.AnyBulkWriteOperation<MonthDoc> 
   const update: Record<string, unknown> = {};
   if (any) update.$inc = inc;
   if (d.s >= 0) update.$set = { [midnightPaths[dom]]: d.s };
-  return { updateOne: { filter: { _id: monthDocId(monthOfDay(d.day), d.cameraId) }, update, upsert: true } };
+  return { q: { _id: monthDocId(monthOfDay(d.day), d.cameraId) }, u: update, upsert: true };
 }

@@ -5,7 +5,7 @@ import type { Transition } from './events';
 import type { FlushTarget, MonitoringMetrics } from './metrics';
 import { isDuplicateKey } from '../lib/store-errors';
 import type { Calendar } from '../lib/calendar';
-import { dayOp, HistoryStore, monthOp } from './history-store';
+import { dayOp, HistoryStore, monthOp, type UpdateStatement } from './history-store';
 
 /** What one store flush writes, each in its own batches (the `what` of vigil_store_flush_failures_total). */
 
@@ -53,6 +53,13 @@ export function transitionFromDoc(d: TransitionDoc): Transition {
     flapping: d.flapping,
     failingSince: d.failingSince,
   };
+}
+
+/** A bulk `updateOne` as a statement of the `update` command. */
+function statementOf<D extends mongo.Document>(op: mongo.AnyBulkWriteOperation<D>): UpdateStatement {
+  if (!('updateOne' in op)) throw new Error('only updateOne operations are written as statements');
+  const o = op.updateOne;
+  return o.upsert ? { q: o.filter, u: o.update, upsert: true } : { q: o.filter, u: o.update };
 }
 
 /**
@@ -218,8 +225,8 @@ export class MonitoringStore {
     if (this.dirtyStatus.size) {
       await this.writeInChunks(
         [...takeFirst(this.dirtyStatus, maxOps)],
-        this.cameras,
-        ([id, status]) => statusUpdate(id, status),
+        this.cameras.collectionName,
+        ([id, status]) => statementOf(statusUpdate(id, status)),
         // newer statuses set meanwhile win over the ones put back
         ([id, s]) => {
           if (!this.dirtyStatus.has(id)) this.dirtyStatus.set(id, s);
@@ -230,7 +237,7 @@ export class MonitoringStore {
     const history = this.history;
     const { days, months } = history.take(maxOps);
     try {
-      await this.writeInChunks(days, history.days, dayOp, (d) => history.putBackDay(d), 'history-days');
+      await this.writeInChunks(days, HistoryStore.DAYS, dayOp, (d) => history.putBackDay(d), 'history-days');
     } catch (err) {
       // the month writes not tried yet go back whole
       for (const d of months) history.putBackMonth(d);
@@ -245,25 +252,35 @@ export class MonitoringStore {
         throw err;
       }
     }
-    await this.writeInChunks(months, history.months, monthOp, (d) => history.putBackMonth(d), 'history-months');
+    await this.writeInChunks(months, HistoryStore.MONTHS, monthOp, (d) => history.putBackMonth(d), 'history-months');
   }
 
   /**
-   * Writes entries as commands of WRITE_CHUNK operations, one after the other. When a command fails, its
-   * entries and all later ones are handed back to the buffer (`putBack`) and the error is thrown.
+   * Writes entries as `update` commands of WRITE_CHUNK statements, one after the other. When a command fails
+   * (or applies only some of its statements), its entries and all later ones are handed back to the buffer
+   * (`putBack`) and the error is thrown.
+   *
+   * The command is sent as it is, not through `bulkWrite`: the driver's bulk path serializes every operation
+   * into a buffer of its own (to measure it), rebuilds each as a statement and merges the replies, work
+   * that these few-field statements, far under any size limit, do not need.
    */
-  private async writeInChunks<E, D extends mongo.Document>(
-    entries: E[],
-    col: mongo.Collection<D>,
-    toOp: (e: E) => mongo.AnyBulkWriteOperation<D>,
-    putBack: (e: E) => void,
-    what: FlushTarget,
-  ): Promise<void> {
+  private async writeInChunks<E>(entries: E[], collection: string, toStatement: (e: E) => UpdateStatement, putBack: (e: E) => void, what: FlushTarget): Promise<void> {
+    const db = this.conn.db;
     for (let i = 0; i < entries.length; i += WRITE_CHUNK) {
       try {
-        await col.bulkWrite(entries.slice(i, i + WRITE_CHUNK).map(toOp), { ordered: false });
+        if (!db) throw new Error('store not connected');
+        const updates = new Array<UpdateStatement>(Math.min(WRITE_CHUNK, entries.length - i));
+        for (let j = 0; j < updates.length; j++) updates[j] = toStatement(entries[i + j]);
+        const reply = await db.command({ update: collection, updates, ordered: false });
+        const failed = (reply.writeErrors as Array<{ index: number; code: number; errmsg: string }> | undefined) ?? [];
+        if (failed.length || reply.writeConcernError) {
+          throw Object.assign(new Error(`${what} write: ${failed.length} of ${updates.length} not applied (${failed[0]?.errmsg ?? 'write concern'})`), {
+            code: failed[0]?.code,
+            writeErrors: failed,
+          });
+        }
       } catch (err) {
-        for (const e of entries.slice(i)) putBack(e);
+        for (let j = i; j < entries.length; j++) putBack(entries[j]);
         this.metrics.flushFailures.labels(what).inc();
         throw err;
       }

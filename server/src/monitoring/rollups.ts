@@ -74,7 +74,11 @@ export class Rollups {
         if (!(t >= p.rHour && t < p.rEnd)) this.open(p, t);
         if (t === p.rHour && this.calendar.dayOf(t).start === t) p.rS = cat;
         const end = Math.min(t1, p.rEnd);
-        const s = (end - t) / 1000;
+        // `| 0`: whole seconds as a small integer. A division's result is a heap double even when whole, and
+        // one stored into a slot field whose every value so far was a small integer changes the field's
+        // representation: V8 gives the point a new hidden class and deprecates the old one, so the next walk
+        // over all points (the pass, the load figure's demand) migrates each of them, ~300 ms at 150,000.
+        const s = ((end - t) / 1000) | 0;
         addSeconds(p, cat, s);
         if (pending) p.rP += s;
         t = end;
