@@ -32,8 +32,8 @@ describe('rollups: the history slot on a point', () => {
         stored,
       );
     }
-    const inside = service as unknown as { rollups: Rollups; mirror: { points: Map<string, Point> } };
-    return { rollups: inside.rollups, points: [...inside.mirror.points.values()] };
+    const inside = service as unknown as { rollups: Rollups; mirror: { awake: Map<string, Point> } };
+    return { rollups: inside.rollups, points: [...inside.mirror.awake.values()] };
   }
 
   // A slot field given a heap double (a division's whole result) after only small integers changes its
@@ -51,5 +51,15 @@ describe('rollups: the history slot on a point', () => {
     expect(haveSameMap(a, untouched), 'after account').to.equal(true);
     expect(haveSameMap(b, untouched), 'after account over an hour turn').to.equal(true);
     expect(haveSameMap(c, untouched), 'after closeSlot').to.equal(true);
+  });
+
+  it('when a point is scheduled and dispatched (its due and last-run times set), then it keeps the hidden class of an untouched one', () => {
+    const { points } = engine(3);
+    const [a, b, untouched] = points;
+    const now = Date.now();
+    a.dueAt = now + 1_000;
+    b.lastRunAt = now;
+    expect(haveSameMap(a, untouched), 'after dueAt').to.equal(true);
+    expect(haveSameMap(b, untouched), 'after lastRunAt').to.equal(true);
   });
 });

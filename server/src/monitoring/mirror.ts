@@ -29,6 +29,11 @@ import type { MachineRules } from './state-machine';
  */
 export class PointMirror {
   private readonly awake = new Map<string, Point>();
+  /**
+   * Bumped whenever a point is added, removed or given other settings (what is probed, and how often):
+   * figures derived from every point's settings are recomputed only when it moved (service.ts demand).
+   */
+  settingsVersion = 0;
   private readonly dormant = new DormantPoints();
   /** Points a read holds across an await (they stay awake until it ends). */
   private readonly pinned = new Set<Point>();
@@ -140,6 +145,7 @@ export class PointMirror {
     let p = this.wake(cfg.id);
     // the periodic resync hands every point in again: an unchanged one costs a comparison, no allocation
     if (p && !p.deleted && sameSettings(p, cfg, intervalMs, rules)) return p;
+    this.settingsVersion++;
     const target = targetOf(cfg, Math.min(cfg.probe.timeoutMs, intervalMs));
     if (!p) {
       p = makePoint(
@@ -200,6 +206,7 @@ export class PointMirror {
   remove(id: string): void {
     const p = this.wake(id);
     if (!p) return;
+    this.settingsVersion++;
     this.o.rollups.closeSlot(p, Date.now());
     p.deleted = true;
     this.o.checks.scheduler.unschedule(p);
