@@ -1,4 +1,5 @@
 import { cameraStates, stateCodeOf, type CameraState, type ConfirmedState } from '../contracts/live';
+import { sharedCodes, SlotTable } from '../lib/columns';
 import { interned } from '../lib/intern';
 import { probeKinds, type ProbeKind } from '../probes/types';
 import { initialState, type PointState } from './state-machine';
@@ -28,9 +29,10 @@ const KIND_CODE = new Map<ProbeKind, number>(probeKinds.map((k, i) => [k, i]));
 
 /**
  * The points that are not probed (disabled, or registered and not connected yet: 未接入) and idle, kept as
- * columns by slot instead of the engine's objects: one map entry (id → slot) and ~60 bytes of typed arrays
- * a point, where a `Point` with its probe target and machine state is ~650 bytes. A district keeps thousands
- * of these and an import adds them by the hundred thousand; nothing reads them on the polling path.
+ * columns by slot instead of the engine's objects (a `SlotTable`, lib/columns.ts): one map entry (id → slot)
+ * and ~50 bytes of typed arrays a point, where a `Point` with its probe target and machine
+ * state is ~650 bytes. A district keeps thousands of these and an import adds them by the hundred thousand;
+ * nothing reads them on the polling path.
  *
  * Lossless for what the engine and the time accounting read: the machine state field by field (the fields
  * that a disable or a disconnect resets are zero or null here by construction, so a state that has them
@@ -39,64 +41,64 @@ const KIND_CODE = new Map<ProbeKind, number>(probeKinds.map((k, i) => [k, i]));
  * point wakes up) and the open history slot (closed into the write buffer before a point goes to sleep).
  */
 export class DormantPoints {
-  private readonly slotOf = new Map<string, number>();
-  private readonly freeSlots: number[] = [];
+  /** Nothing here goes from a slot to its id: the table keeps none (8 bytes a point). */
+  private readonly table = new SlotTable(1024, { idOfSlot: false });
   private readonly unusual = new Map<number, PointState>();
-  private cap = 0;
-  private top = 0;
-  private flags = new Uint8Array(0);
-  private kind = new Uint8Array(0);
-  private retries = new Uint8Array(0);
-  private state = new Uint8Array(0);
-  private confirmed = new Uint8Array(0);
-  private seq = new Uint32Array(0);
-  private intervalMs = new Uint32Array(0);
-  private statusSec = new Int32Array(0);
-  private acctSec = new Uint32Array(0);
-  private since = new Float64Array(0);
-  private lastCheckAt = new Float64Array(0);
-  private rttMs = new Float64Array(0);
-  private regionIds: string[] = [];
-  private reasons: Array<string | null> = [];
+  private readonly flags = this.table.u8();
+  private readonly kind = this.table.u8();
+  private readonly retries = this.table.u8();
+  private readonly state = this.table.u8();
+  private readonly confirmed = this.table.u8();
+  private readonly seq = this.table.u32();
+  private readonly intervalMs = this.table.u32();
+  private readonly statusSec = this.table.i32();
+  private readonly acctSec = this.table.u32();
+  private readonly since = this.table.f64();
+  private readonly lastCheckAt = this.table.f64();
+  private readonly rttMs = this.table.f64();
+  /** Code of the region id in `sharedCodes` (4 bytes a point where a reference to the string takes 8). */
+  private readonly region = this.table.u32();
+  private readonly reasons = this.table.values<string | null>(null);
 
   get size(): number {
-    return this.slotOf.size;
+    return this.table.size;
   }
 
   has(id: string): boolean {
-    return this.slotOf.has(id);
+    return this.table.has(id);
   }
 
   ids(): IterableIterator<string> {
-    return this.slotOf.keys();
+    return this.table.ids();
   }
 
   /** Whether the point's facts are these (then a registry re-read changes nothing while it sleeps). */
   same(id: string, regionId: string, enabled: boolean, connected: boolean): boolean {
-    const s = this.slotOf.get(id);
-    if (s === undefined) return false;
-    const f = this.flags[s];
-    return this.regionIds[s] === regionId && Boolean(f & ENABLED) === enabled && Boolean(f & CONNECTED) === connected;
+    const s = this.table.slot(id);
+    if (s === -1) return false;
+    const f = this.flags.get(s);
+    return this.region.get(s) === sharedCodes.find(regionId) && Boolean(f & ENABLED) === enabled && Boolean(f & CONNECTED) === connected;
   }
 
   stateOf(id: string): CameraState | undefined {
-    const s = this.slotOf.get(id);
-    if (s === undefined) return undefined;
-    return this.flags[s] & UNUSUAL ? this.unusual.get(s)?.state : cameraStates[this.state[s]];
+    const s = this.table.slot(id);
+    if (s === -1) return undefined;
+    return this.flags.get(s) & UNUSUAL ? this.unusual.get(s)?.state : cameraStates[this.state.get(s)];
   }
 
   maintenanceOf(id: string): boolean | undefined {
-    const s = this.slotOf.get(id);
-    if (s === undefined) return undefined;
-    return this.flags[s] & UNUSUAL ? this.unusual.get(s)?.maintenance : Boolean(this.flags[s] & M_MAINTENANCE);
+    const s = this.table.slot(id);
+    if (s === -1) return undefined;
+    const f = this.flags.get(s);
+    return f & UNUSUAL ? this.unusual.get(s)?.maintenance : Boolean(f & M_MAINTENANCE);
   }
 
   /** Adds each point's state to `by` (counts by state name) and returns how many are flapping. */
   count(by: Record<string, number>): number {
     let flapping = 0;
-    for (const s of this.slotOf.values()) {
-      const m = this.flags[s] & UNUSUAL ? this.unusual.get(s) : undefined;
-      const st = m ? m.state : cameraStates[this.state[s]];
+    for (const s of this.table.slots()) {
+      const m = this.flags.get(s) & UNUSUAL ? this.unusual.get(s) : undefined;
+      const st = m ? m.state : cameraStates[this.state.get(s)];
       by[st] = (by[st] ?? 0) + 1;
       if (m?.flapping) flapping++;
     }
@@ -105,48 +107,45 @@ export class DormantPoints {
 
   /** Stores a point (its id must not be here yet). */
   put(id: string, f: DormantFacts, m: PointState): void {
-    const s = this.freeSlots.pop() ?? this.nextSlot();
-    this.slotOf.set(id, s);
+    const s = this.table.add(id);
     let flags = (f.enabled ? ENABLED : 0) | (f.connected ? CONNECTED : 0);
-    this.kind[s] = KIND_CODE.get(f.kind) ?? 0;
-    this.retries[s] = f.retries;
-    this.intervalMs[s] = f.intervalMs;
-    this.statusSec[s] = f.statusWrittenSec;
-    this.acctSec[s] = Math.max(0, Math.floor(f.acctSince / 1000));
-    this.regionIds[s] = f.regionId;
+    this.kind.set(s, KIND_CODE.get(f.kind) ?? 0);
+    this.retries.set(s, f.retries);
+    this.intervalMs.set(s, f.intervalMs);
+    this.statusSec.set(s, f.statusWrittenSec);
+    this.acctSec.set(s, Math.max(0, Math.floor(f.acctSince / 1000)));
+    this.region.set(s, sharedCodes.code(f.regionId));
     if (isPlain(m)) {
       flags |= (m.connected ? M_CONNECTED : 0) | (m.maintenance ? M_MAINTENANCE : 0);
-      this.state[s] = stateCodeOf[m.state];
-      this.confirmed[s] = stateCodeOf[m.confirmed];
-      this.seq[s] = m.seq;
-      this.since[s] = m.since;
-      this.lastCheckAt[s] = m.lastCheckAt ?? NaN;
-      this.rttMs[s] = m.rttMs ?? NaN;
-      this.reasons[s] = m.reason === null ? null : interned.str(m.reason);
+      this.state.set(s, stateCodeOf[m.state]);
+      this.confirmed.set(s, stateCodeOf[m.confirmed]);
+      this.seq.set(s, m.seq);
+      this.since.set(s, m.since);
+      this.lastCheckAt.set(s, m.lastCheckAt ?? NaN);
+      this.rttMs.set(s, m.rttMs ?? NaN);
+      this.reasons.set(s, m.reason === null ? null : interned.str(m.reason));
     } else {
       flags |= UNUSUAL;
       this.unusual.set(s, m);
-      this.reasons[s] = null;
+      this.reasons.set(s, null);
     }
-    this.flags[s] = flags;
+    this.flags.set(s, flags);
   }
 
   /** Removes a point and hands back what was kept of it. */
   take(id: string): { facts: DormantFacts; m: PointState } | undefined {
-    const s = this.slotOf.get(id);
-    if (s === undefined) return undefined;
-    this.slotOf.delete(id);
-    this.freeSlots.push(s);
-    const flags = this.flags[s];
+    const s = this.table.remove(id);
+    if (s === -1) return undefined;
+    const flags = this.flags.get(s);
     const facts: DormantFacts = {
-      regionId: this.regionIds[s],
-      kind: probeKinds[this.kind[s]],
-      intervalMs: this.intervalMs[s],
-      retries: this.retries[s],
+      regionId: sharedCodes.value(this.region.get(s)),
+      kind: probeKinds[this.kind.get(s)],
+      intervalMs: this.intervalMs.get(s),
+      retries: this.retries.get(s),
       enabled: Boolean(flags & ENABLED),
       connected: Boolean(flags & CONNECTED),
-      statusWrittenSec: this.statusSec[s],
-      acctSince: this.acctSec[s] * 1000,
+      statusWrittenSec: this.statusSec.get(s),
+      acctSince: this.acctSec.get(s) * 1000,
     };
     let m: PointState;
     if (flags & UNUSUAL) {
@@ -154,46 +153,20 @@ export class DormantPoints {
       this.unusual.delete(s);
     } else {
       // built as initialState builds it, so every machine state shares one shape
-      m = initialState(this.since[s], true, Boolean(flags & M_CONNECTED));
-      m.state = cameraStates[this.state[s]];
-      m.confirmed = cameraStates[this.confirmed[s]] as ConfirmedState;
-      m.seq = this.seq[s];
+      m = initialState(this.since.get(s), true, Boolean(flags & M_CONNECTED));
+      m.state = cameraStates[this.state.get(s)];
+      m.confirmed = cameraStates[this.confirmed.get(s)] as ConfirmedState;
+      m.seq = this.seq.get(s);
       m.maintenance = Boolean(flags & M_MAINTENANCE);
-      const last = this.lastCheckAt[s];
-      const rtt = this.rttMs[s];
+      const last = this.lastCheckAt.get(s);
+      const rtt = this.rttMs.get(s);
       m.lastCheckAt = Number.isNaN(last) ? null : last;
       m.rttMs = Number.isNaN(rtt) ? null : rtt;
-      m.reason = this.reasons[s];
+      m.reason = this.reasons.get(s);
     }
-    this.regionIds[s] = '';
-    this.reasons[s] = null;
+    // the string columns hold nothing alive once the slot is free
+    this.reasons.reset(s);
     return { facts, m };
-  }
-
-  private nextSlot(): number {
-    if (this.top === this.cap) this.grow(Math.max(1024, Math.ceil(this.cap * 1.5)));
-    return this.top++;
-  }
-
-  private grow(cap: number): void {
-    const widen = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.flags = widen(this.flags, (n) => new Uint8Array(n));
-    this.kind = widen(this.kind, (n) => new Uint8Array(n));
-    this.retries = widen(this.retries, (n) => new Uint8Array(n));
-    this.state = widen(this.state, (n) => new Uint8Array(n));
-    this.confirmed = widen(this.confirmed, (n) => new Uint8Array(n));
-    this.seq = widen(this.seq, (n) => new Uint32Array(n));
-    this.intervalMs = widen(this.intervalMs, (n) => new Uint32Array(n));
-    this.statusSec = widen(this.statusSec, (n) => new Int32Array(n));
-    this.acctSec = widen(this.acctSec, (n) => new Uint32Array(n));
-    this.since = widen(this.since, (n) => new Float64Array(n));
-    this.lastCheckAt = widen(this.lastCheckAt, (n) => new Float64Array(n));
-    this.rttMs = widen(this.rttMs, (n) => new Float64Array(n));
-    this.cap = cap;
   }
 }
 
