@@ -37,6 +37,29 @@ describe('lib/columns: per-point state as columns', () => {
     expect(name.get(t.slot('p500'))).to.equal('name 500');
   });
 
+  it('when a table keeps no slot → id, then slots are still handed out, reused and grown as in one that does, and id() refuses', () => {
+    const plain = new SlotTable(16);
+    const lean = new SlotTable(16, { idOfSlot: false });
+    const seq = lean.u32();
+    const handed = (t: SlotTable): number[] => {
+      const out: number[] = [];
+      for (let i = 0; i < 40; i++) out.push(t.add(`p${i}`));
+      for (let i = 0; i < 40; i += 3) t.remove(`p${i}`);
+      for (let i = 40; i < 60; i++) out.push(t.add(`p${i}`));
+      return out;
+    };
+    expect(handed(lean)).to.deep.equal(handed(plain));
+    expect(lean.size).to.equal(plain.size);
+    seq.set(lean.slot('p59'), 0xffff_ffff);
+    expect(seq.get(lean.slot('p59'))).to.equal(0xffff_ffff);
+    expect([...lean.slots()]).to.deep.equal([...plain.slots()]);
+    expect([...lean.slots()]).to.deep.equal([...lean.ids()].map((id) => lean.slot(id)));
+    expect(() => lean.id(0)).to.throw(/slot → id/);
+    lean.clear();
+    plain.clear();
+    expect(lean.add('again')).to.equal(plain.add('again'));
+  });
+
   it('when slots are grouped, moved and removed, then each group lists its slots in the order they joined, like a Set', () => {
     const t = new SlotTable(16);
     const g = new SlotGroups(t);

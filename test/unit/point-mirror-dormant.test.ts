@@ -171,7 +171,17 @@ describe('dormant table', () => {
       kept.set(id, { f, m: { ...m } });
       expect(table.stateOf(id)).to.equal(m.state);
       expect(table.maintenanceOf(id)).to.equal(m.maintenance);
+      expect(table.same(id, f.regionId, f.enabled, f.connected)).to.equal(true);
+      expect(table.same(id, `r${rnd(9) + 9}`, f.enabled, f.connected)).to.equal(false);
+      expect(table.same(id, 'a region never seen', f.enabled, f.connected)).to.equal(false);
+      expect(table.same(id, f.regionId, !f.enabled, f.connected)).to.equal(false);
     }
     expect(table.size).to.equal(kept.size);
+    expect([...table.ids()].sort()).to.deep.equal([...kept.keys()].sort());
+    const by: Record<string, number> = {};
+    const want: Record<string, number> = {};
+    for (const { m } of kept.values()) want[m.state] = (want[m.state] ?? 0) + 1;
+    expect(table.count(by)).to.equal([...kept.values()].filter((k) => k.m.flapping).length);
+    expect(by).to.deep.equal(want);
   });
 });
