@@ -10,7 +10,7 @@ import { csvText, demo, demoColumns, demoRows } from '../fixtures/transfer';
  * duplicate table as V8 had cut it from the decoded text — a view into a whole 256 KiB piece of the file —
  * so a million codes kept the file's text alive: the 1,000,000-row bench file peaked at 635 MB of process
  * RSS while planned (286 MB after), and a 256 MiB worker refused it half way. Here a file whose text is
- * mostly an ignored column (~56 MB of it, two thousand rows) is planned by a worker with a 48 MiB heap:
+ * mostly an ignored column (~84 MB of it, three thousand rows, read 100 at a time) is planned by a worker with a 48 MiB heap:
  * the codes and a few batches fit easily; the file's text does not.
  */
 describe('import planning memory (worker heap does not keep the file text)', function () {
@@ -23,27 +23,27 @@ describe('import planning memory (worker heap does not keep the file text)', fun
 
   it('plans a file larger than the worker heap when only its codes are kept', async () => {
     const d = demo();
-    const points = d.points.slice(0, 2000);
+    const points = d.points.slice(0, 3000);
     const filler = 'x'.repeat(28_000);
     const header = [...demoColumns, '备注'];
     const rows = demoRows(d, points).map((r, i) => [...r, `${i}${filler}`]);
     const file = path.join(dir, 'wide.csv');
     fs.writeFileSync(file, csvText(header, rows), 'utf8');
-    expect(fs.statSync(file).size).to.be.greaterThan(55e6);
+    expect(fs.statSync(file).size).to.be.greaterThan(80e6);
     const outcome = await planInWorker(
       file,
-      { encoding: 'utf-8', xlsxMaxUnzippedBytes: 1 << 30, batchRows: 500 },
+      { encoding: 'utf-8', xlsxMaxUnzippedBytes: 1 << 30, batchRows: 100 },
       {
         principal: { kind: 'dev', userId: 'dev', username: 'dev', role: 'admin', scopeRegionId: null },
         mode: 'dry-run',
         regions: d.regions.map((r) => ({ id: r.id, name: r.name, tier: r.tier, parentId: r.parentId, code: r.code, households: null })),
         probeDefaults: { PROBE_DEFAULT_KIND: 'tcp', PROBE_DEFAULT_INTERVAL_SEC: 60, PROBE_DEFAULT_TIMEOUT_MS: 3000, PROBE_DEFAULT_RETRIES: 3 },
-        chunkRows: 500,
+        chunkRows: 100,
       },
       { meta: () => undefined, lookup: () => Promise.resolve([]), planned: () => Promise.resolve() },
       48,
     );
-    expect(outcome.totals.rows).to.equal(2000);
+    expect(outcome.totals.rows).to.equal(3000);
     expect(outcome.skipped).to.equal(0);
   });
 });
