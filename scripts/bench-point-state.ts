@@ -19,19 +19,14 @@ import { AlertPoints } from '../server/src/alerts/incidents/points';
 import { PointIndex } from '../server/src/reports/point-index';
 import { RegionTree, type RegionNode } from '../server/src/regions/tree';
 import { calibrate, calibrationLine } from './bench-calibration';
+import { heapUsedAfterGc } from './heap-used';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const N = arg('points', 200_000);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-const heap = (): number => {
-  for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
-};
+const heap = heapUsedAfterGc;
 // a flat string of its own, as a store read or a parsed request gives (a template literal makes a cons string,
 // flattened, at a cost charged to whichever owner first hashes it)
 const fresh = (s: string): string => Buffer.from(s).toString();

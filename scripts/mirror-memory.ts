@@ -7,22 +7,14 @@
  *
  *   npx tsx scripts/mirror-memory.ts [--points 100000]
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { loadConfig } from '../server/src/config';
 import { createLogger } from '../server/src/lib/logger';
 import { MonitoringService } from '../server/src/monitoring/service';
+import { heapUsedAfterGc } from './heap-used';
 
 const arg = process.argv.indexOf('--points');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 100_000;
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-const used = (): number => {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
+const used = heapUsedAfterGc;
 const config = loadConfig({}, { LOG_LEVEL: 'silent', MONITOR_ENABLED: 'true' });
 const kept: MonitoringService[] = [];
 for (const mode of ['disabled', 'not connected', 'probed'] as const) {

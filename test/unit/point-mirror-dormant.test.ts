@@ -1,5 +1,3 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { expect } from 'chai';
 import { loadConfig } from '../../server/src/config';
 import { createLogger } from '../../server/src/lib/logger';
@@ -7,6 +5,7 @@ import { DormantPoints, type DormantFacts } from '../../server/src/monitoring/do
 import type { Transition } from '../../server/src/monitoring/events';
 import { MonitoringService, type PointConfig } from '../../server/src/monitoring/service';
 import { initialState, states, type PointState } from '../../server/src/monitoring/state-machine';
+import { heapUsedAfterGc } from '../../scripts/heap-used';
 
 const config = loadConfig({}, { LOG_LEVEL: 'silent', MONITOR_ENABLED: 'true' });
 /** Shanghai wall-clock time → epoch ms (UTC+8). */
@@ -34,14 +33,7 @@ function at<T>(t: number, fn: () => T): T {
 
 describe('point mirror: points that are not probed', () => {
   it('when 20,000 disabled and 20,000 not-connected points are added, then the engine keeps under 200 bytes each (it kept ~600)', () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
-    const used = (): number => {
-      gc();
-      gc();
-      const m = process.memoryUsage();
-      return m.heapUsed + m.arrayBuffers;
-    };
+    const used = heapUsedAfterGc;
     const n = 20_000;
     // ids exist before (the registry's strings): what is measured is what the engine adds
     const ids = Array.from({ length: 2 * n }, (_, i) => (0x6570_0000_0000 + i).toString(16).padStart(24, '0'));
