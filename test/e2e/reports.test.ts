@@ -86,9 +86,12 @@ describe('planner console: online rate in headless Chromium', function () {
     await page.click('[data-testid=nav-reports]');
     await page.waitForSelector('[data-testid=reports]');
     await page.fill('[data-testid=reports-anchor]', '2026-06-15');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=report-row]').length === 2 && document.querySelector('[data-testid=reports-total]')?.textContent?.includes('%'), null, {
-      timeout: 20_000,
-    });
+    // the current month's answer comes first: wait for June's (its rows would otherwise be read)
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid=reports]') as unknown as { dataset: Record<string, string> } | null)?.dataset.shownFrom === '2026-06-01' && document.querySelectorAll('[data-testid=report-row]').length === 2,
+      null,
+      { timeout: 20_000 },
+    );
     expect(await rowKeys()).to.have.members([r.S1, r.S2]);
     expect(await page.locator(`[data-testid=report-row][data-key="${r.S1}"]`).getAttribute('data-below')).to.equal('1');
     expect(await page.locator(`[data-testid=report-row][data-key="${r.S2}"]`).getAttribute('data-below')).to.equal('0');
