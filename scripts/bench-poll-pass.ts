@@ -52,8 +52,8 @@ async function main(): Promise<void> {
     );
   }
   // private members, read for the measurement only
-  const internals = service as unknown as { rollups: Rollups; mirror: { points: Map<string, Point> } };
-  const points = [...internals.mirror.points.values()];
+  const internals = service as unknown as { rollups: Rollups; mirror: { awake: Map<string, Point> } };
+  const points = [...internals.mirror.awake.values()];
   if (DAYS_ONLY) {
     const history = service.store.history;
     const take = history.take.bind(history);
