@@ -134,6 +134,31 @@ describe(`probes against the camera simulator (real loopback sockets, ${layer} s
     expect(r.detail).to.match(/CSeq/);
   });
 
+  // The raw socket layer reads every connection into one shared buffer: a partial answer kept between reads
+  // must be a copy, or the next connection's bytes overwrite it.
+  it('when an answer arrives in two reads while other checks read their answers in between, then its first part is intact', async () => {
+    const slow = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => {
+        s.write('RTSP/1.0 200 OK\r\nCSeq: 1\r\nServer: slow');
+        setTimeout(() => s.write('\r\n\r\n'), 100);
+      });
+    });
+    const busy = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.write('RTSP/1.0 404 Stream Not Found\r\nCSeq: 9\r\nServer: XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\r\n\r\n'));
+    });
+    const listen = (srv: net.Server): Promise<number> => new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as net.AddressInfo).port)));
+    const [slowPort, busyPort] = await Promise.all([listen(slow), listen(busy)]);
+    const pending = probes.rtsp.check({ host: '127.0.0.1', port: slowPort, timeoutMs: 2000 });
+    const others = await Promise.all(Array.from({ length: 20 }, () => probes.rtsp.check({ host: '127.0.0.1', port: busyPort, timeoutMs: 2000 })));
+    const r = await pending;
+    slow.close();
+    busy.close();
+    expect(others.every((o) => o.outcome === 'protocol_error' && /CSeq/.test(o.detail ?? ''))).to.equal(true);
+    expect(r.outcome, r.detail).to.equal('ok');
+  });
+
   it('when an RTSP answer is split or has a body, then the parser waits for all of it', () => {
     expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0'))).to.equal(null);
     expect(scanRtspHead(Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 2\r\n'))).to.equal(null);

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { Admission, IntervalMeter, TokenBucket } from '../../server/src/monitoring/admission';
 import { confirming } from '../../server/src/monitoring/checks';
+import { loadConfig } from '../../server/src/config';
+import { createLogger } from '../../server/src/lib/logger';
+import { MonitoringService } from '../../server/src/monitoring/service';
 import type { Point } from '../../server/src/monitoring/points';
 import { Intake, routineNext, Scheduler, type Job, type Timers } from '../../server/src/monitoring/scheduler';
 import { initialState } from '../../server/src/monitoring/state-machine';
@@ -215,6 +218,35 @@ describe('scheduler under overload: intervals stretch evenly', () => {
       expect(last[2] - last[1]).to.be.within(intervalMs - 60, intervalMs + 60);
     }
     void s.stop();
+  });
+});
+
+describe('monitoring: the longest gap after an interval change', () => {
+  // The overload bench of 2026-12-03 read 2.8–4× its interval as the longest gap: points last checked under the
+  // calibration's 20 s interval, then set to 25–43 s, were measured from that old check against the new interval.
+  it('when a point checked 100 s ago gets a new interval, then its gap counts from the change, not from that check', () => {
+    const config = loadConfig({}, { NODE_ENV: 'production', LOG_LEVEL: 'warn', MONITOR_ENABLED: 'true' });
+    // no store and no polling: the registry's view of the point only
+    const service = new MonitoringService({ config, logger: createLogger('warn'), conn: {} as never });
+    const cfg = (intervalSec: number) => ({
+      id: 'cam-1',
+      regionId: 'r1',
+      enabled: true,
+      endpoint: { host: '127.0.0.1', rtspPort: 554, rtspPath: '/', httpPort: 80 },
+      probe: { kind: 'tcp' as const, intervalSec, timeoutMs: 3000, retries: 3 },
+    });
+    const stored = { state: 'UP' as const, confirmed: 'UP' as const, since: new Date(), lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 };
+    service.upsertPoint(cfg(20), stored);
+    const p = (service as unknown as { mirror: { awake: Map<string, Point> } }).mirror.awake.get('cam-1') as Point;
+    const now = Date.now();
+    p.lastRunAt = now - 100_000;
+    expect(service.longestGapRatio(now)).to.be.within(4.9, 5.1);
+    service.upsertPoint(cfg(25), stored);
+    expect(service.longestGapRatio(now + 1_000)).to.be.below(0.1);
+    // an unchanged interval (the periodic resync hands every point in again) keeps the gap running
+    p.lastRunAt = now - 100_000;
+    service.upsertPoint(cfg(25), stored);
+    expect(service.longestGapRatio(now)).to.be.within(3.9, 4.1);
   });
 });
 

@@ -30,6 +30,11 @@ export interface TcpHandle {
   writeLatin1String(req: Req, s: string): number;
   writeBuffer(req: Req, b: Uint8Array): number;
   reset(cb?: () => void): number;
+  /**
+   * Reads into this buffer instead of a fresh 64 KiB allocation per read (what `net`'s `onread.buffer` option
+   * uses); `onread` then gets no ArrayBuffer and the bytes are at the buffer's start. Optional: older runtimes.
+   */
+  useUserBuffer?(buf: Uint8Array): void;
   close(cb?: () => void): void;
 }
 

@@ -199,7 +199,14 @@ export class PointMirror {
       p.lastRunAt = 0;
       checks.scheduler.schedule(p, this.intake.firstDue(now));
     }
-    else if (intervalChanged && !p.running) checks.scheduler.schedule(p, restoredDue(p.id, intervalMs, now));
+    else if (intervalChanged) {
+      // The gap to the next check is kept against the new interval from now: one opened under the old setting
+      // (a 20 s point set to 60 s, or the other way round) says nothing about the new one, and counted from the
+      // last check it read as a point starved for 2–4× its interval after every change (the interval meter,
+      // /metrics' longest gap).
+      if (p.lastRunAt > 0) p.lastRunAt = now;
+      if (!p.running) checks.scheduler.schedule(p, restoredDue(p.id, intervalMs, now));
+    }
     return p;
   }
 

@@ -30,7 +30,10 @@ export interface Point extends Job {
   kind: ProbeKind;
   target: ProbeTarget;
   intervalMs: number;
-  /** When its last scheduled check was dispatched (epoch ms; 0 = none since the engine loaded it). */
+  /**
+   * When its last scheduled check was dispatched, or its interval last changed when that came later: the
+   * interval meter counts the gap to the next check from here (epoch ms; 0 = no check since the engine loaded it).
+   */
   lastRunAt: number;
   rules: MachineRules;
   enabled: boolean;

@@ -20,6 +20,7 @@ import { uvBinding, type Binding, type TcpHandle } from '../lib/uv-binding';
 export interface ConnHandler {
   /** Handshake complete. */
   onConnect(): void;
+  /** Bytes read. Valid only during the call (the raw layer reads every socket into one shared buffer): copy to keep. */
   onData(chunk: Buffer): void;
   /** The peer half-closed (FIN). */
   onEnd(): void;
@@ -77,12 +78,20 @@ function afterConnect(this: void, status: number, handle: TcpHandle): void {
   c.h.onConnect();
 }
 
+/**
+ * Every raw socket reads into this one buffer (a probe's answer is a few hundred bytes; reads are handled one at
+ * a time on this thread, each to the end before the next). Without it libuv's read allocates 64 KiB, which the
+ * binding then turns into an ArrayBuffer per read: 5–10 µs of an rtsp check (#15).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 function onRead(this: TcpHandle, buf: ArrayBuffer | undefined): void {
   const c = this.conn as RawConn | undefined;
   if (!c || c.closed || !B) return;
   const nread = B.state[B.kReadBytesOrError];
   if (nread > 0) {
     if (buf) c.h.onData(Buffer.from(buf, B.state[B.kArrayBufferOffset], nread));
+    else c.h.onData(READ_BUFFER.subarray(0, nread));
     return;
   }
   if (nread === 0) return;
@@ -117,6 +126,7 @@ class RawConn implements Conn {
     this.handle = handle;
     handle.conn = this;
     handle.onread = onRead;
+    handle.useUserBuffer?.(READ_BUFFER);
     const req = new b.TCPConnectWrap();
     req.oncomplete = afterConnect;
     const err = family === 4 ? handle.connect(req, host, port) : handle.connect6(req, host, port);

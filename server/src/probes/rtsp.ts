@@ -17,8 +17,9 @@ export interface RtspHead {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
-const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const PREFIX = Buffer.from('RTSP/', 'latin1');
+const CR = 0x0d;
+const LF = 0x0a;
 const SPACE = 0x20;
 const TAB = 0x09;
 const COLON = 0x3a;
@@ -60,21 +61,29 @@ export function scanRtspHead(buf: Buffer): RtspHead | null | { error: string } {
   for (let i = 0; i < PREFIX.length && i < n; i++) if (buf[i] !== PREFIX[i]) return { error: 'not RTSP' };
   // "RTSP/d.d ddd" then a space or the line end
   if (n < 13) return null;
-  if (!isDigit(buf[5]) || buf[6] !== 0x2e || !isDigit(buf[7]) || buf[8] !== SPACE || !isDigit(buf[9]) || !isDigit(buf[10]) || !isDigit(buf[11]) || (buf[12] !== SPACE && buf[12] !== 0x0d)) {
+  if (!isDigit(buf[5]) || buf[6] !== 0x2e || !isDigit(buf[7]) || buf[8] !== SPACE || !isDigit(buf[9]) || !isDigit(buf[10]) || !isDigit(buf[11]) || (buf[12] !== SPACE && buf[12] !== CR)) {
     return { error: 'bad status line' };
   }
-  const headEnd = buf.indexOf(CRLFCRLF);
-  if (headEnd < 0) return null;
   const status = (buf[9] - 0x30) * 100 + (buf[10] - 0x30) * 10 + (buf[11] - 0x30);
+  // One pass over the bytes, line by line (a native indexOf per line cost more than the scan: an answer has
+  // 4–8 short lines). A header line that is wrong is refused as soon as it is complete.
+  let from = lineEndFrom(buf, 12);
+  if (from < 0) return null;
+  from += 2;
   let cseq = -1;
   let contentLength = 0;
-  let lineEnd = buf.indexOf(CRLF, 12);
-  while (lineEnd < headEnd) {
-    const from = lineEnd + 2;
-    lineEnd = buf.indexOf(CRLF, from);
-    let colon = from;
-    while (colon < lineEnd && buf[colon] !== COLON) colon++;
-    if (colon === from || colon === lineEnd) return { error: 'bad RTSP header line' };
+  for (;;) {
+    if (from + 1 >= n) return null;
+    if (buf[from] === CR && buf[from + 1] === LF) break;
+    let colon = -1;
+    let lineEnd = from;
+    for (; lineEnd + 1 < n; lineEnd++) {
+      const b = buf[lineEnd];
+      if (b === CR && buf[lineEnd + 1] === LF) break;
+      if (b === COLON && colon < 0) colon = lineEnd;
+    }
+    if (lineEnd + 1 >= n) return null;
+    if (colon <= from) return { error: 'bad RTSP header line' };
     let nameEnd = colon;
     while (nameEnd > from && (buf[nameEnd - 1] === SPACE || buf[nameEnd - 1] === TAB)) nameEnd--;
     if (nameIs(buf, from, nameEnd, 'cseq')) cseq = decimal(buf, colon + 1, lineEnd);
@@ -82,11 +91,18 @@ export function scanRtspHead(buf: Buffer): RtspHead | null | { error: string } {
       contentLength = decimal(buf, colon + 1, lineEnd);
       if (contentLength < 0) return { error: 'bad RTSP Content-Length' };
     }
+    from = lineEnd + 2;
   }
-  const bodyStart = headEnd + 4;
+  const bodyStart = from + 2;
   const total = bodyStart + contentLength;
   if (n < total) return null;
   return { status, cseq, contentLength, bodyStart, total };
+}
+
+/** Index of the first CRLF at or after `from`, or -1. */
+function lineEndFrom(buf: Buffer, from: number): number {
+  for (let i = from; i + 1 < buf.length; i++) if (buf[i] === CR && buf[i + 1] === LF) return i;
+  return -1;
 }
 
 /** One header's value as text (the failure paths only: 401's scheme, a CSeq that is not a number). */
