@@ -13,10 +13,10 @@
  *   --no-store        engine only: no embedded store, nothing written (default: store in this process, as npm start)
  *   --rollup-pass-at S when the periodic rollup pass over all points is started (default 30; it runs every 5 min)
  *   --bbe-bin PATH    exporter binary (default /usr/bin/prometheus-blackbox-exporter)
- *   --overload        run at 1.5× this machine's capacity (--overload-factor F): first --calibrate S (default 30)
+ *   --overload        run at 1.5× this machine's capacity (--overload-factor F): first --calibrate S (default 45)
  *                     s at an interval nobody keeps (15,000 checks/s at 300k points), where the admission control
  *                     settles at what the engine carries with a responsive event loop (the capacity C, mean of
- *                     the calibration's last 15 s); then the engine is stopped, every point's interval set to
+ *                     the calibration after its first 15 s); then the engine is stopped, every point's interval set to
  *                     points ÷ (F × C) in the store, and the engine restarted from it (as after a restart in
  *                     production); after --settle-intervals (default 4) intervals the run is measured: outage
  *                     confirmation p50/p99, event-loop delay p99, effective interval, longest gap between two
@@ -65,7 +65,7 @@ const OVERLOAD = process.argv.includes('--overload');
 const OVERLOAD_FACTOR = Number(arg('overload-factor', '1.5'));
 /** --overload: intervals of polling after the restart before the measured phase (the restart's transient). */
 const SETTLE_INTERVALS = Number(arg('settle-intervals', '4'));
-const CALIBRATE_S = Number(arg('calibrate', '30'));
+const CALIBRATE_S = Number(arg('calibrate', '45'));
 // --overload starts at an interval no machine of this size keeps (15,000 checks/s at 300k points) to measure
 // what the engine carries with admission control holding the event loop; then sets the interval to 1.5× that
 let INTERVAL_S = OVERLOAD ? Math.max(5, Math.round(Number(arg('points', '300000')) / 15_000)) : Number(arg('interval', '60'));
@@ -366,10 +366,10 @@ async function main(): Promise<void> {
   let warmupS = WARMUP_S;
   if (OVERLOAD) {
     process.stderr.write(`bench: overload calibration: ${CALIBRATE_S} s at a ${INTERVAL_S} s interval (${(POINTS / INTERVAL_S).toFixed(0)} checks/s wanted)\n`);
-    await new Promise((r) => setTimeout(r, (CALIBRATE_S - 15) * 1000));
+    await new Promise((r) => setTimeout(r, Math.min(15, CALIBRATE_S / 3) * 1000));
     const c0 = (await countProbes()).total;
     const ct0 = Date.now();
-    await new Promise((r) => setTimeout(r, 15_000));
+    await new Promise((r) => setTimeout(r, (CALIBRATE_S - Math.min(15, CALIBRATE_S / 3)) * 1000));
     const checksPerS = ((await countProbes()).total - c0) / ((Date.now() - ct0) / 1000);
     const calibrationIntervalS = INTERVAL_S;
     INTERVAL_S = Math.max(5, Math.round(POINTS / (OVERLOAD_FACTOR * checksPerS)));

@@ -68,7 +68,7 @@ function simulate(clock: FakeClock, opts: { tickMs: number; gate?: TokenBucket; 
     gate: opts.gate,
     // the engine's 1 s at a 60 s interval, scaled to the 3 s intervals of most tests here
     stretchFloorMs: opts.engineFloor ? undefined : 50,
-    run: (j, _lag, done) => {
+    run: (j, lag, done) => {
       const at = clock.now();
       const first = j.lastRunAt === 0;
       j.lastRunAt = at;
@@ -76,7 +76,7 @@ function simulate(clock: FakeClock, opts: { tickMs: number; gate?: TokenBucket; 
       opts.onRun?.(j, at);
       clock.set(() => {
         if (j.urgentNext) done(at + (opts.retryMs ?? 5000), true);
-        else done(routineNext(j.id, j.dueAt, j.intervalMs, s.stretchMs, clock.now(), first));
+        else done(routineNext(j.id, j.dueAt, j.intervalMs, s.stretchMs, lag, clock.now(), first));
       }, opts.checkMs ?? 20);
       return undefined;
     },
@@ -172,6 +172,18 @@ describe('scheduler under overload: intervals stretch evenly', () => {
     expect(sum / n).to.be.within(1.35 * intervalMs, 1.65 * intervalMs);
     expect(s.stretchMs).to.be.greaterThan(0);
     void s.stop();
+  });
+
+  it('when intervals stretch by 20 s and a check ran only 2 s late, then its next check is due no more than one interval after it ran', () => {
+    const intervalMs = 30_000;
+    const dueAt = 1_000_000;
+    const ranAt = dueAt + 2_000;
+    const next = routineNext('cam-1', dueAt, intervalMs, 20_000, 2_000, ranAt + 20, false);
+    expect(next - ranAt).to.be.at.most(intervalMs);
+    // a check that waited as long as the average stretch gets all of it
+    expect(routineNext('cam-1', dueAt, intervalMs, 20_000, 25_000, dueAt + 25_020, false)).to.equal(dueAt + intervalMs + 20_000);
+    // on time, nothing stretches: the point keeps its phase
+    expect(routineNext('cam-1', dueAt, intervalMs, 0, 5, dueAt + 30, false)).to.equal(dueAt + intervalMs);
   });
 
   // The overload bench restarts the engine at 1.5× its capacity and measures from the 5th interval on

@@ -165,7 +165,7 @@ describe('scheduler', function () {
       const sec = Math.floor((due - base) / 1000);
       perSecond.set(sec, (perSecond.get(sec) ?? 0) + 1);
       // the first check runs on time and takes 40 ms; where does the second go?
-      gaps.add(routineNext(id, due, interval, 0, due + 40, true) - due);
+      gaps.add(routineNext(id, due, interval, 0, 40, due + 40, true) - due);
     }
     // the second check one interval after the first for every point: no 30–90 s re-phasing, no 1.5× load after a restart
     expect([...gaps]).to.deep.equal([interval]);

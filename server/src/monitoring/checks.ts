@@ -94,7 +94,7 @@ export class CheckRunner {
       const now = Date.now();
       // confirmations go to the urgent lane, one retry interval after this check
       if (confirming(p)) done(Math.max(now + 1, at + Math.min(this.o.retryIntervalMs, p.intervalMs)), true);
-      else done(routineNext(p.id, p.dueAt, p.intervalMs, this.scheduler.stretchMs, now, first));
+      else done(routineNext(p.id, p.dueAt, p.intervalMs, this.scheduler.stretchMs, lagMs, now, first));
     });
     return undefined;
   }

@@ -329,15 +329,19 @@ export function nextDue(dueAt: number, periodMs: number, now: number): number {
 }
 
 /**
- * The due time of a point's next routine check after the check due at `dueAt`: one interval (plus the
- * scheduler's current stretch) later on the job's own phase, missed slots skipped. After a point's first
- * check (`first`), the next one goes to the point's own slot on the interval grid (`phaseOf` its id, at
- * least half an interval away): points added in bulk share their first-check second (an import, the demo
- * load) but not their later checks, which spread over the interval like points read at start-up.
+ * The due time of a point's next routine check after the check due at `dueAt` and dispatched `lagMs` after
+ * it: one interval (plus the scheduler's current stretch) later on the job's own phase, missed slots
+ * skipped. The stretch is at most the check's own lag, so the next check is never due more than one interval
+ * after this one ran: the stretch is a smoothed average, and a check that ran earlier than the average (the
+ * lag falling after a burst) was otherwise given the average on top of its interval, and then waited the
+ * queue's lag again — gaps of 2.5× at 1.7× overload (BENCHMARKS.md, #15). After a point's first check
+ * (`first`), the next one goes to the point's own slot on the interval grid (`phaseOf` its id, at least half
+ * an interval away): points added in bulk share their first-check second (an import, the demo load) but not
+ * their later checks, which spread over the interval like points read at start-up.
  */
-export function routineNext(id: string, dueAt: number, intervalMs: number, stretchMs: number, now: number, first: boolean): number {
+export function routineNext(id: string, dueAt: number, intervalMs: number, stretchMs: number, lagMs: number, now: number, first: boolean): number {
   if (first) return gridSlot(id, intervalMs, now + intervalMs / 2);
-  return nextDue(dueAt, intervalMs + stretchMs, now);
+  return nextDue(dueAt, intervalMs + Math.max(0, Math.min(stretchMs, lagMs)), now);
 }
 
 /** The point's first slot on its interval grid at or after `from` (the grid: `phaseOf` its id, counted from the epoch). */
