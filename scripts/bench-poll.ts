@@ -489,7 +489,7 @@ async function main(): Promise<void> {
 
   const progress = setInterval(() => {
     void countProbes().then((c) => {
-      process.stderr.write(`bench: t=${((Date.now() - t0) / 1000).toFixed(0)} s probes=${c.total} inFlight=${service['scheduler'].inFlight} lag=${service['scheduler'].currentLagMs()} ms rss=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB down=${outageDown.size}/${outageSet.size} buffered(st/tr/ro)=${service.store.bufferedStatus}/${service.store.bufferedTransitions}/${service.store.bufferedRollups}\n`);
+      process.stderr.write(`bench: t=${((Date.now() - t0) / 1000).toFixed(0)} s probes=${c.total} inFlight=${service['scheduler'].inFlight} lag=${service['scheduler'].currentLagMs()} ms rss=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB (main heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB) down=${outageDown.size}/${outageSet.size} buffered(st/tr/ro)=${service.store.bufferedStatus}/${service.store.bufferedTransitions}/${service.store.bufferedRollups}\n`);
     });
   }, 10_000);
 
