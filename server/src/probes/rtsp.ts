@@ -16,7 +16,6 @@ export interface RtspHead {
   total: number;
 }
 
-const CRLF = Buffer.from('\r\n', 'latin1');
 const PREFIX = Buffer.from('RTSP/', 'latin1');
 const CR = 0x0d;
 const LF = 0x0a;
@@ -73,17 +72,13 @@ export function scanRtspHead(buf: Buffer): RtspHead | null | { error: string } {
   let cseq = -1;
   let contentLength = 0;
   for (;;) {
-    if (from + 1 >= n) return null;
-    if (buf[from] === CR && buf[from + 1] === LF) break;
-    let colon = -1;
-    let lineEnd = from;
-    for (; lineEnd + 1 < n; lineEnd++) {
-      const b = buf[lineEnd];
-      if (b === CR && buf[lineEnd + 1] === LF) break;
-      if (b === COLON && colon < 0) colon = lineEnd;
-    }
-    if (lineEnd + 1 >= n) return null;
-    if (colon <= from) return { error: 'bad RTSP header line' };
+    const lineEnd = lineEndFrom(buf, from);
+    if (lineEnd < 0) return null;
+    // the blank line: end of the head
+    if (lineEnd === from) break;
+    let colon = from;
+    while (colon < lineEnd && buf[colon] !== COLON) colon++;
+    if (colon === from || colon === lineEnd) return { error: 'bad RTSP header line' };
     let nameEnd = colon;
     while (nameEnd > from && (buf[nameEnd - 1] === SPACE || buf[nameEnd - 1] === TAB)) nameEnd--;
     if (nameIs(buf, from, nameEnd, 'cseq')) cseq = decimal(buf, colon + 1, lineEnd);
@@ -107,10 +102,10 @@ function lineEndFrom(buf: Buffer, from: number): number {
 
 /** One header's value as text (the failure paths only: 401's scheme, a CSeq that is not a number). */
 function headerText(buf: Buffer, head: RtspHead, name: string): string | undefined {
-  let lineEnd = buf.indexOf(CRLF, 12);
+  let lineEnd = lineEndFrom(buf, 12);
   while (lineEnd < head.bodyStart - 4) {
     const from = lineEnd + 2;
-    lineEnd = buf.indexOf(CRLF, from);
+    lineEnd = lineEndFrom(buf, from);
     const colon = buf.indexOf(COLON, from);
     if (colon > from && colon < lineEnd && nameIs(buf, from, colon, name)) return buf.toString('latin1', colon + 1, lineEnd).trim();
   }
