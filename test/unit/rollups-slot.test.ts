@@ -1,11 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 import { expect } from 'chai';
-import { loadConfig } from '../../server/src/config';
-import { createLogger } from '../../server/src/lib/logger';
 import type { Point } from '../../server/src/monitoring/points';
 import type { Rollups } from '../../server/src/monitoring/rollups';
-import { MonitoringService } from '../../server/src/monitoring/service';
+import { storelessEngine } from '../fixtures/polling';
 
 // V8's own check of two objects' hidden classes (a function compiled after the flag is set may use it)
 setFlagsFromString('--allow-natives-syntax');
@@ -14,26 +12,10 @@ const haveSameMap = runInThisContext('(a, b) => %HaveSameMap(a, b)') as (a: obje
 const HOUR = 3_600_000;
 
 describe('rollups: the history slot on a point', () => {
-  const stored = { state: 'UP' as const, confirmed: 'UP' as const, since: new Date(), lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 };
-
   function engine(n: number): { rollups: Rollups; points: Point[] } {
-    const config = loadConfig({}, { NODE_ENV: 'production', LOG_LEVEL: 'warn', MONITOR_ENABLED: 'true' });
-    // no store: accounting only (nothing is flushed)
-    const service = new MonitoringService({ config, logger: createLogger('warn'), conn: {} as never });
-    for (let i = 0; i < n; i++) {
-      service.upsertPoint(
-        {
-          id: `p${i}`,
-          regionId: 'r1',
-          enabled: true,
-          endpoint: { host: '127.0.0.1', rtspPort: 554, rtspPath: '/', httpPort: 80 },
-          probe: { kind: 'tcp', intervalSec: 60, timeoutMs: 3000, retries: 3 },
-        },
-        stored,
-      );
-    }
-    const inside = service as unknown as { rollups: Rollups; mirror: { awake: Map<string, Point> } };
-    return { rollups: inside.rollups, points: [...inside.mirror.awake.values()] };
+    const e = storelessEngine();
+    for (let i = 0; i < n; i++) e.add(`p${i}`);
+    return { rollups: (e.service as unknown as { rollups: Rollups }).rollups, points: Array.from({ length: n }, (_, i) => e.point(`p${i}`)) };
   }
 
   // A slot field given a heap double (a division's whole result) after only small integers changes its

@@ -1,12 +1,10 @@
 import { expect } from 'chai';
 import { Admission, IntervalMeter, TokenBucket } from '../../server/src/monitoring/admission';
 import { confirming } from '../../server/src/monitoring/checks';
-import { loadConfig } from '../../server/src/config';
-import { createLogger } from '../../server/src/lib/logger';
-import { MonitoringService } from '../../server/src/monitoring/service';
 import type { Point } from '../../server/src/monitoring/points';
 import { Intake, routineNext, Scheduler, type Job, type Timers } from '../../server/src/monitoring/scheduler';
 import { initialState } from '../../server/src/monitoring/state-machine';
+import { storelessEngine } from '../fixtures/polling';
 
 /** A clock and timers that only move when told to (no test here depends on the machine's speed). */
 class FakeClock implements Timers {
@@ -84,6 +82,16 @@ function simulate(clock: FakeClock, opts: { tickMs: number; gate?: TokenBucket; 
   return s;
 }
 
+/** `count` jobs at `intervalMs` on a fake clock from `t0`, dispatched through a gate (`rate` checks a second; none: unlimited). */
+function gated(t0: number, count: number, intervalMs: number, opts: { rate?: number; engineFloor?: boolean } = {}): { clock: FakeClock; gate: TokenBucket; jobs: SimJob[]; s: Scheduler<SimJob> } {
+  const clock = new FakeClock(t0);
+  const gate = new TokenBucket(100);
+  if (opts.rate !== undefined) gate.setRate(opts.rate);
+  const jobs = Array.from({ length: count }, (_, i) => simJob(`cam-${i}`, intervalMs));
+  const s = simulate(clock, { tickMs: 50, gate, engineFloor: opts.engineFloor });
+  return { clock, gate, jobs, s };
+}
+
 describe('scheduler under overload: confirmations first', () => {
   it('when capacity allows one check per tick, then a PENDING point’s re-check goes before routine checks that came due earlier', () => {
     const t0 = 1_000_000;
@@ -143,13 +151,9 @@ describe('scheduler under overload: confirmations first', () => {
 describe('scheduler under overload: intervals stretch evenly', () => {
   it('when capacity is a third short, then every point is still checked at least once per 2× its interval and intervals stretch about 1.5×', () => {
     const t0 = 3_000_000;
-    const clock = new FakeClock(t0);
-    const gate = new TokenBucket(100);
     const intervalMs = 3000;
-    const jobs = Array.from({ length: 300 }, (_, i) => simJob(`cam-${i}`, intervalMs));
     // demand 100 checks/s, capacity 2/3 of it
-    gate.setRate(66.7);
-    const s = simulate(clock, { tickMs: 50, gate });
+    const { clock, jobs, s } = gated(t0, 300, intervalMs, { rate: 66.7 });
     for (const j of jobs) s.schedule(j, t0 + ((j.id.length * 7919 + Number(j.id.slice(4)) * 10) % intervalMs));
     s.start();
     clock.runUntil(t0 + 120_000);
@@ -190,12 +194,9 @@ describe('scheduler under overload: intervals stretch evenly', () => {
   // (--settle-intervals 4): this is the transient it leaves out, and the steady state it measures.
   it('when the engine restarts a third short (every point due within its first interval), then gaps stay within 2× through the transient and within 1.6× from the 5th interval', () => {
     const t0 = 5_000_000;
-    const clock = new FakeClock(t0);
-    const gate = new TokenBucket(100);
     const intervalMs = 32_000;
-    const jobs = Array.from({ length: 3000 }, (_, i) => simJob(`cam-${i}`, intervalMs));
-    gate.setRate((jobs.length / (intervalMs / 1000)) / 1.5);
-    const s = simulate(clock, { tickMs: 50, gate, engineFloor: true });
+    // 3,000 points at 32 s want 93.75 checks a second; capacity 2/3 of it
+    const { clock, jobs, s } = gated(t0, 3000, intervalMs, { rate: 3000 / 32 / 1.5, engineFloor: true });
     jobs.forEach((j, i) => s.schedule(j, t0 + ((i * 7919) % intervalMs)));
     s.start();
     clock.runUntil(t0 + 12 * intervalMs);
@@ -214,12 +215,8 @@ describe('scheduler under overload: intervals stretch evenly', () => {
 
   it('when the gate binds for a moment and routine checks run less than a second late, then 60 s intervals do not stretch', () => {
     const t0 = 5_000_000;
-    const clock = new FakeClock(t0);
-    const gate = new TokenBucket(100);
-    const intervalMs = 60_000;
     // 6,000 points at 60 s: 100 checks a second
-    const jobs = Array.from({ length: 6000 }, (_, i) => simJob(`cam-${i}`, intervalMs));
-    const s = simulate(clock, { tickMs: 50, gate, engineFloor: true });
+    const { clock, gate, jobs, s } = gated(t0, 6000, 60_000, { engineFloor: true });
     jobs.forEach((j, i) => s.schedule(j, t0 + i * 10));
     s.start();
     clock.runUntil(t0 + 10_000);
@@ -238,12 +235,8 @@ describe('scheduler under overload: intervals stretch evenly', () => {
 
   it('when the overload ends, then the stretch goes back to 0 and points keep their set interval again', () => {
     const t0 = 4_000_000;
-    const clock = new FakeClock(t0);
-    const gate = new TokenBucket(100);
     const intervalMs = 3000;
-    const jobs = Array.from({ length: 300 }, (_, i) => simJob(`cam-${i}`, intervalMs));
-    gate.setRate(60);
-    const s = simulate(clock, { tickMs: 50, gate });
+    const { clock, gate, jobs, s } = gated(t0, 300, intervalMs, { rate: 60 });
     jobs.forEach((j, i) => s.schedule(j, t0 + i * 10));
     s.start();
     clock.runUntil(t0 + 60_000);
@@ -263,27 +256,17 @@ describe('monitoring: the longest gap after an interval change', () => {
   // The overload bench of 2026-12-03 read 2.8–4× its interval as the longest gap: points last checked under the
   // calibration's 20 s interval, then set to 25–43 s, were measured from that old check against the new interval.
   it('when a point checked 100 s ago gets a new interval, then its gap counts from the change, not from that check', () => {
-    const config = loadConfig({}, { NODE_ENV: 'production', LOG_LEVEL: 'warn', MONITOR_ENABLED: 'true' });
-    // no store and no polling: the registry's view of the point only
-    const service = new MonitoringService({ config, logger: createLogger('warn'), conn: {} as never });
-    const cfg = (intervalSec: number) => ({
-      id: 'cam-1',
-      regionId: 'r1',
-      enabled: true,
-      endpoint: { host: '127.0.0.1', rtspPort: 554, rtspPath: '/', httpPort: 80 },
-      probe: { kind: 'tcp' as const, intervalSec, timeoutMs: 3000, retries: 3 },
-    });
-    const stored = { state: 'UP' as const, confirmed: 'UP' as const, since: new Date(), lastCheckAt: null, rttMs: null, flapping: false, reason: null, seq: 1 };
-    service.upsertPoint(cfg(20), stored);
-    const p = (service as unknown as { mirror: { awake: Map<string, Point> } }).mirror.awake.get('cam-1') as Point;
+    const { service, add, point } = storelessEngine();
+    add('cam-1', 20);
+    const p = point('cam-1');
     const now = Date.now();
     p.lastRunAt = now - 100_000;
     expect(service.longestGapRatio(now)).to.be.within(4.9, 5.1);
-    service.upsertPoint(cfg(25), stored);
+    add('cam-1', 25);
     expect(service.longestGapRatio(now + 1_000)).to.be.below(0.1);
     // an unchanged interval (the periodic resync hands every point in again) keeps the gap running
     p.lastRunAt = now - 100_000;
-    service.upsertPoint(cfg(25), stored);
+    add('cam-1', 25);
     expect(service.longestGapRatio(now)).to.be.within(3.9, 4.1);
   });
 });
