@@ -66,6 +66,12 @@ const OVERLOAD_FACTOR = Number(arg('overload-factor', '1.5'));
 /** --overload: intervals of polling after the restart before the measured phase (the restart's transient). */
 const SETTLE_INTERVALS = Number(arg('settle-intervals', '4'));
 const CALIBRATE_S = Number(arg('calibrate', '45'));
+for (const [name, v] of [['overload-factor', OVERLOAD_FACTOR], ['settle-intervals', SETTLE_INTERVALS], ['calibrate', CALIBRATE_S]] as const) {
+  if (!Number.isFinite(v) || v <= 0) {
+    process.stderr.write(`bench-poll: --${name} must be a positive number (got ${String(v)})\n`);
+    process.exit(2);
+  }
+}
 // --overload starts at an interval no machine of this size keeps (15,000 checks/s at 300k points) to measure
 // what the engine carries with admission control holding the event loop; then sets the interval to 1.5× that
 let INTERVAL_S = OVERLOAD ? Math.max(5, Math.round(Number(arg('points', '300000')) / 15_000)) : Number(arg('interval', '60'));
