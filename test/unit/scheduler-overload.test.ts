@@ -354,6 +354,45 @@ describe('admission control', () => {
     expect(a.bucket.rate).to.equal(limited);
   });
 
+  it('when other work heats the loop while the engine dispatches as in its calm seconds, then the rate is not cut; heat the checks make still is', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    // seen at 150,000 points (2,500 checks/s at a loop 30-40 % busy): the registry's resync held the loop for
+    // 4 s; each of those seconds cut the rate (to 1,074 a second) and the routine checks fell 4 s behind
+    for (let i = 0; i < 10; i++) a.step(6, 0.35, 2500, false, { p90Ms: 2, maxMs: 10 });
+    a.step(414, 1, 2499, false, { p90Ms: 112, maxMs: 414 });
+    expect(a.bucket.rate).to.equal(Infinity);
+    a.step(62, 0.97, 2500, false, { p90Ms: 35, maxMs: 62 });
+    expect(a.bucket.rate).to.equal(Infinity);
+    // the engine dispatching more than in its calm seconds heats the loop itself: cut
+    a.step(80, 0.99, 4000, false, { p90Ms: 60, maxMs: 90 });
+    expect(a.bucket.rate).to.be.within(500, 4000 * 0.86);
+    // and so does the usual rate when the checks are most of the busy time (each costs the loop more now)
+    const b = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    for (let i = 0; i < 10; i++) b.step(6, 0.35, 2500, false, { p90Ms: 2, maxMs: 10 });
+    b.step(48, 0.65, 2500, false, { p90Ms: 30, maxMs: 60 });
+    expect(b.bucket.rate).to.be.within(500, 2500 * 0.86);
+  });
+
+  it('when an engine overloaded from its start never had a calm second, then a hot loop is cut as before', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    a.step(414, 1, 2499, false, { p90Ms: 112, maxMs: 414 });
+    expect(a.bucket.rate).to.be.within(500, 2500 * 0.71);
+  });
+
+  it('when checks wait and the loop is far from busy after a cut, then the rate climbs back towards what the slack allows, at most doubling a second', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    a.step(120, 0.99, 1500, false);
+    const cut = a.bucket.rate;
+    expect(cut).to.be.within(1000, 1100);
+    // a loop 22 % busy at ~1,050 checks a second has room for ~4,000: the rate doubles (the old step gave ×1.15)
+    a.step(4, 0.22, cut, true);
+    expect(a.bucket.rate).to.be.closeTo(cut * 2, 1);
+    // near the calm utilisation it grows by the small step only
+    const r = a.bucket.rate;
+    a.step(10, 0.84, r, true);
+    expect(a.bucket.rate).to.be.closeTo(r * 1.15 + 20, 1);
+  });
+
   it('when the loop stays calm and nothing waits for half a minute, then the limit is lifted', () => {
     const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
     a.step(100, 0.99, 3000, false);

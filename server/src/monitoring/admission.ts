@@ -133,19 +133,35 @@ const BUSY_UTILIZATION = 0.6;
  * stopped once by something else (a major GC, a long store answer, a report) and was responsive otherwise.
  */
 const PAUSE_FACTOR = 2;
+/** Calm seconds dispatching at least this many checks teach the controller what a check costs the loop. */
+const LEARN_MIN_PER_SEC = 200;
+/** Weight of the newest calm second in the learned figures (an average over the last ~10). */
+const LEARN_WEIGHT = 0.1;
+/**
+ * A hot second whose dispatches account for less than this share of the loop's busy time (at the learned cost
+ * a check), while the engine dispatched no more than in its calm seconds, was made hot by other work.
+ */
+const ENGINE_SHARE = 0.5;
+/** Most the rate is raised in one step when the loop has slack (×), and the least (×, plus a few checks). */
+const MAX_RAISE = 2;
+const MIN_RAISE = 1.15;
 
 /**
  * Admission control: keeps the event loop responsive whatever the load. Once a second it reads the loop's
  * delay (perf_hooks `monitorEventLoopDelay`, p99 of the window) and utilisation (ELU: the main thread's CPU
  * share), and adapts the dispatch rate of the bucket: cut multiplicatively when the delay nears the target
- * while the loop is busy, or the loop is saturated, raised step by step while checks wait and the loop has slack, lifted entirely
- * after half a minute without either. Confirmations are served first from this rate (scheduler lanes);
+ * while the loop is busy, or the loop is saturated, and the checks are what keeps it busy (not when other work
+ * heated it while the engine dispatched as in its calm seconds); raised while checks wait and the loop has slack,
+ * towards what the slack allows; lifted entirely after half a minute without either. Confirmations are served first from this rate (scheduler lanes);
  * what is left short stretches routine intervals evenly (`Scheduler.stretchMs`).
  */
 export class Admission {
   readonly bucket: TokenBucket;
   private rate = Infinity;
   private calmWindows = 0;
+  /** Learned in calm seconds: what the engine dispatched a second, and the loop's busy share per check. */
+  private calmRate = 0;
+  private calmCostPerCheck = 0;
   private histogram: IntervalHistogram | null = null;
   private elu: EventLoopUtilization | null = null;
   private lastState: AdmissionState = { delayP99Ms: 0, delayP90Ms: 0, delayMaxMs: 0, utilization: 0, ratePerSec: Infinity, achievedPerSec: 0, limited: false };
@@ -209,7 +225,9 @@ export class Admission {
       const hot = utilization > HOT_UTILIZATION || (delayP99Ms > target * 0.8 && utilization > BUSY_UTILIZATION);
       const pause = delay !== undefined && delay.maxMs >= target * PAUSE_FACTOR && delay.p90Ms < target * 0.5;
       const stalled = pause || (this.rate < Infinity && achievedPerSec < this.rate * 0.5);
-      if (hot && !stalled) {
+      const calm = delayP99Ms < target * 0.5 && utilization < CALM_UTILIZATION;
+      if (calm && achievedPerSec >= LEARN_MIN_PER_SEC) this.learn(achievedPerSec, utilization);
+      if (hot && !stalled && !this.heatFromElsewhere(utilization, achievedPerSec)) {
         const base = this.rate < Infinity ? this.rate : Math.max(achievedPerSec, MIN_RATE);
         this.rate = Math.max(MIN_RATE, base * (delayP99Ms > target * 1.5 ? 0.7 : 0.85));
         this.calmWindows = 0;
@@ -217,10 +235,46 @@ export class Admission {
         this.calmWindows = 0;
       } else if (limited) {
         this.calmWindows = 0;
-        if (delayP99Ms < target * 0.5 && utilization < CALM_UTILIZATION) this.rate = this.rate * 1.15 + 20;
+        if (calm) this.rate = this.raised(achievedPerSec, utilization);
       } else if (++this.calmWindows >= 30) this.rate = Infinity;
     }
     this.apply();
+  }
+
+  /** Calm seconds: an average of the engine's dispatch rate and of the loop's busy share per dispatch. */
+  private learn(achievedPerSec: number, utilization: number): void {
+    const cost = utilization / achievedPerSec;
+    if (this.calmRate === 0) {
+      this.calmRate = achievedPerSec;
+      this.calmCostPerCheck = cost;
+      return;
+    }
+    this.calmRate += LEARN_WEIGHT * (achievedPerSec - this.calmRate);
+    this.calmCostPerCheck += LEARN_WEIGHT * (cost - this.calmCostPerCheck);
+  }
+
+  /**
+   * A hot second the engine did not heat: it dispatched no more than in its calm seconds, and those
+   * dispatches, at what a check cost the loop then, are under half of the busy time. Other work on the loop
+   * (the registry's resync, a report, alerting's burst) made it hot; cutting the checks would free little of
+   * it and leave them late (seen at 150,000 points: a resync's 4 s cut the rate to 1,074 a second and the
+   * routine checks fell 4 s behind while the rate climbed back). Unknown until some calm seconds were seen:
+   * an engine overloaded from its start is cut as before.
+   */
+  private heatFromElsewhere(utilization: number, achievedPerSec: number): boolean {
+    if (this.calmRate === 0) return false;
+    return achievedPerSec <= this.calmRate * 1.1 && achievedPerSec * this.calmCostPerCheck < utilization * ENGINE_SHARE;
+  }
+
+  /**
+   * The rate while checks wait and the loop has slack: towards what the loop could carry at the calm
+   * utilisation (the achieved rate scaled by CALM_UTILIZATION / utilisation), at most doubled and at least
+   * the old step. A loop far from busy after a cut so climbs back in a few seconds instead of tens.
+   */
+  private raised(achievedPerSec: number, utilization: number): number {
+    const step = this.rate * MIN_RAISE + 20;
+    const room = (achievedPerSec * CALM_UTILIZATION) / Math.max(utilization, 0.05);
+    return Math.max(step, Math.min(this.rate * MAX_RAISE, room));
   }
 
   private apply(): void {
