@@ -133,15 +133,18 @@ const BUSY_UTILIZATION = 0.6;
  * stopped once by something else (a major GC, a long store answer, a report) and was responsive otherwise.
  */
 const PAUSE_FACTOR = 2;
-/** Calm seconds dispatching at least this many checks teach the controller what a check costs the loop. */
+/** Calm, unlimited seconds dispatching at least this many checks teach the controller the engine's usual rate. */
 const LEARN_MIN_PER_SEC = 200;
-/** Weight of the newest calm second in the learned figures (an average over the last ~10). */
+/** Weight of the newest calm second in the learned rate (an average over the last ~10). */
 const LEARN_WEIGHT = 0.1;
+/** A hot second with dispatches up to this multiple of the usual rate did not get hot from dispatching more. */
+const USUAL_RATE_MARGIN = 1.1;
 /**
- * A hot second whose dispatches account for less than this share of the loop's busy time (at the learned cost
- * a check), while the engine dispatched no more than in its calm seconds, was made hot by other work.
+ * At most this many hot seconds in a row are put down to other work: a burst (a resync, a report) is over by
+ * then, and heat that stays is what a slower machine (a neighbour taking the CPU) looks like, where every check
+ * costs the loop more than it did and cutting is what helps.
  */
-const ENGINE_SHARE = 0.5;
+const ELSEWHERE_MAX_S = 5;
 /** Most the rate is raised in one step when the loop has slack (×), and the least (×, plus a few checks). */
 const MAX_RAISE = 2;
 const MIN_RAISE = 1.15;
@@ -151,7 +154,7 @@ const MIN_RAISE = 1.15;
  * delay (perf_hooks `monitorEventLoopDelay`, p99 of the window) and utilisation (ELU: the main thread's CPU
  * share), and adapts the dispatch rate of the bucket: cut multiplicatively when the delay nears the target
  * while the loop is busy, or the loop is saturated, and the checks are what keeps it busy (not when other work
- * heated it while the engine dispatched as in its calm seconds); raised while checks wait and the loop has slack,
+ * heated it while the engine, unlimited so far, dispatched at its usual rate); raised while checks wait and the loop has slack,
  * towards what the slack allows; lifted entirely after half a minute without either. Confirmations are served first from this rate (scheduler lanes);
  * what is left short stretches routine intervals evenly (`Scheduler.stretchMs`).
  */
@@ -159,9 +162,9 @@ export class Admission {
   readonly bucket: TokenBucket;
   private rate = Infinity;
   private calmWindows = 0;
-  /** Learned in calm seconds: what the engine dispatched a second, and the loop's busy share per check. */
-  private calmRate = 0;
-  private calmCostPerCheck = 0;
+  /** Learned in calm seconds without a limit: what the engine dispatched a second on its own (0 = not yet). */
+  private usualRate = 0;
+  private hotInARow = 0;
   private histogram: IntervalHistogram | null = null;
   private elu: EventLoopUtilization | null = null;
   private lastState: AdmissionState = { delayP99Ms: 0, delayP90Ms: 0, delayMaxMs: 0, utilization: 0, ratePerSec: Infinity, achievedPerSec: 0, limited: false };
@@ -226,8 +229,9 @@ export class Admission {
       const pause = delay !== undefined && delay.maxMs >= target * PAUSE_FACTOR && delay.p90Ms < target * 0.5;
       const stalled = pause || (this.rate < Infinity && achievedPerSec < this.rate * 0.5);
       const calm = delayP99Ms < target * 0.5 && utilization < CALM_UTILIZATION;
-      if (calm && achievedPerSec >= LEARN_MIN_PER_SEC) this.learn(achievedPerSec, utilization);
-      if (hot && !stalled && !this.heatFromElsewhere(utilization, achievedPerSec)) {
+      if (calm && !limited && this.rate === Infinity && achievedPerSec >= LEARN_MIN_PER_SEC) this.learn(achievedPerSec);
+      this.hotInARow = hot ? this.hotInARow + 1 : 0;
+      if (hot && !stalled && !this.heatFromElsewhere(achievedPerSec)) {
         const base = this.rate < Infinity ? this.rate : Math.max(achievedPerSec, MIN_RATE);
         this.rate = Math.max(MIN_RATE, base * (delayP99Ms > target * 1.5 ? 0.7 : 0.85));
         this.calmWindows = 0;
@@ -241,29 +245,22 @@ export class Admission {
     this.apply();
   }
 
-  /** Calm seconds: an average of the engine's dispatch rate and of the loop's busy share per dispatch. */
-  private learn(achievedPerSec: number, utilization: number): void {
-    const cost = utilization / achievedPerSec;
-    if (this.calmRate === 0) {
-      this.calmRate = achievedPerSec;
-      this.calmCostPerCheck = cost;
-      return;
-    }
-    this.calmRate += LEARN_WEIGHT * (achievedPerSec - this.calmRate);
-    this.calmCostPerCheck += LEARN_WEIGHT * (cost - this.calmCostPerCheck);
+  /** Calm seconds without a limit: an average of what the engine dispatched on its own. */
+  private learn(achievedPerSec: number): void {
+    this.usualRate = this.usualRate === 0 ? achievedPerSec : this.usualRate + LEARN_WEIGHT * (achievedPerSec - this.usualRate);
   }
 
   /**
-   * A hot second the engine did not heat: it dispatched no more than in its calm seconds, and those
-   * dispatches, at what a check cost the loop then, are under half of the busy time. Other work on the loop
-   * (the registry's resync, a report, alerting's burst) made it hot; cutting the checks would free little of
-   * it and leave them late (seen at 150,000 points: a resync's 4 s cut the rate to 1,074 a second and the
-   * routine checks fell 4 s behind while the rate climbed back). Unknown until some calm seconds were seen:
-   * an engine overloaded from its start is cut as before.
+   * A hot second the engine did not heat: it kept up without a limit so far, and it dispatched no more than
+   * its usual rate (learned in calm seconds), so what a check costs the loop is what it was when the loop was
+   * calm, and other work (the registry's resync, a report, a burst of alerting) made it hot. Cutting the checks
+   * would free little of it and leave them late: seen at 150,000 points, where a resync's 4 s cut the rate to
+   * 1,074 a second and the routine checks fell 4 s behind while it climbed back, and a single 314 ms stall
+   * cut it to 0.7× for a second. Only for ELSEWHERE_MAX_S seconds in a row, and never once a limit is in force
+   * or before calm seconds were seen (an engine overloaded from its start is cut as before).
    */
-  private heatFromElsewhere(utilization: number, achievedPerSec: number): boolean {
-    if (this.calmRate === 0) return false;
-    return achievedPerSec <= this.calmRate * 1.1 && achievedPerSec * this.calmCostPerCheck < utilization * ENGINE_SHARE;
+  private heatFromElsewhere(achievedPerSec: number): boolean {
+    return this.rate === Infinity && this.usualRate > 0 && this.hotInARow <= ELSEWHERE_MAX_S && achievedPerSec <= this.usualRate * USUAL_RATE_MARGIN;
   }
 
   /**
