@@ -145,17 +145,14 @@ const USUAL_RATE_MARGIN = 1.1;
  * costs the loop more than it did and cutting is what helps.
  */
 const ELSEWHERE_MAX_S = 5;
-/** Most the rate is raised in one step when the loop has slack (×), and the least (×, plus a few checks). */
-const MAX_RAISE = 2;
-const MIN_RAISE = 1.15;
 
 /**
  * Admission control: keeps the event loop responsive whatever the load. Once a second it reads the loop's
  * delay (perf_hooks `monitorEventLoopDelay`, p99 of the window) and utilisation (ELU: the main thread's CPU
  * share), and adapts the dispatch rate of the bucket: cut multiplicatively when the delay nears the target
  * while the loop is busy, or the loop is saturated, and the checks are what keeps it busy (not when other work
- * heated it while the engine, unlimited so far, dispatched at its usual rate); raised while checks wait and the loop has slack,
- * towards what the slack allows; lifted entirely after half a minute without either. Confirmations are served first from this rate (scheduler lanes);
+ * heated it while the engine, unlimited so far, dispatched at its usual rate); raised step by step while checks wait and the loop has
+ * slack; lifted entirely after half a minute without either. Confirmations are served first from this rate (scheduler lanes);
  * what is left short stretches routine intervals evenly (`Scheduler.stretchMs`).
  */
 export class Admission {
@@ -239,7 +236,7 @@ export class Admission {
         this.calmWindows = 0;
       } else if (limited) {
         this.calmWindows = 0;
-        if (calm) this.rate = this.raised(achievedPerSec, utilization);
+        if (calm) this.rate = this.rate * 1.15 + 20;
       } else if (++this.calmWindows >= 30) this.rate = Infinity;
     }
     this.apply();
@@ -261,17 +258,6 @@ export class Admission {
    */
   private heatFromElsewhere(achievedPerSec: number): boolean {
     return this.rate === Infinity && this.usualRate > 0 && this.hotInARow <= ELSEWHERE_MAX_S && achievedPerSec <= this.usualRate * USUAL_RATE_MARGIN;
-  }
-
-  /**
-   * The rate while checks wait and the loop has slack: towards what the loop could carry at the calm
-   * utilisation (the achieved rate scaled by CALM_UTILIZATION / utilisation), at most doubled and at least
-   * the old step. A loop far from busy after a cut so climbs back in a few seconds instead of tens.
-   */
-  private raised(achievedPerSec: number, utilization: number): number {
-    const step = this.rate * MIN_RAISE + 20;
-    const room = (achievedPerSec * CALM_UTILIZATION) / Math.max(utilization, 0.05);
-    return Math.max(step, Math.min(this.rate * MAX_RAISE, room));
   }
 
   private apply(): void {
