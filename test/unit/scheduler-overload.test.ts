@@ -343,7 +343,7 @@ describe('admission control', () => {
     // to 0.7× the achieved rate left routine checks over a second late while the rate climbed back
     a.step(742, 0.98, 2500, false, { p90Ms: 3, maxMs: 742 });
     expect(a.bucket.rate).to.equal(Infinity);
-    a.step(5, 0.6, 2500, false, { p90Ms: 1, maxMs: 12 });
+    for (let i = 0; i < 10; i++) a.step(5, 0.6, 2500, false, { p90Ms: 1, maxMs: 12 });
     expect(a.bucket.rate).to.equal(Infinity);
     // the same p99 with the loop slow through the second: put down to other work for 5 s at the engine's usual
     // rate (the test above), then it is the engine's load: cut
@@ -373,13 +373,38 @@ describe('admission control', () => {
     const limit = a.bucket.rate;
     a.step(80, 0.99, 2500, true, { p90Ms: 60, maxMs: 90 });
     expect(a.bucket.rate).to.be.below(limit);
-    // heat that stays at the usual rate is a slower machine (each check costs more than learned): cut after 5 s
+    // heat that stays at the usual rate is a slower machine (each check costs more than it did): cut after 5 s
     const c = new Admission({ targetDelayMs: 50, tickMs: 50 });
     for (let i = 0; i < 10; i++) c.step(6, 0.35, 2500, false, { p90Ms: 2, maxMs: 10 });
     for (let i = 0; i < 5; i++) c.step(70, 0.97, 2500, false, { p90Ms: 40, maxMs: 90 });
     expect(c.bucket.rate).to.equal(Infinity);
     c.step(70, 0.97, 2500, false, { p90Ms: 40, maxMs: 90 });
     expect(c.bucket.rate).to.be.within(500, 2500 * 0.86);
+  });
+
+  it('when the loop is hot every other second at the usual rate (a bursty overload), then the calm seconds between do not renew the allowance: cut by the 6th hot second', () => {
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    for (let i = 0; i < 10; i++) a.step(6, 0.35, 2500, false, { p90Ms: 2, maxMs: 10 });
+    for (let i = 0; i < 5; i++) {
+      a.step(90, 0.99, 2500, false, { p90Ms: 60, maxMs: 120 });
+      a.step(6, 0.5, 2500, false, { p90Ms: 2, maxMs: 10 });
+    }
+    expect(a.bucket.rate).to.equal(Infinity);
+    a.step(90, 0.99, 2500, false, { p90Ms: 60, maxMs: 120 });
+    expect(a.bucket.rate).to.be.within(500, 2500 * 0.86);
+  });
+
+  it('when calm seconds come only between hot ones, then no usual rate is learned from them and a hot loop is cut at once', () => {
+    // the overload bench's calibration (3× demand) had calm seconds at ~9,000 checks/s between hot ones: learned
+    // as the usual rate, they kept the engine unlimited and the event loop's p99 went to 63 ms
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    for (let i = 0; i < 5; i++) {
+      a.step(6, 0.5, 9000, false, { p90Ms: 2, maxMs: 10 });
+      a.step(6, 0.5, 9000, false, { p90Ms: 2, maxMs: 10 });
+      a.step(90, 0.99, 9000, false, { p90Ms: 60, maxMs: 120 });
+      if (a.bucket.rate < Infinity) break;
+    }
+    expect(a.bucket.rate).to.be.within(500, 9000 * 0.86);
   });
 
   it('when an engine overloaded from its start never had a calm second, then a hot loop is cut as before', () => {

@@ -140,11 +140,14 @@ const LEARN_WEIGHT = 0.1;
 /** A hot second with dispatches up to this multiple of the usual rate did not get hot from dispatching more. */
 const USUAL_RATE_MARGIN = 1.1;
 /**
- * At most this many hot seconds in a row are put down to other work: a burst (a resync, a report) is over by
- * then, and heat that stays is what a slower machine (a neighbour taking the CPU) looks like, where every check
- * costs the loop more than it did and cutting is what helps.
+ * At most this many hot seconds within the last ELSEWHERE_WINDOW_S are put down to other work: a burst (a resync,
+ * a report) is over by then, and heat that keeps coming back (every other second in an overload) or stays (a slower
+ * machine, a neighbour taking the CPU) is the checks' to give way to.
  */
 const ELSEWHERE_MAX_S = 5;
+const ELSEWHERE_WINDOW_S = 30;
+/** The usual rate is learned only after this many calm seconds in a row (not from the calm seconds of a bursty overload). */
+const LEARN_AFTER_CALM_S = 10;
 
 /**
  * Admission control: keeps the event loop responsive whatever the load. Once a second it reads the loop's
@@ -161,7 +164,11 @@ export class Admission {
   private calmWindows = 0;
   /** Learned in calm seconds without a limit: what the engine dispatched a second on its own (0 = not yet). */
   private usualRate = 0;
-  private hotInARow = 0;
+  /** Hot (1) or not (0) for each of the last ELSEWHERE_WINDOW_S seconds, a ring, and how many were hot. */
+  private readonly recentHot = new Uint8Array(ELSEWHERE_WINDOW_S);
+  private recentAt = 0;
+  private recentHotCount = 0;
+  private calmInARow = 0;
   private histogram: IntervalHistogram | null = null;
   private elu: EventLoopUtilization | null = null;
   private lastState: AdmissionState = { delayP99Ms: 0, delayP90Ms: 0, delayMaxMs: 0, utilization: 0, ratePerSec: Infinity, achievedPerSec: 0, limited: false };
@@ -226,8 +233,13 @@ export class Admission {
       const pause = delay !== undefined && delay.maxMs >= target * PAUSE_FACTOR && delay.p90Ms < target * 0.5;
       const stalled = pause || (this.rate < Infinity && achievedPerSec < this.rate * 0.5);
       const calm = delayP99Ms < target * 0.5 && utilization < CALM_UTILIZATION;
-      if (calm && !limited && this.rate === Infinity && achievedPerSec >= LEARN_MIN_PER_SEC) this.learn(achievedPerSec);
-      this.hotInARow = hot ? this.hotInARow + 1 : 0;
+      this.calmInARow = calm ? this.calmInARow + 1 : 0;
+      if (this.calmInARow >= LEARN_AFTER_CALM_S && !limited && this.rate === Infinity && achievedPerSec >= LEARN_MIN_PER_SEC) this.learn(achievedPerSec);
+      // a pause or a stall has its own rule: only the heat that would cut counts against the allowance
+      const heat = hot && !stalled ? 1 : 0;
+      this.recentHotCount += heat - this.recentHot[this.recentAt];
+      this.recentHot[this.recentAt] = heat;
+      this.recentAt = (this.recentAt + 1) % ELSEWHERE_WINDOW_S;
       if (hot && !stalled && !this.heatFromElsewhere(achievedPerSec)) {
         const base = this.rate < Infinity ? this.rate : Math.max(achievedPerSec, MIN_RATE);
         this.rate = Math.max(MIN_RATE, base * (delayP99Ms > target * 1.5 ? 0.7 : 0.85));
@@ -253,11 +265,11 @@ export class Admission {
    * calm, and other work (the registry's resync, a report, a burst of alerting) made it hot. Cutting the checks
    * would free little of it and leave them late: seen at 150,000 points, where a resync's 4 s cut the rate to
    * 1,074 a second and the routine checks fell 4 s behind while it climbed back, and a single 314 ms stall
-   * cut it to 0.7× for a second. Only for ELSEWHERE_MAX_S seconds in a row, and never once a limit is in force
+   * cut it to 0.7× for a second. Only for ELSEWHERE_MAX_S hot seconds in ELSEWHERE_WINDOW_S, and never once a limit is in force
    * or before calm seconds were seen (an engine overloaded from its start is cut as before).
    */
   private heatFromElsewhere(achievedPerSec: number): boolean {
-    return this.rate === Infinity && this.usualRate > 0 && this.hotInARow <= ELSEWHERE_MAX_S && achievedPerSec <= this.usualRate * USUAL_RATE_MARGIN;
+    return this.rate === Infinity && this.usualRate > 0 && this.recentHotCount <= ELSEWHERE_MAX_S && achievedPerSec <= this.usualRate * USUAL_RATE_MARGIN;
   }
 
   private apply(): void {
