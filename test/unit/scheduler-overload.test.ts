@@ -335,6 +335,30 @@ describe('admission control', () => {
     expect(b.bucket.rate).to.equal(Infinity);
   });
 
+  it('when calm after a cut, then the rate climbs fast back to 90 % of the rate that was cut and probes slowly above it, not past it within two seconds', () => {
+    // seen at 300,000 points under overload: ×1.15 a calm second climbed past the rate that had been too much, and
+    // the hot second after it (p99 183 ms, ELU 1.0) put the bench's event-loop p99 over 50 ms
+    const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    a.step(60, 0.97, 9000, false);
+    const cut = a.bucket.rate;
+    expect(cut).to.be.within(9000 * 0.84, 9000 * 0.86);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      a.step(5, 0.5, a.bucket.rate, true);
+      seen.push(a.bucket.rate);
+    }
+    expect(seen[0]).to.equal(9000 * 0.9); // 7,650 × 1.15 + 20 would be 8,817: capped at the knee, 8,100
+    for (let i = 1; i < seen.length; i++) expect(seen[i] / seen[i - 1]).to.be.within(1.02, 1.04);
+    expect(seen[1]).to.be.below(9000);
+    // never held under the usual rate: a cut for other work's heat is climbed back at once
+    const b = new Admission({ targetDelayMs: 50, tickMs: 50 });
+    for (let i = 0; i < 12; i++) b.step(5, 0.4, 2500, false, { p90Ms: 2, maxMs: 10 });
+    for (let i = 0; i < 6; i++) b.step(80, 0.99, 2500, false, { p90Ms: 60, maxMs: 90 });
+    expect(b.bucket.rate).to.be.below(2500);
+    for (let i = 0; i < 3; i++) b.step(5, 0.5, b.bucket.rate, true);
+    expect(b.bucket.rate).to.be.at.least(2500);
+  });
+
   it('when one second stalls (a GC pause: the loop saturated, dispatches far below their allowance), then the rate is not cut to what that second achieved', () => {
     const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
     a.step(60, 0.97, 3000, false);

@@ -155,6 +155,15 @@ const ELSEWHERE_MAX_S = 5;
 const ELSEWHERE_WINDOW_S = 30;
 /** The usual rate is learned only after this many calm seconds in a row (not from the calm seconds of a bursty overload). */
 const LEARN_AFTER_CALM_S = 10;
+/**
+ * After a cut, the rate climbs ×1.15 a calm second back to this share of the rate that was cut (the knee), and above
+ * it probes ×PROBE_GROWTH a second: climbing ×1.15 past the rate that had made the loop hot overshot it within a
+ * second or two, and the hot second that followed (p99 up to 183 ms, ELU 1.0, at 300,000 points) is what put the
+ * overload bench's p99 over 50 ms (BENCHMARKS.md, 2026-12-03 14:16–15:13). The knee never holds the rate under the
+ * usual one (learned in calm seconds), so a cut for a burst of other work is climbed back at once.
+ */
+const KNEE_SHARE = 0.9;
+const PROBE_GROWTH = 1.03;
 
 /**
  * Admission control: keeps the event loop responsive whatever the load. Once a second it reads the loop's
@@ -176,6 +185,8 @@ export class Admission {
   private recentAt = 0;
   private recentHotCount = 0;
   private calmInARow = 0;
+  /** The rate in force when the loop was last cut for heat (0 = never): what proved too much. */
+  private cutFrom = 0;
   private histogram: IntervalHistogram | null = null;
   private elu: EventLoopUtilization | null = null;
   private lastState: AdmissionState = { delayP99Ms: 0, delayP90Ms: 0, delayMaxMs: 0, utilization: 0, ratePerSec: Infinity, achievedPerSec: 0, limited: false };
@@ -249,13 +260,17 @@ export class Admission {
       this.recentAt = (this.recentAt + 1) % ELSEWHERE_WINDOW_S;
       if (hot && !stalled && !this.heatFromElsewhere(achievedPerSec)) {
         const base = this.rate < Infinity ? this.rate : Math.max(achievedPerSec, MIN_RATE);
+        this.cutFrom = base;
         this.rate = Math.max(MIN_RATE, base * (delayP99Ms > target * 1.5 ? 0.7 : 0.85));
         this.calmWindows = 0;
       } else if (hot) {
         this.calmWindows = 0;
       } else if (limited) {
         this.calmWindows = 0;
-        if (calm) this.rate = this.rate * 1.15 + 20;
+        if (calm) {
+          const knee = Math.max(this.cutFrom * KNEE_SHARE, this.usualRate * USUAL_RATE_MARGIN);
+          this.rate = this.rate < knee ? Math.min(knee, this.rate * 1.15 + 20) : this.rate * PROBE_GROWTH + 20;
+        }
       } else if (++this.calmWindows >= 30) this.rate = Infinity;
     }
     this.apply();
