@@ -465,7 +465,7 @@ async function main(): Promise<void> {
     await restartAt(INTERVAL_S);
     const settleAfterS = Math.max(WARMUP_S, INTERVAL_S * SETTLE_INTERVALS);
     // The calibration runs at 4–5× demand, where admission control carries 8–19 % less than at 1.5× (2026-12-03
-    // 15:13–15:42: real overload 1.38–1.48× at factors 1.5–1.8). The settling after the restart is the load the
+    // 15:09–15:40: real overload 1.38–1.48× at factors 1.5–1.8). The settling after the restart is the load the
     // measured phase will have: what the engine carries in its second half decides, and when the overload it
     // implies is off by more than 7 %, the engine is restarted once more at the corrected interval.
     let firstTransient = 0;

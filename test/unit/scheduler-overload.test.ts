@@ -325,7 +325,7 @@ describe('admission control', () => {
   });
 
   it('when a busy second\'s p99 is over 70 % of the target (under 80 %), then the rate is cut: the set point leaves room for the pauses no rate can steer', () => {
-    // the overload bench aiming at 80 % of a 50 ms target: p99 over the run 46–52 ms (BENCHMARKS.md, 2026-12-03 14:16)
+    // the overload bench aiming at 80 % of a 50 ms target: p99 over the run 46–52 ms (BENCHMARKS.md, 2026-12-03 14:12–16:16)
     const a = new Admission({ targetDelayMs: 50, tickMs: 50 });
     a.step(37, 0.8, 6000, false);
     expect(a.bucket.rate).to.be.within(6000 * 0.8, 6000 * 0.86);

@@ -126,7 +126,7 @@ const ELD_RESOLUTION_MS = 10;
  * A busy second is hot when its p99 is over this share of the target: the controller's set point sits under the
  * target, because what it cannot steer (GC pauses, the store's answers, one-off stalls) adds to the p99 of a whole
  * run. Aiming at 80 % of a 50 ms target gave a p99 of 46–52 ms over the overload bench's 90 s (BENCHMARKS.md,
- * 2026-12-03 14:16); at 70 % the run stays under the target.
+ * 2026-12-03 14:12–16:16); at 70 % alone 47–56 ms (the climb still overshot), and with the knee (KNEE_SHARE) 27–32 ms.
  */
 const HOT_DELAY_SHARE = 0.7;
 /** Above this share of busy time the loop has no slack left for HTTP and live push. */
@@ -159,7 +159,7 @@ const LEARN_AFTER_CALM_S = 10;
  * After a cut, the rate climbs ×1.15 a calm second back to this share of the rate that was cut (the knee), and above
  * it probes ×PROBE_GROWTH a second: climbing ×1.15 past the rate that had made the loop hot overshot it within a
  * second or two, and the hot second that followed (p99 up to 183 ms, ELU 1.0, at 300,000 points) is what put the
- * overload bench's p99 over 50 ms (BENCHMARKS.md, 2026-12-03 14:16–15:13). The knee never holds the rate under the
+ * overload bench's p99 over 50 ms (BENCHMARKS.md, 2026-12-03 14:12–16:16). The knee never holds the rate under the
  * usual one (learned in calm seconds), so a cut for a burst of other work is climbed back at once.
  */
 const KNEE_SHARE = 0.9;
