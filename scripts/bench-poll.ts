@@ -373,6 +373,16 @@ async function main(): Promise<void> {
   // blackbox_exporter + its driver (a separate process)
   let bbe: ChildProcess | undefined;
   let driver: ChildProcess | undefined;
+  /** Stops the engine, closes and removes the store, and stops the exporter and the simulator (child processes outlive an exit). */
+  const teardown = async (): Promise<void> => {
+    if (store) {
+      await service.stop();
+      await store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    bbe?.kill('SIGTERM');
+    sim.kill('SIGTERM');
+  };
   let bbePort = 0;
   if (BBE_RATE > 0 && fs.existsSync(BBE_BIN)) {
     bbePort = await freePort();
@@ -419,9 +429,17 @@ async function main(): Promise<void> {
     // the admission control settles during the first part (15 s at most); the capacity is the mean of the rest,
     // which has the measured phase's rollup pass at the same offset (the pass's CPU, in this thread and the store's,
     // is capacity the checks do not get: calibrated without it, the measured phase ran 1.9–2.1× over, not 1.5×)
+    /** Checks a second made over the next `seconds`. */
+    const checksPerSecondOver = async (seconds: number): Promise<number> => {
+      const c0 = (await countProbes()).total;
+      const from = Date.now();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      return ((await countProbes()).total - c0) / ((Date.now() - from) / 1000);
+    };
+    /** The interval that makes demand OVERLOAD_FACTOR × what the engine carries. */
+    const overloadIntervalFor = (carriedPerS: number): number => Math.max(5, Math.round(POINTS / (OVERLOAD_FACTOR * carriedPerS)));
     const settleS = Math.min(15, CALIBRATE_S / 3);
     await new Promise((r) => setTimeout(r, settleS * 1000));
-    const c0 = (await countProbes()).total;
     const ct0 = Date.now();
     const calPass = WITH_STORE && SPILL_AT_S > 0 && SPILL_AT_S < CALIBRATE_S - settleS
       ? setTimeout(() => {
@@ -429,17 +447,17 @@ async function main(): Promise<void> {
           service.startSpillPass();
         }, SPILL_AT_S * 1000)
       : undefined;
-    await new Promise((r) => setTimeout(r, (CALIBRATE_S - settleS) * 1000));
+    const checksPerS = await checksPerSecondOver(CALIBRATE_S - settleS);
     if (calPass) clearTimeout(calPass);
     calibrationWindow = { from: ct0, to: Date.now() };
-    const checksPerS = ((await countProbes()).total - c0) / ((Date.now() - ct0) / 1000);
     const calibrationIntervalS = INTERVAL_S;
     // A calibration the engine kept up with measured the demand, not the capacity: the run would be no overload.
     if (checksPerS > 0.85 * (POINTS / calibrationIntervalS)) {
       process.stderr.write(`bench-poll: the calibration was not saturated (${checksPerS.toFixed(0)} of ${(POINTS / calibrationIntervalS).toFixed(0)} checks/s wanted): this machine carries more; rerun with a higher --calibration-rate or more --points\n`);
+      await teardown();
       process.exit(3);
     }
-    INTERVAL_S = Math.max(5, Math.round(POINTS / (OVERLOAD_FACTOR * checksPerS)));
+    INTERVAL_S = overloadIntervalFor(checksPerS);
     process.stderr.write(`bench: capacity ${checksPerS.toFixed(0)} checks/s with admission control (state: ${JSON.stringify(service.load())}); interval set to ${INTERVAL_S} s = ${(POINTS / INTERVAL_S / checksPerS).toFixed(2)}× capacity\n`);
     // The engine is restarted at the overload interval rather than reconfigured live: a live change of every
     // point's interval carries the calibration's 3× backlog (its lag and its stretch) and gaps opened under
@@ -471,17 +489,14 @@ async function main(): Promise<void> {
     let firstTransient = 0;
     const firstSampler = setInterval(() => (firstTransient = Math.max(firstTransient, closedGapRatio())), 1000);
     await new Promise((r) => setTimeout(r, (settleAfterS / 2) * 1000));
-    const s0 = (await countProbes()).total;
-    const st0 = Date.now();
-    await new Promise((r) => setTimeout(r, (settleAfterS / 2) * 1000));
-    const settledPerS = ((await countProbes()).total - s0) / ((Date.now() - st0) / 1000);
+    const settledPerS = await checksPerSecondOver(settleAfterS / 2);
     clearInterval(firstSampler);
     const settledOverload = POINTS / INTERVAL_S / settledPerS;
     const corrected = Math.abs(settledOverload / OVERLOAD_FACTOR - 1) > 0.07;
     process.stderr.write(`bench: settled at ${settledPerS.toFixed(0)} checks/s = ${settledOverload.toFixed(2)}× real overload${corrected ? '' : ' (kept)'}\n`);
     const settle = { achievedPerS: Math.round(settledPerS), realOverload: Number(settledOverload.toFixed(2)), correctedFromIntervalS: corrected ? INTERVAL_S : null };
     if (corrected) {
-      INTERVAL_S = Math.max(5, Math.round(POINTS / (OVERLOAD_FACTOR * settledPerS)));
+      INTERVAL_S = overloadIntervalFor(settledPerS);
       await restartAt(INTERVAL_S);
       warmupS = Math.max(WARMUP_S, INTERVAL_S * SETTLE_INTERVALS);
       transientS = warmupS;
@@ -602,13 +617,7 @@ async function main(): Promise<void> {
   const written = WITH_STORE && store?.conn.db
     ? { transitions: await store.conn.db.collection('transitions').countDocuments({}), rollups: await store.conn.db.collection('rollups').countDocuments({}) }
     : null;
-  if (store) {
-    await service.stop();
-    await store.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
-  bbe?.kill('SIGTERM');
-  sim.kill('SIGTERM');
+  await teardown();
 
   lagSamples.sort((a, b) => a - b);
   const detectFromFailure = [...outageDown.values()].map((d) => d.downAt - d.firstFailureAt).sort((a, b) => a - b);
