@@ -96,9 +96,9 @@ export class DocStore {
    * Stores the document as its bytes when they are known (Collection attaches them to every document it
    * writes; storage writes the same bytes). The caller keeps using its object; the store does not.
    */
-  set(id: string, doc: Doc): void {
+  set(id: string, doc: Doc | Buffer): void {
     this.forget(id);
-    this.map.set(id, rawBson.get(doc) ?? doc);
+    this.map.set(id, doc instanceof Uint8Array ? doc : (rawBson.get(doc) ?? doc));
   }
 
   delete(id: string): boolean {

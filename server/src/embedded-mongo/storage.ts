@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BSON } from 'bson';
 import type { Doc } from './compare';
-import { bsonOf, decodeBson, decodeFields } from './wire';
+import { decodeBson, decodeFields } from './wire';
 
 /** A rowid table: documents (~1.5 KB) stay inline in the table's leaf pages; (ns, id) is a small unique index. */
 const DOCS_COLUMNS = 'ns TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL, PRIMARY KEY (ns, id)';
@@ -19,7 +19,7 @@ const DOCS_COLUMNS = 'ns TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL, PRI
 const PUT_BATCH = 100;
 
 export type StorageOp =
-  | { t: 'put'; ns: string; id: string; doc: Doc }
+  | { t: 'put'; ns: string; id: string; bytes: Uint8Array }
   | { t: 'del'; ns: string; id: string }
   | { t: 'meta'; ns: string; meta: Doc }
   | { t: 'drop'; ns: string };
@@ -86,13 +86,13 @@ export class Storage {
       args.length = 0;
       for (let j = i; j < i + PUT_BATCH; j++) {
         const op = ops[j] as Extract<StorageOp, { t: 'put' }>;
-        args.push(op.ns, op.id, bsonOf(op.doc));
+        args.push(op.ns, op.id, op.bytes);
       }
       this.putManyStmt.run(args);
     }
     for (; i < start + n; i++) {
       const op = ops[i] as Extract<StorageOp, { t: 'put' }>;
-      this.putStmt.run(op.ns, op.id, bsonOf(op.doc));
+      this.putStmt.run(op.ns, op.id, op.bytes);
     }
     return n;
   }
