@@ -13,6 +13,11 @@ function insertedPoint(i: number): Doc {
   return decodeFields(bytes, new Set(['_id']));
 }
 
+/** The same with the fields an index on `name` reads decoded, as an insert into such a collection decodes it. */
+function insertedNamed(i: number): Doc {
+  return decodeFields(bsonOf(insertedPoint(i)), new Set(['_id', 'name']));
+}
+
 /** What an update statement does: read the document, apply `$set`, replace it. */
 function setStatus(coll: Collection, id: string, state: string): WriteTx {
   const tx = new WriteTx();
@@ -48,6 +53,29 @@ describe('embedded-mongo: documents are held as BSON bytes', () => {
     for (let i = tx.undo.length - 1; i >= 0; i--) tx.undo[i]();
     expect(coll.docs.peek(id)).to.be.instanceOf(Uint8Array);
     expect((coll.docs.get(id)?.status as Doc).state).to.equal('UNKNOWN');
+  });
+
+  it('when an insert and a removal are rolled back, then the documents and their index entries are as before (the transaction kept only bytes)', () => {
+    const coll = new Collection('db', 'points', {}, [{ key: { name: 1 }, name: 'name_1', unique: true }]);
+    const kept = insertedNamed(4);
+    coll.insert(kept, new WriteTx());
+    const keptId = idKey(kept._id);
+
+    const tx = new WriteTx();
+    const added = insertedNamed(5);
+    coll.insert(added, tx);
+    coll.remove(coll.docs.get(keptId)!, tx);
+    for (const op of tx.ops) if (op.t === 'put') expect(op.bytes, 'a put carries bytes').to.be.instanceOf(Uint8Array);
+    expect(runQuery(coll, { name: '路口-5' }).docs).to.have.length(1);
+    expect(runQuery(coll, { name: '路口-4' }).docs).to.have.length(0);
+
+    for (let i = tx.undo.length - 1; i >= 0; i--) tx.undo[i]();
+    expect(coll.docs.has(idKey(added._id))).to.equal(false);
+    expect(runQuery(coll, { name: '路口-5' }).docs, 'the undone insert left no index entry').to.have.length(0);
+    expect(coll.docs.peek(keptId)).to.be.instanceOf(Uint8Array);
+    expect(runQuery(coll, { name: '路口-4' }).docs.map((d) => d.tokens)).to.deep.equal([['a', 'b', 't4']]);
+    // the unique index holds the restored document's key again
+    expect(() => coll.insert(insertedNamed(4), new WriteTx())).to.throw(/duplicate key/);
   });
 
   it('when a cached document is replaced, then the next read returns the new version, not the cached one', () => {
