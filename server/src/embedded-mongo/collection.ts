@@ -209,29 +209,31 @@ export class Collection {
       ix.removeKeys(before, id);
       ix.addKeys(after, id);
     }
+    // the undo puts back what the store held, as it held it (its bytes), not the decoded object
+    const stored = this.docs.peek(id) ?? oldDoc;
     this.docs.set(id, newDoc);
     tx.ops.push({ t: 'put', ns: this.ns, id, bytes: bsonOf(newDoc) });
-    const oldBytes = bsonOf(oldDoc);
     tx.undo.push(() => {
       for (const [ix, before, after] of changes) {
         ix.removeKeys(after, id);
         ix.addKeys(before, id);
       }
-      this.docs.set(id, oldBytes);
+      this.docs.set(id, stored);
     });
   }
 
   remove(doc: Doc, tx: WriteTx): void {
     const id = idKey(doc._id);
-    if (!this.docs.delete(id)) return;
+    const stored = this.docs.peek(id);
+    if (stored === undefined) return;
+    this.docs.delete(id);
     this.countId(id, -1);
     for (const ix of this.indexes.values()) ix.remove(doc, id);
     tx.ops.push({ t: 'del', ns: this.ns, id });
-    const bytes = bsonOf(doc);
     tx.undo.push(() => {
-      this.docs.set(id, bytes);
+      this.docs.set(id, stored);
       this.countId(id, 1);
-      const d = decodeBson(bytes);
+      const d = stored instanceof Uint8Array ? decodeBson(stored) : stored;
       for (const ix of this.indexes.values()) ix.add(d, id);
     });
   }
