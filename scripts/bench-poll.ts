@@ -28,6 +28,7 @@
  *                     checks of a point
  *   --calibration-rate R  --overload: checks a second wanted during the calibration (default 30,000; a calibration
  *                     the engine kept up with measured demand, not capacity, and stops the run with exit code 3)
+ *   --parallel-scavenge  V8's parallel young-generation GC, as GC_PARALLEL_SCAVENGE=true (default: off, as the server runs)
  *   --probe-cost-only only the tcp vs rtsp CPU-per-check comparison (it opens every run)
  *   --trace           a timeline on stderr: every 250 ms the cycle lag, dispatches, admission control's state and
  *                     the write buffers; every store flush over 100 ms and every GC pause over 20 ms (with
@@ -57,6 +58,7 @@ import { openStore, type Store } from '../server/src/store/connection';
 import { Types } from 'mongoose';
 import { simAddress } from '../server/src/demo/sim/simulator';
 import { calibrate, calibrationLine } from './bench-calibration';
+import { tuneGc } from '../server/src/lib/runtime';
 import { probes as defaultProbes } from '../server/src/probes';
 import { useConnKind } from '../server/src/probes/conn';
 import type { ProbeResult, ProbeTarget } from '../server/src/probes/types';
@@ -95,6 +97,7 @@ const SOCKET = arg('socket', 'raw');
 const WITH_STORE = !process.argv.includes('--no-store');
 const SPILL_AT_S = Number(arg('rollup-pass-at', '30'));
 const TRACE = process.argv.includes('--trace');
+const PARALLEL_SCAVENGE = process.argv.includes('--parallel-scavenge');
 const BBE_BIN = arg('bbe-bin', '/usr/bin/prometheus-blackbox-exporter');
 const RETRIES = 3;
 const root = path.resolve(__dirname, '..');
@@ -289,7 +292,10 @@ async function main(): Promise<void> {
     // other by the clock and make the capacity wrong by a pass or a resync. Moved to a daily time just past.
     // (The hourly pass at :00:05 cannot be moved: a run that crosses an hour says so in its result.)
     ...(OVERLOAD ? { MONITOR_ROLLUP_CRON: dailyCronJustPast(), MONITOR_RESYNC_CRON: dailyCronJustPast() } : {}),
+    GC_PARALLEL_SCAVENGE: String(PARALLEL_SCAVENGE),
   });
+  // as startServer does: the process's GC settings are the server's
+  tuneGc({ parallelScavenge: config.GC_PARALLEL_SCAVENGE });
   const logger = createLogger('warn');
   const now = Date.now();
   const idOf = new Map<string, string>();
@@ -630,6 +636,7 @@ async function main(): Promise<void> {
   const result = {
     command: `npm run bench:poll -- ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg().map((l) => l.toFixed(2)), calibration },
+    parallelScavenge: PARALLEL_SCAVENGE,
     probeCost: cost,
     points: POINTS,
     intervalS: INTERVAL_S,

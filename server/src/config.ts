@@ -77,6 +77,8 @@ export const configSchema = z.object({
   MONITOR_DISPATCH_TICK_MS: z.coerce.number().int().min(0).max(1000).default(50),
   PROBE_SOCKET: z.enum(['raw', 'net']).default('raw'),
   MONITOR_LOOP_DELAY_TARGET_MS: z.coerce.number().int().min(0).max(10_000).default(50),
+  /** V8's parallel young-generation collection (lib/runtime.ts): off by default, it stalls the event loop on two busy cores. */
+  GC_PARALLEL_SCAVENGE: bool.default(false),
   MONITOR_MAX_CHECKS_PER_SEC: z.coerce.number().positive().max(1_000_000).optional(),
   MONITOR_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
   MONITOR_INTERVAL_OVERRIDE_MS: z.coerce.number().int().min(50).max(86_400_000).optional(),
