@@ -502,4 +502,34 @@ describe('scheduler: dispatch slices', () => {
     expect(turns).to.be.at.least(4);
     await Promise.race([s.stop(), Promise.resolve()]);
   });
+
+  it('when the gate does not bound the rate, then a tick\'s whole batch (up to freeSlice) goes out at once; while it binds, slices of 48', () => {
+    const startWith = (gate: TokenBucket): number => {
+      let started = 0;
+      const s = new Scheduler<SimJob>({ concurrency: 10_000, slice: 48, freeSlice: 512, gate, run: () => void started++ });
+      const now = Date.now();
+      for (let i = 0; i < 300; i++) s.schedule(simJob(`cam-${i}`), now - 1);
+      s.start();
+      void s.stop();
+      return started;
+    };
+    const free = new TokenBucket(100);
+    expect(free.bounded).to.equal(false);
+    expect(startWith(free)).to.equal(300);
+    // bounded at a rate far above what is due: the limit is not what holds dispatch back, the slice is
+    const bounded = new TokenBucket(100);
+    bounded.setRate(1e9);
+    expect(bounded.bounded).to.equal(true);
+    expect(startWith(bounded)).to.equal(48);
+  });
+
+  it('when an unbounded burst is larger than freeSlice, then it still yields between pieces of freeSlice', () => {
+    let started = 0;
+    const s = new Scheduler<SimJob>({ concurrency: 10_000, slice: 48, freeSlice: 512, gate: new TokenBucket(100), run: () => void started++ });
+    const now = Date.now();
+    for (let i = 0; i < 2000; i++) s.schedule(simJob(`cam-${i}`), now - 1);
+    s.start();
+    expect(started).to.equal(512);
+    void s.stop();
+  });
 });

@@ -16,6 +16,10 @@ export class TokenBucket implements DispatchGate {
     return this.perMs * 1000;
   }
 
+  get bounded(): boolean {
+    return this.perMs !== Infinity;
+  }
+
   setRate(perSecond: number): void {
     this.perMs = perSecond / 1000;
   }
@@ -135,8 +139,8 @@ const CALM_UTILIZATION = 0.85;
 /** Below this share the loop has room: a long delay then comes from outside the engine. */
 const BUSY_UTILIZATION = 0.6;
 /**
- * A delay this many times the target cannot come from dispatching: slices of 48 checks hold the loop for
- * milliseconds, so a second whose longest pause is this long while its p90 stays under half the target was
+ * A delay this many times the target cannot come from dispatching: its slices (48 checks while the rate is
+ * bounded, at most 512 otherwise) hold the loop for milliseconds to a few tens, so a second whose longest pause is this long while its p90 stays under half the target was
  * stopped once by something else (a major GC, a long store answer, a report) and was responsive otherwise.
  */
 const PAUSE_FACTOR = 2;

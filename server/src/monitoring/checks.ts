@@ -57,8 +57,13 @@ export interface CheckRunnerOptions {
  * state change of a point — a check, or an event from the registry or a maintenance window — goes
  * through `apply`, so accounting, status writes and transitions have one path.
  */
-/** Dispatches in one synchronous stretch (~5–10 ms of connects) before the scheduler yields to I/O and timers. */
+/**
+ * Dispatches in one synchronous stretch (~5–10 ms of connects) before the scheduler yields to I/O and timers,
+ * while admission control bounds the rate; while it does not, up to DISPATCH_FREE_SLICE (a nominal tick's
+ * whole batch, a few hundred; a start's or a resync's burst still yields between pieces).
+ */
 const DISPATCH_SLICE = 48;
+const DISPATCH_FREE_SLICE = 512;
 
 export class CheckRunner {
   readonly scheduler: Scheduler<Point>;
@@ -72,6 +77,7 @@ export class CheckRunner {
       tickMs: o.tickMs,
       gate: o.gate,
       slice: DISPATCH_SLICE,
+      freeSlice: DISPATCH_FREE_SLICE,
       run: (p, lag, done) => this.runScheduled(p, lag, done),
       onError: (p, err) => o.logger.error('check failed unexpectedly', { cameraId: p.id, err }),
     });

@@ -15,6 +15,8 @@ export interface Job extends Deadline {
 export interface DispatchGate {
   take(now: number): boolean;
   nextAt(now: number): number;
+  /** Whether the gate limits the rate now (absent = always): while it does not, dispatch goes in `freeSlice`s. */
+  readonly bounded?: boolean;
 }
 
 /** Timer functions (injectable so tests can drive the scheduler on a fake clock). */
@@ -55,6 +57,14 @@ export interface SchedulerOptions<J extends Job> {
    * (setImmediate) and goes on, so the batch still leaves within the same tick.
    */
   slice?: number;
+  /**
+   * Most dispatches in one go while the gate does not bound the rate, or there is no gate (default: `slice`).
+   * At a load the engine carries, a tick's batch is a few hundred checks at most; yielding inside it only
+   * let the batch's first answers run ahead of its last connects, and routine checks left later than
+   * with the batch in one piece (BENCHMARKS.md, #15 at nominal load). Slices of `slice` are for when the
+   * loop is the bottleneck, which is when admission control bounds the rate.
+   */
+  freeSlice?: number;
   /** Least smoothed lag, while the gate binds, before routine intervals stretch (default 1,000 ms). */
   stretchFloorMs?: number;
 }
@@ -245,7 +255,8 @@ export class Scheduler<J extends Job> {
     const now = this.now();
     this.roll(now);
     const gate = this.opts.gate;
-    const slice = this.opts.slice ?? Infinity;
+    const bounded = gate !== undefined && gate.bounded !== false;
+    const slice = (bounded ? this.opts.slice : (this.opts.freeSlice ?? this.opts.slice)) ?? Infinity;
     for (let n = 0; ; n++) {
       if (n >= slice) {
         this.resumeSoon();
