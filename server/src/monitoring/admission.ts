@@ -140,8 +140,9 @@ const CALM_UTILIZATION = 0.85;
 const BUSY_UTILIZATION = 0.6;
 /**
  * A delay this many times the target cannot come from dispatching: its slices (48 checks while the rate is
- * bounded, at most 512 otherwise) hold the loop for milliseconds to a few tens, so a second whose longest pause is this long while its p90 stays under half the target was
- * stopped once by something else (a major GC, a long store answer, a report) and was responsive otherwise.
+ * bounded, at most 512 otherwise) hold the loop for milliseconds to a few tens, so a second whose longest pause
+ * is this long while its p90 stays under half the target was stopped once by something else (a major GC, a long
+ * store answer, a report) and was responsive otherwise.
  */
 const PAUSE_FACTOR = 2;
 /** Calm, unlimited seconds dispatching at least this many checks teach the controller the engine's usual rate. */

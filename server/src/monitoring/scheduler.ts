@@ -52,7 +52,7 @@ export interface SchedulerOptions<J extends Job> {
   /** Admission control: limits the dispatch rate (confirmations are served first from what it allows). */
   gate?: DispatchGate;
   /**
-   * Most dispatches in one go (default: no limit). A tick's batch of thousands of connects is one long
+   * Most dispatches in one go while the gate bounds the rate (default: no limit). A tick's batch of thousands of connects is one long
    * synchronous stretch that HTTP, live push and the timers wait behind; past this many the scheduler yields
    * (setImmediate) and goes on, so the batch still leaves within the same tick.
    */
