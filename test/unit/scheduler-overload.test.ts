@@ -533,3 +533,49 @@ describe('scheduler: dispatch slices', () => {
     void s.stop();
   });
 });
+
+describe('scheduler at nominal load: dispatch on the tick', () => {
+  it('when checks come due between ticks and answer at once, then each leaves within half a tick of its due time, early or late', () => {
+    // Released only once due, a check that came due after the previous tick's answers were in waited for the
+    // next tick: up to a whole tick late, and the sooner the answers came, the later the checks ran.
+    const clock = new FakeClock(1_000_003);
+    const offsets: number[] = [];
+    const s = simulate(clock, { tickMs: 50, checkMs: 2, onRun: (j, at) => offsets.push(at - j.dueAt) });
+    const jobs = Array.from({ length: 3000 }, (_, i) => simJob(`cam-${i}`, 60_000));
+    // due times on every millisecond of the interval, none on the tick grid by design
+    jobs.forEach((j, i) => s.schedule(j, clock.now() + ((i * 7919) % 60_000)));
+    s.start();
+    clock.runUntil(clock.now() + 125_000);
+    expect(offsets.length).to.be.greaterThan(6000);
+    expect(Math.min(...offsets)).to.be.at.least(-25);
+    expect(Math.max(...offsets)).to.be.at.most(25);
+    const lateness = offsets.reduce((a, o) => a + Math.max(0, o), 0) / offsets.length;
+    expect(lateness).to.be.lessThan(10);
+    void s.stop();
+  });
+
+  it('when a check leaves early, then its lag is 0 and its next check keeps the point’s phase', () => {
+    const clock = new FakeClock(2_000_000);
+    const lags: number[] = [];
+    const runs: number[] = [];
+    const s = new Scheduler<SimJob>({
+      concurrency: 10,
+      tickMs: 50,
+      now: clock.now,
+      timers: clock,
+      run: (j, lag, done) => {
+        lags.push(lag);
+        runs.push(clock.now());
+        clock.set(() => done(routineNext(j.id, j.dueAt, 60_000, s.stretchMs, lag, clock.now(), false)), 1);
+        return undefined;
+      },
+    });
+    const j = simJob('cam-early');
+    s.schedule(j, 2_000_020); // 20 ms after the tick at 2,000,000: released by it
+    s.start();
+    clock.runUntil(2_000_000 + 130_000);
+    expect(runs).to.deep.equal([2_000_000, 2_060_000, 2_120_000]);
+    expect(lags).to.deep.equal([0, 0, 0]);
+    void s.stop();
+  });
+});

@@ -46,7 +46,10 @@ export interface SchedulerOptions<J extends Job> {
    * Dispatch granularity (ms, default 0 = exact). Due jobs are released in batches on tick boundaries
    * instead of one timer wake-up per job: at thousands of checks a second the wake-ups (a timer, an epoll
    * round per socket event) cost more than the checks, and a batch of connects lets the kernel's answers
-   * come back in the same epoll round. A job is at most one tick late because of it.
+   * come back in the same epoll round. A tick releases the jobs due up to half a tick after it, so a job leaves
+   * within half a tick of its due time, early or late: released only once due, a job waited for the next tick
+   * whenever it came due after the last completion of the previous tick's batch, and the faster the engine
+   * answered its batch, the later its checks ran (BENCHMARKS.md, #15 at nominal load, 2026-12-04 16:33).
    */
   tickMs?: number;
   /** Admission control: limits the dispatch rate (confirmations are served first from what it allows). */
@@ -115,10 +118,13 @@ export class Scheduler<J extends Job> {
   private smoothedLagMs = 0;
   private limitedUntil = -Infinity;
   private resumePending = false;
+  /** How early a job may leave: half a tick (0 without ticks, exact dispatch). */
+  private readonly earlyMs: number;
 
   constructor(private readonly opts: SchedulerOptions<J>) {
     this.now = opts.now ?? Date.now;
     this.timers = opts.timers ?? realTimers;
+    this.earlyMs = Math.floor((opts.tickMs ?? 0) / 2);
   }
 
   get inFlight(): number {
@@ -221,9 +227,15 @@ export class Scheduler<J extends Job> {
     return this.started;
   }
 
+  /** Wakes the scheduler on the first tick that releases a job due at `due` (up to half a tick early). */
   private arm(due: number): void {
+    this.wakeAt(due - this.earlyMs);
+  }
+
+  /** Wakes the scheduler on the first tick at or after `t`. */
+  private wakeAt(t: number): void {
     const tick = this.opts.tickMs ?? 0;
-    const at = tick > 0 ? Math.ceil(due / tick) * tick : due;
+    const at = tick > 0 ? Math.ceil(t / tick) * tick : t;
     if (at >= this.timerAt) return;
     if (this.timer !== undefined) this.timers.clear(this.timer);
     this.timerAt = at;
@@ -257,6 +269,7 @@ export class Scheduler<J extends Job> {
     const gate = this.opts.gate;
     const bounded = gate !== undefined && gate.bounded !== false;
     const slice = (bounded ? this.opts.slice : (this.opts.freeSlice ?? this.opts.slice)) ?? Infinity;
+    const until = now + this.earlyMs;
     for (let n = 0; ; n++) {
       if (n >= slice) {
         this.resumeSoon();
@@ -265,7 +278,7 @@ export class Scheduler<J extends Job> {
       const u = this.urgent.peek();
       const r = this.routine.peek();
       // confirmations first: a due urgent job goes before any due routine job
-      const lane = u && u.dueAt <= now ? this.urgent : r && r.dueAt <= now ? this.routine : null;
+      const lane = u && u.dueAt <= until ? this.urgent : r && r.dueAt <= until ? this.routine : null;
       if (!lane) {
         const next = Math.min(u ? u.dueAt : Infinity, r ? r.dueAt : Infinity);
         if (next < Infinity) this.arm(next);
@@ -276,11 +289,13 @@ export class Scheduler<J extends Job> {
       if (gate && !gate.take(now)) {
         this.winLimited = true;
         this.limitedUntil = now + 10_000;
-        this.arm(Math.max(now + 1, gate.nextAt(now)));
+        // a wake-up when the gate allows the next dispatch, not a due time: no early release off it
+        this.wakeAt(Math.max(now + 1, gate.nextAt(now)));
         return;
       }
       const job = lane.pop() as J;
-      const lag = now - job.dueAt;
+      // not late when it leaves early (the lag reported, averaged and stretched on is lateness)
+      const lag = Math.max(0, now - job.dueAt);
       if (lane === this.urgent) this.winUrgent++;
       else {
         this.winRoutine++;
