@@ -41,6 +41,10 @@
  * the run (--rollup-pass-at). `--no-store` measures the engine alone. blackbox_exporter is driven from a
  * third process so its HTTP client does not count as ours. Points start restored as UP (steady state),
  * phases spread over the interval as in production.
+ *
+ * Lag figures: `dispatchLagMs` is every check's lateness at dispatch in the measured phase (exact, from the
+ * `vigil_schedule_lag_seconds` observations); `currentLagMs` samples how late the oldest waiting check is every
+ * 100 ms (where the samples fall in the 50 ms dispatch tick moves its p50 by a few ms from run to run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
