@@ -20,9 +20,10 @@
  *                     as the measured phase: the capacity is measured under the work the measured phase will have;
  *                     the production crons' passes and resync are moved out of the run, so each phase has exactly
  *                     its one pass); then the engine is stopped, every point's interval set to
- *                     points ÷ (F × C) in the store, and the engine restarted from it (as after a restart in
+ *                     points ÷ (F × C) in the store (whole seconds, rounded down), and the engine restarted from it (as after a restart in
  *                     production); after --settle-intervals (default 4) intervals (whose second half checks the
- *                     overload: off by more than 7 %, the engine is restarted once more at the corrected interval,
+ *                     overload: under F by more than 3 % or over it by more than 7 %, the engine is restarted once more at
+ *                     the interval made from the lower of the two capacities measured,
  *                     and settles again) the run is measured: outage
  *                     confirmation p50/p99, event-loop delay p99, effective interval, longest gap between two
  *                     checks of a point
@@ -446,8 +447,11 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, seconds * 1000));
       return ((await countProbes()).total - c0) / ((Date.now() - from) / 1000);
     };
-    /** The interval that makes demand OVERLOAD_FACTOR × what the engine carries. */
-    const overloadIntervalFor = (carriedPerS: number): number => Math.max(5, Math.round(POINTS / (OVERLOAD_FACTOR * carriedPerS)));
+    /**
+     * The interval that makes demand at least OVERLOAD_FACTOR × what the engine carries (whole seconds, rounded
+     * down: rounded to the nearest, 26.5 s became 27 s = 1.47×, and the run measured 1.41×, 2026-12-04 17:32).
+     */
+    const overloadIntervalFor = (carriedPerS: number): number => Math.max(5, Math.floor(POINTS / (OVERLOAD_FACTOR * carriedPerS)));
     const settleS = Math.min(15, CALIBRATE_S / 3);
     await new Promise((r) => setTimeout(r, settleS * 1000));
     const ct0 = Date.now();
@@ -495,18 +499,24 @@ async function main(): Promise<void> {
     // The calibration runs at 4–5× demand, where admission control carries 8–19 % less than at 1.5× (2026-12-03
     // 15:09–15:40: real overload 1.38–1.48× at factors 1.5–1.8). The settling after the restart is the load the
     // measured phase will have: what the engine carries in its second half decides, and when the overload it
-    // implies is off by more than 7 %, the engine is restarted once more at the corrected interval.
+    // implies is under the factor by more than 3 % or over it by more than 7 %, the engine is restarted once more
+    // at the corrected interval.
     let firstTransient = 0;
     const firstSampler = setInterval(() => (firstTransient = Math.max(firstTransient, closedGapRatio())), 1000);
     await new Promise((r) => setTimeout(r, (settleAfterS / 2) * 1000));
     const settledPerS = await checksPerSecondOver(settleAfterS / 2);
     clearInterval(firstSampler);
     const settledOverload = POINTS / INTERVAL_S / settledPerS;
-    const corrected = Math.abs(settledOverload / OVERLOAD_FACTOR - 1) > 0.07;
+    // Under the factor counts from 3 % (the run is to show the targets held at 1.5×), over it from 7 %. The corrected
+    // interval is made from the lower of the two capacities measured: a settle right after a restart can carry more
+    // than the engine keeps (10,120 checks/s against 8,399 calibrated; corrected on it, the measured phase ran at
+    // 1.86×, 2026-12-04 17:40).
+    const correctedInterval = overloadIntervalFor(Math.min(checksPerS, settledPerS));
+    const corrected = (settledOverload < OVERLOAD_FACTOR * 0.97 || settledOverload > OVERLOAD_FACTOR * 1.07) && correctedInterval !== INTERVAL_S;
     process.stderr.write(`bench: settled at ${settledPerS.toFixed(0)} checks/s = ${settledOverload.toFixed(2)}× real overload${corrected ? '' : ' (kept)'}\n`);
     const settle = { achievedPerS: Math.round(settledPerS), realOverload: Number(settledOverload.toFixed(2)), correctedFromIntervalS: corrected ? INTERVAL_S : null };
     if (corrected) {
-      INTERVAL_S = overloadIntervalFor(settledPerS);
+      INTERVAL_S = correctedInterval;
       await restartAt(INTERVAL_S);
       warmupS = Math.max(WARMUP_S, INTERVAL_S * SETTLE_INTERVALS);
       transientS = warmupS;
