@@ -6,9 +6,14 @@ import vm from 'node:vm';
  * tables keep their values there). For memory measures in scripts and tests; turns `--expose-gc` on itself.
  */
 export function heapUsedAfterGc(): number {
+  fullGc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** Three full collections (turns `--expose-gc` on itself): what is still reachable afterwards is kept alive. */
+export function fullGc(): void {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   for (let i = 0; i < 3; i++) gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
 }

@@ -25,8 +25,25 @@ export interface MonitoringGauges {
 }
 
 /**
+ * The process's own metrics (CPU, memory, event loop, GC), collected once per process. prom-client's GC metric
+ * is a PerformanceObserver that is never disconnected and holds its registry: collected into each app's
+ * registry, it kept every monitoring service made in the process alive through that registry's gauges (whose
+ * callbacks read the engine) — a bench restarting the engine carried each dropped one's 150,000 points, and
+ * each added an event-loop monitor and a GC observer of its own.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'vigil_' });
+  }
+  return processRegistry;
+}
+
+/**
  * Prometheus metrics on a per-app Registry (not prom-client's global one: tests boot several apps in one
- * process). Gauges are computed at scrape time from the engine, so the hot path only counts and observes.
+ * process), merged with the process's metrics for the scrape. Gauges are computed at scrape time from the
+ * engine, so the hot path only counts and observes.
  */
 export function createMonitoringMetrics(gauges: MonitoringGauges): {
   registry: Registry;
@@ -39,7 +56,6 @@ export function createMonitoringMetrics(gauges: MonitoringGauges): {
   flushFailures: Counter<'what'>;
 } {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
   // Hot-path metrics (one update per check): typed-array counters, series indexed by label position.
   // Every kind × outcome series exists from the first scrape, so rate() works at once.
   const probes = new HotCounter(registry, 'vigil_probes_total', 'Probes completed, by kind and outcome (rate() = probes/s)', ['kind', 'outcome'], [probeKinds, probeOutcomes]);
@@ -182,7 +198,7 @@ export function createMonitoringMetrics(gauges: MonitoringGauges): {
     registers: [registry],
   });
   const flushFailures = counterByLabel(registry, 'vigil_store_flush_failures_total', 'Failed batched writes (retried), by what was written', 'what', flushTargets);
-  return { registry, probes, probeDuration, dispatchLag, transitions, transitionsWritten, transitionsDropped, flushFailures };
+  return { registry: Registry.merge([processMetrics(), registry]), probes, probeDuration, dispatchLag, transitions, transitionsWritten, transitionsDropped, flushFailures };
 }
 
 export type MonitoringMetrics = ReturnType<typeof createMonitoringMetrics>;
