@@ -74,7 +74,12 @@ export const configSchema = z.object({
   /** Unset: on, except under NODE_ENV=test (other capabilities' tests must not be probed behind their back). */
   MONITOR_ENABLED: bool.optional(),
   MONITOR_CONCURRENCY: z.coerce.number().int().min(1).max(60_000).default(4096),
-  MONITOR_DISPATCH_TICK_MS: z.coerce.number().int().min(0).max(1000).default(50),
+  /**
+   * Dispatch tick: a tick's batch of connects is one synchronous stretch, and the event loop's delay p99 follows
+   * it: 25 ms halves the batch of a 50 ms tick (event loop p99 3.6 against 5.4–6.2 ms at 150,000 points, the
+   * same CPU per check; BENCHMARKS.md, #15 at nominal load, 2026-12-04 19:54).
+   */
+  MONITOR_DISPATCH_TICK_MS: z.coerce.number().int().min(0).max(1000).default(25),
   PROBE_SOCKET: z.enum(['raw', 'net']).default('raw'),
   MONITOR_LOOP_DELAY_TARGET_MS: z.coerce.number().int().min(0).max(10_000).default(50),
   /** V8's parallel young-generation collection (lib/runtime.ts): off by default, it stalls the event loop on two busy cores. */
