@@ -76,8 +76,8 @@ export const configSchema = z.object({
   MONITOR_CONCURRENCY: z.coerce.number().int().min(1).max(60_000).default(4096),
   /**
    * Dispatch tick: a tick's batch of connects is one synchronous stretch, and the event loop's delay p99 follows
-   * it: 25 ms halves the batch of a 50 ms tick (event loop p99 3.6 against 5.4–6.2 ms at 150,000 points, the
-   * same CPU per check; BENCHMARKS.md, #15 at nominal load, 2026-12-04 19:54).
+   * it: 25 ms halves the batch of a 50 ms tick (event loop p99 3.9–4.2 against 5.9–6.0 ms at 150,000 points, the
+   * same CPU per check; BENCHMARKS.md, #15 at nominal load, 2026-12-04 19:09).
    */
   MONITOR_DISPATCH_TICK_MS: z.coerce.number().int().min(0).max(1000).default(25),
   PROBE_SOCKET: z.enum(['raw', 'net']).default('raw'),
