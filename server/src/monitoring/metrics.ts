@@ -28,7 +28,7 @@ export interface MonitoringGauges {
  * The process's own metrics (CPU, memory, event loop, GC), collected once per process. prom-client's GC metric
  * is a PerformanceObserver that is never disconnected and holds its registry: collected into each app's
  * registry, it kept every monitoring service made in the process alive through that registry's gauges (whose
- * callbacks read the engine) — a bench restarting the engine carried each dropped one's 150,000 points, and
+ * callbacks read the engine) — the overload bench, restarting the engine, carried every dropped one's points, and
  * each added an event-loop monitor and a GC observer of its own.
  */
 let processRegistry: Registry | undefined;
