@@ -45,7 +45,7 @@
  *
  * Lag figures: `dispatchLagMs` is every check's lateness at dispatch in the measured phase (exact, from the
  * `vigil_schedule_lag_seconds` observations); `currentLagMs` samples how late the oldest waiting check is every
- * 100 ms (where the samples fall in the 50 ms dispatch tick moves its p50 by a few ms from run to run).
+ * 100 ms (where the samples fall in the dispatch tick moves its p50 by a few ms from run to run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -431,13 +431,13 @@ async function main(): Promise<void> {
   // the longest gap closed during the warm-up (the engine meter's 10 s windows, read every second), and the open
   // ones at its end: under --overload, the restart's transient
   let transientGapRatio = 0;
-  let calibrationWindow: { from: number; to: number } | null = null;
   /**
-   * A rollup pass already running when a phase starts is not the bench's own (that one starts inside the phase):
-   * the hourly pass, started in the seconds before. It runs on into the phase (OV6, 2026-12-04 21:00: 160,000–230,000
-   * rollups buffered through the measured phase, which carried 18 % less than its settle) as surely as one started in it.
+   * The calibration's window, and whether a rollup pass was already running when it started. Such a pass is not the
+   * bench's own (that one starts inside the phase) but the hourly one, started in the seconds before: it runs on into
+   * the phase as surely as one started in it (OV6, 2026-12-04 21:00: 160,000–230,000 rollups buffered through the
+   * measured phase, which carried 18 % less than its settle). The measured phase is looked at the same way.
    */
-  let calibrationPassAtStart = false;
+  let calibrationWindow: { from: number; to: number; passAtStart: boolean } | null = null;
   let warmupS = WARMUP_S;
   /** --overload: polling between the last restart and the measured phase (the restart's transient). */
   let transientS = 0;
@@ -461,7 +461,7 @@ async function main(): Promise<void> {
     const settleS = Math.min(15, CALIBRATE_S / 3);
     await new Promise((r) => setTimeout(r, settleS * 1000));
     const ct0 = Date.now();
-    calibrationPassAtStart = service.spilling;
+    const calPassAtStart = service.spilling;
     const calPass = WITH_STORE && SPILL_AT_S > 0 && SPILL_AT_S < CALIBRATE_S - settleS
       ? setTimeout(() => {
           process.stderr.write(`bench: calibration's rollup pass started at t=${((Date.now() - ct0) / 1000).toFixed(1)} s of its window\n`);
@@ -470,7 +470,7 @@ async function main(): Promise<void> {
       : undefined;
     const checksPerS = await checksPerSecondOver(CALIBRATE_S - settleS);
     if (calPass) clearTimeout(calPass);
-    calibrationWindow = { from: ct0, to: Date.now() };
+    calibrationWindow = { from: ct0, to: Date.now(), passAtStart: calPassAtStart };
     const calibrationIntervalS = INTERVAL_S;
     // A calibration the engine kept up with measured the demand, not the capacity: the run would be no overload.
     if (checksPerS > 0.85 * (POINTS / calibrationIntervalS)) {
@@ -704,7 +704,7 @@ async function main(): Promise<void> {
       // the one pass that cannot be moved out of the run (see dailyCronJustPast): true = a phase had a second pass
       hourlyPassIn: capacity
         ? {
-            calibration: calibrationPassAtStart || (calibrationWindow ? crossesHourlyPass(calibrationWindow.from, calibrationWindow.to) : false),
+            calibration: calibrationWindow ? calibrationWindow.passAtStart || crossesHourlyPass(calibrationWindow.from, calibrationWindow.to) : false,
             measured: measuredPassAtStart || crossesHourlyPass(t0, t0 + elapsedS * 1000),
           }
         : null,
