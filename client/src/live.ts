@@ -30,6 +30,9 @@ export interface RegionNode extends LiveRegion {
   children: RegionNode[];
 }
 
+/** The least time between the starts of two catalog reloads. */
+const RESYNC_GAP_MS = 3000;
+
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'offline' | 'resyncing' | 'error';
 
 export interface NewOutage {
@@ -70,6 +73,9 @@ class Board {
   private outageListeners: Array<(o: NewOutage[]) => void> = [];
   private incidentListeners: Array<(event: IncidentEvent, incident: IncidentView) => void> = [];
   private catalogReload: Promise<void> | null = null;
+  /** A resync was asked for while one ran: its catalog may predate the change, so one more follows. */
+  private resyncAgain = false;
+  private resyncTimer: ReturnType<typeof setTimeout> | null = null;
   private lastResyncAt = 0;
 
   get size(): number {
@@ -103,6 +109,8 @@ class Board {
   }
 
   stop(): void {
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = null;
     this.socket?.disconnect();
     this.socket = null;
     this.connection.value = 'idle';
@@ -252,16 +260,28 @@ class Board {
     socket.on('incident:resolved', (v) => this.emitIncident('incident:resolved', v));
   }
 
-  /** Fresh catalog + snapshot: the registry changed shape (points added, moved, re-shared). */
-  async resync(): Promise<void> {
-    // a point the catalog cannot resolve must not turn into a reload loop
-    if (!this.catalogReload && Date.now() - this.lastResyncAt < 3000) {
-      setTimeout(() => void this.resync(), 3000);
-      this.lastResyncAt = Date.now();
-      return;
+  /**
+   * Fresh catalog + snapshot: the registry changed shape (points added, moved, re-shared). At most one reload
+   * starts per `RESYNC_GAP_MS` (a point the catalog cannot resolve must not turn into a reload loop), and a
+   * request is never dropped: one that comes while a reload runs, or inside the gap, gets one more reload
+   * after it. (The gap used to be re-checked by every waiting timer, each pushing it on: two requests a
+   * second apart postponed each other forever, and a demo district's last 268 points never reached the board.)
+   */
+  resync(): Promise<void> {
+    if (this.catalogReload) {
+      this.resyncAgain = true;
+      return this.catalogReload;
+    }
+    const wait = this.lastResyncAt + RESYNC_GAP_MS - Date.now();
+    if (wait > 0) {
+      this.resyncTimer ??= setTimeout(() => {
+        this.resyncTimer = null;
+        void this.resync();
+      }, wait);
+      return Promise.resolve();
     }
     this.lastResyncAt = Date.now();
-    this.catalogReload ??= (async () => {
+    this.catalogReload = (async () => {
       this.connection.value = 'resyncing';
       await this.loadRegions();
       await this.loadCatalog();
@@ -269,6 +289,10 @@ class Board {
       this.subscribe(false);
     })().finally(() => {
       this.catalogReload = null;
+      if (this.resyncAgain) {
+        this.resyncAgain = false;
+        void this.resync();
+      }
     });
     return this.catalogReload;
   }
