@@ -68,6 +68,19 @@ function waitLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<R
   });
 }
 
+/** The V8 heap (total and used, old and new space) and memory outside it, in MB, from the server's /metrics. */
+function memoryOf(metrics: string): Record<string, number> {
+  const mb = (re: RegExp): number => Number(re.exec(metrics)?.[1] ?? NaN) / 1048576;
+  return {
+    'heap total': mb(/^vigil_nodejs_heap_size_total_bytes\s+(\S+)/m),
+    'heap used': mb(/^vigil_nodejs_heap_size_used_bytes\s+(\S+)/m),
+    'old space total': mb(/^vigil_nodejs_heap_space_size_total_bytes\{space="old"\}\s+(\S+)/m),
+    'old space used': mb(/^vigil_nodejs_heap_space_size_used_bytes\{space="old"\}\s+(\S+)/m),
+    'new space total': mb(/^vigil_nodejs_heap_space_size_total_bytes\{space="new"\}\s+(\S+)/m),
+    external: mb(/^vigil_nodejs_external_memory_bytes\s+(\S+)/m),
+  };
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -233,6 +246,8 @@ async function main(): Promise<void> {
     const slowHealth: string[] = [];
     const rss: number[] = [];
     const lag: number[] = [];
+    /** What the server's own metrics say of its memory at each RSS sample (MB): where the RSS is. */
+    const memAt: Array<Record<string, number>> = [];
     let probing = true;
     let phaseNote = 'idle';
     const healthLoop = (async () => {
@@ -260,6 +275,7 @@ async function main(): Promise<void> {
           const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
           const m = /^vigil_schedule_lag_current_seconds\s+([0-9.eE+-]+)/m.exec(text);
           if (m) lag.push(Number(m[1]));
+          memAt[rss.length - 1] = memoryOf(text);
         } catch {
           /* counted by the health loop */
         }
@@ -354,6 +370,8 @@ async function main(): Promise<void> {
     await heapSnapshot('after');
     if (job.state !== 'done') throw new Error(`import failed: ${JSON.stringify(job.error).slice(0, 500)}`);
     const maxRss = Math.max(...rss);
+    const peakMem = memAt[rss.indexOf(maxRss)];
+    if (peakMem) log(`at the RSS peak (MB): ${Object.entries(peakMem).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
     log(`import of ${ROWS} rows (valid-only): ${tookS.toFixed(1)} s (${Math.round(ROWS / tookS)} rows/s) totals ${JSON.stringify(job.report?.totals)}`);
     log(`server RSS: idle ${idleRss.toFixed(0)} MB, max ${maxRss.toFixed(0)} MB during the import → growth ${(maxRss - idleRss).toFixed(0)} MB (target ≤ 512 MB)`);
     log(`/healthz: ${health.length} probes, p50 ${pct(health, 50).toFixed(1)} ms, p99 ${pct(health, 99).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms; over 200 ms: ${slowHealth.length} (target 0)`);

@@ -10,4 +10,6 @@ export interface CameraChange {
   id: string;
   regionId: string;
   camera?: Camera;
+  /** The point was created by this write: `camera.status` is its first status, as the insert stored it. */
+  created?: true;
 }

@@ -100,8 +100,8 @@ export class CameraWrites {
     return d;
   }
 
-  private emit(c: Camera): void {
-    this.feed.emit({ kind: 'upsert', id: c.id, regionId: c.regionId, camera: c });
+  private emit(c: Camera, created = false): void {
+    this.feed.emit({ kind: 'upsert', id: c.id, regionId: c.regionId, camera: c, ...(created ? { created: true as const } : {}) });
   }
 
   private async checkWrite(principal: Principal, input: CameraInput, self?: { id: string }): Promise<void> {
@@ -132,7 +132,7 @@ export class CameraWrites {
     const cam = toCamera(doc);
     this.counts.afterWrite(snap, [[null, cam]]);
     await this.audit.record({ actor: actorOf(principal), action: 'create', entity: 'camera', entityId: cam.id, before: null, after: auditView(cam), regionIds: [cam.regionId] });
-    this.emit(cam);
+    this.emit(cam, true);
     return cam;
   }
 
@@ -296,7 +296,7 @@ export class CameraWrites {
     }
     const auditEntries: AuditRecordInput[] = [];
     const written: Array<[Camera | null, Camera]> = [];
-    const announced: Camera[] = [];
+    const announced: Array<{ camera: Camera; created: boolean }> = [];
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i];
       const { before, after } = p;
@@ -320,13 +320,13 @@ export class CameraWrites {
           regionIds: [...new Set([after.regionId, ...(before ? [before.regionId] : [])])],
         });
       }
-      announced.push(after);
+      announced.push({ camera: after, created: p.kind === 'created' });
     }
     if (ops.length) this.counts.afterWrite(snap, written);
     // the change events last, in turns with the rest of the loop when paced (their consumers' work is the cost)
-    for (const c of announced) {
+    for (const a of announced) {
       if (pace.due()) await pace.yield();
-      this.emit(c);
+      this.emit(a.camera, a.created);
     }
     for (let i = 0; i < auditEntries.length; i += 5000) await this.audit.recordMany(auditEntries.slice(i, i + 5000));
     return result;

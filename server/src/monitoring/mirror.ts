@@ -1,4 +1,5 @@
 import { monitoredProjection, monitoredSettingsProjection, pointsCollection, storeId, type MonitoredPointRow, type StoredStatus } from '../cameras/read-model';
+import type { CameraState } from '../contracts/live';
 import type { CameraChange } from '../cameras/events';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
@@ -96,7 +97,7 @@ export class PointMirror {
       return;
     }
     if (c.camera) {
-      this.applyRow(c.id, c.camera);
+      this.applyRow(c.id, c.camera, c.created ? c.camera.status.state : undefined);
       return;
     }
     void pointsCollection(this.o.conn)
@@ -107,17 +108,23 @@ export class PointMirror {
       .catch((err: unknown) => this.o.logger.warn('could not read changed camera', { cameraId: c.id, err }));
   }
 
-  private applyRow(id: string, row: PointRow): void {
+  /** `storedState`: a new point's first state as the registry's insert stored it. */
+  private applyRow(id: string, row: PointRow, storedState?: CameraState): void {
     const cfg = configOf(id, row, this.o.config);
-    if (cfg) this.upsert(cfg);
+    if (cfg) this.upsert(cfg, undefined, undefined, storedState);
     else this.remove(id);
   }
 
-  /** Adds a point or applies new settings to it. Public for wiring/tests; the registry feed calls it. */
-  upsert(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): void {
+  /**
+   * Adds a point or applies new settings to it. Public for wiring/tests; the registry feed calls it.
+   * `storedState`: a new point's first state, in the store already (the registry wrote it with the point):
+   * when it is the engine's initial state, it is not written again (an import of a million points would
+   * queue a million writes).
+   */
+  upsert(cfg: PointConfig, stored?: StoredStatus, latest?: Transition, storedState?: CameraState): void {
     // the periodic resync hands every point in again: a sleeping one whose facts are unchanged costs a lookup
     if (this.dormant.same(cfg.id, cfg.regionId, cfg.enabled, cfg.endpoint.host !== null)) return;
-    this.settle(this.upsertAwake(cfg, stored, latest));
+    this.settle(this.upsertAwake(cfg, stored, latest, storedState));
   }
 
   private rulesFor(retries: number): MachineRules {
@@ -136,7 +143,7 @@ export class PointMirror {
   }
 
   /** upsert on the point's object (woken when it sleeps); returns it. */
-  private upsertAwake(cfg: PointConfig, stored?: StoredStatus, latest?: Transition): Point {
+  private upsertAwake(cfg: PointConfig, stored?: StoredStatus, latest?: Transition, storedState?: CameraState): Point {
     const { config, checks, rollups, store } = this.o;
     const now = Date.now();
     const intervalMs = config.MONITOR_INTERVAL_OVERRIDE_MS ?? cfg.probe.intervalSec * 1000;
@@ -164,7 +171,7 @@ export class PointMirror {
         now,
       );
       this.awake.set(cfg.id, p);
-      if (!stored) store.setStatus(p.id, toStoredStatus(p.m));
+      if (!stored && storedState !== p.m.state) store.setStatus(p.id, toStoredStatus(p.m));
       // a stored state that disagrees with the registry (edited while the engine was down) is corrected
       // through the machine, so the change is announced
       if (cfg.enabled !== (p.m.state !== 'DISABLED')) checks.apply(p, { kind: 'enabled', at: now, on: cfg.enabled });
