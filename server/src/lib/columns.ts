@@ -71,29 +71,50 @@ export class ValueColumn<T> implements Growable {
   }
 }
 
+/** Value of each lowercase hex digit by char code, -1 for every other character below 128. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+/** Bytes of an id kept as bytes: a 24-digit lowercase hex string (an ObjectId, the registry's ids). */
+const ID_BYTES = 12;
+
 /**
- * The slots of a table: id → slot (one hash-map entry a point, the id string shared with whoever else holds
- * it), slot → id, and a free list so a deleted point's slot serves the next new one. Columns are created
- * through the table and grow with it. A table made with `{ idOfSlot: false }` keeps no slot → id (8 bytes a
- * slot less) for an owner that only ever goes from an id to its slot; `id()` then throws.
+ * The slots of a table: id → slot, slot → id, and a free list so a deleted point's slot serves the next new
+ * one. Columns are created through the table and grow with it.
+ *
+ * The registry's ids (24 lowercase hex digits) are kept as their 12 bytes in a column, found through an
+ * open-addressing hash index of slot numbers (linear probing, at most half full, backward-shift deletion):
+ * ~25 bytes a point, no string kept. A `Map` entry cost ~37 and kept the id string alive (~40 more), and
+ * every capability holding points has a table of its own (a million after a large import). Other ids
+ * (tests, fixtures) go through a plain map each way. `id(slot)` makes the string anew each time.
  */
 export class SlotTable {
-  private readonly slotOf = new Map<string, number>();
-  private readonly idOf: Array<string | undefined> = [];
+  /** Slot → the 12 bytes of its hex id. */
+  private idBytes: Uint8Array;
+  /** The same memory as a Buffer (its hex encoder makes `id()`). */
+  private idBuf: Buffer;
+  /** Slot → 0 free, 1 hex id in `idBytes`, 2 another id (`otherId`). */
+  private kind: Uint8Array;
+  /** Slot + 1 per bucket (0: empty); a power of two long, never more than half full. */
+  private buckets = new Int32Array(64);
+  private hexCount = 0;
+  private readonly otherSlot = new Map<string, number>();
+  private readonly otherId = new Map<number, string>();
+  private readonly scratch = new Uint8Array(ID_BYTES);
   private free: number[] = [];
   private capacity: number;
   private readonly columns: Growable[] = [];
-  private readonly keepIds: boolean;
-  /** The next slot never handed out (idOf's length when ids are kept). */
+  /** The next slot never handed out. */
   private top = 0;
 
-  constructor(initialCapacity = 1024, options: { idOfSlot?: boolean } = {}) {
+  constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
-    this.keepIds = options.idOfSlot ?? true;
+    this.idBytes = new Uint8Array(this.capacity * ID_BYTES);
+    this.idBuf = Buffer.from(this.idBytes.buffer, this.idBytes.byteOffset, this.idBytes.byteLength);
+    this.kind = new Uint8Array(this.capacity);
   }
 
   get size(): number {
-    return this.slotOf.size;
+    return this.hexCount + this.otherSlot.size;
   }
 
   u8(empty = 0): NumberColumn<Uint8Array> {
@@ -118,66 +139,164 @@ export class SlotTable {
 
   /** The slot of `id`, -1 when absent. */
   slot(id: string): number {
-    return this.slotOf.get(id) ?? -1;
+    if (!this.parse(id)) return this.otherSlot.get(id) ?? -1;
+    const e = this.buckets[this.bucketOf(this.scratch, 0)];
+    return e === 0 ? -1 : e - 1;
   }
 
   has(id: string): boolean {
-    return this.slotOf.has(id);
+    return this.slot(id) !== -1;
   }
 
   /** The id held in `slot` (undefined: free). */
   id(slot: number): string | undefined {
-    if (!this.keepIds) throw new Error('SlotTable: made without slot → id');
-    return this.idOf[slot];
+    const k = slot < this.top ? this.kind[slot] : 0;
+    if (k === 1) return this.idBuf.toString('hex', slot * ID_BYTES, slot * ID_BYTES + ID_BYTES);
+    return k === 2 ? this.otherId.get(slot) : undefined;
   }
 
   /** The slot of `id`, taken (a freed one first) when it had none: its columns then read their `empty`. */
   add(id: string): number {
-    const have = this.slotOf.get(id);
-    if (have !== undefined) return have;
+    const hex = this.parse(id);
+    let bucket = -1;
+    if (hex) {
+      bucket = this.bucketOf(this.scratch, 0);
+      const e = this.buckets[bucket];
+      if (e !== 0) return e - 1;
+    } else {
+      const have = this.otherSlot.get(id);
+      if (have !== undefined) return have;
+    }
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.top++;
-      if (slot >= this.capacity) {
-        this.capacity = Math.ceil(this.capacity * 1.5);
-        for (const c of this.columns) c.grow(this.capacity);
-      }
-      if (this.keepIds) this.idOf.push(id);
-    } else if (this.keepIds) this.idOf[slot] = id;
-    this.slotOf.set(id, slot);
+      if (slot >= this.capacity) this.grow(Math.ceil(this.capacity * 1.5));
+    }
+    if (hex) {
+      this.idBytes.set(this.scratch, slot * ID_BYTES);
+      this.kind[slot] = 1;
+      this.buckets[bucket] = slot + 1;
+      if (++this.hexCount * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    } else {
+      this.kind[slot] = 2;
+      this.otherSlot.set(id, slot);
+      this.otherId.set(slot, id);
+    }
     return slot;
   }
 
   /** Frees the slot of `id` (the caller resets the columns it reads); returns it, -1 when absent. */
   remove(id: string): number {
-    const slot = this.slotOf.get(id);
-    if (slot === undefined) return -1;
-    this.slotOf.delete(id);
-    if (this.keepIds) this.idOf[slot] = undefined;
+    let slot: number;
+    if (this.parse(id)) {
+      let i = this.bucketOf(this.scratch, 0);
+      const e = this.buckets[i];
+      if (e === 0) return -1;
+      slot = e - 1;
+      // backward-shift deletion: entries after the hole that may sit in it move up, so no search stops early
+      const mask = this.buckets.length - 1;
+      this.buckets[i] = 0;
+      for (let j = (i + 1) & mask; this.buckets[j] !== 0; j = (j + 1) & mask) {
+        const home = this.hashAt(this.idBytes, (this.buckets[j] - 1) * ID_BYTES) & mask;
+        // the entry at j may move to i when its home is not cyclically within (i, j]
+        if (i <= j ? home <= i || home > j : home <= i && home > j) {
+          this.buckets[i] = this.buckets[j];
+          this.buckets[j] = 0;
+          i = j;
+        }
+      }
+      this.hexCount--;
+    } else {
+      const have = this.otherSlot.get(id);
+      if (have === undefined) return -1;
+      slot = have;
+      this.otherSlot.delete(id);
+      this.otherId.delete(slot);
+    }
+    this.kind[slot] = 0;
     this.free.push(slot);
     return slot;
   }
 
-  /** Every (id, slot), in the order the ids were added. */
-  entries(): IterableIterator<[string, number]> {
-    return this.slotOf.entries();
+  /** Every (id, slot), in slot order. */
+  *entries(): Generator<[string, number]> {
+    for (let s = 0; s < this.top; s++) if (this.kind[s] !== 0) yield [this.id(s) as string, s];
   }
 
-  ids(): IterableIterator<string> {
-    return this.slotOf.keys();
+  *ids(): Generator<string> {
+    for (let s = 0; s < this.top; s++) if (this.kind[s] !== 0) yield this.id(s) as string;
   }
 
-  /** Every slot in use, in the order the ids were added. */
-  slots(): IterableIterator<number> {
-    return this.slotOf.values();
+  /** Every slot in use, in order. */
+  *slots(): Generator<number> {
+    for (let s = 0; s < this.top; s++) if (this.kind[s] !== 0) yield s;
   }
 
   /** Drops every slot (columns keep their size; the caller resets what it reads or makes a new table). */
   clear(): void {
-    this.slotOf.clear();
-    this.idOf.length = 0;
+    this.kind.fill(0);
+    this.buckets.fill(0);
+    this.hexCount = 0;
+    this.otherSlot.clear();
+    this.otherId.clear();
     this.top = 0;
     this.free = [];
+  }
+
+  /** Reads a 24-digit lowercase hex id into `scratch`; false for any other id. */
+  private parse(id: string): boolean {
+    if (id.length !== 2 * ID_BYTES) return false;
+    const out = this.scratch;
+    for (let i = 0; i < ID_BYTES; i++) {
+      const a = id.charCodeAt(2 * i);
+      const b = id.charCodeAt(2 * i + 1);
+      const hi = a < 128 ? HEX_VALUE[a] : -1;
+      const lo = b < 128 ? HEX_VALUE[b] : -1;
+      if ((hi | lo) < 0) return false;
+      out[i] = (hi << 4) | lo;
+    }
+    return true;
+  }
+
+  /** FNV-1a over the 12 bytes, then mixed (ObjectIds differ mostly in their last bytes). */
+  private hashAt(bytes: Uint8Array, at: number): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < ID_BYTES; i++) h = Math.imul(h ^ bytes[at + i], 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    return (h ^ (h >>> 12)) >>> 0;
+  }
+
+  /** The bucket holding these bytes' slot, or the empty bucket where it would go. */
+  private bucketOf(bytes: Uint8Array, at: number): number {
+    const mask = this.buckets.length - 1;
+    const ids = this.idBytes;
+    for (let i = this.hashAt(bytes, at) & mask; ; i = (i + 1) & mask) {
+      const e = this.buckets[i];
+      if (e === 0) return i;
+      const o = (e - 1) * ID_BYTES;
+      let same = true;
+      for (let k = 0; k < ID_BYTES && same; k++) same = ids[o + k] === bytes[at + k];
+      if (same) return i;
+    }
+  }
+
+  private rehash(size: number): void {
+    const old = this.buckets;
+    this.buckets = new Int32Array(size);
+    for (const e of old) if (e !== 0) this.buckets[this.bucketOf(this.idBytes, (e - 1) * ID_BYTES)] = e;
+  }
+
+  private grow(capacity: number): void {
+    const bytes = new Uint8Array(capacity * ID_BYTES);
+    bytes.set(this.idBytes);
+    this.idBytes = bytes;
+    this.idBuf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const kind = new Uint8Array(capacity);
+    kind.set(this.kind);
+    this.kind = kind;
+    this.capacity = capacity;
+    for (const c of this.columns) c.grow(capacity);
   }
 
   private column<C extends Growable>(c: C): C {

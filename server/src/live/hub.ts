@@ -215,7 +215,7 @@ export class LiveHub {
 
   allPoints(): PointEntry[] {
     const out: PointEntry[] = [];
-    for (const [, slot] of this.points.table.entries()) out.push(this.points.entry(slot));
+    for (const slot of this.points.table.slots()) out.push(this.points.entry(slot));
     return out;
   }
 

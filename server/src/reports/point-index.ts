@@ -123,7 +123,7 @@ export class PointIndex {
   groupCounts(): ReadonlyMap<string, number> {
     if (this.counts) return this.counts;
     const perCode = new Map<number, number>();
-    for (const [, slot] of this.table.entries()) {
+    for (const slot of this.table.slots()) {
       const g = this.groupOf.get(slot);
       perCode.set(g, (perCode.get(g) ?? 0) + 1);
     }
@@ -181,7 +181,7 @@ export class PointIndex {
     const out = new Set<string>();
     for (let i = this.logEpoch.length - 1; i >= 0 && this.logEpoch[i] > epoch; i--) out.add(this.logId[i]);
     const from = Math.max(epoch, this.bornFloor);
-    if (this.lastBorn > from) for (const [id, slot] of this.table.entries()) if (this.bornAt.get(slot) > from) out.add(id);
+    if (this.lastBorn > from) for (const slot of this.table.slots()) if (this.bornAt.get(slot) > from) out.add(this.table.id(slot) as string);
     return out;
   }
 
