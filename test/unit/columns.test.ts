@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { Dictionary, ListDictionary, SlotGroups, SlotTable } from '../../server/src/lib/columns';
-import { heapUsedAfterGc } from '../../scripts/heap-used';
+import { Dictionary, IdSpace, ListDictionary, SlotGroups, SlotTable } from '../../server/src/lib/columns';
+import { fullGc, heapUsedAfterGc } from '../../scripts/heap-used';
 
 describe('lib/columns: per-point state as columns', () => {
   it('when a point is removed, then its slot serves the next new point and its columns keep their values until set', () => {
-    const t = new SlotTable(16);
+    const t = new SlotTable(new IdSpace(16));
     const st = t.u8();
     const since = t.f64(NaN);
     const a = t.add('a');
@@ -25,7 +25,7 @@ describe('lib/columns: per-point state as columns', () => {
   });
 
   it('when the table outgrows its capacity, then every column grows with it and keeps what it held', () => {
-    const t = new SlotTable(16);
+    const t = new SlotTable(new IdSpace(16));
     const code = t.i32(-1);
     const name = t.values('');
     for (let i = 0; i < 1000; i++) {
@@ -40,7 +40,7 @@ describe('lib/columns: per-point state as columns', () => {
   });
 
   it('when registry ids (24 hex digits) and other ids are added, removed and added again in any order, then the table answers as a map would', () => {
-    const t = new SlotTable(16);
+    const t = new SlotTable(new IdSpace(16));
     const model = new Map<string, number>();
     let seed = 7;
     const rnd = (n: number): number => {
@@ -76,13 +76,15 @@ describe('lib/columns: per-point state as columns', () => {
     t.clear();
     expect(t.size).to.equal(0);
     expect(t.slot(pool[0])).to.equal(-1);
-    expect(t.add(pool[1])).to.equal(0);
+    // its slots are free again: the next id takes one of them, none beyond
+    expect(t.add(pool[1])).to.be.below(3002);
+    expect(t.size).to.equal(1);
   });
 
   it('when 200,000 registry ids are added, then the table keeps under 40 bytes each and not their strings (~30; a Map entry, slot → id and the id string: ~143)', () => {
     const n = 200_000;
     const before = heapUsedAfterGc();
-    const t = new SlotTable();
+    const t = new SlotTable(new IdSpace());
     for (let i = 0; i < n; i++) t.add((0x6570_0000_0000 + i).toString(16).padStart(24, '0'));
     const perPoint = (heapUsedAfterGc() - before) / n;
     expect(t.size).to.equal(n);
@@ -90,8 +92,43 @@ describe('lib/columns: per-point state as columns', () => {
     expect(perPoint, `${perPoint.toFixed(1)} bytes a point`).to.be.below(40);
   });
 
+  it('when several tables hold points of one id space, then a point has one slot in all of them, freed when the last lets go or is dropped', async () => {
+    const space = new IdSpace(16);
+    const live = new SlotTable(space);
+    const alerting = new SlotTable(space);
+    const id = '6570a1b2c3d4e5f601234567';
+    const a = live.add(id);
+    expect(alerting.slot(id)).to.equal(-1);
+    expect(alerting.add(id)).to.equal(a);
+    expect(space.size).to.equal(1);
+    live.remove(id);
+    expect(live.slot(id)).to.equal(-1);
+    expect(alerting.slot(id)).to.equal(a);
+    expect(alerting.id(a)).to.equal(id);
+    expect(live.id(a)).to.equal(undefined);
+    alerting.remove(id);
+    expect(space.size).to.equal(0);
+    // the columns of every table grow with the space
+    const st = live.u8();
+    for (let i = 0; i < 100; i++) st.set(alerting.add(`p${i}`), 1);
+    expect(space.capacity).to.be.at.least(100);
+    expect(st.data.length).to.equal(space.capacity);
+    // a table dropped without letting go (a replaced index) frees its slots once collected
+    (() => {
+      const dropped = new SlotTable(space);
+      for (let i = 0; i < 50; i++) dropped.add(`q${i}`);
+    })();
+    expect(space.size).to.equal(150);
+    for (let round = 0; round < 20 && space.size > 100; round++) {
+      fullGc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(space.size).to.equal(100);
+    expect(alerting.size).to.equal(100);
+  });
+
   it('when slots are grouped, moved and removed, then each group lists its slots in the order they joined, like a Set', () => {
-    const t = new SlotTable(16);
+    const t = new SlotTable(new IdSpace(16));
     const g = new SlotGroups(t);
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => t.add(id));
     for (const s of [a, b, c, d]) g.add(s, 1);

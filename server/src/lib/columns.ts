@@ -78,22 +78,26 @@ for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 const ID_BYTES = 12;
 
 /**
- * The slots of a table: id → slot, slot → id, and a free list so a deleted point's slot serves the next new
- * one. Columns are created through the table and grow with it.
+ * Point ids ↔ slot numbers, one space for the whole process: every capability that keeps points (polling's
+ * sleeping points, live push, its catalog, alerting, the reports index) numbers a point by the same slot and
+ * keeps its own columns by it (a `SlotTable` is one capability's view). A slot is freed when the last table
+ * holding it lets it go, then serves the next new id.
  *
  * The registry's ids (24 lowercase hex digits) are kept as their 12 bytes in a column, found through an
  * open-addressing hash index of slot numbers (linear probing, at most half full, backward-shift deletion):
- * ~25 bytes a point, no string kept. A `Map` entry cost ~37 and kept the id string alive (~40 more), and
- * every capability holding points has a table of its own (a million after a large import). Other ids
- * (tests, fixtures) go through a plain map each way. `id(slot)` makes the string anew each time.
+ * ~30 bytes a point once, no string kept. (A `Map` per capability cost ~45 bytes each and kept the id string
+ * alive, ~40 more: five of them were ~270 bytes a point after a million-row import.) Other ids (tests,
+ * fixtures) go through a plain map each way. `id(slot)` makes the string anew each time.
  */
-export class SlotTable {
+export class IdSpace {
   /** Slot → the 12 bytes of its hex id. */
   private idBytes: Uint8Array;
   /** The same memory as a Buffer (its hex encoder makes `id()`). */
   private idBuf: Buffer;
   /** Slot → 0 free, 1 hex id in `idBytes`, 2 another id (`otherId`). */
   private kind: Uint8Array;
+  /** Slot → how many tables hold it. */
+  private refs: Uint32Array;
   /** Slot + 1 per bucket (0: empty); a power of two long, never more than half full. */
   private buckets = new Int32Array(64);
   private hexCount = 0;
@@ -101,51 +105,39 @@ export class SlotTable {
   private readonly otherId = new Map<number, string>();
   private readonly scratch = new Uint8Array(ID_BYTES);
   private free: number[] = [];
-  private capacity: number;
-  private readonly columns: Growable[] = [];
-  /** The next slot never handed out. */
-  private top = 0;
+  /** Slots handed out so far (the next slot never handed out). */
+  top = 0;
+  capacity: number;
+  /** The tables over this space: their columns grow with it (weakly held: a dropped table lets go by itself). */
+  private readonly tables = new Set<WeakRef<SlotTable>>();
+  private readonly dropped = new FinalizationRegistry<NumberColumn<Uint8Array>>((member) => {
+    for (let s = 0; s < member.data.length; s++) if (member.data[s] === 1) this.release(s);
+  });
 
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
     this.idBytes = new Uint8Array(this.capacity * ID_BYTES);
     this.idBuf = Buffer.from(this.idBytes.buffer, this.idBytes.byteOffset, this.idBytes.byteLength);
     this.kind = new Uint8Array(this.capacity);
+    this.refs = new Uint32Array(this.capacity);
   }
 
+  /** Ids with a slot (held by at least one table). */
   get size(): number {
     return this.hexCount + this.otherSlot.size;
   }
 
-  u8(empty = 0): NumberColumn<Uint8Array> {
-    return this.column(new NumberColumn((n) => new Uint8Array(n), empty, this.capacity));
+  /** Tables register here so that their columns grow with the space; `member` is released when one is dropped. */
+  attach(table: SlotTable, member: NumberColumn<Uint8Array>): void {
+    this.tables.add(new WeakRef(table));
+    this.dropped.register(table, member);
   }
 
-  i32(empty = 0): NumberColumn<Int32Array> {
-    return this.column(new NumberColumn((n) => new Int32Array(n), empty, this.capacity));
-  }
-
-  u32(empty = 0): NumberColumn<Uint32Array> {
-    return this.column(new NumberColumn((n) => new Uint32Array(n), empty, this.capacity));
-  }
-
-  f64(empty = 0): NumberColumn<Float64Array> {
-    return this.column(new NumberColumn((n) => new Float64Array(n), empty, this.capacity));
-  }
-
-  values<T>(empty: T): ValueColumn<T> {
-    return this.column(new ValueColumn(empty));
-  }
-
-  /** The slot of `id`, -1 when absent. */
-  slot(id: string): number {
+  /** The slot of `id`, -1 when no table holds it. */
+  find(id: string): number {
     if (!this.parse(id)) return this.otherSlot.get(id) ?? -1;
     const e = this.buckets[this.bucketOf(this.scratch, 0)];
     return e === 0 ? -1 : e - 1;
-  }
-
-  has(id: string): boolean {
-    return this.slot(id) !== -1;
   }
 
   /** The id held in `slot` (undefined: free). */
@@ -155,23 +147,30 @@ export class SlotTable {
     return k === 2 ? this.otherId.get(slot) : undefined;
   }
 
-  /** The slot of `id`, taken (a freed one first) when it had none: its columns then read their `empty`. */
-  add(id: string): number {
+  /** The slot of `id` (taken, a freed one first, when it had none), held once more. */
+  acquire(id: string): number {
     const hex = this.parse(id);
     let bucket = -1;
     if (hex) {
       bucket = this.bucketOf(this.scratch, 0);
       const e = this.buckets[bucket];
-      if (e !== 0) return e - 1;
+      if (e !== 0) {
+        this.refs[e - 1]++;
+        return e - 1;
+      }
     } else {
       const have = this.otherSlot.get(id);
-      if (have !== undefined) return have;
+      if (have !== undefined) {
+        this.refs[have]++;
+        return have;
+      }
     }
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.top++;
       if (slot >= this.capacity) this.grow(Math.ceil(this.capacity * 1.5));
     }
+    this.refs[slot] = 1;
     if (hex) {
       this.idBytes.set(this.scratch, slot * ID_BYTES);
       this.kind[slot] = 1;
@@ -185,14 +184,11 @@ export class SlotTable {
     return slot;
   }
 
-  /** Frees the slot of `id` (the caller resets the columns it reads); returns it, -1 when absent. */
-  remove(id: string): number {
-    let slot: number;
-    if (this.parse(id)) {
-      let i = this.bucketOf(this.scratch, 0);
-      const e = this.buckets[i];
-      if (e === 0) return -1;
-      slot = e - 1;
+  /** Held once less; freed when no table holds it any more. */
+  release(slot: number): void {
+    if (slot >= this.top || this.kind[slot] === 0 || --this.refs[slot] > 0) return;
+    if (this.kind[slot] === 1) {
+      let i = this.bucketOf(this.idBytes, slot * ID_BYTES);
       // backward-shift deletion: entries after the hole that may sit in it move up, so no search stops early
       const mask = this.buckets.length - 1;
       this.buckets[i] = 0;
@@ -207,40 +203,11 @@ export class SlotTable {
       }
       this.hexCount--;
     } else {
-      const have = this.otherSlot.get(id);
-      if (have === undefined) return -1;
-      slot = have;
-      this.otherSlot.delete(id);
+      this.otherSlot.delete(this.otherId.get(slot) as string);
       this.otherId.delete(slot);
     }
     this.kind[slot] = 0;
     this.free.push(slot);
-    return slot;
-  }
-
-  /** Every (id, slot), in slot order. */
-  *entries(): Generator<[string, number]> {
-    for (let s = 0; s < this.top; s++) if (this.kind[s] !== 0) yield [this.id(s) as string, s];
-  }
-
-  *ids(): Generator<string> {
-    for (let s = 0; s < this.top; s++) if (this.kind[s] !== 0) yield this.id(s) as string;
-  }
-
-  /** Every slot in use, in order. */
-  *slots(): Generator<number> {
-    for (let s = 0; s < this.top; s++) if (this.kind[s] !== 0) yield s;
-  }
-
-  /** Drops every slot (columns keep their size; the caller resets what it reads or makes a new table). */
-  clear(): void {
-    this.kind.fill(0);
-    this.buckets.fill(0);
-    this.hexCount = 0;
-    this.otherSlot.clear();
-    this.otherId.clear();
-    this.top = 0;
-    this.free = [];
   }
 
   /** Reads a 24-digit lowercase hex id into `scratch`; false for any other id. */
@@ -295,7 +262,127 @@ export class SlotTable {
     const kind = new Uint8Array(capacity);
     kind.set(this.kind);
     this.kind = kind;
+    const refs = new Uint32Array(capacity);
+    refs.set(this.refs);
+    this.refs = refs;
     this.capacity = capacity;
+    for (const ref of this.tables) {
+      const t = ref.deref();
+      if (t) t.grow(capacity);
+      else this.tables.delete(ref);
+    }
+  }
+}
+
+/** The process's one id space (tests that count slots make their own). */
+export const sharedIds = new IdSpace();
+
+/**
+ * One capability's points: which slots of the id space it holds, and its columns by slot (created through
+ * the table, grown with the space). A slot another table still holds keeps its number; a slot taken anew
+ * may have served another point here before, so the caller sets what it reads when it adds and resets it
+ * when it removes.
+ */
+export class SlotTable {
+  private readonly columns: Growable[] = [];
+  /** 1 where this table holds the slot. */
+  private readonly member: NumberColumn<Uint8Array>;
+  private count = 0;
+
+  constructor(private readonly space: IdSpace = sharedIds) {
+    this.member = new NumberColumn((n) => new Uint8Array(n), 0, space.capacity);
+    this.columns.push(this.member);
+    space.attach(this, this.member);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  u8(empty = 0): NumberColumn<Uint8Array> {
+    return this.column(new NumberColumn((n) => new Uint8Array(n), empty, this.space.capacity));
+  }
+
+  i32(empty = 0): NumberColumn<Int32Array> {
+    return this.column(new NumberColumn((n) => new Int32Array(n), empty, this.space.capacity));
+  }
+
+  u32(empty = 0): NumberColumn<Uint32Array> {
+    return this.column(new NumberColumn((n) => new Uint32Array(n), empty, this.space.capacity));
+  }
+
+  f64(empty = 0): NumberColumn<Float64Array> {
+    return this.column(new NumberColumn((n) => new Float64Array(n), empty, this.space.capacity));
+  }
+
+  values<T>(empty: T): ValueColumn<T> {
+    return this.column(new ValueColumn(empty));
+  }
+
+  /** The slot of `id`, -1 when this table does not hold it. */
+  slot(id: string): number {
+    const s = this.space.find(id);
+    return s !== -1 && this.member.data[s] === 1 ? s : -1;
+  }
+
+  has(id: string): boolean {
+    return this.slot(id) !== -1;
+  }
+
+  /** The id held in `slot` (undefined: not held here). */
+  id(slot: number): string | undefined {
+    return slot < this.member.data.length && this.member.data[slot] === 1 ? this.space.id(slot) : undefined;
+  }
+
+  /** The slot of `id`, taken when this table did not hold it. */
+  add(id: string): number {
+    const have = this.slot(id);
+    if (have !== -1) return have;
+    const slot = this.space.acquire(id);
+    this.member.data[slot] = 1;
+    this.count++;
+    return slot;
+  }
+
+  /** Lets go of `id` (the caller resets the columns it reads); returns its slot, -1 when not held here. */
+  remove(id: string): number {
+    const slot = this.slot(id);
+    if (slot === -1) return -1;
+    this.member.data[slot] = 0;
+    this.count--;
+    this.space.release(slot);
+    return slot;
+  }
+
+  /** Every (id, slot) held here, in slot order. */
+  *entries(): Generator<[string, number]> {
+    for (const s of this.slots()) yield [this.space.id(s) as string, s];
+  }
+
+  *ids(): Generator<string> {
+    for (const s of this.slots()) yield this.space.id(s) as string;
+  }
+
+  /** Every slot held here, in order. */
+  *slots(): Generator<number> {
+    const member = this.member.data;
+    const top = Math.min(this.space.top, member.length);
+    for (let s = 0; s < top; s++) if (member[s] === 1) yield s;
+  }
+
+  /** Lets go of every slot (columns keep their values; the caller resets what it reads or makes a new table). */
+  clear(): void {
+    const member = this.member.data;
+    for (let s = 0; s < member.length; s++) {
+      if (member[s] !== 1) continue;
+      member[s] = 0;
+      this.space.release(s);
+    }
+    this.count = 0;
+  }
+
+  /** Called by the space when it grows. */
+  grow(capacity: number): void {
     for (const c of this.columns) c.grow(capacity);
   }
 

@@ -41,7 +41,7 @@ const KIND_CODE = new Map<ProbeKind, number>(probeKinds.map((k, i) => [k, i]));
  * point wakes up) and the open history slot (closed into the write buffer before a point goes to sleep).
  */
 export class DormantPoints {
-  private readonly table = new SlotTable(1024);
+  private readonly table = new SlotTable();
   private readonly unusual = new Map<number, PointState>();
   private readonly flags = this.table.u8();
   private readonly kind = this.table.u8();
