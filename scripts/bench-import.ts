@@ -286,14 +286,16 @@ async function main(): Promise<void> {
     log(`warm-up: ${WARMUP_S} s of polling before the upload`);
     await sleep(WARMUP_S * 1000);
     const idleRss = pct(rss, 50);
+    const idleMem = memAt.at(-1);
     const idleLag = [...lag];
     const idleHealth = [...health];
     health.length = 0;
     slowHealth.length = 0;
     rss.length = 0;
+    memAt.length = 0;
     lag.length = 0;
     log(
-      `idle (no import): server RSS ${idleRss.toFixed(0)} MB; /healthz ${idleHealth.length} probes p50 ${pct(idleHealth, 50).toFixed(1)} ms, p99 ${pct(idleHealth, 99).toFixed(1)} ms, ` +
+      `idle (no import): server RSS ${idleRss.toFixed(0)} MB (heap ${idleMem?.['heap total']?.toFixed(0)}, used ${idleMem?.['heap used']?.toFixed(0)}, external ${idleMem?.external?.toFixed(0)}); /healthz ${idleHealth.length} probes p50 ${pct(idleHealth, 50).toFixed(1)} ms, p99 ${pct(idleHealth, 99).toFixed(1)} ms, ` +
         `over 200 ms: ${idleHealth.filter((x) => x > 200).length}; cycle lag p99 ${pct(idleLag, 99).toFixed(3)} s, max ${Math.max(0, ...idleLag).toFixed(3)} s`,
     );
 
@@ -318,11 +320,13 @@ async function main(): Promise<void> {
     health.length = 0;
     slowHealth.length = 0;
     rss.length = 0;
+    memAt.length = 0;
     lag.length = 0;
     await heapSnapshot('before');
     health.length = 0;
     slowHealth.length = 0;
     rss.length = 0;
+    memAt.length = 0;
     lag.length = 0;
     phaseNote = 'upload';
     const form = new FormData();
@@ -356,7 +360,7 @@ async function main(): Promise<void> {
         const p = job.progress;
         log(
           `  t=${((now - started) / 1000).toFixed(0)} s ${job.phase}: ${p.rowsDone} rows read (${p.bytesTotal ? ((100 * p.bytesDone) / p.bytesTotal).toFixed(0) : '?'} % of the file), ${p.rowsApplied}/${p.rowsToApply} written; ` +
-            `RSS ${rss.at(-1)?.toFixed(0)} MB (max ${Math.max(...rss).toFixed(0)}); /healthz so far max ${Math.max(...health).toFixed(0)} ms, ${slowHealth.length} over 200 ms of ${health.length}; lag so far p99 ${pct(lag, 99).toFixed(3)} s`,
+            `RSS ${rss.at(-1)?.toFixed(0)} MB (max ${Math.max(...rss).toFixed(0)}; heap ${memAt.at(-1)?.['heap total']?.toFixed(0)} of which used ${memAt.at(-1)?.['heap used']?.toFixed(0)}, external ${memAt.at(-1)?.external?.toFixed(0)}); /healthz so far max ${Math.max(...health).toFixed(0)} ms, ${slowHealth.length} over 200 ms of ${health.length}; lag so far p99 ${pct(lag, 99).toFixed(3)} s`,
         );
       }
     }
