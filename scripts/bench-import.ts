@@ -1,7 +1,7 @@
 /**
  * Import benchmark (issue 12, finding 1): one large file must not take the service down.
  *
- *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR]
+ *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR --malloc-default]
  *
  * 1. Starts the embedded store as its own process (so the server's RSS is the server's alone) and the
  *    server as another (`node server/src/main.ts --demo`: the demo district, 5,400 points on 127.20.x.y,
@@ -27,6 +27,7 @@ import { formatGbCode } from '../server/src/cameras/gbcode';
 import { csvLine } from '../server/src/cameras/transfer/csv';
 import { encodeText } from '../server/src/cameras/transfer/decode';
 import { generateDemoDistrict } from '../server/src/demo/district';
+import { MALLOC_ENV } from '../server/src/lib/runtime';
 import { calibrate, calibrationLine } from './bench-calibration';
 import { writeZipBomb } from './zip-bomb';
 
@@ -38,6 +39,8 @@ const ROWS = arg('rows', 1_000_000);
 const BOMB_MB = arg('bomb-mb', 200);
 const WARMUP_S = arg('warmup', 20);
 const BOMB = !process.argv.includes('--no-bomb');
+/** The server and store as `npm start` / `npm run db` run them (glibc's malloc settings, lib/runtime.ts); `--malloc-default` leaves glibc's defaults. */
+const MALLOC: Record<string, string> = process.argv.includes('--malloc-default') ? {} : { ...MALLOC_ENV };
 const SNAPSHOT_DIR = process.argv.includes('--heap-snapshots') ? path.resolve(process.argv[process.argv.indexOf('--heap-snapshots') + 1]) : null;
 const root = path.resolve(__dirname, '..');
 const tsx = ['--require', require.resolve('tsx/cjs')];
@@ -165,6 +168,8 @@ async function main(): Promise<void> {
   };
   log(`# bench:import ${new Date().toISOString()} — ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   log(calibrationLine(await calibrate()));
+  const mallocVars = Object.entries(MALLOC).map(([k, v]) => `${k}=${v}`);
+  log(`server and store environment: ${mallocVars.length ? `${mallocVars.join(' ')} (as npm start sets it)` : "glibc's malloc defaults (--malloc-default)"}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-import-'));
   const children: ChildProcess[] = [];
   const stopAll = (): void => {
@@ -176,7 +181,7 @@ async function main(): Promise<void> {
   });
   try {
     const storePort = await freePort();
-    const store = spawn(process.execPath, [...tsx, path.join(root, 'server/src/embedded-mongo/cli.ts'), '--port', String(storePort), '--dbpath', path.join(work, 'db'), '--quiet'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const store = spawn(process.execPath, [...tsx, path.join(root, 'server/src/embedded-mongo/cli.ts'), '--port', String(storePort), '--dbpath', path.join(work, 'db'), '--quiet'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...MALLOC } });
     children.push(store);
     fs.mkdirSync(path.join(work, 'db'));
     await waitLine(store, /mongodb:\/\/\S+/, 60_000);
@@ -192,6 +197,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        ...MALLOC,
         NODE_ENV: 'development',
         HOST: '127.0.0.1',
         PORT: String(port),
