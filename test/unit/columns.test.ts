@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Dictionary, IdSpace, ListDictionary, SlotGroups, SlotTable } from '../../server/src/lib/columns';
+import { Dictionary, IdSpace, ListDictionary, NumberColumn, SlotGroups, SlotTable, ValueColumn } from '../../server/src/lib/columns';
 import { fullGc, heapUsedAfterGc } from '../../scripts/heap-used';
 
 describe('lib/columns: per-point state as columns', () => {
@@ -112,7 +112,7 @@ describe('lib/columns: per-point state as columns', () => {
     const st = live.u8();
     for (let i = 0; i < 100; i++) st.set(alerting.add(`p${i}`), 1);
     expect(space.capacity).to.be.at.least(100);
-    expect(st.data.length).to.equal(space.capacity);
+    expect(st.length).to.equal(space.capacity);
     // a table dropped without letting go (a replaced index) frees its slots once collected
     (() => {
       const dropped = new SlotTable(space);
@@ -125,6 +125,24 @@ describe('lib/columns: per-point state as columns', () => {
     }
     expect(space.size).to.equal(100);
     expect(alerting.size).to.equal(100);
+  });
+
+  it('when a column outgrows a page, then it grows by a page without copying what it holds, and keeps every value', () => {
+    const page = 65_536;
+    const col = new NumberColumn((n) => new Float64Array(n), NaN, 1000);
+    const names = new ValueColumn<string>('');
+    for (let s = 0; s < 1000; s++) col.set(s, s * 0.5);
+    col.grow(2 * page);
+    col.set(2 * page - 1, 7);
+    names.set(2 * page + 5, '第三页');
+    const before = process.memoryUsage().arrayBuffers;
+    col.grow(3 * page);
+    // one page more (512 KiB of doubles), not a copy of all three (1.5 MiB)
+    expect(process.memoryUsage().arrayBuffers - before).to.be.below(1.2 * page * 8);
+    expect(col.length).to.equal(3 * page);
+    expect([col.get(0), col.get(999), col.get(2 * page - 1)]).to.deep.equal([0, 499.5, 7]);
+    expect(Number.isNaN(col.get(1000)) && Number.isNaN(col.get(3 * page - 1))).to.equal(true);
+    expect([names.get(2 * page + 5), names.get(2 * page + 4), names.get(9)]).to.deep.equal(['第三页', '', '']);
   });
 
   it('when slots are grouped, moved and removed, then each group lists its slots in the order they joined, like a Set', () => {
