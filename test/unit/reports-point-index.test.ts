@@ -13,6 +13,14 @@ function upsert(id: string, regionId: string, sharing: 'own' | 'up' | 'all', org
   return { kind: 'upsert', id, regionId, camera };
 }
 
+/** The region of a point's group at an epoch (undefined: it did not exist then). */
+const regionAt =
+  (idx: PointIndex) =>
+  (id: string, e: number): string | undefined => {
+    const g = idx.groupAt(id, e);
+    return g === null ? undefined : groupOfKey(g).regionId;
+  };
+
 describe('reports point index (groups of the online-rate sums)', () => {
   it('when points are added, then each is in the group of its region, sharing, organisation and classification', () => {
     const idx = new PointIndex(KEY_PUBLIC);
@@ -77,10 +85,7 @@ describe('reports point index (groups of the online-rate sums)', () => {
 
   it('when older changes are forgotten, then the groups at later epochs are still known for points that moved several times', () => {
     const idx = new PointIndex(KEY_PUBLIC);
-    const region = (id: string, e: number): string | undefined => {
-      const g = idx.groupAt(id, e);
-      return g === null ? undefined : groupOfKey(g).regionId;
-    };
+    const region = regionAt(idx);
     idx.apply(upsert('a', 'r1', 'up', 'OrgA'));
     idx.apply(upsert('b', 'r1', 'up', 'OrgA'));
     const e1 = idx.epoch;
@@ -101,10 +106,7 @@ describe('reports point index (groups of the online-rate sums)', () => {
 
   it('when points are created, moved, deleted and an id comes back while a build holds an epoch, then each one’s group at every epoch is known', () => {
     const idx = new PointIndex(KEY_PUBLIC);
-    const region = (id: string, e: number): string | undefined => {
-      const g = idx.groupAt(id, e);
-      return g === null ? undefined : groupOfKey(g).regionId;
-    };
+    const region = regionAt(idx);
     idx.apply(upsert('old', 'r1', 'up', 'OrgA'));
     const e0 = idx.epoch;
     idx.apply(upsert('n', 'r1', 'up', 'OrgA'));
