@@ -1,7 +1,7 @@
 /**
  * Import benchmark (issue 12, finding 1): one large file must not take the service down.
  *
- *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR --malloc-default]
+ *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR --malloc-default --trace-gc FILE --cpu-prof DIR]
  *
  * 1. Starts the embedded store as its own process (so the server's RSS is the server's alone) and the
  *    server as another (`node server/src/main.ts --demo`: the demo district, 5,400 points on 127.20.x.y,
@@ -42,6 +42,10 @@ const BOMB = !process.argv.includes('--no-bomb');
 /** The server and store as `npm start` / `npm run db` run them (glibc's malloc settings, lib/runtime.ts); `--malloc-default` leaves glibc's defaults. */
 const MALLOC: Record<string, string> = process.argv.includes('--malloc-default') ? {} : { ...MALLOC_ENV };
 const SNAPSHOT_DIR = process.argv.includes('--heap-snapshots') ? path.resolve(process.argv[process.argv.indexOf('--heap-snapshots') + 1]) : null;
+/** `--trace-gc FILE`: the server runs with `--trace-gc`, its stdout goes to FILE, and its GC pauses are summed up at the end. */
+const TRACE_GC = process.argv.includes('--trace-gc') ? path.resolve(process.argv[process.argv.indexOf('--trace-gc') + 1]) : null;
+/** `--cpu-prof DIR`: the server writes a V8 CPU profile into DIR when it stops (read it in Chrome's DevTools). */
+const CPU_PROF_DIR = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]) : null;
 const root = path.resolve(__dirname, '..');
 const tsx = ['--require', require.resolve('tsx/cjs')];
 
@@ -82,6 +86,18 @@ function memoryOf(metrics: string): Record<string, number> {
     'new space total': mb(/^vigil_nodejs_heap_space_size_total_bytes\{space="new"\}\s+(\S+)/m),
     external: mb(/^vigil_nodejs_external_memory_bytes\s+(\S+)/m),
   };
+}
+
+/** The server's GC pauses from its `--trace-gc` lines ("… ms: Mark-Compact 400.1 (420.0) -> 300.2 (310.0) MB, 150.3 / 0.0 ms …"). */
+function gcPauses(trace: string): string {
+  const byKind = new Map<string, number[]>();
+  for (const m of trace.matchAll(/ ms: ([A-Za-z-]+(?: \(reduce\))?)[^\n]*?MB, ([\d.]+) \/ [\d.]+ ms/g)) {
+    const list = byKind.get(m[1]) ?? [];
+    list.push(Number(m[2]));
+    byKind.set(m[1], list);
+  }
+  const parts = [...byKind].map(([kind, ms]) => `${kind} ${ms.length}× (max ${Math.max(...ms).toFixed(0)} ms, ≥ 100 ms: ${ms.filter((x) => x >= 100).length}, ≥ 200 ms: ${ms.filter((x) => x >= 200).length})`);
+  return `server GC pauses over the whole run (--trace-gc): ${parts.join('; ') || 'none found'}`;
 }
 
 function rssMb(pid: number): number {
@@ -192,7 +208,7 @@ async function main(): Promise<void> {
     const controlPort = await freePort();
     if (SNAPSHOT_DIR) fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
     const snapshotArgs = SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : [];
-    const server = spawn(process.execPath, [...snapshotArgs, ...tsx, path.join(root, 'server/src/main.ts'), '--demo'], {
+    const server = spawn(process.execPath, [...snapshotArgs, ...(TRACE_GC ? ['--trace-gc'] : []), ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), ...tsx, path.join(root, 'server/src/main.ts'), '--demo'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -213,6 +229,8 @@ async function main(): Promise<void> {
     });
     children.push(server);
     server.stderr?.on('data', (d: Buffer) => process.stderr.write(`[server] ${d.toString()}`));
+    const gcTrace = TRACE_GC ? fs.createWriteStream(TRACE_GC) : null;
+    if (gcTrace) server.stdout?.on('data', (d: Buffer) => gcTrace.write(d));
     await waitLine(server, /Demo district loaded|registry is not empty/, 300_000);
     const base = `http://127.0.0.1:${port}`;
     /** Writes a heap snapshot of the server (blocking it meanwhile) and waits until it answers again. */
@@ -386,6 +404,7 @@ async function main(): Promise<void> {
     log(`server RSS: idle ${idleRss.toFixed(0)} MB, max ${maxRss.toFixed(0)} MB during the import → growth ${(maxRss - idleRss).toFixed(0)} MB (target ≤ 512 MB)`);
     log(`/healthz: ${health.length} probes, p50 ${pct(health, 50).toFixed(1)} ms, p99 ${pct(health, 99).toFixed(1)} ms, max ${Math.max(...health).toFixed(1)} ms; over 200 ms: ${slowHealth.length} (target 0)`);
     if (slowHealth.length) log(`  slow/failed probes: ${slowHealth.slice(0, 20).join('; ')}`);
+    if (TRACE_GC) log(gcPauses(fs.readFileSync(TRACE_GC, 'utf8')));
     log(`polling cycle lag (sampled each second): p50 ${pct(lag, 50).toFixed(3)} s, p99 ${pct(lag, 99).toFixed(3)} s, max ${Math.max(0, ...lag).toFixed(3)} s over ${lag.length} samples (target p99 ≤ 1 s)`);
 
   } finally {
