@@ -58,6 +58,9 @@ export class DormantPoints {
   /** Code of the region id in `sharedCodes` (4 bytes a point where a reference to the string takes 8). */
   private readonly region = this.table.u32();
   private readonly reasons = this.table.values<string | null>(null);
+  /** Points here by state code, and how many of them are flapping (kept as points come and go: a metrics scrape read every point). */
+  private readonly byState = new Float64Array(cameraStates.length);
+  private flapping = 0;
 
   get size(): number {
     return this.table.size;
@@ -92,21 +95,24 @@ export class DormantPoints {
     return f & UNUSUAL ? this.unusual.get(s)?.maintenance : Boolean(f & M_MAINTENANCE);
   }
 
-  /** Adds each point's state to `by` (counts by state name) and returns how many are flapping. */
+  /** Adds the points' states to `by` (counts by state name) and returns how many are flapping. */
   count(by: Record<string, number>): number {
-    let flapping = 0;
-    for (const s of this.table.slots()) {
-      const m = this.flags.get(s) & UNUSUAL ? this.unusual.get(s) : undefined;
-      const st = m ? m.state : cameraStates[this.state.get(s)];
-      by[st] = (by[st] ?? 0) + 1;
-      if (m?.flapping) flapping++;
-    }
-    return flapping;
+    this.byState.forEach((n, code) => {
+      if (n > 0) by[cameraStates[code]] = (by[cameraStates[code]] ?? 0) + n;
+    });
+    return this.flapping;
+  }
+
+  /** The ids here now, made one by one as a pass reaches them (SlotTable.idsSnapshot). */
+  idsSnapshot(): Iterable<string> {
+    return this.table.idsSnapshot();
   }
 
   /** Stores a point (its id must not be here yet). */
   put(id: string, f: DormantFacts, m: PointState): void {
     const s = this.table.add(id);
+    this.byState[stateCodeOf[m.state]]++;
+    if (m.flapping) this.flapping++;
     let flags = (f.enabled ? ENABLED : 0) | (f.connected ? CONNECTED : 0);
     this.kind.set(s, KIND_CODE.get(f.kind) ?? 0);
     this.retries.set(s, f.retries);
@@ -165,6 +171,8 @@ export class DormantPoints {
     }
     // the string columns hold nothing alive once the slot is free
     this.reasons.reset(s);
+    this.byState[stateCodeOf[m.state]]--;
+    if (m.flapping) this.flapping--;
     return { facts, m };
   }
 }

@@ -334,7 +334,7 @@ export class PointMirror {
       yield p;
       this.settle(p);
     }
-    for (const id of [...this.dormant.ids()]) {
+    for (const id of this.dormant.idsSnapshot()) {
       const p = this.wake(id);
       if (!p) continue;
       yield p;

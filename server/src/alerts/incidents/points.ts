@@ -83,8 +83,13 @@ export class AlertPoints {
     };
   }
 
-  ids(): IterableIterator<string> {
-    return this.table.ids();
+  /** The ids held now, each made when a pass reaches it (a pass over a million points yields to the loop in slices). */
+  ids(): Iterable<string> {
+    return this.table.idsSnapshot();
+  }
+
+  get size(): number {
+    return this.table.size;
   }
 
   dependants(id: string): readonly string[] {

@@ -56,7 +56,7 @@ export interface MaintenanceDeps {
   logger: Logger;
   regions: { current(): RegionTree };
   /** What alerting knows of every point (kept current from the registry). */
-  points: { get(id: string): AlertPoint | undefined; ids(): Iterable<string> };
+  points: { get(id: string): AlertPoint | undefined; ids(): Iterable<string>; readonly size: number };
   cameras: { onChange(listener: (c: CameraChange) => void): () => void };
   target: MaintenanceTarget;
   calendar: Calendar;
@@ -227,8 +227,7 @@ export class MaintenanceService {
   async list(principal: Principal): Promise<MaintenanceWindowList> {
     const all = await this.model.find().sort({ _id: -1 }).limit(1000).lean<WindowDoc[]>();
     const docs = all.filter((d) => this.visibleTo(principal, d));
-    let pointCount = 0;
-    for (const id of this.deps.points.ids()) if (id) pointCount++;
+    const pointCount = this.deps.points.size;
     const count = docs.length * pointCount <= COUNT_BUDGET;
     return { items: docs.map((d) => this.view(d, principal, count)), timeZone: this.deps.calendar.timeZone };
   }
