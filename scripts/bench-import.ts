@@ -1,7 +1,7 @@
 /**
  * Import benchmark (issue 12, finding 1): one large file must not take the service down.
  *
- *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR --malloc-default --trace-gc FILE --cpu-prof DIR]
+ *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR --trace-gc FILE --cpu-prof DIR]
  *
  * 1. Starts the embedded store as its own process (so the server's RSS is the server's alone) and the
  *    server as another (`node server/src/main.ts --demo`: the demo district, 5,400 points on 127.20.x.y,
@@ -27,7 +27,6 @@ import { formatGbCode } from '../server/src/cameras/gbcode';
 import { csvLine } from '../server/src/cameras/transfer/csv';
 import { encodeText } from '../server/src/cameras/transfer/decode';
 import { generateDemoDistrict } from '../server/src/demo/district';
-import { MALLOC_ENV } from '../server/src/lib/runtime';
 import { calibrate, calibrationLine } from './bench-calibration';
 import { writeZipBomb } from './zip-bomb';
 
@@ -39,8 +38,6 @@ const ROWS = arg('rows', 1_000_000);
 const BOMB_MB = arg('bomb-mb', 200);
 const WARMUP_S = arg('warmup', 20);
 const BOMB = !process.argv.includes('--no-bomb');
-/** The server and store as `npm start` / `npm run db` run them (glibc's malloc settings, lib/runtime.ts); `--malloc-default` leaves glibc's defaults. */
-const MALLOC: Record<string, string> = process.argv.includes('--malloc-default') ? {} : { ...MALLOC_ENV };
 const SNAPSHOT_DIR = process.argv.includes('--heap-snapshots') ? path.resolve(process.argv[process.argv.indexOf('--heap-snapshots') + 1]) : null;
 /** `--trace-gc FILE`: the server runs with `--trace-gc`, its stdout goes to FILE, and its GC pauses are summed up at the end. */
 const TRACE_GC = process.argv.includes('--trace-gc') ? path.resolve(process.argv[process.argv.indexOf('--trace-gc') + 1]) : null;
@@ -184,8 +181,6 @@ async function main(): Promise<void> {
   };
   log(`# bench:import ${new Date().toISOString()} — ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   log(calibrationLine(await calibrate()));
-  const mallocVars = Object.entries(MALLOC).map(([k, v]) => `${k}=${v}`);
-  log(`server and store environment: ${mallocVars.length ? `${mallocVars.join(' ')} (as npm start sets it)` : "glibc's malloc defaults (--malloc-default)"}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-import-'));
   const children: ChildProcess[] = [];
   const stopAll = (): void => {
@@ -197,7 +192,7 @@ async function main(): Promise<void> {
   });
   try {
     const storePort = await freePort();
-    const store = spawn(process.execPath, [...tsx, path.join(root, 'server/src/embedded-mongo/cli.ts'), '--port', String(storePort), '--dbpath', path.join(work, 'db'), '--quiet'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...MALLOC } });
+    const store = spawn(process.execPath, [...tsx, path.join(root, 'server/src/embedded-mongo/cli.ts'), '--port', String(storePort), '--dbpath', path.join(work, 'db'), '--quiet'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(store);
     fs.mkdirSync(path.join(work, 'db'));
     await waitLine(store, /mongodb:\/\/\S+/, 60_000);
@@ -213,7 +208,6 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        ...MALLOC,
         NODE_ENV: 'development',
         HOST: '127.0.0.1',
         PORT: String(port),

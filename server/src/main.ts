@@ -1,6 +1,5 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './lib/logger';
-import { MALLOC_ENV, missingMallocEnv } from './lib/runtime';
 import { loadDemoIfEmpty } from './demo/district';
 import { startServer } from './server';
 
@@ -16,10 +15,6 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' });
-  const untuned = missingMallocEnv();
-  if (untuned.length) {
-    logger.warn(`started without ${untuned.map((k) => `${k}=${MALLOC_ENV[k as keyof typeof MALLOC_ENV]}`).join(' ')} in the environment (npm start sets it): a large import may leave a few hundred MB of freed buffers in the process`, { missing: untuned });
-  }
   const server = await startServer({ config, logger });
   process.stdout.write(`\nVigil is running. Console: ${server.url}\n\n`);
   if (process.argv.includes('--demo')) {

@@ -84,9 +84,6 @@ function staleError(current: number): AppError {
  * The registry's writes: validation beyond the schema, write scope, optimistic concurrency, the point
  * counts kept current, audit and change events.
  */
-
-/** Operations per bulk write command of `upsertManyValidated`. */
-const WRITE_CHUNK = 1000;
 export class CameraWrites {
   constructor(
     private readonly coll: CameraCollection,
@@ -277,12 +274,9 @@ export class CameraWrites {
     }
     const failed = new Set<number>();
     const snap = this.counts.snapshot();
-    // one command per WRITE_CHUNK operations: the driver encodes a command in one synchronous step (5,000 points
-    // held the event loop ~60 ms, and /healthz waited behind it)
-    for (let from = 0; from < ops.length; from += WRITE_CHUNK) {
-      if (from > 0 && pace.due()) await pace.yield();
+    if (ops.length) {
       try {
-        await this.coll.bulkWrite(ops.slice(from, from + WRITE_CHUNK) as Parameters<typeof this.coll.bulkWrite>[0], { ordered: false });
+        await this.coll.bulkWrite(ops as Parameters<typeof this.coll.bulkWrite>[0], { ordered: false });
       } catch (err) {
         const writeErrors = (err as { writeErrors?: Array<{ index: number }> | { index: number } }).writeErrors;
         const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : null;
@@ -290,7 +284,7 @@ export class CameraWrites {
           this.counts.invalidate();
           throw err;
         }
-        for (const w of list) failed.add(from + w.index);
+        for (const w of list) failed.add(w.index);
       }
     }
     // an update whose version moved meanwhile matched nothing: find those by reading the versions back

@@ -17,20 +17,3 @@ import v8 from 'node:v8';
 export function tuneGc(opts: { parallelScavenge: boolean }): void {
   v8.setFlagsFromString(opts.parallelScavenge ? '--parallel-scavenge' : '--no-parallel-scavenge');
 }
-
-/**
- * glibc's malloc settings Vigil's processes start with (`npm start`, `npm run db`; package.json sets them, a
- * test checks it does; a service manager must set them too: glibc reads them from the environment at process
- * start, so they cannot be set from inside). A buffer of 128 KiB or more (the driver's wire messages, a
- * worker's import chunks) is then always its own mapping, given back to the system when freed. By default
- * glibc raises that threshold each time such a buffer is freed, so later ones come from its heap and stay
- * there when freed: a million-row import left ~200 MB of freed buffers in the server's RSS (BENCHMARKS.md,
- * 2026-12-04 22:xx).
- */
-export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' } as const;
-
-/** The `MALLOC_ENV` variables a Linux process was started without (glibc reads them; other systems ignore them). */
-export function missingMallocEnv(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string[] {
-  if (platform !== 'linux') return [];
-  return Object.keys(MALLOC_ENV).filter((k) => env[k] === undefined);
-}
