@@ -38,13 +38,14 @@ describe('console catalog resync in headless Chromium', function () {
   const boardSize = (): Promise<number> => page.evaluate(() => window.__vigil?.summary().size ?? -1);
 
   before(async () => {
+    // first: it builds the console when missing, and the server serves what is built when it starts
+    browser = await launchChromium();
     app = await bootApp({ AUTH_MODE: 'open' });
     api = anonymous(app);
     const district = await api.post('/regions', { name: '铁东区', tier: 'district', parentId: null, code: '210302' });
     expect(district.status, JSON.stringify(district.body)).to.equal(201);
     districtId = String(district.body.id);
     for (let i = 0; i < 3; i++) await addPoint();
-    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' })).newPage();
     await page.goto(app.baseUrl);
     await page.waitForFunction(() => window.__vigil?.summary().size === 3 && window.__vigil?.connection() === 'live', null, { timeout: 30_000 });
