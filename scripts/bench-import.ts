@@ -38,11 +38,19 @@ const ROWS = arg('rows', 1_000_000);
 const BOMB_MB = arg('bomb-mb', 200);
 const WARMUP_S = arg('warmup', 20);
 const BOMB = !process.argv.includes('--no-bomb');
-const SNAPSHOT_DIR = process.argv.includes('--heap-snapshots') ? path.resolve(process.argv[process.argv.indexOf('--heap-snapshots') + 1]) : null;
+/** The path after `--name` (null without the flag); a flag without one stops the bench naming it. */
+function pathArg(name: string): string | null {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return null;
+  const value = process.argv[i + 1];
+  if (!value || value.startsWith('--')) throw new Error(`--${name} needs a path`);
+  return path.resolve(value);
+}
+const SNAPSHOT_DIR = pathArg('heap-snapshots');
 /** `--trace-gc FILE`: the server runs with `--trace-gc`, its stdout goes to FILE, and its GC pauses are summed up at the end. */
-const TRACE_GC = process.argv.includes('--trace-gc') ? path.resolve(process.argv[process.argv.indexOf('--trace-gc') + 1]) : null;
+const TRACE_GC = pathArg('trace-gc');
 /** `--cpu-prof DIR`: the server writes a V8 CPU profile into DIR when it stops (read it in Chrome's DevTools). */
-const CPU_PROF_DIR = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]) : null;
+const CPU_PROF_DIR = pathArg('cpu-prof');
 const root = path.resolve(__dirname, '..');
 const tsx = ['--require', require.resolve('tsx/cjs')];
 

@@ -120,7 +120,7 @@ const ID_BYTES = 12;
  *
  * The registry's ids (24 lowercase hex digits) are kept as their 12 bytes in a column, found through an
  * open-addressing hash index of slot numbers (linear probing, at most half full, backward-shift deletion):
- * ~30 bytes a point once, no string kept. (A `Map` per capability cost ~45 bytes each and kept the id string
+ * ~40 bytes a point once (with the holders' count and a generation per slot), no string kept. (A `Map` per capability cost ~45 bytes each and kept the id string
  * alive, ~40 more: five of them were ~270 bytes a point after a million-row import.) Other ids (tests,
  * fixtures) go through a plain map each way. `id(slot)` makes the string anew each time.
  */
@@ -142,22 +142,33 @@ export class IdSpace {
   private readonly otherId = new Map<number, string>();
   private readonly scratch = new Uint8Array(ID_BYTES);
   private free: number[] = [];
-  /** Slots handed out so far (the next slot never handed out). */
-  top = 0;
-  capacity: number;
+  /** The next slot never handed out. */
+  private next = 0;
+  private slots: number;
   /** The tables over this space: their columns grow with it (weakly held: a dropped table lets go by itself). */
   private readonly tables = new Set<WeakRef<SlotTable>>();
-  private readonly dropped = new FinalizationRegistry<NumberColumn<Uint8Array>>((member) => {
+  private readonly dropped = new FinalizationRegistry<{ member: NumberColumn<Uint8Array>; ref: WeakRef<SlotTable> }>(({ member, ref }) => {
+    this.tables.delete(ref);
     for (let s = 0; s < member.length; s++) if (member.get(s) === 1) this.release(s);
   });
 
   constructor(initialCapacity = 1024) {
-    this.capacity = Math.max(16, initialCapacity);
-    this.idBytes = new Uint8Array(this.capacity * ID_BYTES);
+    this.slots = Math.max(16, initialCapacity);
+    this.idBytes = new Uint8Array(this.slots * ID_BYTES);
     this.idBuf = Buffer.from(this.idBytes.buffer, this.idBytes.byteOffset, this.idBytes.byteLength);
-    this.kind = new Uint8Array(this.capacity);
-    this.refs = new Uint32Array(this.capacity);
-    this.gens = new Uint32Array(this.capacity);
+    this.kind = new Uint8Array(this.slots);
+    this.refs = new Uint32Array(this.slots);
+    this.gens = new Uint32Array(this.slots);
+  }
+
+  /** Slots the columns hold (they grow with it). */
+  get capacity(): number {
+    return this.slots;
+  }
+
+  /** Slots handed out so far: every slot in use is below it. */
+  get top(): number {
+    return this.next;
   }
 
   /** How many times `slot` was taken for an id. */
@@ -172,8 +183,9 @@ export class IdSpace {
 
   /** Tables register here so that their columns grow with the space; `member` is released when one is dropped. */
   attach(table: SlotTable, member: NumberColumn<Uint8Array>): void {
-    this.tables.add(new WeakRef(table));
-    this.dropped.register(table, member);
+    const ref = new WeakRef(table);
+    this.tables.add(ref);
+    this.dropped.register(table, { member, ref });
   }
 
   /** The slot of `id`, -1 when no table holds it. */
@@ -185,7 +197,7 @@ export class IdSpace {
 
   /** The id held in `slot` (undefined: free). */
   id(slot: number): string | undefined {
-    const k = slot < this.top ? this.kind[slot] : 0;
+    const k = slot < this.next ? this.kind[slot] : 0;
     if (k === 1) return this.idBuf.toString('hex', slot * ID_BYTES, slot * ID_BYTES + ID_BYTES);
     return k === 2 ? this.otherId.get(slot) : undefined;
   }
@@ -210,8 +222,8 @@ export class IdSpace {
     }
     let slot = this.free.pop();
     if (slot === undefined) {
-      slot = this.top++;
-      if (slot >= this.capacity) this.grow(Math.ceil(this.capacity * 1.5));
+      slot = this.next++;
+      if (slot >= this.slots) this.grow(Math.ceil(this.slots * 1.5));
     }
     this.refs[slot] = 1;
     this.gens[slot]++;
@@ -230,7 +242,7 @@ export class IdSpace {
 
   /** Held once less; freed when no table holds it any more. */
   release(slot: number): void {
-    if (slot >= this.top || this.kind[slot] === 0 || --this.refs[slot] > 0) return;
+    if (slot >= this.next || this.kind[slot] === 0 || --this.refs[slot] > 0) return;
     if (this.kind[slot] === 1) {
       let i = this.bucketOf(this.idBytes, slot * ID_BYTES);
       // backward-shift deletion: entries after the hole that may sit in it move up, so no search stops early
@@ -312,12 +324,8 @@ export class IdSpace {
     const gens = new Uint32Array(capacity);
     gens.set(this.gens);
     this.gens = gens;
-    this.capacity = capacity;
-    for (const ref of this.tables) {
-      const t = ref.deref();
-      if (t) t.grow(capacity);
-      else this.tables.delete(ref);
-    }
+    this.slots = capacity;
+    for (const ref of this.tables) ref.deref()?.grow(capacity);
   }
 }
 
@@ -412,12 +420,12 @@ export class SlotTable {
 
   /**
    * The ids held now, for a pass that lets the event loop run between steps: the slots are taken at once
-   * (8 bytes each with their generation), each id is made when reached, and one let go meanwhile is skipped. (Making a million id
-   * strings up front held the loop ~100 ms.)
+   * (8 bytes each with their generation), each id is made when reached, and one let go meanwhile is skipped.
+   * (Making a million id strings up front held the loop ~100 ms.)
    */
   *idsSnapshot(): Generator<string> {
-    const slots = Int32Array.from(this.slots());
-    const gens = slots.map((s) => this.space.generation(s));
+    const slots = Uint32Array.from(this.slots());
+    const gens = Uint32Array.from(slots, (s) => this.space.generation(s));
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i];
       // let go meanwhile, or its slot given to another id since
