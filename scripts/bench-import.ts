@@ -1,7 +1,7 @@
 /**
  * Import benchmark (issue 12, finding 1): one large file must not take the service down.
  *
- *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR --trace-gc FILE --cpu-prof DIR]
+ *   npm run bench:import [-- --rows 1000000 --bomb-mb 200 --no-bomb --warmup 20 --heap-snapshots DIR --trace-gc FILE --cpu-prof DIR --alloc-prof DIR]
  *
  * 1. Starts the embedded store as its own process (so the server's RSS is the server's alone) and the
  *    server as another (`node server/src/main.ts --demo`: the demo district, 5,400 points on 127.20.x.y,
@@ -16,6 +16,8 @@
  *    200 MB) and times the 413.
  * 5. `--heap-snapshots DIR`: the server runs with `--heapsnapshot-signal=SIGUSR2` and writes a heap snapshot into DIR
  *    before the upload and another once the import has ended (compare them with `scripts/heap-diff.ts`).
+ * 6. `--alloc-prof DIR`: the server samples its allocations (collected ones included: where the garbage comes from)
+ *    and writes a `.heapprofile` into DIR when it stops (`scripts/alloc-prof.ts`; read with `scripts/heap-profile-top.ts`).
  * Prints the calibration figure and a summary for BENCHMARKS.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -51,6 +53,8 @@ const SNAPSHOT_DIR = pathArg('heap-snapshots');
 const TRACE_GC = pathArg('trace-gc');
 /** `--cpu-prof DIR`: the server writes a V8 CPU profile into DIR when it stops (read it in Chrome's DevTools). */
 const CPU_PROF_DIR = pathArg('cpu-prof');
+/** `--alloc-prof DIR`: the server samples its allocations (scripts/alloc-prof.ts) and writes them into DIR when it stops. */
+const ALLOC_PROF_DIR = pathArg('alloc-prof');
 const root = path.resolve(__dirname, '..');
 const tsx = ['--require', require.resolve('tsx/cjs')];
 
@@ -211,7 +215,7 @@ async function main(): Promise<void> {
     const controlPort = await freePort();
     if (SNAPSHOT_DIR) fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
     const snapshotArgs = SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : [];
-    const server = spawn(process.execPath, [...snapshotArgs, ...(TRACE_GC ? ['--trace-gc'] : []), ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), ...tsx, path.join(root, 'server/src/main.ts'), '--demo'], {
+    const server = spawn(process.execPath, [...snapshotArgs, ...(TRACE_GC ? ['--trace-gc'] : []), ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), ...tsx, ...(ALLOC_PROF_DIR ? ['--require', path.join(root, 'scripts/alloc-prof.ts')] : []), path.join(root, 'server/src/main.ts'), '--demo'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -227,6 +231,7 @@ async function main(): Promise<void> {
         MONITOR_ENABLED: 'true',
         DEMO_SIM_RTSP_PORT: String(rtspPort),
         DEMO_SIM_HTTP_PORT: String(httpPort),
+        ...(ALLOC_PROF_DIR ? { VIGIL_ALLOC_PROF: ALLOC_PROF_DIR } : {}),
       },
     });
     children.push(server);

@@ -145,6 +145,33 @@ describe('lib/columns: per-point state as columns', () => {
     expect([names.get(2 * page + 5), names.get(2 * page + 4), names.get(9)]).to.deep.equal(['第三页', '', '']);
   });
 
+  it('when a column is only ever given its empty value, then it makes no page for those points; the first other value makes one page', () => {
+    const page = 65_536;
+    const last = new NumberColumn((n) => new Float64Array(n), NaN, 4 * page);
+    const grid = new NumberColumn((n) => new Int32Array(n), -1, 4 * page);
+    const reasons = new ValueColumn<string | null>(null);
+    for (let s = 0; s < 4 * page; s++) {
+      last.set(s, NaN);
+      grid.set(s, -1);
+      reasons.set(s, null);
+    }
+    // a million never-checked points cost 16 bytes each in two such columns before
+    expect([last.bytes, grid.bytes]).to.deep.equal([0, 0]);
+    expect(Number.isNaN(last.get(3 * page + 7)) && grid.get(5) === -1 && reasons.get(2 * page) === null).to.equal(true);
+    last.set(3 * page + 7, 1_733_000_000_000);
+    grid.set(5, 12);
+    reasons.set(2 * page + 3, 'timeout');
+    expect([last.bytes, grid.bytes]).to.deep.equal([page * 8, page * 4]);
+    expect([last.get(3 * page + 7), grid.get(5), grid.get(6), reasons.get(2 * page + 3), reasons.get(2 * page + 2)]).to.deep.equal([1_733_000_000_000, 12, -1, 'timeout', null]);
+    expect(Number.isNaN(last.get(3 * page + 8))).to.equal(true);
+    // a small table's first page is as small as the table, and grows by copying what it holds
+    const small = new NumberColumn((n) => new Uint32Array(n), 0, 100);
+    small.set(3, 9);
+    expect(small.bytes).to.equal(400);
+    small.grow(1000);
+    expect([small.bytes, small.get(3), small.get(999)]).to.deep.equal([4000, 9, 0]);
+  });
+
   it('when a pass walks a snapshot of the ids while points come and go, then it gets each id held at the start and still held when reached, once', () => {
     const t = new SlotTable(new IdSpace(16));
     const ids = Array.from({ length: 10 }, (_, i) => (0x6570_0000_0000 + i).toString(16).padStart(24, '0'));

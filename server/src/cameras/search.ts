@@ -16,6 +16,42 @@ function bigrams(s: string): string[] {
   return out;
 }
 
+/** Whether a UTF-16 code unit is a CJK ideograph (the `CJK` class, one unit at a time). */
+function cjkUnit(c: number): boolean {
+  return (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff);
+}
+
+/** Length in code units of the character starting at `i` (a surrogate pair is one character). */
+function charLength(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+    const d = s.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return 2;
+  }
+  return 1;
+}
+
+/**
+ * Adds the bigrams of `s` that hold a CJK character to `out`, in order. A character outside the BMP is two
+ * code units, neither of them CJK: a pair is kept when either of its characters is a single CJK unit.
+ * (Works on code units, no array of characters and no string per character: an import derives these for
+ * every row, and the arrays were most of what it allocated a point.)
+ */
+function addCjkBigrams(s: string, out: Set<string>): void {
+  if (s.length < 2) return;
+  let at = 0;
+  let len = charLength(s, 0);
+  let cjk = len === 1 && cjkUnit(s.charCodeAt(0));
+  while (at + len < s.length) {
+    const nextLen = charLength(s, at + len);
+    const nextCjk = nextLen === 1 && cjkUnit(s.charCodeAt(at + len));
+    if (cjk || nextCjk) out.add(s.slice(at, at + len + nextLen));
+    at += len;
+    len = nextLen;
+    cjk = nextCjk;
+  }
+}
+
 /**
  * Tokens are the bigrams of name and address plus the single CJK characters of the name (one-character
  * searches like 园 are common in Chinese). The gbCode gets none: a full code is an exact lookup on the
@@ -27,9 +63,11 @@ export function searchFieldsOf(p: { name: string; address: string; gbCode: strin
   const address = normaliseSearch(p.address);
   // only bigrams with a Chinese character: a query without one is a substring scan and never reads
   // tokens, so digit/Latin pairs ("12", "-1") would be index entries paid on every write for nothing
-  const tokens = new Set<string>([...bigrams(name), ...bigrams(address)].filter((t) => CJK.test(t)));
-  for (const ch of name) if (CJK.test(ch)) tokens.add(ch);
-  return { searchText: [name, address, p.gbCode].join('\n'), searchTokens: [...tokens] };
+  const tokens = new Set<string>();
+  addCjkBigrams(name, tokens);
+  addCjkBigrams(address, tokens);
+  for (let i = 0; i < name.length; i++) if (cjkUnit(name.charCodeAt(i))) tokens.add(name[i]);
+  return { searchText: `${name}\n${address}\n${p.gbCode}`, searchTokens: [...tokens] };
 }
 
 function escapeRegex(s: string): string {

@@ -23,16 +23,23 @@ const PAGE_BITS = 16;
 const PAGE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE - 1;
 
-/** One number per slot, in typed-array pages; `empty` is what a new or freed slot reads. */
+/**
+ * One number per slot, in typed-array pages; `empty` is what a new or freed slot reads. A page is made
+ * when a value other than `empty` is first written into it: a column most points leave empty (the last
+ * check of points never probed, a grid most points lack) costs nothing for them.
+ */
 export class NumberColumn<A extends NumberArray> implements Growable {
-  private readonly pages: A[] = [];
+  private readonly pages: Array<A | undefined> = [];
   private capacity = 0;
+  /** NaN as the empty value (a typed array's NaN is never `===` to itself). */
+  private readonly emptyNaN: boolean;
 
   constructor(
     private readonly alloc: (n: number) => A,
     private readonly empty: number,
     capacity: number,
   ) {
+    this.emptyNaN = Number.isNaN(empty);
     this.grow(capacity);
   }
 
@@ -41,12 +48,26 @@ export class NumberColumn<A extends NumberArray> implements Growable {
     return this.capacity;
   }
 
+  /** Bytes of the pages made so far. */
+  get bytes(): number {
+    let n = 0;
+    for (const p of this.pages) if (p !== undefined) n += p.byteLength;
+    return n;
+  }
+
   get(slot: number): number {
-    return this.pages[slot >>> PAGE_BITS][slot & PAGE_MASK];
+    const page = this.pages[slot >>> PAGE_BITS];
+    return page === undefined ? this.empty : page[slot & PAGE_MASK];
   }
 
   set(slot: number, v: number): void {
-    this.pages[slot >>> PAGE_BITS][slot & PAGE_MASK] = v;
+    const p = slot >>> PAGE_BITS;
+    let page = this.pages[p];
+    if (page === undefined) {
+      if (v === this.empty || (this.emptyNaN && Number.isNaN(v))) return;
+      page = this.make(p);
+    }
+    page[slot & PAGE_MASK] = v;
   }
 
   reset(slot: number): void {
@@ -57,19 +78,28 @@ export class NumberColumn<A extends NumberArray> implements Growable {
     if (capacity <= this.capacity) return;
     if (this.capacity < PAGE) {
       // the first page grows by copying, up to a whole page (small tables stay small)
-      const first = this.alloc(Math.min(capacity, PAGE));
-      const old = this.pages[0];
-      if (old) first.set(old);
-      if (this.empty !== 0) first.fill(this.empty, this.capacity);
-      this.pages[0] = first;
-      this.capacity = first.length;
+      const first = this.pages[0];
+      const size = Math.min(capacity, PAGE);
+      if (first !== undefined) {
+        const bigger = this.alloc(size);
+        bigger.set(first);
+        if (this.empty !== 0) bigger.fill(this.empty, first.length);
+        this.pages[0] = bigger;
+      } else if (this.pages.length === 0) this.pages.push(undefined);
+      this.capacity = size;
     }
     while (this.capacity < capacity) {
-      const page = this.alloc(PAGE);
-      if (this.empty !== 0) page.fill(this.empty);
-      this.pages.push(page);
+      this.pages.push(undefined);
       this.capacity += PAGE;
     }
+  }
+
+  private make(p: number): A {
+    if (p >= this.pages.length) throw new RangeError(`slot beyond the column's ${this.capacity} slots`);
+    const page = this.alloc(p === 0 ? Math.min(this.capacity, PAGE) : PAGE);
+    if (this.empty !== 0) page.fill(this.empty);
+    this.pages[p] = page;
+    return page;
   }
 }
 
@@ -87,9 +117,11 @@ export class ValueColumn<T> implements Growable {
 
   set(slot: number, v: T): void {
     const p = slot >>> PAGE_BITS;
+    const i = slot & PAGE_MASK;
+    // an empty value past the end reads as empty already: nothing to store (most points have no reason)
+    if (v === this.empty && (p >= this.pages.length || i >= this.pages[p].length)) return;
     while (this.pages.length <= p) this.pages.push([]);
     const page = this.pages[p];
-    const i = slot & PAGE_MASK;
     // filled in order: a hole would turn the array into a dictionary
     while (page.length < i) page.push(this.empty);
     page[i] = v;
@@ -604,4 +636,6 @@ export class ListDictionary {
  * capability keeps them, so the same value is one string in the whole heap.
  */
 export const sharedCodes = new Dictionary();
+// code 0 is the empty string: a column of codes (grid, vendor, upstream device) makes no page for points without one
+sharedCodes.code('');
 export const sharedLists = new ListDictionary(sharedCodes);

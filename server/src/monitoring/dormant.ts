@@ -53,8 +53,9 @@ export class DormantPoints {
   private readonly statusSec = this.table.i32();
   private readonly acctSec = this.table.u32();
   private readonly since = this.table.f64();
-  private readonly lastCheckAt = this.table.f64();
-  private readonly rttMs = this.table.f64();
+  /** NaN: never checked (the column makes no page for points that never were). */
+  private readonly lastCheckAt = this.table.f64(NaN);
+  private readonly rttMs = this.table.f64(NaN);
   /** Code of the region id in `sharedCodes` (4 bytes a point where a reference to the string takes 8). */
   private readonly region = this.table.u32();
   private readonly reasons = this.table.values<string | null>(null);
