@@ -300,7 +300,7 @@ async function main(): Promise<void> {
     GC_PARALLEL_SCAVENGE: String(PARALLEL_SCAVENGE),
   });
   // as startServer does: the process's GC settings are the server's
-  tuneGc({ parallelScavenge: config.GC_PARALLEL_SCAVENGE });
+  tuneGc({ parallelScavenge: config.GC_PARALLEL_SCAVENGE, heapGrowthPercent: config.GC_HEAP_GROWTH_PERCENT });
   const logger = createLogger('warn');
   const now = Date.now();
   const idOf = new Map<string, string>();

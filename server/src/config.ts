@@ -84,6 +84,8 @@ export const configSchema = z.object({
   MONITOR_LOOP_DELAY_TARGET_MS: z.coerce.number().int().min(0).max(10_000).default(50),
   /** V8's parallel young-generation collection (lib/runtime.ts): off by default, it stalls the event loop on two busy cores. */
   GC_PARALLEL_SCAVENGE: bool.default(false),
+  /** Old-generation growth past the live heap before a full GC, percent (lib/runtime.ts); 0: V8's own. */
+  GC_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(300).default(30),
   MONITOR_MAX_CHECKS_PER_SEC: z.coerce.number().positive().max(1_000_000).optional(),
   MONITOR_RETRY_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
   MONITOR_INTERVAL_OVERRIDE_MS: z.coerce.number().int().min(50).max(86_400_000).optional(),

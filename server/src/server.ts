@@ -51,7 +51,7 @@ const repoRoot = path.resolve(__dirname, fs.existsSync(path.resolve(__dirname, '
 /** Composition root: config → store → services → http + socket.io. `config.PORT` 0 picks a free port. */
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
-  tuneGc({ parallelScavenge: config.GC_PARALLEL_SCAVENGE });
+  tuneGc({ parallelScavenge: config.GC_PARALLEL_SCAVENGE, heapGrowthPercent: config.GC_HEAP_GROWTH_PERCENT });
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, production: config.NODE_ENV === 'production' });
   const store: Store = await openStore(config, logger);
 
