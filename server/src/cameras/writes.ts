@@ -8,7 +8,7 @@ import type { ChangeFeed } from '../lib/change-feed';
 import { noPace, type Pace } from '../lib/pace';
 import { isDuplicateKey } from '../lib/store-errors';
 import { refNotFound, type RegionService } from '../regions/service';
-import type { PointCounts } from './counts';
+import type { CountedPoint, PointCounts } from './counts';
 import {
   cameraAsInput,
   changesPoint,
@@ -240,7 +240,10 @@ export class CameraWrites {
     const existing = opts.stored ?? (await readByGbCodes(this.coll, [...byCode.keys()]));
     const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, conflicts: [], refused: [], outcomes: [] };
     const ops: AnyBulkWriteOperation<CameraDoc>[] = [];
-    const pending: Array<{ kind: 'created' | 'updated'; before: Camera | null; after: Camera }> = [];
+    // a created point is its input and document until it is announced: its Camera is made right before its
+    // change event (5,000 of them held through the write were most of what the batch's young-generation
+    // collections copied, and then promoted)
+    const pending: Array<{ kind: 'created'; input: CameraInput; doc: CameraDoc } | { kind: 'updated'; before: Camera; after: Camera }> = [];
     const now = new Date();
     const pace = opts.pace ?? noPace;
     for (const [code, row] of byCode) {
@@ -249,7 +252,7 @@ export class CameraWrites {
       if (!cur) {
         const doc = newDoc(registryFieldsOf(row, this.probeDefaults), now);
         ops.push({ insertOne: { document: doc } });
-        pending.push({ kind: 'created', before: null, after: toCamera(doc) });
+        pending.push({ kind: 'created', input: row, doc });
         continue;
       }
       if (opts.principal && !regionInScope(opts.principal, this.regions, cur.regionId)) {
@@ -268,7 +271,7 @@ export class CameraWrites {
     if (opts.dryRun) {
       for (const p of pending) {
         result[p.kind] += 1;
-        result.outcomes.push({ gbCode: p.after.gbCode, id: p.after.id, outcome: p.kind });
+        result.outcomes.push(p.kind === 'created' ? { gbCode: p.doc.gbCode, id: p.doc._id.toHexString(), outcome: p.kind } : { gbCode: p.after.gbCode, id: p.after.id, outcome: p.kind });
       }
       return result;
     }
@@ -288,45 +291,50 @@ export class CameraWrites {
       }
     }
     // an update whose version moved meanwhile matched nothing: find those by reading the versions back
-    const updatedIds = pending.filter((p) => p.kind === 'updated').map((p) => oid(p.after.id));
+    const updatedIds = pending.flatMap((p) => (p.kind === 'updated' ? [oid(p.after.id)] : []));
     const versions = new Map<string, number>();
     if (updatedIds.length) {
       const docs = await this.coll.find<CameraDoc>({ _id: { $in: updatedIds } }, { projection: { version: 1, updatedAt: 1 } }).toArray();
       for (const d of docs) versions.set(d._id.toHexString(), d.updatedAt.getTime() === now.getTime() ? d.version : -1);
     }
     const auditEntries: AuditRecordInput[] = [];
-    const written: Array<[Camera | null, Camera]> = [];
-    const announced: Array<{ camera: Camera; created: boolean }> = [];
+    const written: Array<[CountedPoint | null, CountedPoint]> = [];
+    const announced: Array<{ doc: CameraDoc } | { camera: Camera }> = [];
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i];
-      const { before, after } = p;
-      const ok = !failed.has(i) && (p.kind === 'created' || versions.get(after.id) === after.version);
+      const ok = !failed.has(i) && (p.kind === 'created' || versions.get(p.after.id) === p.after.version);
+      const gbCode = p.kind === 'created' ? p.doc.gbCode : p.after.gbCode;
       if (!ok) {
-        result.conflicts.push(after.gbCode);
+        result.conflicts.push(gbCode);
         continue;
       }
+      const id = p.kind === 'created' ? p.doc._id.toHexString() : p.after.id;
       result[p.kind] += 1;
-      result.outcomes.push({ gbCode: after.gbCode, id: after.id, outcome: p.kind });
-      written.push([before, after]);
+      result.outcomes.push({ gbCode, id, outcome: p.kind });
+      // the input counts as the point it created (region, grid, sharing, organisation, vendor, enabled)
+      written.push(p.kind === 'created' ? [null, p.input] : [p.before, p.after]);
       if (opts.audit !== false) {
+        const before = p.kind === 'created' ? null : p.before;
+        const after = p.kind === 'created' ? toCamera(p.doc) : p.after;
         auditEntries.push({
           actor,
           action: p.kind === 'created' ? 'create' : 'update',
           entity: 'camera',
-          entityId: after.id,
+          entityId: id,
           before: before ? auditView(before) : null,
           after: auditView(after),
           meta: opts.source ? { source: opts.source } : undefined,
           regionIds: [...new Set([after.regionId, ...(before ? [before.regionId] : [])])],
         });
       }
-      announced.push({ camera: after, created: p.kind === 'created' });
+      announced.push(p.kind === 'created' ? { doc: p.doc } : { camera: p.after });
     }
     if (ops.length) this.counts.afterWrite(snap, written);
     // the change events last, in turns with the rest of the loop when paced (their consumers' work is the cost)
     for (const a of announced) {
       if (pace.due()) await pace.yield();
-      this.emit(a.camera, a.created);
+      if ('doc' in a) this.emit(toCamera(a.doc), true);
+      else this.emit(a.camera);
     }
     for (let i = 0; i < auditEntries.length; i += 5000) await this.audit.recordMany(auditEntries.slice(i, i + 5000));
     return result;

@@ -138,6 +138,124 @@ export class ValueColumn<T> implements Growable {
   }
 }
 
+/** Bytes per page of a text column's characters. */
+const TEXT_PAGE_BITS = 20;
+const TEXT_PAGE = 1 << TEXT_PAGE_BITS;
+/** Strings longer than this (bytes as stored) stay JS strings in a map: a page is never mostly one string. */
+const TEXT_MAX_INLINE = 4096;
+/** `len` of a slot whose string is in the overflow map. */
+const TEXT_OVERFLOW = 0xffff_ffff;
+
+/**
+ * One string per slot (names, addresses, codes: a million of each after a large import), its characters kept
+ * outside the JS heap in pages of 1 MiB: one byte a character when every code unit is below 256 (codes,
+ * Latin text), two otherwise (UTF-16, exactly as the string holds it: lone surrogates survive), and 8 bytes a
+ * slot for where it is. A JS string costs a 16-byte header and a pointer besides its characters, and lives in
+ * the heap that V8 lets grow by a factor over what it keeps (lib/runtime.ts). Reading makes a new string.
+ * A replaced or reset string's bytes stay until more than half of the pages are such dead bytes; the live ones
+ * are then copied into new pages (in slot order).
+ */
+export class TextColumn {
+  private pages: Buffer[] = [];
+  /** Next free byte in the last page. */
+  private fill = TEXT_PAGE;
+  private liveBytes = 0;
+  private deadBytes = 0;
+  private readonly overflow = new Map<number, string>();
+
+  /**
+   * `at`: where a slot's bytes start (page × TEXT_PAGE + offset); `len`: its length in bytes × 2, + 1 when
+   * stored one byte a character (0: the empty string; TEXT_OVERFLOW: in `overflow`). Columns of the table.
+   */
+  constructor(
+    private readonly at: NumberColumn<Uint32Array>,
+    private readonly len: NumberColumn<Uint32Array>,
+    private readonly top: () => number,
+  ) {}
+
+  /** Bytes of the pages (characters, dead ones included), without the two slot columns. */
+  get bytes(): number {
+    return this.pages.length * TEXT_PAGE;
+  }
+
+  get(slot: number): string {
+    const l = this.len.get(slot);
+    if (l === 0) return '';
+    if (l === TEXT_OVERFLOW) return this.overflow.get(slot) ?? '';
+    const at = this.at.get(slot);
+    const page = this.pages[at >>> TEXT_PAGE_BITS];
+    const from = at & (TEXT_PAGE - 1);
+    return page.toString(l & 1 ? 'latin1' : 'utf16le', from, from + (l >>> 1));
+  }
+
+  set(slot: number, v: string): void {
+    this.reset(slot);
+    if (v.length === 0) return;
+    let oneByte = true;
+    for (let i = 0; i < v.length && oneByte; i++) oneByte = v.charCodeAt(i) < 256;
+    const n = oneByte ? v.length : 2 * v.length;
+    if (n > TEXT_MAX_INLINE) {
+      this.overflow.set(slot, v);
+      this.len.set(slot, TEXT_OVERFLOW);
+      return;
+    }
+    if (this.fill + n > TEXT_PAGE) {
+      // a position is page × 1 MiB + offset in 32 bits
+      if (this.pages.length >= 2 ** (32 - TEXT_PAGE_BITS)) throw new RangeError('text column full (4 GiB)');
+      this.pages.push(Buffer.allocUnsafe(TEXT_PAGE));
+      this.fill = 0;
+    }
+    const p = this.pages.length - 1;
+    this.pages[p].write(v, this.fill, n, oneByte ? 'latin1' : 'utf16le');
+    this.at.set(slot, p * TEXT_PAGE + this.fill);
+    this.len.set(slot, n * 2 + (oneByte ? 1 : 0));
+    this.fill += n;
+    this.liveBytes += n;
+  }
+
+  /** Whether the slot holds `v` (without making the string). */
+  equals(slot: number, v: string): boolean {
+    return this.get(slot) === v;
+  }
+
+  reset(slot: number): void {
+    const l = this.len.get(slot);
+    if (l === 0) return;
+    this.len.set(slot, 0);
+    this.at.set(slot, 0);
+    if (l === TEXT_OVERFLOW) {
+      this.overflow.delete(slot);
+      return;
+    }
+    this.liveBytes -= l >>> 1;
+    this.deadBytes += l >>> 1;
+    if (this.deadBytes > TEXT_PAGE && this.deadBytes > this.liveBytes) this.compact();
+  }
+
+  /** Copies the live strings into new pages (the old ones go to the collector). */
+  private compact(): void {
+    const old = this.pages;
+    this.pages = [];
+    this.fill = TEXT_PAGE;
+    const top = this.top();
+    for (let s = 0; s < top; s++) {
+      const l = this.len.get(s);
+      if (l === 0 || l === TEXT_OVERFLOW) continue;
+      const n = l >>> 1;
+      if (this.fill + n > TEXT_PAGE) {
+        this.pages.push(Buffer.allocUnsafe(TEXT_PAGE));
+        this.fill = 0;
+      }
+      const at = this.at.get(s);
+      const from = at & (TEXT_PAGE - 1);
+      old[at >>> TEXT_PAGE_BITS].copy(this.pages[this.pages.length - 1], this.fill, from, from + n);
+      this.at.set(s, (this.pages.length - 1) * TEXT_PAGE + this.fill);
+      this.fill += n;
+    }
+    this.deadBytes = 0;
+  }
+}
+
 /** Value of each lowercase hex digit by char code, -1 for every other character below 128. */
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
@@ -404,6 +522,11 @@ export class SlotTable {
 
   values<T>(empty: T): ValueColumn<T> {
     return this.column(new ValueColumn(empty));
+  }
+
+  /** Strings kept outside the JS heap ('' for a new or reset slot; reset what a removed point held). */
+  text(): TextColumn {
+    return new TextColumn(this.u32(), this.u32(), () => Math.min(this.space.top, this.member.length));
   }
 
   /** The slot of `id`, -1 when this table does not hold it. */

@@ -13,15 +13,15 @@ export const sharingOf = (v: unknown): Sharing => ((sharingValues as readonly un
  * What alerting knows of every point (name, code, region, upstream device, organisation, sharing, tags),
  * read once and kept current from the registry's change events, with the reverse upstream links.
  *
- * Kept as columns (lib/columns.ts): a slot per point, name and code the one string each, region, grid,
+ * Kept as columns (lib/columns.ts): a slot per point, name and code as text columns (outside the JS heap), region, grid,
  * organisation and tags list codes of the process's dictionaries, and the points below each upstream device
  * a list through the slots (which is also where a point's upstream device is kept). `get` builds the
  * point's object when asked (short-lived; an object per point kept cost ~130 bytes a point more).
  */
 export class AlertPoints {
   private readonly table = new SlotTable();
-  private readonly name = this.table.values('');
-  private readonly gbCode = this.table.values('');
+  private readonly name = this.table.text();
+  private readonly gbCode = this.table.text();
   private readonly region = this.table.i32(-1);
   /** -1: none. */
   private readonly grid = this.table.i32(-1);
