@@ -284,6 +284,8 @@ async function main(): Promise<void> {
     const healthLoop = (async () => {
       while (probing) {
         const t = performance.now();
+        // CLOCK_MONOTONIC is the machine's: the server's CPU profile (--cpu-prof) counts its timestamps on it
+        const sentUs = process.hrtime.bigint() / 1000n;
         let ms: number;
         try {
           const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) });
@@ -295,7 +297,7 @@ async function main(): Promise<void> {
           slowHealth.push(`failed after ${ms.toFixed(0)} ms`);
         }
         health.push(ms);
-        if (ms > 200) slowHealth.push(`${ms.toFixed(0)} ms during ${phaseNote}`);
+        if (ms > 200) slowHealth.push(`${ms.toFixed(0)} ms during ${phaseNote}${CPU_PROF_DIR ? ` (sent at monotonic ${sentUs} µs)` : ''}`);
         await sleep(Math.max(0, 250 - ms));
       }
     })();

@@ -579,8 +579,16 @@ export class SlotTable {
    * (Making a million id strings up front held the loop ~100 ms.)
    */
   *idsSnapshot(): Generator<string> {
-    const slots = Uint32Array.from(this.slots());
-    const gens = Uint32Array.from(slots, (s) => this.space.generation(s));
+    // one plain loop: taken through the `slots()` generator, a million slots held the loop ~200 ms (a
+    // /healthz probe over 200 ms in the million-row import, seen in a CPU profile)
+    const member = this.member;
+    const top = Math.min(this.space.top, member.length);
+    const all = new Uint32Array(this.count);
+    let n = 0;
+    for (let s = 0; s < top && n < all.length; s++) if (member.get(s) === 1) all[n++] = s;
+    const slots = all.subarray(0, n);
+    const gens = new Uint32Array(n);
+    for (let i = 0; i < n; i++) gens[i] = this.space.generation(slots[i]);
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i];
       // let go meanwhile, or its slot given to another id since
