@@ -80,13 +80,13 @@ function staleError(current: number): AppError {
   ]);
 }
 
+/** Operations per bulk write command of `upsertManyValidated`. */
+const WRITE_CHUNK = 1000;
+
 /**
  * The registry's writes: validation beyond the schema, write scope, optimistic concurrency, the point
  * counts kept current, audit and change events.
  */
-/** Operations per bulk write command of `upsertManyValidated`. */
-const WRITE_CHUNK = 1000;
-
 export class CameraWrites {
   constructor(
     private readonly coll: CameraCollection,

@@ -213,11 +213,6 @@ export class TextColumn {
     this.liveBytes += n;
   }
 
-  /** Whether the slot holds `v` (without making the string). */
-  equals(slot: number, v: string): boolean {
-    return this.get(slot) === v;
-  }
-
   reset(slot: number): void {
     const l = this.len.get(slot);
     if (l === 0) return;
