@@ -2,7 +2,7 @@
  * Column storage for per-point state kept in memory (live push, alerting, reports each hold every point of
  * the registry: a million after a large import). An object per point costs a header, a hidden-class slot
  * per field, boxed doubles for times and a hash-map entry before any value; here a point is a slot number,
- * each field a typed array (or one plain array for strings that must stay strings), and recurring values
+ * each field a typed array (strings as text columns outside the JS heap, or a plain array where they must stay JS values), and recurring values
  * (region ids, organisations, tag lists) are small integer codes of a dictionary. A freed slot is reused.
  */
 
