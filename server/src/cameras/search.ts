@@ -3,22 +3,19 @@
  * store filter a query becomes. No mongoose here: the import worker derives these fields for every row.
  */
 
-const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
-
 export function normaliseSearch(s: string): string {
   return s.normalize('NFKC').toLowerCase().replace(/\s+/g, '');
 }
 
-function bigrams(s: string): string[] {
-  const chars = [...s];
-  const out: string[] = [];
-  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i] + chars[i + 1]);
-  return out;
-}
-
-/** Whether a UTF-16 code unit is a CJK ideograph (the `CJK` class, one unit at a time). */
+/** Whether a UTF-16 code unit is a CJK ideograph (U+3400–U+9FFF, U+F900–U+FAFF). */
 function cjkUnit(c: number): boolean {
   return (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff);
+}
+
+/** Whether `s` holds a CJK ideograph. */
+function hasCjk(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (cjkUnit(s.charCodeAt(i))) return true;
+  return false;
 }
 
 /** Length in code units of the character starting at `i` (a surrogate pair is one character). */
@@ -76,7 +73,7 @@ function escapeRegex(s: string): string {
 
 /** Bigrams made only of ASCII letters/digits are the least selective; prefer ones with CJK characters. */
 function selectivity(token: string): number {
-  return [...token].filter((c) => CJK.test(c)).length;
+  return [...token].filter((c) => hasCjk(c)).length;
 }
 
 /**
@@ -93,12 +90,14 @@ export function searchPlan(q: string): { filter: Record<string, unknown>; exact:
   const text = { searchText: { $regex: escapeRegex(n) } };
   const chars = [...n];
   // digits/ASCII-only fragments (gbCode parts, model numbers) have no tokens: substring scan
-  if (!chars.some((c) => CJK.test(c))) return { filter: text, exact: false };
-  const tokens = chars.length === 1 ? [n] : [...new Set(bigrams(n))];
+  if (!chars.some((c) => hasCjk(c))) return { filter: text, exact: false };
   // one or two characters are one token, present exactly when the text is in the name (or, for two, the
   // address): equality alone decides, so the store can page and count from the index without reading points
-  if (chars.length <= 2) return { filter: { searchTokens: tokens[0] }, exact: true };
-  const indexed = tokens.filter((t) => CJK.test(t));
+  if (chars.length <= 2) return { filter: { searchTokens: n }, exact: true };
+  // the query's tokens as a write makes them (its bigrams with a Chinese character)
+  const found = new Set<string>();
+  addCjkBigrams(n, found);
+  const indexed = [...found];
   const best = [...indexed].sort((a, b) => selectivity(b) - selectivity(a))[0];
   return { filter: { $and: [{ searchTokens: best }, { searchTokens: { $all: indexed.slice(0, 8) } }, text] }, exact: false };
 }

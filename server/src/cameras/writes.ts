@@ -246,7 +246,10 @@ export class CameraWrites {
     // a created point is its input and document until it is announced: its Camera is made right before its
     // change event (5,000 of them held through the write were most of what the batch's young-generation
     // collections copied, and then promoted)
-    const pending: Array<{ kind: 'created'; input: CameraInput; doc: CameraDoc } | { kind: 'updated'; before: Camera; after: Camera }> = [];
+    type Pending = { kind: 'created'; input: CameraInput; doc: CameraDoc } | { kind: 'updated'; before: Camera; after: Camera };
+    const pending: Pending[] = [];
+    const outcomeOf = (p: Pending): UpsertOutcome =>
+      p.kind === 'created' ? { gbCode: p.doc.gbCode, id: p.doc._id.toHexString(), outcome: p.kind } : { gbCode: p.after.gbCode, id: p.after.id, outcome: p.kind };
     const now = new Date();
     const pace = opts.pace ?? noPace;
     for (const [code, row] of byCode) {
@@ -274,7 +277,7 @@ export class CameraWrites {
     if (opts.dryRun) {
       for (const p of pending) {
         result[p.kind] += 1;
-        result.outcomes.push(p.kind === 'created' ? { gbCode: p.doc.gbCode, id: p.doc._id.toHexString(), outcome: p.kind } : { gbCode: p.after.gbCode, id: p.after.id, outcome: p.kind });
+        result.outcomes.push(outcomeOf(p));
       }
       return result;
     }
@@ -305,18 +308,17 @@ export class CameraWrites {
     }
     const auditEntries: AuditRecordInput[] = [];
     const written: Array<[CountedPoint | null, CountedPoint]> = [];
-    const announced: Array<{ doc: CameraDoc } | { camera: Camera }> = [];
+    const announced: Pending[] = [];
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i];
       const ok = !failed.has(i) && (p.kind === 'created' || versions.get(p.after.id) === p.after.version);
-      const gbCode = p.kind === 'created' ? p.doc.gbCode : p.after.gbCode;
       if (!ok) {
-        result.conflicts.push(gbCode);
+        result.conflicts.push(p.kind === 'created' ? p.doc.gbCode : p.after.gbCode);
         continue;
       }
-      const id = p.kind === 'created' ? p.doc._id.toHexString() : p.after.id;
+      const outcome = outcomeOf(p);
       result[p.kind] += 1;
-      result.outcomes.push({ gbCode, id, outcome: p.kind });
+      result.outcomes.push(outcome);
       // the input counts as the point it created (region, grid, sharing, organisation, vendor, enabled)
       written.push(p.kind === 'created' ? [null, p.input] : [p.before, p.after]);
       if (opts.audit !== false) {
@@ -326,21 +328,21 @@ export class CameraWrites {
           actor,
           action: p.kind === 'created' ? 'create' : 'update',
           entity: 'camera',
-          entityId: id,
+          entityId: outcome.id,
           before: before ? auditView(before) : null,
           after: auditView(after),
           meta: opts.source ? { source: opts.source } : undefined,
           regionIds: [...new Set([after.regionId, ...(before ? [before.regionId] : [])])],
         });
       }
-      announced.push(p.kind === 'created' ? { doc: p.doc } : { camera: p.after });
+      announced.push(p);
     }
     if (ops.length) this.counts.afterWrite(snap, written);
     // the change events last, in turns with the rest of the loop when paced (their consumers' work is the cost)
     for (const a of announced) {
       if (pace.due()) await pace.yield();
-      if ('doc' in a) this.emit(toCamera(a.doc), true);
-      else this.emit(a.camera);
+      if (a.kind === 'created') this.emit(toCamera(a.doc), true);
+      else this.emit(a.after);
     }
     for (let i = 0; i < auditEntries.length; i += 5000) await this.audit.recordMany(auditEntries.slice(i, i + 5000));
     return result;

@@ -16,7 +16,7 @@ import v8 from 'node:v8';
  * million-row import it let the heap run to 525 MB over 250 MB kept — the garbage of the apply, never
  * touched again, was half the server's heap and a third of its growth (BENCHMARKS.md, Imports, 2026-12-05).
  * A fixed factor trades that for more frequent full collections, whose marking runs concurrently: at
- * `GC_HEAP_GROWTH_PERCENT=30` one every few seconds of an import's apply, a handful an hour at rest.
+ * `GC_HEAP_GROWTH_PERCENT=30` one every second or two of an import's apply, rarely at rest (little is promoted).
  * 0 leaves V8's own choice.
  *
  * Both flags are read by V8 whenever it uses them (each scavenge; each new heap limit after a full
